@@ -1,0 +1,35 @@
+/**
+ * `@zkit/core`: the one package of zkit that talks to zeromq.js. Typed
+ * sockets with CZMQ's endpoint syntax ({@link ZSocket}), a send path that
+ * never reports "busy", the socket registry and {@link shutdown}, opt-in
+ * interrupt handling, a monotonic clock, pluggable logging and typed errors.
+ *
+ * @packageDocumentation
+ */
+export { ZSocket, DEFAULT_LINGER_MS, type FrameLike, type MessageLike } from "./zsocket.js";
+export {
+  BINDS_BY_DEFAULT,
+  CAN_RECEIVE,
+  CAN_SEND,
+  type SocketClassMap,
+  type SocketOptionsOf,
+  type SocketType,
+} from "./socket-types.js";
+export { parseEndpoints, type EndpointSpec } from "./endpoints.js";
+export {
+  AbortError,
+  ClosedError,
+  ErrorCode,
+  InvalidArgumentError,
+  InvalidEndpointError,
+  ProtocolError,
+  TimeoutError,
+  ZkitError,
+  fromZmqError,
+  type ErrorCodeValue,
+  type ZkitErrorOptions,
+} from "./errors.js";
+export { now, sleep, time } from "./clock.js";
+export { getLogger, setLogSink, type LogLevel, type LogSink, type Logger } from "./log.js";
+export { openSocketCount, shutdown } from "./registry.js";
+export { handleInterrupts, interruptSignal, interrupted, type InterruptOptions } from "./interrupt.js";

@@ -1,0 +1,62 @@
+/**
+ * Opt-in interrupt handling for applications and the `zkit` command (CZMQ's
+ * `zsys_interrupted`). A library never installs signal handlers by itself:
+ * call {@link handleInterrupts} from your program's entry point.
+ * @module
+ */
+import { shutdown } from "./registry.js";
+
+/** What {@link handleInterrupts} does on a signal. */
+export interface InterruptOptions {
+  /** Signals to catch. @defaultValue `["SIGINT", "SIGTERM"]` */
+  signals?: NodeJS.Signals[];
+  /**
+   * Close every open zkit socket ({@link shutdown}) on the first signal, which
+   * ends `for await` loops and pending receives. @defaultValue true
+   */
+  shutdown?: boolean;
+  /** Called once on the first signal, after the flag is set. */
+  onInterrupt?: (signal: NodeJS.Signals) => void;
+}
+
+let interruptedBy: NodeJS.Signals | undefined;
+const controller = { current: new AbortController() };
+
+/** True once a handled signal arrived (CZMQ `zsys_interrupted`). */
+export function interrupted(): boolean {
+  return interruptedBy !== undefined;
+}
+
+/**
+ * An `AbortSignal` that aborts on the first handled interrupt; pass it to any
+ * zkit call that takes a `signal` to stop it cleanly.
+ */
+export function interruptSignal(): AbortSignal {
+  return controller.current.signal;
+}
+
+/**
+ * Installs SIGINT/SIGTERM handlers: the first signal sets {@link interrupted},
+ * aborts {@link interruptSignal} and (by default) closes every socket, so the
+ * program can finish cleanly; a second signal exits at once with code 130.
+ *
+ * @returns a function that removes the handlers and clears the flag
+ */
+export function handleInterrupts(options: InterruptOptions = {}): () => void {
+  const signals = options.signals ?? ["SIGINT", "SIGTERM"];
+  const handler = (signal: NodeJS.Signals): void => {
+    if (interruptedBy !== undefined) {
+      process.exit(130);
+    }
+    interruptedBy = signal;
+    controller.current.abort(signal);
+    options.onInterrupt?.(signal);
+    if (options.shutdown ?? true) shutdown();
+  };
+  for (const s of signals) process.on(s, handler);
+  return () => {
+    for (const s of signals) process.off(s, handler);
+    interruptedBy = undefined;
+    controller.current = new AbortController();
+  };
+}

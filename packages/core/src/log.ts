@@ -1,0 +1,84 @@
+/**
+ * Logging: every zkit package logs through a {@link Logger} named after it.
+ * By default messages go to `node:util` debuglog, silent unless the process
+ * runs with `NODE_DEBUG=zkit*` (or `NODE_DEBUG=zkit:mdp`, ...). Plug your own
+ * logger (pino, console, ...) with {@link setLogSink}.
+ * @module
+ */
+import { debuglog, format } from "node:util";
+
+/** Severity of a log record. */
+export type LogLevel = "debug" | "info" | "warn" | "error";
+
+/** What a package logs through. Arguments are formatted like `console.log`. */
+export interface Logger {
+  /** The namespace, e.g. `zkit:core`. */
+  readonly namespace: string;
+  debug(message: string, ...args: unknown[]): void;
+  info(message: string, ...args: unknown[]): void;
+  warn(message: string, ...args: unknown[]): void;
+  error(message: string, ...args: unknown[]): void;
+  /** True when records at `debug` level go anywhere (skip costly formatting otherwise). */
+  readonly enabled: boolean;
+}
+
+/**
+ * Receives every record of every zkit logger once plugged in with
+ * {@link setLogSink}.
+ */
+export type LogSink = (level: LogLevel, namespace: string, message: string) => void;
+
+let sink: LogSink | undefined;
+const loggers = new Map<string, Logger>();
+
+/**
+ * Sends every zkit log record to `fn` instead of `node:util` debuglog.
+ * Pass `undefined` to go back to debuglog.
+ *
+ * @example
+ * ```ts
+ * setLogSink((level, ns, msg) => console.error(`[${level}] ${ns}: ${msg}`));
+ * ```
+ */
+export function setLogSink(fn: LogSink | undefined): void {
+  sink = fn;
+}
+
+/**
+ * Returns the logger for `name` (namespace `zkit:<name>`); the same object for
+ * the same name.
+ *
+ * @param name - usually the package name without scope, e.g. `"mdp"`
+ */
+export function getLogger(name: string): Logger {
+  const namespace = `zkit:${name}`;
+  let logger = loggers.get(namespace);
+  if (!logger) {
+    logger = makeLogger(namespace);
+    loggers.set(namespace, logger);
+  }
+  return logger;
+}
+
+function makeLogger(namespace: string): Logger {
+  let debug: ReturnType<typeof debuglog> | undefined;
+  const dlog = (): ReturnType<typeof debuglog> => (debug ??= debuglog(namespace));
+  const emit = (level: LogLevel, message: string, args: unknown[]): void => {
+    if (sink) {
+      sink(level, namespace, args.length ? format(message, ...args) : message);
+      return;
+    }
+    const d = dlog();
+    if (d.enabled) d(`${level} ${message}`, ...args);
+  };
+  return {
+    namespace,
+    debug: (m, ...a) => emit("debug", m, a),
+    info: (m, ...a) => emit("info", m, a),
+    warn: (m, ...a) => emit("warn", m, a),
+    error: (m, ...a) => emit("error", m, a),
+    get enabled() {
+      return sink !== undefined || dlog().enabled;
+    },
+  };
+}

@@ -1,0 +1,96 @@
+/**
+ * The socket types zkit knows, with their zeromq.js classes, CZMQ's default
+ * attach direction and which directions each type supports.
+ * @module
+ */
+import * as zmq from "zeromq";
+
+/** A ZeroMQ socket type, by its libzmq name. */
+export type SocketType =
+  | "PAIR"
+  | "PUB"
+  | "SUB"
+  | "REQ"
+  | "REP"
+  | "DEALER"
+  | "ROUTER"
+  | "PULL"
+  | "PUSH"
+  | "XPUB"
+  | "XSUB"
+  | "STREAM";
+
+/** The zeromq.js class behind each {@link SocketType}. */
+export interface SocketClassMap {
+  PAIR: zmq.Pair;
+  PUB: zmq.Publisher;
+  SUB: zmq.Subscriber;
+  REQ: zmq.Request;
+  REP: zmq.Reply;
+  DEALER: zmq.Dealer;
+  ROUTER: zmq.Router;
+  PULL: zmq.Pull;
+  PUSH: zmq.Push;
+  XPUB: zmq.XPublisher;
+  XSUB: zmq.XSubscriber;
+  STREAM: zmq.Stream;
+}
+
+/**
+ * The socket options a socket of type `T` accepts (libzmq's options under
+ * zeromq.js's names, e.g. `linger`, `routingId`, `sendHighWaterMark`,
+ * `receiveTimeout`, `heartbeatInterval`, `curveServer`).
+ */
+export type SocketOptionsOf<T extends SocketType> = zmq.SocketOptions<SocketClassMap[T]>;
+
+type Ctor = new (options?: object) => zmq.Socket;
+
+/** @internal */
+export const SOCKET_CLASSES: Record<SocketType, Ctor> = {
+  PAIR: zmq.Pair as unknown as Ctor,
+  PUB: zmq.Publisher as unknown as Ctor,
+  SUB: zmq.Subscriber as unknown as Ctor,
+  REQ: zmq.Request as unknown as Ctor,
+  REP: zmq.Reply as unknown as Ctor,
+  DEALER: zmq.Dealer as unknown as Ctor,
+  ROUTER: zmq.Router as unknown as Ctor,
+  PULL: zmq.Pull as unknown as Ctor,
+  PUSH: zmq.Push as unknown as Ctor,
+  XPUB: zmq.XPublisher as unknown as Ctor,
+  XSUB: zmq.XSubscriber as unknown as Ctor,
+  STREAM: zmq.Stream as unknown as Ctor,
+};
+
+/**
+ * CZMQ's default for an endpoint with no `@`/`>` prefix: true means bind.
+ * PUB, REP, ROUTER, PULL and XPUB bind; the others connect.
+ */
+export const BINDS_BY_DEFAULT: Readonly<Record<SocketType, boolean>> = {
+  PAIR: false,
+  PUB: true,
+  SUB: false,
+  REQ: false,
+  REP: true,
+  DEALER: false,
+  ROUTER: true,
+  PULL: true,
+  PUSH: false,
+  XPUB: true,
+  XSUB: false,
+  STREAM: false,
+};
+
+/** Socket types that can send. */
+export const CAN_SEND: ReadonlySet<SocketType> = new Set<SocketType>([
+  "PAIR", "PUB", "REQ", "REP", "DEALER", "ROUTER", "PUSH", "XPUB", "XSUB", "STREAM",
+]);
+
+/** Socket types that can receive. */
+export const CAN_RECEIVE: ReadonlySet<SocketType> = new Set<SocketType>([
+  "PAIR", "SUB", "REQ", "REP", "DEALER", "ROUTER", "PULL", "XPUB", "XSUB", "STREAM",
+]);
+
+/** @internal */
+export function isSocketType(value: unknown): value is SocketType {
+  return typeof value === "string" && Object.prototype.hasOwnProperty.call(SOCKET_CLASSES, value);
+}

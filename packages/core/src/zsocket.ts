@@ -1,0 +1,602 @@
+/**
+ * ZSocket: one ZeroMQ socket with CZMQ's endpoint syntax, a send queue that
+ * never reports "busy", one-reader receives with a lookahead for pollers,
+ * and a lifecycle registered for {@link shutdown}.
+ * @module
+ */
+import * as zmq from "zeromq";
+import { parseEndpoints } from "./endpoints.js";
+import { ClosedError, ErrorCode, InvalidArgumentError, ZkitError, fromZmqError } from "./errors.js";
+import { getLogger } from "./log.js";
+import { register, unregister } from "./registry.js";
+import {
+  BINDS_BY_DEFAULT,
+  CAN_RECEIVE,
+  CAN_SEND,
+  SOCKET_CLASSES,
+  isSocketType,
+  type SocketClassMap,
+  type SocketOptionsOf,
+  type SocketType,
+} from "./socket-types.js";
+
+const log = getLogger("core");
+
+/** One frame as {@link ZSocket.send} accepts it: bytes or a string (sent as UTF-8). */
+export type FrameLike = Buffer | Uint8Array | ArrayBuffer | string;
+
+/** A message to send: one frame, or the frames of a multipart message in order. */
+export type MessageLike = FrameLike | readonly FrameLike[];
+
+/**
+ * The linger zkit gives a socket unless told otherwise: undelivered messages
+ * are kept up to 1000 ms after close, then dropped. libzmq's default (-1)
+ * would keep the process alive forever when a peer is gone.
+ */
+export const DEFAULT_LINGER_MS = 1000;
+
+interface QueuedSend {
+  message: MessageLike;
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
+const noop = (): void => {};
+
+/**
+ * A ZeroMQ socket.
+ *
+ * - Create it with CZMQ's endpoint syntax: {@link ZSocket.new} or the typed
+ *   helpers ({@link ZSocket.router}, {@link ZSocket.dealer}, ...).
+ * - {@link send} may be called by any number of callers at once: messages
+ *   go out in call order and no caller ever sees `EBUSY`.
+ * - {@link receive} and `for await` read the socket; one reader at a time.
+ * - {@link close} is idempotent and never keeps the process alive for more
+ *   than the linger time ({@link DEFAULT_LINGER_MS} unless set).
+ *
+ * @example
+ * ```ts
+ * const server = await ZSocket.rep("@tcp://127.0.0.1:*");
+ * const client = await ZSocket.req(`>${server.endpoint}`);
+ * await client.send("Hello");
+ * const [request] = await server.receive();
+ * await server.send("World");
+ * console.log((await client.receive()).toString());
+ * client.close();
+ * server.close();
+ * ```
+ *
+ * @typeParam T - the socket type, which decides the options it accepts
+ */
+export class ZSocket<T extends SocketType = SocketType> implements AsyncIterable<Buffer[]> {
+  /** The socket type, e.g. `"ROUTER"`. */
+  readonly type: T;
+  /**
+   * The zeromq.js socket underneath. An escape hatch: sending or receiving
+   * on it directly bypasses the send queue and the one-reader rule.
+   */
+  readonly raw: SocketClassMap[T];
+
+  #closed = false;
+  #endpoints: string[] = [];
+  // send queue: FIFO with a head index (no shift()), one drainer
+  #queue: (QueuedSend | undefined)[] = [];
+  #head = 0;
+  #sending = false;
+  #flushWaiters: (() => void)[] = [];
+  // receive side: one consumer, plus a one-message lookahead for pollers
+  #receiving = false;
+  #stash: Buffer[] | undefined;
+  #prefetch: Promise<boolean> | undefined;
+
+  /**
+   * Creates a socket that is not yet bound or connected; see {@link attach},
+   * {@link bind} and {@link connect}. Most code uses {@link ZSocket.new}.
+   *
+   * @param type - the socket type
+   * @param options - socket options; `linger` defaults to {@link DEFAULT_LINGER_MS}
+   * @throws {@link InvalidArgumentError} for an unknown type or option
+   */
+  constructor(type: T, options?: SocketOptionsOf<T>) {
+    if (!isSocketType(type)) {
+      throw new InvalidArgumentError(
+        `unknown socket type ${JSON.stringify(type)}: use one of ${Object.keys(SOCKET_CLASSES).join(", ")}`,
+      );
+    }
+    if (options !== undefined && (typeof options !== "object" || options === null)) {
+      throw new InvalidArgumentError(`socket options must be an object, got ${options === null ? "null" : typeof options}`);
+    }
+    this.type = type;
+    const Class = SOCKET_CLASSES[type];
+    try {
+      this.raw = new Class({ linger: DEFAULT_LINGER_MS, ...options }) as SocketClassMap[T];
+    } catch (err) {
+      throw new InvalidArgumentError(`cannot create ${type} socket: ${(err as Error).message}`, { cause: err });
+    }
+    register(this);
+  }
+
+  /**
+   * Creates a socket and attaches it to `endpoints` (CZMQ `zsock_new`).
+   *
+   * @param type - the socket type
+   * @param endpoints - CZMQ endpoints: `"@tcp://127.0.0.1:*"` binds,
+   *   `">tcp://127.0.0.1:5555"` connects, comma-separated; with no prefix the
+   *   type's default ({@link BINDS_BY_DEFAULT}); omit to attach later
+   * @param options - socket options (zeromq.js names)
+   * @returns the socket, bound and connected
+   * @throws {@link InvalidEndpointError} for bad endpoint syntax, a
+   *   {@link ZkitError} with code `ZKIT_ADDRESS_IN_USE` when a bind fails
+   */
+  static async new<T extends SocketType>(type: T, endpoints?: string, options?: SocketOptionsOf<T>): Promise<ZSocket<T>> {
+    const sock = new ZSocket(type, options);
+    if (endpoints !== undefined) {
+      try {
+        await sock.attach(endpoints);
+      } catch (err) {
+        sock.close();
+        throw err;
+      }
+    }
+    return sock;
+  }
+
+  /** A PUB socket; endpoints bind by default. */
+  static pub(endpoints?: string, options?: SocketOptionsOf<"PUB">): Promise<ZSocket<"PUB">> {
+    return ZSocket.new("PUB", endpoints, options);
+  }
+
+  /**
+   * A SUB socket; endpoints connect by default.
+   * @param subscribe - prefixes to subscribe to (`""` for everything)
+   */
+  static async sub(endpoints?: string, subscribe?: string | Buffer | (string | Buffer)[], options?: SocketOptionsOf<"SUB">): Promise<ZSocket<"SUB">> {
+    const sock = await ZSocket.new("SUB", endpoints, options);
+    if (subscribe !== undefined) sock.subscribe(...(Array.isArray(subscribe) ? subscribe : [subscribe]));
+    return sock;
+  }
+
+  /** A REQ socket; endpoints connect by default. */
+  static req(endpoints?: string, options?: SocketOptionsOf<"REQ">): Promise<ZSocket<"REQ">> {
+    return ZSocket.new("REQ", endpoints, options);
+  }
+
+  /** A REP socket; endpoints bind by default. */
+  static rep(endpoints?: string, options?: SocketOptionsOf<"REP">): Promise<ZSocket<"REP">> {
+    return ZSocket.new("REP", endpoints, options);
+  }
+
+  /** A DEALER socket; endpoints connect by default. */
+  static dealer(endpoints?: string, options?: SocketOptionsOf<"DEALER">): Promise<ZSocket<"DEALER">> {
+    return ZSocket.new("DEALER", endpoints, options);
+  }
+
+  /** A ROUTER socket; endpoints bind by default. */
+  static router(endpoints?: string, options?: SocketOptionsOf<"ROUTER">): Promise<ZSocket<"ROUTER">> {
+    return ZSocket.new("ROUTER", endpoints, options);
+  }
+
+  /** A PUSH socket; endpoints connect by default. */
+  static push(endpoints?: string, options?: SocketOptionsOf<"PUSH">): Promise<ZSocket<"PUSH">> {
+    return ZSocket.new("PUSH", endpoints, options);
+  }
+
+  /** A PULL socket; endpoints bind by default. */
+  static pull(endpoints?: string, options?: SocketOptionsOf<"PULL">): Promise<ZSocket<"PULL">> {
+    return ZSocket.new("PULL", endpoints, options);
+  }
+
+  /** A PAIR socket; endpoints connect by default. */
+  static pair(endpoints?: string, options?: SocketOptionsOf<"PAIR">): Promise<ZSocket<"PAIR">> {
+    return ZSocket.new("PAIR", endpoints, options);
+  }
+
+  /** An XPUB socket; endpoints bind by default. */
+  static xpub(endpoints?: string, options?: SocketOptionsOf<"XPUB">): Promise<ZSocket<"XPUB">> {
+    return ZSocket.new("XPUB", endpoints, options);
+  }
+
+  /** An XSUB socket; endpoints connect by default. */
+  static xsub(endpoints?: string, options?: SocketOptionsOf<"XSUB">): Promise<ZSocket<"XSUB">> {
+    return ZSocket.new("XSUB", endpoints, options);
+  }
+
+  /** A STREAM socket (raw TCP); endpoints connect by default. */
+  static stream(endpoints?: string, options?: SocketOptionsOf<"STREAM">): Promise<ZSocket<"STREAM">> {
+    return ZSocket.new("STREAM", endpoints, options);
+  }
+
+  /** True once {@link close} was called. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /**
+   * The real address of the last bind (ephemeral ports resolved, e.g.
+   * `tcp://127.0.0.1:41234`), or of the last connect if it never bound.
+   * Empty when not attached.
+   */
+  get endpoint(): string {
+    return this.#endpoints[this.#endpoints.length - 1] ?? "";
+  }
+
+  /** Every endpoint this socket bound (real addresses) or connected, in order. */
+  get endpoints(): readonly string[] {
+    return this.#endpoints;
+  }
+
+  /**
+   * True when a {@link receive} would complete at once: a message is in the
+   * lookahead, or libzmq has one waiting.
+   */
+  get readable(): boolean {
+    if (this.#stash !== undefined) return true;
+    return !this.#closed && CAN_RECEIVE.has(this.type) && this.raw.readable;
+  }
+
+  /** Number of messages waiting in zkit's send queue (not yet handed to libzmq). */
+  get queuedSends(): number {
+    return this.#queue.length - this.#head;
+  }
+
+  /**
+   * Binds and connects to a CZMQ endpoint list (CZMQ `zsock_attach`).
+   *
+   * @param endpoints - e.g. `"@tcp://127.0.0.1:*,>ipc:///tmp/x"`
+   * @param serverish - what an endpoint with no prefix does (true binds);
+   *   defaults to the socket type's CZMQ default
+   * @returns the real endpoints, in the order given
+   */
+  async attach(endpoints: string, serverish: boolean = BINDS_BY_DEFAULT[this.type]): Promise<string[]> {
+    const specs = parseEndpoints(endpoints, serverish);
+    const out: string[] = [];
+    for (const spec of specs) {
+      if (spec.bind) out.push(await this.bind(spec.address));
+      else {
+        this.connect(spec.address);
+        out.push(spec.address);
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Binds to `address`; `tcp://127.0.0.1:*` takes an ephemeral port.
+   * @returns the real endpoint, e.g. `tcp://127.0.0.1:41234`
+   */
+  async bind(address: string): Promise<string> {
+    this.#checkOpen("bind");
+    const [spec] = parseEndpoints(address.startsWith("@") ? address : `@${address}`, true);
+    try {
+      await this.raw.bind(spec!.address);
+    } catch (err) {
+      throw fromZmqError(err, `${this.type} bind ${spec!.address}`);
+    }
+    const real = this.raw.lastEndpoint ?? spec!.address;
+    this.#endpoints.push(real);
+    log.debug("%s bound %s", this.type, real);
+    return real;
+  }
+
+  /** Connects to `address` (libzmq connects in the background and reconnects). */
+  connect(address: string): void {
+    this.#checkOpen("connect");
+    const [spec] = parseEndpoints(address.startsWith(">") ? address : `>${address}`, false);
+    try {
+      this.raw.connect(spec!.address);
+    } catch (err) {
+      throw fromZmqError(err, `${this.type} connect ${spec!.address}`);
+    }
+    this.#endpoints.push(spec!.address);
+    log.debug("%s connected %s", this.type, spec!.address);
+  }
+
+  /** Unbinds from a previously bound address (the real endpoint). */
+  async unbind(address: string): Promise<void> {
+    this.#checkOpen("unbind");
+    try {
+      await this.raw.unbind(address);
+    } catch (err) {
+      throw fromZmqError(err, `${this.type} unbind ${address}`);
+    }
+    this.#forget(address);
+  }
+
+  /** Disconnects from a previously connected address. */
+  disconnect(address: string): void {
+    this.#checkOpen("disconnect");
+    try {
+      this.raw.disconnect(address);
+    } catch (err) {
+      throw fromZmqError(err, `${this.type} disconnect ${address}`);
+    }
+    this.#forget(address);
+  }
+
+  /**
+   * Subscribes a SUB or XSUB socket to messages whose first frame starts with
+   * one of `prefixes` (`""` for all). On XSUB, sends the subscription frame.
+   */
+  subscribe(...prefixes: (string | Buffer)[]): void {
+    this.#checkOpen("subscribe");
+    if (this.type === "SUB") (this.raw as zmq.Subscriber).subscribe(...prefixes);
+    else if (this.type === "XSUB") for (const p of prefixes) void this.send(Buffer.concat([Buffer.from([1]), Buffer.from(p)]));
+    else throw this.#unsupported("subscribe", "SUB or XSUB");
+  }
+
+  /** Removes subscriptions made with {@link subscribe}. */
+  unsubscribe(...prefixes: (string | Buffer)[]): void {
+    this.#checkOpen("unsubscribe");
+    if (this.type === "SUB") (this.raw as zmq.Subscriber).unsubscribe(...prefixes);
+    else if (this.type === "XSUB") for (const p of prefixes) void this.send(Buffer.concat([Buffer.from([0]), Buffer.from(p)]));
+    else throw this.#unsupported("unsubscribe", "SUB or XSUB");
+  }
+
+  /**
+   * Sets a socket option by its zeromq.js name.
+   * @example `sock.set("routingId", "worker-1")`
+   */
+  set<K extends keyof SocketOptionsOf<T>>(name: K, value: SocketOptionsOf<T>[K]): void {
+    this.#checkOpen("set option");
+    try {
+      (this.raw as unknown as Record<PropertyKey, unknown>)[name as PropertyKey] = value;
+    } catch (err) {
+      throw new InvalidArgumentError(`cannot set ${String(name)} on ${this.type}: ${(err as Error).message}`, { cause: err });
+    }
+  }
+
+  /** Reads a socket option by its zeromq.js name. */
+  get<K extends keyof SocketOptionsOf<T>>(name: K): SocketOptionsOf<T>[K] {
+    this.#checkOpen("get option");
+    return (this.raw as unknown as Record<PropertyKey, unknown>)[name as PropertyKey] as SocketOptionsOf<T>[K];
+  }
+
+  /**
+   * Sends one message (a frame, or an array of frames for a multipart
+   * message). Any number of callers may send at once: messages leave in call
+   * order, nobody sees `EBUSY`. The promise resolves when libzmq has taken
+   * the message; it rejects with a {@link ZkitError} (`ZKIT_CLOSED` if the
+   * socket closes first). Not awaiting it is safe: a failure is then logged,
+   * never an unhandled rejection.
+   */
+  send(message: MessageLike): Promise<void> {
+    if (this.#closed) return rejected(new ClosedError(`${this.type} send: the socket is closed`));
+    if (!CAN_SEND.has(this.type)) return rejected(this.#unsupported("send", "a type that can send"));
+    if (this.#sending) {
+      const promise = new Promise<void>((resolve, reject) => {
+        this.#queue.push({ message, resolve, reject });
+      });
+      promise.catch(noop);
+      return promise;
+    }
+    this.#sending = true;
+    let sent: Promise<void>;
+    try {
+      sent = (this.raw as zmq.Dealer).send(message as zmq.MessageLike[]);
+    } catch (err) {
+      this.#sendDone();
+      return rejected(this.#sendError(err));
+    }
+    const promise = sent.then(this.#onSent, this.#onSendFailed);
+    promise.catch(noop);
+    return promise;
+  }
+
+  #onSent = (): void => {
+    this.#sendDone();
+  };
+
+  #onSendFailed = (err: unknown): never => {
+    this.#sendDone();
+    throw this.#sendError(err);
+  };
+
+  #sendError(err: unknown): ZkitError {
+    const e = this.#closed ? new ClosedError(`${this.type} send: the socket was closed before the message left`, { cause: err }) : fromZmqError(err, `${this.type} send`);
+    log.debug("%s", e.message);
+    return e;
+  }
+
+  #sendDone(): void {
+    if (this.#head < this.#queue.length) void this.#drain();
+    else this.#idle();
+  }
+
+  #idle(): void {
+    this.#sending = false;
+    this.#queue.length = 0;
+    this.#head = 0;
+    if (this.#flushWaiters.length) {
+      const waiters = this.#flushWaiters;
+      this.#flushWaiters = [];
+      for (const w of waiters) w();
+    }
+  }
+
+  async #drain(): Promise<void> {
+    const queue = this.#queue;
+    while (this.#head < queue.length) {
+      const entry = queue[this.#head]!;
+      queue[this.#head++] = undefined;
+      if (this.#closed) {
+        entry.reject(new ClosedError(`${this.type} send: the socket was closed before the message left`));
+        continue;
+      }
+      try {
+        await (this.raw as zmq.Dealer).send(entry.message as zmq.MessageLike[]);
+        entry.resolve();
+      } catch (err) {
+        entry.reject(this.#sendError(err));
+      }
+      if (this.#head >= 1024 && this.#head * 2 >= queue.length) {
+        queue.splice(0, this.#head);
+        this.#head = 0;
+      }
+    }
+    this.#idle();
+  }
+
+  /** Resolves once every message sent so far has been handed to libzmq. */
+  flush(): Promise<void> {
+    if (!this.#sending) return Promise.resolve();
+    return new Promise((resolve) => this.#flushWaiters.push(resolve));
+  }
+
+  /**
+   * Receives one message as its frames. One reader at a time: a second
+   * concurrent call rejects with `ZKIT_BUSY`. Rejects with `ZKIT_CLOSED` when
+   * the socket closes while waiting, `ZKIT_TIMEOUT` when `receiveTimeout`
+   * passes.
+   */
+  receive(): Promise<Buffer[]> {
+    const stash = this.#stash;
+    if (stash !== undefined) {
+      this.#stash = undefined;
+      return Promise.resolve(stash);
+    }
+    if (this.#closed) return rejected(new ClosedError(`${this.type} receive: the socket is closed`));
+    if (!CAN_RECEIVE.has(this.type)) return rejected(this.#unsupported("receive", "a type that can receive"));
+    if (this.#receiving) return rejected(this.#busy());
+    this.#receiving = true;
+    const prefetch = this.#prefetch;
+    if (prefetch !== undefined) return prefetch.then(this.#takePrefetched, this.#onReceiveFailed);
+    let received: Promise<Buffer[]>;
+    try {
+      received = (this.raw as zmq.Dealer).receive();
+    } catch (err) {
+      this.#receiving = false;
+      return rejected(fromZmqError(err, `${this.type} receive`));
+    }
+    return received.then(this.#onReceived, this.#onReceiveFailed);
+  }
+
+  #onReceived = (msg: Buffer[]): Buffer[] => {
+    this.#receiving = false;
+    return msg;
+  };
+
+  #takePrefetched = (): Buffer[] => {
+    this.#receiving = false;
+    const msg = this.#stash;
+    this.#stash = undefined;
+    if (msg === undefined) throw new ClosedError(`${this.type} receive: the socket was closed while waiting`);
+    return msg;
+  };
+
+  #onReceiveFailed = (err: unknown): never => {
+    this.#receiving = false;
+    if (this.#closed) throw new ClosedError(`${this.type} receive: the socket was closed while waiting`, { cause: err });
+    throw fromZmqError(err, `${this.type} receive`);
+  };
+
+  /**
+   * Waits until a message can be received without waiting, reading it ahead
+   * into a one-message lookahead that the next {@link receive} returns first.
+   * Nothing is lost: this is how pollers watch many sockets at once.
+   *
+   * @returns true when a message is ready, false when the socket closed
+   */
+  waitReadable(): Promise<boolean> {
+    if (this.#stash !== undefined) return Promise.resolve(true);
+    if (this.#closed) return Promise.resolve(false);
+    if (this.#prefetch !== undefined) return this.#prefetch;
+    if (!CAN_RECEIVE.has(this.type)) return rejected(this.#unsupported("waitReadable", "a type that can receive"));
+    if (this.#receiving) return rejected(this.#busy());
+    let received: Promise<Buffer[]>;
+    try {
+      received = (this.raw as zmq.Dealer).receive();
+    } catch (err) {
+      return rejected(fromZmqError(err, `${this.type} receive`));
+    }
+    const prefetch = received.then(
+      (msg) => {
+        this.#prefetch = undefined;
+        this.#stash = msg;
+        return true;
+      },
+      (err: unknown) => {
+        this.#prefetch = undefined;
+        if (this.#closed) return false;
+        throw fromZmqError(err, `${this.type} receive`);
+      },
+    );
+    this.#prefetch = prefetch;
+    prefetch.catch(noop);
+    return prefetch;
+  }
+
+  /**
+   * Iterates over received messages; the loop ends when the socket closes.
+   * @example
+   * ```ts
+   * for await (const [identity, , body] of router) { ... }
+   * ```
+   */
+  [Symbol.asyncIterator](): AsyncIterator<Buffer[]> {
+    return {
+      next: () =>
+        this.receive().then(
+          (value) => ({ value, done: false }),
+          (err: unknown) => {
+            if (err instanceof ZkitError && err.code === ErrorCode.Closed) return { value: undefined, done: true };
+            throw err;
+          },
+        ),
+      return: () => Promise.resolve({ value: undefined, done: true }),
+    };
+  }
+
+  /**
+   * Closes the socket. Idempotent. Queued sends reject with `ZKIT_CLOSED`, a
+   * pending receive rejects with `ZKIT_CLOSED` (a `for await` loop just ends).
+   * Messages already handed to libzmq get up to `linger` ms to leave.
+   */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    unregister(this);
+    try {
+      this.raw.close();
+    } catch (err) {
+      log.debug("%s close: %s", this.type, (err as Error).message);
+    }
+    log.debug("%s closed", this.type);
+  }
+
+  /** Closes the socket (for `await using`). */
+  [Symbol.asyncDispose](): Promise<void> {
+    this.close();
+    return Promise.resolve();
+  }
+
+  /** Closes the socket (for `using`). */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  #forget(address: string): void {
+    const i = this.#endpoints.lastIndexOf(address);
+    if (i >= 0) this.#endpoints.splice(i, 1);
+  }
+
+  #checkOpen(what: string): void {
+    if (this.#closed) throw new ClosedError(`${this.type} ${what}: the socket is closed`);
+  }
+
+  #unsupported(what: string, need: string): ZkitError {
+    return new ZkitError(ErrorCode.NotSupported, `${what} is not possible on a ${this.type} socket; use ${need}`);
+  }
+
+  #busy(): ZkitError {
+    return new ZkitError(
+      ErrorCode.Busy,
+      `${this.type} receive: another receive is already pending on this socket; read each socket from one place (one for-await loop, or a ZLoop reader)`,
+    );
+  }
+}
+
+function rejected(err: unknown): Promise<never> {
+  const p = Promise.reject(err);
+  p.catch(noop);
+  return p;
+}
