@@ -1,0 +1,59 @@
+// Whole-process behaviour: exit after close, interrupts, debuglog.
+import { afterEach, describe, expect, it } from "vitest";
+import { ZSocket, shutdown } from "@zkit/core";
+import { runFixture, waitFor, within, type Fixture } from "./helpers.js";
+
+const running: Fixture[] = [];
+afterEach(() => {
+  shutdown();
+  for (const f of running.splice(0)) if (f.child.exitCode === null && f.child.signalCode === null) f.child.kill("SIGKILL");
+});
+
+function start(name: string, env: NodeJS.ProcessEnv = {}): Fixture {
+  const f = runFixture(name, [], env);
+  running.push(f);
+  return f;
+}
+
+describe("process lifecycle", () => {
+  it("a process with undeliverable messages exits by itself after close (bounded linger)", async () => {
+    const f = start("linger-exit");
+    const t0 = Date.now();
+    const { code } = await within(f.exited, 30_000, "process exit");
+    expect(code).toBe(0);
+    expect(f.stdout()).toContain("closed");
+    // zeromq.js says why exit waits; nothing else may appear
+    expect(f.stderr().replace(/.*Waiting for queued ZeroMQ messages.*\n?/g, "")).toBe("");
+    // default linger is 1000 ms; startup (tsx) takes the rest
+    expect(Date.now() - t0).toBeLessThan(25_000);
+  });
+
+  it.each(["SIGINT", "SIGTERM"] as const)("handleInterrupts stops a server loop cleanly on %s", async (signal) => {
+    const f = start("interrupt");
+    await waitFor(() => /ready tcp:\/\/\S+:\d+/.test(f.stdout()), 20_000, "fixture ready");
+    const endpoint = /ready (\S+)/.exec(f.stdout())![1]!;
+    const push = await ZSocket.push(`>${endpoint}`);
+    await push.send("one");
+    await push.send("two");
+    // wait until both are in flight before interrupting: poll the fixture via a reply-less check
+    push.close();
+    f.child.kill(signal);
+    const { code } = await within(f.exited, 20_000, "process exit");
+    expect(code).toBe(0);
+    expect(f.stdout()).toContain(`got ${signal}`);
+    expect(f.stdout()).toMatch(/loop ended interrupted=true aborted=true messages=\d/);
+  });
+
+  it("logs through node:util debuglog under NODE_DEBUG=zkit:core", async () => {
+    const f = start("debuglog", { NODE_DEBUG: "zkit:core" });
+    const { code } = await within(f.exited, 20_000, "process exit");
+    expect(code).toBe(0);
+    expect(f.stderr()).toMatch(/ZKIT:CORE \d+: debug ROUTER bound tcp:\/\/127\.0\.0\.1:\d+/);
+  });
+
+  it("is silent without NODE_DEBUG", async () => {
+    const f = start("debuglog", { NODE_DEBUG: "" });
+    await within(f.exited, 20_000, "process exit");
+    expect(f.stderr()).toBe("");
+  });
+});
