@@ -14,9 +14,13 @@ export type LogLevel = "debug" | "info" | "warn" | "error";
 export interface Logger {
   /** The namespace, e.g. `zkit:core`. */
   readonly namespace: string;
+  /** Traffic and state changes, for a developer reading along. */
   debug(message: string, ...args: unknown[]): void;
+  /** Events an operator wants to see (a worker came up, a failover). */
   info(message: string, ...args: unknown[]): void;
+  /** Something went wrong but was handled (a malformed message was dropped). */
   warn(message: string, ...args: unknown[]): void;
+  /** Something failed that the caller will notice. */
   error(message: string, ...args: unknown[]): void;
   /** True when records at `debug` level go anywhere (skip costly formatting otherwise). */
   readonly enabled: boolean;
