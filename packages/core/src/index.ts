@@ -7,6 +7,7 @@
  * @packageDocumentation
  */
 export { ZSocket, DEFAULT_LINGER_MS, type FrameLike, type MessageLike } from "./zsocket.js";
+export type { Pollable, Sendable } from "./pollable.js";
 export {
   BINDS_BY_DEFAULT,
   CAN_RECEIVE,

@@ -6,6 +6,7 @@
  */
 import * as zmq from "zeromq";
 import { parseEndpoints } from "./endpoints.js";
+import type { Pollable, Sendable } from "./pollable.js";
 import { ClosedError, ErrorCode, InvalidArgumentError, ZkitError, fromZmqError } from "./errors.js";
 import { getLogger } from "./log.js";
 import { register, unregister } from "./registry.js";
@@ -68,7 +69,7 @@ const noop = (): void => {};
  *
  * @typeParam T - the socket type, which decides the options it accepts
  */
-export class ZSocket<T extends SocketType = SocketType> implements AsyncIterable<Buffer[]> {
+export class ZSocket<T extends SocketType = SocketType> implements AsyncIterable<Buffer[]>, Pollable, Sendable {
   /** The socket type, e.g. `"ROUTER"`. */
   readonly type: T;
   /**
