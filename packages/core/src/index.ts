@@ -31,6 +31,7 @@ export {
   type ZkitErrorOptions,
 } from "./errors.js";
 export { now, sleep, time } from "./clock.js";
+export { zmqCapabilities, zmqVersion } from "./version.js";
 export { getLogger, setLogSink, type LogLevel, type LogSink, type Logger } from "./log.js";
 export { openSocketCount, shutdown } from "./registry.js";
 export { handleInterrupts, interruptSignal, interrupted, type InterruptOptions } from "./interrupt.js";

@@ -84,6 +84,7 @@ export class ZSocket<T extends SocketType = SocketType> implements AsyncIterable
   #queue: (QueuedSend | undefined)[] = [];
   #head = 0;
   #sending = false;
+  #direct: Promise<void> | undefined;
   #flushWaiters: (() => void)[] = [];
   // receive side: one consumer, plus a one-message lookahead for pollers
   #receiving = false;
@@ -378,16 +379,21 @@ export class ZSocket<T extends SocketType = SocketType> implements AsyncIterable
       this.#sendDone();
       return rejected(this.#sendError(err));
     }
+    // Only one direct send is in flight at a time (#sending), so its promise
+    // can be kept and marked handled on failure only: one promise per send.
     const promise = sent.then(this.#onSent, this.#onSendFailed);
-    promise.catch(noop);
+    this.#direct = promise;
     return promise;
   }
 
   #onSent = (): void => {
+    this.#direct = undefined;
     this.#sendDone();
   };
 
   #onSendFailed = (err: unknown): never => {
+    this.#direct?.catch(noop); // a caller that did not await must not crash the process
+    this.#direct = undefined;
     this.#sendDone();
     throw this.#sendError(err);
   };

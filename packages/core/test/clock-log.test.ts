@@ -40,3 +40,14 @@ describe("logging", () => {
     expect(records.some(([l, ns, m]) => l === "debug" && ns === "zkit:core" && m.startsWith("ROUTER bound tcp://127.0.0.1:"))).toBe(true);
   });
 });
+
+describe("versions", () => {
+  it("reports the bundled libzmq as 4.x and its capabilities", async () => {
+    const { zmqCapabilities, zmqVersion } = await import("@zkit/core");
+    const [major, minor, patch] = zmqVersion();
+    expect(major).toBe(4);
+    expect(minor).toBeGreaterThanOrEqual(3);
+    expect(Number.isInteger(patch)).toBe(true);
+    expect(zmqCapabilities().ipc).toBe(true);
+  });
+});
