@@ -233,6 +233,10 @@ export class ZSocket<T extends SocketType = SocketType> implements AsyncIterable
    */
   get readable(): boolean {
     if (this.#stash !== undefined) return true;
+    // Asking zeromq.js while one of our receives is pending can consume
+    // libzmq's edge-triggered wake-up, and that receive then never resolves
+    // (measured on 6.8). The pending receive will report the message itself.
+    if (this.#prefetch !== undefined || this.#receiving) return false;
     return !this.#closed && CAN_RECEIVE.has(this.type) && this.raw.readable;
   }
 

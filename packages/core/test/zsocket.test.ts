@@ -260,6 +260,28 @@ describe("receiving", () => {
     expect((await within(pull.receive(), 5000, "two"))[0]!.toString()).toBe("two");
   });
 
+  it("reading readable while a receive is pending never stalls that receive", async () => {
+    // zeromq.js 6.8: polling the native readable flag during a pending receive
+    // can eat libzmq's wake-up; ZSocket.readable must not touch it then.
+    for (let i = 0; i < 30; i++) {
+      const pull = await ZSocket.pull("@tcp://127.0.0.1:*");
+      const push = await ZSocket.push(`>${pull.endpoint}`);
+      const ready = pull.waitReadable();
+      let done = false;
+      void ready.then(() => (done = true));
+      await push.send("x");
+      const deadline = Date.now() + 5000;
+      while (!done && Date.now() < deadline) {
+        void pull.readable;
+        await new Promise((r) => setImmediate(r));
+      }
+      expect(await within(ready, 1000, `waitReadable in round ${i}`)).toBe(true);
+      expect(pull.readable).toBe(true);
+      pull.close();
+      push.close();
+    }
+  });
+
   it("waitReadable resolves false when the socket closes", async () => {
     const pull = await ZSocket.pull("@tcp://127.0.0.1:*");
     const ready = pull.waitReadable();
