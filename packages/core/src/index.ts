@@ -8,6 +8,7 @@
  */
 export { ZSocket, DEFAULT_LINGER_MS, type FrameLike, type MessageLike } from "./zsocket.js";
 export type { Pollable, Sendable } from "./pollable.js";
+export type { TraceEvent, TraceFn } from "./trace.js";
 export {
   BINDS_BY_DEFAULT,
   CAN_RECEIVE,

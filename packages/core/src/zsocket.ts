@@ -110,11 +110,31 @@ export class ZSocket<T extends SocketType = SocketType> implements AsyncIterable
     }
     this.type = type;
     const Class = SOCKET_CLASSES[type];
+    // Options are set one by one on a socket that exists, so a bad one can
+    // be named and the socket closed: when zeromq.js's constructor throws on
+    // an option, the half-made native socket is never closed and the process
+    // crashes (SIGSEGV) at exit.
+    // `context` can only be given to the constructor.
+    const { context, ...settable } = (options ?? {}) as Record<string, unknown>;
+    let raw: SocketClassMap[T];
     try {
-      this.raw = new Class({ linger: DEFAULT_LINGER_MS, ...options }) as SocketClassMap[T];
+      raw = new Class(context === undefined ? { linger: DEFAULT_LINGER_MS } : { linger: DEFAULT_LINGER_MS, context: context as never }) as SocketClassMap[T];
     } catch (err) {
       throw new InvalidArgumentError(`cannot create ${type} socket: ${(err as Error).message}`, { cause: err });
     }
+    for (const [key, value] of Object.entries(settable)) {
+      if (value === undefined) continue;
+      try {
+        (raw as unknown as Record<string, unknown>)[key] = value;
+      } catch (err) {
+        raw.close();
+        throw new InvalidArgumentError(
+          `cannot create ${type} socket: option ${key} = ${describeValue(value)} was refused (${(err as Error).message}); see the socket options of zeromq.js`,
+          { cause: err },
+        );
+      }
+    }
+    this.raw = raw;
     register(this);
   }
 
@@ -610,4 +630,10 @@ function rejected(err: unknown): Promise<never> {
   const p = Promise.reject(err);
   p.catch(noop);
   return p;
+}
+
+function describeValue(value: unknown): string {
+  if (typeof value === "string") return JSON.stringify(value);
+  if (Buffer.isBuffer(value)) return `<Buffer of ${value.length} bytes>`;
+  return String(value);
 }

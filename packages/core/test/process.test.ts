@@ -28,6 +28,14 @@ describe("process lifecycle", () => {
     expect(Date.now() - t0).toBeLessThan(25_000);
   });
 
+  it("a socket refused for a bad option leaves a process that exits cleanly (no SIGSEGV)", async () => {
+    const f = start("bad-option");
+    const exit = await within(f.exited, 30_000, "process exit");
+    expect(exit, f.stderr()).toEqual({ code: 0, signal: null });
+    expect(f.stdout()).toMatch(/^refused: .*option routingId = "" was refused.*\nrefused: .*option sendHighWaterMark = -5 was refused/);
+    expect(f.stdout()).not.toContain("created");
+  });
+
   it.each(["SIGINT", "SIGTERM"] as const)("handleInterrupts stops a server loop cleanly on %s", async (signal) => {
     const f = start("interrupt");
     await waitFor(() => /ready tcp:\/\/\S+:\d+/.test(f.stdout()), 20_000, "fixture ready");
