@@ -77,6 +77,8 @@ export function formatFrame(data: Buffer, prefix = ""): string {
  */
 export class ZFrame {
   #data: Buffer;
+  /** Set on frames a ZMsg hands out: carries a reset into the message. */
+  #owner: ((old: Buffer, data: Buffer) => void) | undefined;
 
   /**
    * Creates a frame (CZMQ `zframe_new`, `zframe_new_empty`, `zframe_from`).
@@ -156,12 +158,25 @@ export class ZFrame {
 
   /**
    * Replaces the frame's content (CZMQ `zframe_reset`). Bytes are used as
-   * they are, not copied. A frame taken from a {@link ZMsg} wraps the
-   * message's Buffer: resetting it rebinds this wrapper only and leaves the
-   * message as it was.
+   * they are, not copied. A frame taken from a {@link ZMsg} with
+   * `first()`, `next()`, `last()` or iteration is that message's frame, as
+   * in CZMQ: resetting it changes the message too
+   * (`msg.last()!.reset("OK")` replaces the last frame), as long as the
+   * frame is still in the message.
    */
   reset(data: FrameInput): void {
+    const old = this.#data;
     this.#data = toBuffer(data, "frame data");
+    this.#owner?.(old, this.#data);
+  }
+
+  /**
+   * Ties this frame to the message slot holding its Buffer.
+   * @internal
+   */
+  static attach(frame: ZFrame, owner: (old: Buffer, data: Buffer) => void): ZFrame {
+    frame.#owner = owner;
+    return frame;
   }
 
   /**

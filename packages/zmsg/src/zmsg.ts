@@ -482,13 +482,21 @@ export class ZMsg implements Iterable<ZFrame> {
   /** Iterates over the frames, first to last, as ZFrames; independent of the cursor. */
   *[Symbol.iterator](): Iterator<ZFrame> {
     const frames = this.#frames;
-    for (let i = 0; i < frames.length; i++) yield new ZFrame(frames[i]!);
+    for (let i = 0; i < frames.length; i++) yield this.#live(frames[i]!);
   }
 
   #shift(): Buffer | undefined {
     const data = this.#frames.shift();
     if (data !== undefined && this.#cursor !== PAST_END && this.#cursor >= 0) this.#cursor--;
     return data;
+  }
+
+  /** A ZFrame on `data` whose reset() replaces `data` in this message. */
+  #live(data: Buffer): ZFrame {
+    return ZFrame.attach(new ZFrame(data), (old, neu) => {
+      const j = this.#frames.indexOf(old);
+      if (j >= 0) this.#frames[j] = neu;
+    });
   }
 
   #at(i: number): ZFrame | undefined {
@@ -498,7 +506,7 @@ export class ZMsg implements Iterable<ZFrame> {
       return undefined;
     }
     this.#cursor = i;
-    return new ZFrame(data);
+    return this.#live(data);
   }
 }
 

@@ -225,6 +225,43 @@ describe("cursor (first/next/last) and remove", () => {
   });
 });
 
+describe("frames handed out are the message's own (zframe_reset through zmsg_last)", () => {
+  it("reset of last() replaces the last frame, as the Guide's workers do", () => {
+    const msg = new ZMsg(["address", "", "HELLO"]);
+    msg.last()!.reset("OK");
+    expect(msg.frames.map(String)).toEqual(["address", "", "OK"]);
+  });
+
+  it("reset through first()/next() and iteration changes that frame only", () => {
+    const msg = new ZMsg(["a", "b", "c"]);
+    msg.first();
+    msg.next()!.reset("B");
+    for (const frame of msg) if (frame.streq("c")) frame.reset("C");
+    expect(msg.frames.map(String)).toEqual(["a", "B", "C"]);
+  });
+
+  it("still finds its frame after pushes and pops moved it", () => {
+    const msg = new ZMsg(["x", "y"]);
+    const y = msg.last()!;
+    msg.push("front");
+    msg.pop();
+    msg.pop();
+    y.reset("Y");
+    expect(msg.frames.map(String)).toEqual(["Y"]);
+  });
+
+  it("a frame no longer in the message, or a popped one, resets only itself", () => {
+    const msg = new ZMsg(["x", "y"]);
+    const x = msg.first()!;
+    msg.remove(x);
+    x.reset("changed");
+    const popped = msg.pop()!;
+    popped.reset("also changed");
+    expect(msg.size).toBe(0);
+    expect(x.toString()).toBe("changed");
+  });
+});
+
 describe("signals", () => {
   const zeroBytes = endianness() === "LE" ? "0011223344556677" : "7766554433221100";
 
