@@ -1,0 +1,30 @@
+// Makes sure the independent peers of the interop tests are installed before
+// `pnpm test`: pyzmq for Debian's python3 (package python3-zmq). On a fresh
+// Debian machine run as root it installs the package; otherwise it says what
+// to install, and the interop tests fail with the same advice.
+import { execFileSync, spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
+
+const python = process.env.ZKIT_TEST_PYTHON ?? "/usr/bin/python3";
+const hasPyzmq = () => spawnSync(python, ["-c", "import zmq"], { stdio: "ignore" }).status === 0;
+
+if (!hasPyzmq()) {
+  const root = process.getuid?.() === 0;
+  if (root && existsSync("/usr/bin/apt-get") && !process.env.ZKIT_TEST_PYTHON) {
+    console.log("interop tests need pyzmq: installing Debian's python3-zmq");
+    const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
+    const install = () => spawnSync("apt-get", ["install", "-y", "-qq", "python3-zmq"], { stdio: "inherit", env }).status === 0;
+    if (!install()) {
+      spawnSync("apt-get", ["update", "-qq"], { stdio: "inherit", env });
+      install();
+    }
+  }
+  if (hasPyzmq()) {
+    console.log(`pyzmq ${execFileSync(python, ["-c", "import zmq; print(zmq.__version__)"], { encoding: "utf8" }).trim()} ready for the interop tests`);
+  } else {
+    console.warn(
+      `warning: ${python} has no pyzmq, so the interop tests will fail: install it with ` +
+        "`sudo apt-get install python3-zmq` (Debian, Ubuntu) or set ZKIT_TEST_PYTHON to a python3 with pyzmq",
+    );
+  }
+}
