@@ -19,6 +19,20 @@ export interface MetricSpec {
   /** Unit shown in the table and written to JSON, e.g. `msg/s`, `us`. */
   unit: string;
   better: Better;
+  /**
+   * The target on zkit/raw when it is not the default of {@link targetFor}
+   * (a broker adds a hop: `{ op: ">=", ratio: 0.5 }`); `null` for a figure
+   * with no ratio target (one judged by `limit` alone, or only reported).
+   */
+  target?: Target | null;
+  /** An absolute bound on zkit's own figure, e.g. `{ op: "<=", value: 5 }` for a p99 lag in ms. */
+  limit?: Limit;
+}
+
+/** An absolute bound on zkit's figure of one metric. */
+export interface Limit {
+  op: ">=" | "<=";
+  value: number;
 }
 
 /** What one run of one side returns: a value for each metric key. */
@@ -61,6 +75,11 @@ export function meets(ratio: number, target: Target): boolean {
   return target.op === ">=" ? ratio >= target.ratio : ratio <= target.ratio;
 }
 
+/** True when `value` is within the absolute bound `limit`. */
+export function within(value: number, limit: Limit): boolean {
+  return limit.op === ">=" ? value >= limit.value : value <= limit.value;
+}
+
 /** One row of the results: one metric of one case. */
 export interface MetricResult {
   name: string;
@@ -72,7 +91,11 @@ export interface MetricResult {
   raw: number;
   /** zkit / raw: the median over rounds of each round's ratio (see {@link runCase}). */
   ratio: number;
-  target: Target;
+  /** The target on `ratio`, or null when the metric has none. */
+  target: Target | null;
+  /** The absolute bound on `zkit`, when the metric has one. */
+  limit?: Limit;
+  /** True when `ratio` meets `target` and `zkit` meets `limit` (each when set). */
   met: boolean;
   rounds: number;
   /** Every round's figure, in run order (warm-up excluded). */
@@ -118,7 +141,8 @@ export async function runCase(c: BenchCase, opts: HarnessOptions): Promise<Metri
     // a round are back to back, so a slow patch of the machine (a noisy VM
     // neighbour) hits both and cancels out, where a ratio of medians would not.
     const ratio = median(z.map((zi, i) => zi / r[i]!));
-    const target = targetFor(m.better);
+    const target = m.target === undefined ? targetFor(m.better) : m.target;
+    const met = (target === null || meets(ratio, target)) && (m.limit === undefined || within(zkit, m.limit));
     return {
       name: c.name,
       metric: m.key,
@@ -128,7 +152,8 @@ export async function runCase(c: BenchCase, opts: HarnessOptions): Promise<Metri
       raw,
       ratio,
       target,
-      met: meets(ratio, target),
+      ...(m.limit !== undefined ? { limit: m.limit } : {}),
+      met,
       rounds: opts.rounds,
       samples: { zkit: z, raw: r },
     };

@@ -9,6 +9,14 @@ const HEAD = ["benchmark", "metric", "zkit", "raw", "zkit/raw", "target", ""] as
 /** Columns aligned right (numbers). */
 const RIGHT = new Set([2, 3, 4]);
 
+/** The target column: the ratio target, the absolute limit on zkit's figure, or both. */
+function targetText(r: MetricResult): string {
+  const parts: string[] = [];
+  if (r.target !== null) parts.push(`${r.target.op} ${r.target.ratio.toFixed(2)}`);
+  if (r.limit !== undefined) parts.push(`zkit ${r.limit.op} ${formatNumber(r.limit.value, r.unit)} ${r.unit}`);
+  return parts.join(", ") || "-";
+}
+
 /** Prints `results` as an aligned text table, one line per call of `out`. */
 export function printTable(results: readonly MetricResult[], out: (line: string) => void): void {
   const rows: string[][] = results.map((r) => [
@@ -17,7 +25,7 @@ export function printTable(results: readonly MetricResult[], out: (line: string)
     formatNumber(r.zkit, r.unit),
     formatNumber(r.raw, r.unit),
     r.ratio.toFixed(2),
-    `${r.target.op} ${r.target.ratio.toFixed(2)}`,
+    targetText(r),
     r.met ? "ok" : "MISS",
   ]);
   const all = [[...HEAD], ...rows];
