@@ -1,0 +1,441 @@
+/**
+ * ParanoidPirateQueue: the 6/PPP queue (ZeroMQ Guide chapter 4, "Robust
+ * Reliable Queuing"): an LRU queue of DEALER workers that heartbeats every
+ * worker and expires the silent ones, idle or busy.
+ * @module
+ */
+import { EventEmitter } from "node:events";
+import { ErrorCode, InvalidArgumentError, ProtocolError, ZSocket, ZkitError, getLogger, parseEndpoints, type TraceFn } from "@zkit/core";
+import { ZLoop, type Ticket } from "@zkit/zloop";
+import { fnOption, intOption, msOption } from "./options.js";
+import {
+  PPP_HEARTBEAT_INTERVAL_MS,
+  PPP_LIVENESS,
+  decodeBackend,
+  decodeClientRequest,
+  encodeClientReply,
+  encodeQueueHeartbeat,
+  encodeWorkerRequest,
+  type ClientRequest,
+} from "./protocol.js";
+import { Workers, type WorkerEntry } from "./workers.js";
+
+const log = getLogger("ppp");
+
+/** Options of a {@link ParanoidPirateQueue}. */
+export interface ParanoidPirateQueueOptions {
+  /**
+   * Where clients connect: a CZMQ endpoint list, bound unless prefixed with
+   * `>` (e.g. `"tcp://*:5555"`, the Guide's, or `"tcp://127.0.0.1:*"` for an
+   * ephemeral port, read back from {@link ParanoidPirateQueue.frontendEndpoint}).
+   */
+  frontend: string;
+  /** Where workers connect, like `frontend` (the Guide's is `"tcp://*:5556"`). */
+  backend: string;
+  /**
+   * How often the queue sends HEARTBEAT to every worker, in ms; workers
+   * must use the same interval.
+   * @defaultValue 1000 ({@link PPP_HEARTBEAT_INTERVAL_MS})
+   */
+  heartbeatIntervalMs?: number;
+  /**
+   * A worker silent for `liveness` heartbeat intervals is expired.
+   * @defaultValue 3 ({@link PPP_LIVENESS})
+   */
+  liveness?: number;
+  /**
+   * Called with every message the queue receives or sends, with `socket`
+   * `"frontend"` or `"backend"` (`zkit ppp queue -v`).
+   * @defaultValue undefined
+   */
+  trace?: TraceFn;
+}
+
+/** What `worker-ready` reports. */
+export interface WorkerReadyEvent {
+  /** The worker's routing id at the backend. */
+  readonly identity: Buffer;
+}
+
+/** What `worker-expired` reports. */
+export interface WorkerExpiredEvent {
+  /** The worker's routing id at the backend. */
+  readonly identity: Buffer;
+  /**
+   * True if it held a request, which is then lost for the queue (the
+   * client's Lazy Pirate retry sends it again).
+   */
+  readonly busy: boolean;
+  /**
+   * `"silent"`: nothing from it for `liveness` heartbeat intervals;
+   * `"unreachable"`: it had disconnected when the queue sent to it.
+   */
+  readonly reason: "silent" | "unreachable";
+}
+
+/** The events of a {@link ParanoidPirateQueue}. */
+export interface ParanoidPirateQueueEvents {
+  /** A new worker sent READY: it joins the ready list. */
+  "worker-ready": [event: WorkerReadyEvent];
+  /** A worker was forgotten; see {@link WorkerExpiredEvent}. */
+  "worker-expired": [event: WorkerExpiredEvent];
+}
+
+/** The counters of a {@link ParanoidPirateQueue}, since it started. */
+export interface ParanoidPirateQueueStats {
+  /** Well-formed requests read from the frontend. */
+  readonly requests: number;
+  /** Replies passed back to clients. */
+  readonly replies: number;
+  /** Malformed messages dropped (either socket). */
+  readonly malformed: number;
+  /**
+   * Well-formed messages dropped because they break the protocol's order:
+   * a HEARTBEAT or reply from a worker that never sent READY (or was
+   * expired), a reply from a worker that holds no request, a second READY.
+   */
+  readonly unexpected: number;
+  /** Workers expired, silent or unreachable. */
+  readonly workersExpired: number;
+  /** Requests held by a worker when it was expired (recovered by the client's retry). */
+  readonly lostRequests: number;
+  /** Requests given to another worker because the first was unreachable. */
+  readonly redispatched: number;
+}
+
+type State = "new" | "starting" | "running" | "closed";
+
+/**
+ * A Paranoid Pirate queue (6/PPP). Clients are plain REQ sockets (Lazy
+ * Pirate clients); workers are DEALER sockets that speak 6/PPP
+ * ({@link ParanoidPirateWorker}, or the Guide's ppworker in any language).
+ *
+ * - A worker's first message must be READY; then it gets requests, least
+ *   recently used first, one at a time.
+ * - The frontend is read only while a worker is ready.
+ * - Every `heartbeatIntervalMs` the queue sends HEARTBEAT to every worker,
+ *   idle or busy. Any message from a worker refreshes its expiry; a worker
+ *   silent for `liveness` intervals is expired whether idle or busy (the
+ *   Guide's queue purges only up to the first live worker and never
+ *   expires busy ones). A busy worker's request is then counted in
+ *   `stats.lostRequests`; the client's retry recovers it.
+ * - A request sent to a worker that has disconnected is not lost: the
+ *   backend ROUTER reports it unroutable, the worker is expired
+ *   (`"unreachable"`) and the request goes to the next worker.
+ * - Malformed or out-of-order messages are dropped, counted and logged as
+ *   warnings on `zkit:ppp`; the queue never stops for them.
+ *
+ * @example
+ * ```ts
+ * const queue = new ParanoidPirateQueue({ frontend: "tcp://*:5555", backend: "tcp://*:5556" });
+ * queue.on("worker-expired", ({ identity, busy }) => console.log(`lost ${identity.toString("hex")}${busy ? " (busy)" : ""}`));
+ * await queue.start();
+ * await queue.done; // until close() or Ctrl-C (with handleInterrupts())
+ * ```
+ */
+export class ParanoidPirateQueue extends EventEmitter<ParanoidPirateQueueEvents> {
+  readonly #frontendSpec: string;
+  readonly #backendSpec: string;
+  readonly #intervalMs: number;
+  readonly #liveness: number;
+  readonly #trace: TraceFn | undefined;
+  readonly #loop: ZLoop;
+  #frontend: ZSocket<"ROUTER"> | undefined;
+  #backend: ZSocket<"ROUTER"> | undefined;
+  readonly #workers = new Workers<{ ticket: Ticket }>();
+  /** Accepted requests whose worker was unreachable, waiting for the next ready worker. */
+  readonly #held: ClientRequest[] = [];
+  #reading = false;
+  #state: State = "new";
+  #done: Promise<void> = Promise.resolve();
+  #stats = { requests: 0, replies: 0, malformed: 0, unexpected: 0, workersExpired: 0, lostRequests: 0, redispatched: 0 };
+
+  /**
+   * @param options - see {@link ParanoidPirateQueueOptions}
+   * @throws `InvalidArgumentError` for a missing or bad option;
+   *   `InvalidEndpointError` for a bad endpoint
+   */
+  constructor(options: ParanoidPirateQueueOptions) {
+    super();
+    if (typeof options !== "object" || options === null) {
+      throw new InvalidArgumentError('ParanoidPirateQueue: pass an options object like { frontend: "tcp://*:5555", backend: "tcp://*:5556" }');
+    }
+    for (const name of ["frontend", "backend"] as const) {
+      if (typeof options[name] !== "string") {
+        throw new InvalidArgumentError(`ParanoidPirateQueue: option ${name} is required: a CZMQ endpoint list to bind, e.g. "tcp://*:${name === "frontend" ? 5555 : 5556}"`);
+      }
+      parseEndpoints(options[name], true);
+    }
+    this.#frontendSpec = options.frontend;
+    this.#backendSpec = options.backend;
+    this.#intervalMs = msOption(options.heartbeatIntervalMs, "ParanoidPirateQueue option heartbeatIntervalMs", PPP_HEARTBEAT_INTERVAL_MS);
+    this.#liveness = intOption(options.liveness, "ParanoidPirateQueue option liveness", PPP_LIVENESS, 1, "heartbeat intervals a worker may stay silent");
+    this.#trace = fnOption(options.trace, "ParanoidPirateQueue option trace", "({ direction, socket, frames }) => void");
+    this.#loop = new ZLoop({ ticketDelayMs: this.#intervalMs * this.#liveness });
+  }
+
+  /** The frontend's real endpoint (the last one bound), once started. */
+  get frontendEndpoint(): string {
+    return this.#frontend?.endpoint ?? "";
+  }
+
+  /** The backend's real endpoint (the last one bound), once started. */
+  get backendEndpoint(): string {
+    return this.#backend?.endpoint ?? "";
+  }
+
+  /** Workers known to the queue (idle and busy). */
+  get workerCount(): number {
+    return this.#workers.size;
+  }
+
+  /** Workers ready for a request right now. */
+  get readyWorkers(): number {
+    return this.#workers.idleCount;
+  }
+
+  /** The heartbeat interval in ms. */
+  get heartbeatIntervalMs(): number {
+    return this.#intervalMs;
+  }
+
+  /** The liveness in heartbeat intervals. */
+  get liveness(): number {
+    return this.#liveness;
+  }
+
+  /** The counters since the queue started (a snapshot). */
+  get stats(): ParanoidPirateQueueStats {
+    return { ...this.#stats };
+  }
+
+  /** True from {@link ParanoidPirateQueue.start} until the queue stops. */
+  get running(): boolean {
+    return this.#state === "running";
+  }
+
+  /**
+   * Settles when the queue has stopped and closed its sockets: after
+   * {@link ParanoidPirateQueue.close}, or once the process is interrupted
+   * (`handleInterrupts()` of `@zkit/core`). Rejects only if its reactor
+   * failed, with that error.
+   */
+  get done(): Promise<void> {
+    return this.#done;
+  }
+
+  /**
+   * Binds both sockets and starts serving and heartbeating; resolves once bound.
+   * @throws `ZkitError` `ZKIT_STATE` if started twice or after close;
+   *   `ZKIT_ADDRESS_IN_USE` and other bind errors (nothing stays open then)
+   */
+  async start(): Promise<void> {
+    if (this.#state !== "new") throw new ZkitError(ErrorCode.State, `ParanoidPirateQueue.start: the queue is ${this.#state === "closed" ? "closed" : "already started"}; create a new one`);
+    this.#state = "starting";
+    try {
+      this.#frontend = await ZSocket.router(this.#frontendSpec);
+      // mandatory + no send timeout: a send to a worker that is gone fails at
+      // once instead of vanishing, so its request can go to another worker
+      this.#backend = await ZSocket.router(this.#backendSpec, { mandatory: true, sendTimeout: 0 });
+    } catch (err) {
+      this.#frontend?.close();
+      this.#state = "closed";
+      throw err;
+    }
+    if (this.#state !== "starting") {
+      this.#frontend.close();
+      this.#backend.close();
+      throw new ZkitError(ErrorCode.Closed, "ParanoidPirateQueue.start: closed while starting");
+    }
+    this.#state = "running";
+    this.#loop.reader(this.#backend, this.#onBackend);
+    this.#loop.timer(this.#intervalMs, 0, this.#heartbeat);
+    this.#done = this.#loop.start().then(
+      () => this.#stopped(),
+      (err: unknown) => {
+        log.error("queue stopped by an error: %s", (err as Error)?.message ?? String(err));
+        this.#stopped();
+        throw err;
+      },
+    );
+    this.#done.catch(() => {});
+    log.info("queue started: frontend %s, backend %s", this.frontendEndpoint, this.backendEndpoint);
+  }
+
+  /**
+   * Stops reading and heartbeating, lets the messages already sent leave
+   * (the sockets' linger), closes both sockets. Idempotent; resolves once
+   * stopped. Workers notice the silence and reconnect.
+   */
+  async close(): Promise<void> {
+    if (this.#state === "new" || this.#state === "starting") {
+      this.#state = "closed";
+      return;
+    }
+    if (this.#state === "running") this.#loop.stop();
+    await this.#done.catch(() => {});
+  }
+
+  /** Closes the queue (for `await using`). */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  #stopped(): void {
+    if (this.#state === "closed") return;
+    this.#state = "closed";
+    this.#loop.destroy();
+    this.#workers.clear();
+    if (this.#held.length) log.warn("closed with %d request(s) held for a worker", this.#held.length);
+    this.#held.length = 0;
+    this.#frontend?.close();
+    this.#backend?.close();
+    log.info("queue stopped");
+  }
+
+  // ------------------------------------------------------------ messages
+
+  #onBackend = (msg: Buffer[]): void => {
+    this.#trace?.({ direction: "in", socket: "backend", frames: msg });
+    const m = decodeBackend(msg);
+    if (m instanceof ProtocolError) {
+      this.#stats.malformed++;
+      log.warn("backend: dropped a malformed message (%s)", m.message);
+      return;
+    }
+    const worker = this.#workers.get(m.worker);
+    if (worker === undefined) {
+      if (m.kind === "ready") this.#register(m.worker);
+      else this.#unexpected(m.worker, `${m.kind === "reply" ? "a reply" : "HEARTBEAT"} from a worker that has not sent READY (or was expired)`);
+      return;
+    }
+    // any message from a known worker proves it alive
+    this.#loop.ticketReset(worker.data.ticket);
+    switch (m.kind) {
+      case "heartbeat":
+        return;
+      case "ready":
+        // READY again on the same connection: the worker starts over
+        this.#unexpected(m.worker, "a second READY");
+        if (worker.busy) {
+          this.#stats.lostRequests++;
+          this.#idle(worker);
+        }
+        return;
+      case "reply": {
+        if (!worker.busy) {
+          this.#unexpected(m.worker, "a reply from a worker that holds no request");
+          return;
+        }
+        const out = encodeClientReply(m.client, m.body);
+        this.#trace?.({ direction: "out", socket: "frontend", frames: out });
+        void this.#frontend!.send(out);
+        this.#stats.replies++;
+        this.#idle(worker);
+        return;
+      }
+    }
+  };
+
+  #onFrontend = (msg: Buffer[]): void => {
+    this.#trace?.({ direction: "in", socket: "frontend", frames: msg });
+    const r = decodeClientRequest(msg);
+    if (r instanceof ProtocolError) {
+      this.#stats.malformed++;
+      log.warn("frontend: dropped a malformed message (%s)", r.message);
+      return;
+    }
+    this.#stats.requests++;
+    this.#dispatch(r);
+  };
+
+  #unexpected(identity: Buffer, what: string): void {
+    this.#stats.unexpected++;
+    log.warn("backend: dropped %s (worker %s)", what, identity.toString("hex"));
+  }
+
+  // ------------------------------------------------------------- workers
+
+  #register(identity: Buffer): void {
+    const entry = this.#workers.add(identity, { ticket: this.#loop.ticket(() => this.#expire(entry, "silent")) });
+    log.info("worker %s ready", identity.toString("hex"));
+    this.#emit("worker-ready", { identity });
+    this.#idle(entry);
+  }
+
+  /** A worker can take a request: a held one first, else it joins the LRU list. */
+  #idle(worker: WorkerEntry<{ ticket: Ticket }>): void {
+    const held = this.#held.shift();
+    if (held !== undefined) this.#send(worker, held);
+    else this.#workers.idle(worker);
+    this.#updateReading();
+  }
+
+  /** Gives `r` to the least recently used ready worker, or holds it until one is ready. */
+  #dispatch(r: ClientRequest): void {
+    const worker = this.#workers.take();
+    if (worker === undefined) this.#held.push(r);
+    else this.#send(worker, r);
+    this.#updateReading();
+  }
+
+  #send(worker: WorkerEntry<{ ticket: Ticket }>, r: ClientRequest): void {
+    worker.busy = true;
+    const out = encodeWorkerRequest(worker.identity, r.client, r.body);
+    this.#trace?.({ direction: "out", socket: "backend", frames: out });
+    this.#backend!.send(out).catch((err: unknown) => {
+      if (this.#state !== "running") return;
+      // unroutable (disconnected) or its pipe is full: it will not answer
+      log.warn("request for worker %s not delivered (%s): passing it to the next worker", worker.identity.toString("hex"), (err as Error)?.message ?? String(err));
+      if (this.#workers.remove(worker)) this.#forget(worker, false, "unreachable");
+      this.#stats.redispatched++;
+      this.#dispatch(r);
+    });
+  }
+
+  /** Expiry, the one place: a worker silent for liveness intervals. */
+  #expire(worker: WorkerEntry<{ ticket: Ticket }>, reason: "silent"): void {
+    if (!this.#workers.remove(worker)) return;
+    log.warn("worker %s expired: silent for %d ms%s", worker.identity.toString("hex"), this.#intervalMs * this.#liveness, worker.busy ? ", its request is lost" : "");
+    this.#forget(worker, worker.busy, reason);
+  }
+
+  #forget(worker: WorkerEntry<{ ticket: Ticket }>, busy: boolean, reason: "silent" | "unreachable"): void {
+    this.#loop.ticketDelete(worker.data.ticket);
+    this.#stats.workersExpired++;
+    if (busy) this.#stats.lostRequests++;
+    this.#emit("worker-expired", { identity: worker.identity, busy, reason });
+    this.#updateReading();
+  }
+
+  /** Heartbeats, the one place: HEARTBEAT to every known worker, idle or busy. */
+  #heartbeat = (): void => {
+    for (const worker of this.#workers.all()) {
+      const out = encodeQueueHeartbeat(worker.identity);
+      this.#trace?.({ direction: "out", socket: "backend", frames: out });
+      this.#backend!.send(out).catch((err: unknown) => {
+        if (this.#state !== "running" || !(err instanceof ZkitError) || err.code !== ErrorCode.HostUnreachable) return;
+        if (!this.#workers.remove(worker)) return;
+        log.warn("worker %s expired: disconnected%s", worker.identity.toString("hex"), worker.busy ? ", its request is lost" : "");
+        this.#forget(worker, worker.busy, "unreachable");
+      });
+    }
+  };
+
+  /** Reads the frontend only while a worker is ready and nothing is held. */
+  #updateReading(): void {
+    const want = this.#workers.idleCount > 0 && this.#held.length === 0 && this.#state === "running";
+    if (want === this.#reading) return;
+    this.#reading = want;
+    if (want) this.#loop.reader(this.#frontend!, this.#onFrontend);
+    else this.#loop.readerEnd(this.#frontend!);
+  }
+
+  #emit<K extends keyof ParanoidPirateQueueEvents>(name: K, ...args: ParanoidPirateQueueEvents[K]): void {
+    try {
+      (this.emit as (n: string, ...a: unknown[]) => boolean)(name, ...args);
+    } catch (err) {
+      log.error("a %s listener threw: %s", name, (err as Error)?.stack ?? String(err));
+    }
+  }
+}

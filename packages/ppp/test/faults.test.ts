@@ -1,0 +1,147 @@
+// Paranoid Pirate faults with real processes (test/fixtures/*.ts): a worker
+// killed in the middle of a request, the queue killed and restarted on the
+// same endpoints, a worker frozen with SIGSTOP. What 6/PPP promises: the
+// client gets every answer (through its retries), workers come back by
+// themselves, and a dead worker is expired within liveness x interval and
+// gets no more work.
+import { afterEach, describe, expect, it } from "vitest";
+import { now, shutdown, type TraceEvent } from "@zkit/core";
+import { count, startNode, stopAll, tempDir, waitFor, within, type Child } from "@zkit/testkit";
+import { ParanoidPirateQueue, type WorkerExpiredEvent } from "@zkit/ppp";
+import { frames, here, lazyRequest, text } from "./helpers.js";
+
+const START_MS = 20_000;
+const WAIT = 30_000;
+const INTERVAL = 250;
+const LIVENESS = 4;
+const WORKER = here("fixtures/worker.ts");
+const QUEUE = here("fixtures/queue.ts");
+const queues: ParanoidPirateQueue[] = [];
+const cleanups: (() => void)[] = [];
+
+afterEach(async () => {
+  for (const q of queues.splice(0)) await q.close();
+  shutdown();
+  await stopAll();
+  for (const f of cleanups.splice(0)) f();
+});
+
+function worker(backend: string, workMs: number, name: string): Child {
+  return startNode(WORKER, [backend, String(workMs), String(INTERVAL), String(LIVENESS)], { name });
+}
+
+async function inProcessQueue(trace?: (e: TraceEvent) => void): Promise<ParanoidPirateQueue> {
+  const q = new ParanoidPirateQueue({
+    frontend: "tcp://127.0.0.1:*",
+    backend: "tcp://127.0.0.1:*",
+    heartbeatIntervalMs: INTERVAL,
+    liveness: LIVENESS,
+    ...(trace ? { trace } : {}),
+  });
+  queues.push(q);
+  await q.start();
+  return q;
+}
+
+async function ask(frontend: string, n: number): Promise<void> {
+  const { reply } = await within(lazyRequest(frontend, frames(String(n)), 2000, 15), WAIT, `the answer to request ${n}`);
+  expect(text(reply)).toEqual([String(n)]);
+}
+
+describe("a worker killed in the middle of a request (SIGKILL)", () => {
+  it("the client still gets every answer; the dead worker is expired, its request counted as lost", async () => {
+    const expired: WorkerExpiredEvent[] = [];
+    const q = await inProcessQueue();
+    q.on("worker-expired", (e) => expired.push(e));
+    const stuck = worker(q.backendEndpoint, 600_000, "stuck worker");
+    await waitFor(() => q.workerCount === 1, START_MS, "the stuck worker registered");
+    const healthy = worker(q.backendEndpoint, 0, "healthy worker");
+    await waitFor(() => q.workerCount === 2, START_MS, "both workers registered");
+
+    const first = lazyRequest(q.frontendEndpoint, frames("1"), 2000, 15);
+    await stuck.waitFor(/^request 1$/m, WAIT);
+    stuck.kill("SIGKILL");
+    const { reply, attempts } = await within(first, WAIT, "the answer to request 1");
+    expect(text(reply)).toEqual(["1"]);
+    expect(attempts).toBeGreaterThanOrEqual(2);
+    for (let n = 2; n <= 10; n++) await ask(q.frontendEndpoint, n);
+    await waitFor(() => expired.length === 1, WAIT, "the dead worker expired");
+    expect(expired[0]).toMatchObject({ busy: true });
+    expect(q.stats.lostRequests).toBe(1);
+    expect(q.workerCount).toBe(1);
+    expect(count(healthy.stdout(), /^request \d+$/gm)).toBeGreaterThanOrEqual(10);
+  });
+});
+
+describe("the queue killed and restarted on the same endpoints (SIGKILL)", () => {
+  it("workers come back by themselves and the clients continue", async () => {
+    // ipc endpoints stay ours while the queue is down (a tcp port could be
+    // taken meanwhile, even by the workers' own reconnects)
+    const dir = tempDir();
+    cleanups.push(dir.remove);
+    const q1 = startNode(QUEUE, [`ipc://${dir.dir}/frontend`, `ipc://${dir.dir}/backend`, String(INTERVAL), String(LIVENESS)], { name: "queue 1" });
+    const frontend = (await q1.waitFor(/^frontend (\S+)$/m, START_MS))[1]!;
+    const backend = (await q1.waitFor(/^backend (\S+)$/m, START_MS))[1]!;
+    const w1 = worker(backend, 0, "worker 1");
+    const w2 = worker(backend, 0, "worker 2");
+    await q1.waitFor(/(worker ready \w+\n[^]*){2}/, START_MS);
+    for (let n = 1; n <= 5; n++) await ask(frontend, n);
+
+    q1.kill("SIGKILL");
+    await q1.waitForExit(WAIT);
+    const duringOutage = lazyRequest(frontend, frames("6"), 2000, 15);
+    // the workers notice the silence and start reconnecting
+    await Promise.all([w1.waitFor(/^disconnected$/m, WAIT), w2.waitFor(/^disconnected$/m, WAIT)]);
+
+    const q2 = startNode(QUEUE, [frontend, backend, String(INTERVAL), String(LIVENESS)], { name: "queue 2" });
+    expect((await q2.waitFor(/^frontend (\S+)$/m, START_MS))[1]).toBe(frontend);
+    // both workers register with the new queue by themselves (fresh sockets, READY)
+    await q2.waitFor(/(worker ready \w+\n[^]*){2}/, WAIT);
+    expect(text((await within(duringOutage, WAIT, "the request sent during the outage")).reply)).toEqual(["6"]);
+    for (let n = 7; n <= 12; n++) await ask(frontend, n);
+    expect(count(w1.stdout(), /^ready$/gm)).toBeGreaterThanOrEqual(2);
+    expect(count(w2.stdout(), /^ready$/gm)).toBeGreaterThanOrEqual(2);
+  });
+});
+
+describe("a worker that freezes (SIGSTOP)", () => {
+  it("is expired within liveness x interval and gets no more work; once thawed it comes back", async () => {
+    const sentTo = new Map<string, number>(); // requests sent per worker id, once the frozen one expired
+    let counting = false;
+    const q = await inProcessQueue((e) => {
+      if (counting && e.direction === "out" && e.socket === "backend" && e.frames.length > 2) {
+        const id = e.frames[0]!.toString("hex");
+        sentTo.set(id, (sentTo.get(id) ?? 0) + 1);
+      }
+    });
+    const ready: string[] = [];
+    const expired: { id: string; at: number }[] = [];
+    q.on("worker-ready", ({ identity }) => ready.push(identity.toString("hex")));
+    q.on("worker-expired", ({ identity }) => expired.push({ id: identity.toString("hex"), at: now() }));
+    const frozen = worker(q.backendEndpoint, 0, "frozen worker");
+    await waitFor(() => ready.length === 1, START_MS, "the first worker ready");
+    const frozenId = ready[0]!;
+    const other = worker(q.backendEndpoint, 0, "other worker");
+    await waitFor(() => ready.length === 2, START_MS, "the second worker ready");
+
+    frozen.kill("SIGSTOP");
+    const stoppedAt = now();
+    await waitFor(() => expired.length === 1, WAIT, "the frozen worker expired");
+    counting = true;
+    expect(expired[0]!.id).toBe(frozenId);
+    // liveness x interval after its last message (which came before the
+    // SIGSTOP), plus the reactor's lag on a loaded machine
+    expect(expired[0]!.at - stoppedAt).toBeLessThanOrEqual(LIVENESS * INTERVAL + 1500);
+    for (let n = 1; n <= 10; n++) await ask(q.frontendEndpoint, n);
+    expect(sentTo.get(frozenId) ?? 0).toBe(0);
+    expect(sentTo.get(ready[1]!)).toBeGreaterThanOrEqual(10);
+    expect(q.workerCount).toBe(1);
+    expect(count(other.stdout(), /^request \d+$/gm)).toBeGreaterThanOrEqual(10);
+
+    // thawed, it finds the queue silent and comes back on a fresh socket
+    frozen.kill("SIGCONT");
+    await waitFor(() => ready.length === 3, WAIT, "the thawed worker back");
+    expect(ready[2]).not.toBe(frozenId);
+    expect(q.workerCount).toBe(2);
+  });
+});

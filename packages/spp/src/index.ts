@@ -1,0 +1,38 @@
+/**
+ * `@zkit/spp`: the Simple Pirate pattern of the ZeroMQ Guide (chapter 4,
+ * "Basic Reliable Queuing") as a library. {@link SimplePirateQueue} is the
+ * LRU queue (ROUTER frontend for Lazy Pirate clients, ROUTER backend for
+ * workers); {@link SimplePirateWorker} is a REQ worker that sends READY and
+ * answers requests with a handler. Wire-compatible with the Guide's
+ * spqueue and spworker.
+ *
+ * @packageDocumentation
+ */
+export {
+  SimplePirateQueue,
+  type SimplePirateQueueEvents,
+  type SimplePirateQueueOptions,
+  type SimplePirateQueueStats,
+  type WorkerLostEvent,
+  type WorkerReadyEvent,
+} from "./queue.js";
+export {
+  SimplePirateWorker,
+  SPP_CLOSE_TIMEOUT_MS,
+  type SimplePirateHandler,
+  type SimplePirateWorkerEvents,
+  type SimplePirateWorkerOptions,
+  type SimplePirateWorkerStats,
+} from "./worker.js";
+export {
+  SPP_READY,
+  decodeBackend,
+  decodeClientRequest,
+  decodeWorkerRequest,
+  encodeClientReply,
+  encodeReady,
+  encodeWorkerReply,
+  encodeWorkerRequest,
+  type BackendMessage,
+  type ClientRequest,
+} from "./protocol.js";

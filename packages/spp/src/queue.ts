@@ -1,0 +1,327 @@
+/**
+ * SimplePirateQueue: the Simple Pirate queue (ZeroMQ Guide chapter 4,
+ * "Basic Reliable Queuing"): a ROUTER frontend for REQ clients, a ROUTER
+ * backend for REQ workers, and a least-recently-used list of ready workers.
+ * It reads the frontend only while a worker is ready.
+ * @module
+ */
+import { EventEmitter } from "node:events";
+import { ErrorCode, InvalidArgumentError, ProtocolError, ZSocket, ZkitError, getLogger, parseEndpoints, type TraceFn } from "@zkit/core";
+import { ZLoop } from "@zkit/zloop";
+import { decodeBackend, decodeClientRequest, encodeClientReply, encodeWorkerRequest, type ClientRequest } from "./protocol.js";
+
+const log = getLogger("spp");
+
+/** Options of a {@link SimplePirateQueue}. */
+export interface SimplePirateQueueOptions {
+  /**
+   * Where clients connect: a CZMQ endpoint list, bound unless prefixed with
+   * `>` (e.g. `"tcp://*:5555"`, the Guide's, or `"tcp://127.0.0.1:*"` for an
+   * ephemeral port, read back from {@link SimplePirateQueue.frontendEndpoint}).
+   */
+  frontend: string;
+  /** Where workers connect, like `frontend` (the Guide's is `"tcp://*:5556"`). */
+  backend: string;
+  /**
+   * Called with every message the queue receives or sends, with `socket`
+   * `"frontend"` or `"backend"` (`zkit spp queue -v`).
+   * @defaultValue undefined
+   */
+  trace?: TraceFn;
+}
+
+/** What `worker-ready` reports. */
+export interface WorkerReadyEvent {
+  /** The worker's routing id at the backend. */
+  readonly identity: Buffer;
+}
+
+/** What `worker-lost` reports. */
+export interface WorkerLostEvent {
+  /** The worker's routing id at the backend. */
+  readonly identity: Buffer;
+}
+
+/** The events of a {@link SimplePirateQueue}. */
+export interface SimplePirateQueueEvents {
+  /** A worker sent READY: it joins the ready list. */
+  "worker-ready": [event: WorkerReadyEvent];
+  /**
+   * A request could not be handed to a worker of the ready list because the
+   * worker is gone (it disconnected since it became ready): the worker is
+   * forgotten and the request goes to the next ready worker instead.
+   */
+  "worker-lost": [event: WorkerLostEvent];
+}
+
+/** The counters of a {@link SimplePirateQueue}, since it started. */
+export interface SimplePirateQueueStats {
+  /** Well-formed requests read from the frontend. */
+  readonly requests: number;
+  /** Replies passed back to clients. */
+  readonly replies: number;
+  /** Malformed messages dropped (either socket). */
+  readonly malformed: number;
+  /** Workers found gone when a request was sent to them. */
+  readonly workersLost: number;
+  /** Requests given to another worker because the first was gone. */
+  readonly redispatched: number;
+}
+
+type State = "new" | "starting" | "running" | "closed";
+
+/**
+ * A Simple Pirate queue. Clients are REQ sockets (plain Lazy Pirate
+ * clients); workers are REQ sockets that send READY once and then answer
+ * requests ({@link SimplePirateWorker}, or the Guide's spworker in any
+ * language).
+ *
+ * - Requests go to the worker that has been ready the longest (LRU).
+ * - The frontend is read only while a worker is ready; requests wait in the
+ *   frontend socket (its high-water mark applies) when none is.
+ * - A request sent to a worker that has disconnected since it became ready
+ *   is not lost: the queue notices (the backend ROUTER reports unroutable
+ *   messages), forgets the worker and gives the request to the next one.
+ * - A worker that dies while it holds a request loses that request; the
+ *   client's Lazy Pirate retry recovers it (Simple Pirate has no heartbeats:
+ *   that is what Paranoid Pirate, `@zkit/ppp`, adds).
+ * - A malformed message is dropped, counted in `stats.malformed` and
+ *   logged as a warning on `zkit:spp`.
+ *
+ * @example
+ * ```ts
+ * const queue = new SimplePirateQueue({ frontend: "tcp://*:5555", backend: "tcp://*:5556" });
+ * queue.on("worker-ready", ({ identity }) => console.log(`worker ${identity.toString("hex")} ready`));
+ * await queue.start();
+ * await queue.done; // until close() or Ctrl-C (with handleInterrupts())
+ * ```
+ */
+export class SimplePirateQueue extends EventEmitter<SimplePirateQueueEvents> {
+  readonly #frontendSpec: string;
+  readonly #backendSpec: string;
+  readonly #trace: TraceFn | undefined;
+  readonly #loop = new ZLoop();
+  #frontend: ZSocket<"ROUTER"> | undefined;
+  #backend: ZSocket<"ROUTER"> | undefined;
+  /** Ready workers, least recently used first (a Map keeps insertion order). */
+  readonly #ready = new Map<string, Buffer>();
+  /** Accepted requests whose worker was gone, waiting for the next ready worker. */
+  readonly #held: ClientRequest[] = [];
+  #reading = false;
+  #state: State = "new";
+  #done: Promise<void> = Promise.resolve();
+  #stats = { requests: 0, replies: 0, malformed: 0, workersLost: 0, redispatched: 0 };
+
+  /**
+   * @param options - see {@link SimplePirateQueueOptions}
+   * @throws `InvalidArgumentError` for a missing or bad option;
+   *   `InvalidEndpointError` for a bad endpoint
+   */
+  constructor(options: SimplePirateQueueOptions) {
+    super();
+    if (typeof options !== "object" || options === null) {
+      throw new InvalidArgumentError('SimplePirateQueue: pass an options object like { frontend: "tcp://*:5555", backend: "tcp://*:5556" }');
+    }
+    for (const name of ["frontend", "backend"] as const) {
+      if (typeof options[name] !== "string") {
+        throw new InvalidArgumentError(`SimplePirateQueue: option ${name} is required: a CZMQ endpoint list to bind, e.g. "tcp://*:${name === "frontend" ? 5555 : 5556}"`);
+      }
+      parseEndpoints(options[name], true);
+    }
+    if (options.trace !== undefined && typeof options.trace !== "function") {
+      throw new InvalidArgumentError("SimplePirateQueue option trace must be a function ({ direction, socket, frames }) => void");
+    }
+    this.#frontendSpec = options.frontend;
+    this.#backendSpec = options.backend;
+    this.#trace = options.trace;
+  }
+
+  /** The frontend's real endpoint (the last one bound), once started. */
+  get frontendEndpoint(): string {
+    return this.#frontend?.endpoint ?? "";
+  }
+
+  /** The backend's real endpoint (the last one bound), once started. */
+  get backendEndpoint(): string {
+    return this.#backend?.endpoint ?? "";
+  }
+
+  /** Workers ready for a request right now. */
+  get readyWorkers(): number {
+    return this.#ready.size;
+  }
+
+  /** The counters since the queue started (a snapshot). */
+  get stats(): SimplePirateQueueStats {
+    return { ...this.#stats };
+  }
+
+  /** True from {@link SimplePirateQueue.start} until the queue stops. */
+  get running(): boolean {
+    return this.#state === "running";
+  }
+
+  /**
+   * Settles when the queue has stopped and closed its sockets: after
+   * {@link SimplePirateQueue.close}, or once the process is interrupted
+   * (`handleInterrupts()` of `@zkit/core`). Rejects only if its reactor
+   * failed, with that error.
+   */
+  get done(): Promise<void> {
+    return this.#done;
+  }
+
+  /**
+   * Binds both sockets and starts serving; resolves once bound.
+   * @throws `ZkitError` `ZKIT_STATE` if started twice or after close;
+   *   `ZKIT_ADDRESS_IN_USE` and other bind errors (nothing stays open then)
+   */
+  async start(): Promise<void> {
+    if (this.#state !== "new") throw new ZkitError(ErrorCode.State, `SimplePirateQueue.start: the queue is ${this.#state === "closed" ? "closed" : "already started"}; create a new one`);
+    this.#state = "starting";
+    try {
+      this.#frontend = await ZSocket.router(this.#frontendSpec);
+      // mandatory + no send timeout: a request to a worker that is gone fails
+      // at once (instead of vanishing), so it can go to another worker
+      this.#backend = await ZSocket.router(this.#backendSpec, { mandatory: true, sendTimeout: 0 });
+    } catch (err) {
+      this.#frontend?.close();
+      this.#state = "closed";
+      throw err;
+    }
+    if (this.#state !== "starting") {
+      this.#closeSockets();
+      throw new ZkitError(ErrorCode.Closed, "SimplePirateQueue.start: closed while starting");
+    }
+    this.#state = "running";
+    this.#loop.reader(this.#backend, this.#onBackend);
+    this.#done = this.#loop.start().then(
+      () => this.#stopped(),
+      (err: unknown) => {
+        log.error("queue stopped by an error: %s", (err as Error)?.message ?? String(err));
+        this.#stopped();
+        throw err;
+      },
+    );
+    this.#done.catch(() => {});
+    log.info("queue started: frontend %s, backend %s", this.frontendEndpoint, this.backendEndpoint);
+  }
+
+  /**
+   * Stops reading, lets the messages already sent leave (the sockets'
+   * linger), closes both sockets. Idempotent; resolves once stopped.
+   */
+  async close(): Promise<void> {
+    if (this.#state === "new" || this.#state === "starting") {
+      this.#state = "closed";
+      return;
+    }
+    if (this.#state === "running") this.#loop.stop();
+    await this.#done.catch(() => {});
+  }
+
+  /** Closes the queue (for `await using`). */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  #stopped(): void {
+    if (this.#state === "closed") return;
+    this.#state = "closed";
+    this.#loop.destroy();
+    this.#ready.clear();
+    if (this.#held.length) log.warn("closed with %d request(s) held for a worker", this.#held.length);
+    this.#held.length = 0;
+    this.#closeSockets();
+    log.info("queue stopped");
+  }
+
+  #closeSockets(): void {
+    this.#frontend?.close();
+    this.#backend?.close();
+  }
+
+  #onBackend = (msg: Buffer[]): void => {
+    this.#trace?.({ direction: "in", socket: "backend", frames: msg });
+    const m = decodeBackend(msg);
+    if (m instanceof ProtocolError) {
+      this.#stats.malformed++;
+      log.warn("backend: dropped a malformed message (%s)", m.message);
+      return;
+    }
+    if (m.kind === "reply") {
+      const out = encodeClientReply(m.client, m.body);
+      this.#trace?.({ direction: "out", socket: "frontend", frames: out });
+      void this.#frontend!.send(out);
+      this.#stats.replies++;
+    } else {
+      log.debug("worker %s ready", m.worker.toString("hex"));
+      this.#emit("worker-ready", { identity: m.worker });
+    }
+    this.#workerReady(m.worker);
+  };
+
+  #onFrontend = (msg: Buffer[]): void => {
+    this.#trace?.({ direction: "in", socket: "frontend", frames: msg });
+    const r = decodeClientRequest(msg);
+    if (r instanceof ProtocolError) {
+      this.#stats.malformed++;
+      log.warn("frontend: dropped a malformed message (%s)", r.message);
+      return;
+    }
+    this.#stats.requests++;
+    this.#dispatch(r);
+  };
+
+  /** A worker can take a request: a held one first, else it joins the LRU list. */
+  #workerReady(worker: Buffer): void {
+    const held = this.#held.shift();
+    if (held !== undefined) this.#send(worker, held);
+    else this.#ready.set(worker.toString("latin1"), worker);
+    this.#updateReading();
+  }
+
+  /** Gives `r` to the least recently used ready worker, or holds it. */
+  #dispatch(r: ClientRequest): void {
+    const next = this.#ready.entries().next();
+    if (next.done) {
+      this.#held.push(r);
+    } else {
+      this.#ready.delete(next.value[0]);
+      this.#send(next.value[1], r);
+    }
+    this.#updateReading();
+  }
+
+  #send(worker: Buffer, r: ClientRequest): void {
+    const out = encodeWorkerRequest(worker, r.client, r.body);
+    this.#trace?.({ direction: "out", socket: "backend", frames: out });
+    this.#backend!.send(out).catch((err: unknown) => {
+      if (this.#state !== "running") return;
+      // unroutable (the worker disconnected) or its pipe is full: either way
+      // it will not answer; the request goes to the next ready worker
+      this.#stats.workersLost++;
+      this.#stats.redispatched++;
+      log.warn("worker %s is gone (%s): request passed to the next worker", worker.toString("hex"), (err as Error)?.message ?? String(err));
+      this.#emit("worker-lost", { identity: worker });
+      this.#dispatch(r);
+    });
+  }
+
+  /** Reads the frontend only while a worker is ready and nothing is held. */
+  #updateReading(): void {
+    const want = this.#ready.size > 0 && this.#held.length === 0 && this.#state === "running";
+    if (want === this.#reading) return;
+    this.#reading = want;
+    if (want) this.#loop.reader(this.#frontend!, this.#onFrontend);
+    else this.#loop.readerEnd(this.#frontend!);
+  }
+
+  #emit<K extends keyof SimplePirateQueueEvents>(name: K, ...args: SimplePirateQueueEvents[K]): void {
+    try {
+      (this.emit as (n: string, ...a: unknown[]) => boolean)(name, ...args);
+    } catch (err) {
+      log.error("a %s listener threw: %s", name, (err as Error)?.stack ?? String(err));
+    }
+  }
+}

@@ -1,0 +1,268 @@
+// SimplePirateQueue over real sockets, with raw sockets playing clients and
+// workers so that every frame is checked as it is on the wire.
+//
+//   client REQ --[""][body]--> frontend ROUTER   backend ROUTER <--[""][0x01]-- worker
+//   backend --[w][""][client][""][body]--> worker --[""][client][""][reply]--> backend
+//   frontend --[client][""][reply]--> client
+import { afterEach, describe, expect, it } from "vitest";
+import { InvalidArgumentError, InvalidEndpointError, ZSocket, openSocketCount, shutdown, type TraceEvent } from "@zkit/core";
+import { inprocName, waitFor, within } from "@zkit/testkit";
+import { SimplePirateQueue, SimplePirateWorker } from "@zkit/spp";
+import { frames, lazyRequest, recv, text } from "./helpers.js";
+
+const WAIT = 10_000;
+const ANY = "tcp://127.0.0.1:*";
+const E = Buffer.alloc(0);
+const queues: SimplePirateQueue[] = [];
+const workers: SimplePirateWorker[] = [];
+
+afterEach(async () => {
+  for (const w of workers.splice(0)) await w.close();
+  for (const q of queues.splice(0)) await q.close();
+  shutdown();
+});
+
+async function queue(options: Partial<ConstructorParameters<typeof SimplePirateQueue>[0]> = {}): Promise<SimplePirateQueue> {
+  const q = new SimplePirateQueue({ frontend: ANY, backend: ANY, ...options });
+  queues.push(q);
+  await q.start();
+  return q;
+}
+
+/** A raw DEALER worker: sees the whole envelope [""][client][""][body...]. */
+async function rawWorker(q: SimplePirateQueue): Promise<ZSocket<"DEALER">> {
+  const w = await ZSocket.dealer(`>${q.backendEndpoint}`);
+  await w.send([E, Buffer.from([0x01])]);
+  return w;
+}
+
+describe("routing", () => {
+  it("passes a request to a ready worker and the reply back, frame by frame", async () => {
+    const readyIds: Buffer[] = [];
+    const q = await queue();
+    q.on("worker-ready", ({ identity }) => readyIds.push(identity));
+    const w = await rawWorker(q);
+    await waitFor(() => q.readyWorkers === 1, WAIT, "the worker to be ready");
+    expect(readyIds).toHaveLength(1);
+    expect(readyIds[0]).toHaveLength(5); // libzmq's automatic routing id
+
+    const client = await ZSocket.req(`>${q.frontendEndpoint}`);
+    await client.send(["hello", "", "world"]);
+    const [e1, clientId, e2, ...body] = await recv(w);
+    expect(e1).toEqual(E);
+    expect(clientId).toHaveLength(5);
+    expect(e2).toEqual(E);
+    expect(text(body)).toEqual(["hello", "", "world"]);
+    expect(q.readyWorkers).toBe(0);
+
+    await w.send([E, clientId!, E, Buffer.from("re"), Buffer.from("ply")]);
+    expect(text(await recv(client))).toEqual(["re", "ply"]);
+    await waitFor(() => q.readyWorkers === 1, WAIT, "the worker back in the ready list");
+    expect(q.stats).toEqual({ requests: 1, replies: 1, malformed: 0, workersLost: 0, redispatched: 0 });
+  });
+
+  it("gives requests to the least recently used worker first", async () => {
+    const q = await queue();
+    const ws: ZSocket<"DEALER">[] = [];
+    for (let i = 0; i < 3; i++) {
+      ws.push(await rawWorker(q));
+      await waitFor(() => q.readyWorkers === i + 1, WAIT, `worker ${i} ready`);
+    }
+    const got: string[] = [];
+    const serve = (i: number): Promise<void> =>
+      (async () => {
+        for await (const [, client, , body] of ws[i]!) {
+          got.push(`w${i}:${String(body)}`);
+          await ws[i]!.send([E, client!, E, body!]);
+        }
+      })();
+    const loops = ws.map((_, i) => serve(i));
+    const client = await ZSocket.req(`>${q.frontendEndpoint}`);
+    for (const n of ["1", "2", "3", "4", "5"]) {
+      await client.send(n);
+      expect(text(await recv(client))).toEqual([n]);
+    }
+    // 0, 1, 2 in the order they became ready; then 0 again (it answered first), 1
+    expect(got).toEqual(["w0:1", "w1:2", "w2:3", "w0:4", "w1:5"]);
+    for (const w of ws) w.close();
+    await Promise.all(loops);
+  });
+
+  it("reads the frontend only while a worker is ready (inproc)", async () => {
+    // inproc: a message is in the queue's socket once send() resolves; a
+    // malformed message to the backend, counted, proves the queue's loop
+    // kept running while the frontend message stayed unread
+    const q = await queue({ frontend: inprocName("spp-front"), backend: inprocName("spp-back") });
+    const prober = await ZSocket.dealer(`>${q.backendEndpoint}`);
+    const probe = async (n: number): Promise<void> => {
+      await prober.send(Buffer.from("probe"));
+      await waitFor(() => q.stats.malformed === n, WAIT, `probe ${n}`);
+    };
+    const client = await ZSocket.req(`>${q.frontendEndpoint}`);
+    await client.send("early");
+    await probe(1);
+    expect(q.stats.requests).toBe(0); // no worker: not read
+    const w = await ZSocket.req(`>${q.backendEndpoint}`);
+    await w.send(Buffer.from([0x01]));
+    const [clientId, empty, body] = await recv(w);
+    expect([clientId!.length, empty!.length, String(body)]).toEqual([5, 0, "early"]);
+    expect(q.stats.requests).toBe(1);
+    // the only worker is busy: a second request is not read until it answers
+    const client2 = await ZSocket.req(`>${q.frontendEndpoint}`);
+    await client2.send("second");
+    await probe(2);
+    expect(q.stats.requests).toBe(1);
+    await w.send([clientId!, E, Buffer.from("EARLY")]);
+    expect(text(await recv(client))).toEqual(["EARLY"]);
+    const [c2, , body2] = await recv(w);
+    expect(String(body2)).toBe("second");
+    expect(q.stats.requests).toBe(2);
+    await w.send([c2!, E, Buffer.from("SECOND")]);
+    expect(text(await recv(client2))).toEqual(["SECOND"]);
+  });
+
+  it("traces every message on both sockets", async () => {
+    const events: TraceEvent[] = [];
+    const q = await queue({ trace: (e) => events.push(e) });
+    const w = await rawWorker(q);
+    const client = await ZSocket.req(`>${q.frontendEndpoint}`);
+    await client.send("t");
+    const [, cid] = await recv(w);
+    await w.send([E, cid!, E, Buffer.from("T")]);
+    await recv(client);
+    await waitFor(() => events.length === 5, WAIT, "5 trace events");
+    expect(events.map((e) => `${e.direction} ${e.socket} ${e.frames.length}`)).toEqual([
+      "in backend 3", // [w][""][0x01]
+      "in frontend 3", // [c][""][t]
+      "out backend 5", // [w][""][c][""][t]
+      "in backend 5", // [w][""][c][""][T]
+      "out frontend 3", // [c][""][T]
+    ]);
+  });
+});
+
+describe("bad input and lost workers", () => {
+  it("drops and counts malformed messages from clients and workers, and keeps serving", async () => {
+    const q = await queue();
+    const badClient = await ZSocket.dealer(`>${q.frontendEndpoint}`);
+    const badWorker = await ZSocket.dealer(`>${q.backendEndpoint}`);
+    // a worker must be ready for the frontend to be read at all
+    const w = await rawWorker(q);
+    await waitFor(() => q.readyWorkers === 1, WAIT, "a ready worker");
+    await badClient.send("no-delimiter"); // [c][no-delimiter]
+    await badClient.send(E); // [c][""]: no body
+    await badWorker.send([E, Buffer.from([0x02])]); // unknown command
+    await badWorker.send(Buffer.from("junk")); // no delimiter
+    await badWorker.send([E, Buffer.from("c"), Buffer.from("x"), Buffer.from("b")]); // reply without its empty frame
+    await waitFor(() => q.stats.malformed === 5, WAIT, "5 malformed messages counted");
+    expect(q.readyWorkers).toBe(1);
+    const client = await ZSocket.req(`>${q.frontendEndpoint}`);
+    await client.send("still there?");
+    const [, cid, , body] = await recv(w);
+    await w.send([E, cid!, E, body!]);
+    expect(text(await recv(client))).toEqual(["still there?"]);
+  });
+
+  it("a request for a worker that disconnected goes to the next ready worker", async () => {
+    const lost: Buffer[] = [];
+    const q = await queue();
+    q.on("worker-lost", ({ identity }) => lost.push(identity));
+    const gone = await rawWorker(q);
+    await waitFor(() => q.readyWorkers === 1, WAIT, "worker 1 ready");
+    const w2 = await rawWorker(q);
+    await waitFor(() => q.readyWorkers === 2, WAIT, "worker 2 ready");
+    gone.close();
+    // a third worker's handshake: by then the backend has seen the first one go
+    const w3 = await rawWorker(q);
+    await waitFor(() => q.readyWorkers === 3, WAIT, "worker 3 ready");
+    const pending = lazyRequest(q.frontendEndpoint, frames("for the first worker"), 5000, 3);
+    const [, cid, , body] = await recv(w2, WAIT, "the request at worker 2");
+    await w2.send([E, cid!, E, body!]);
+    const { reply, attempts } = await within(pending, WAIT, "reply");
+    expect(text(reply)).toEqual(["for the first worker"]);
+    expect(attempts).toBe(1);
+    expect(q.stats).toMatchObject({ requests: 1, replies: 1, workersLost: 1, redispatched: 1 });
+    expect(lost).toHaveLength(1);
+    expect(q.readyWorkers).toBe(2); // worker 3, and worker 2 again
+    w3.close();
+  });
+});
+
+describe("with SimplePirateWorker", () => {
+  it("serves 200 requests from 4 concurrent clients over 3 workers", async () => {
+    const q = await queue();
+    const served = [0, 0, 0];
+    for (let i = 0; i < 3; i++) {
+      const w = new SimplePirateWorker({
+        endpoint: q.backendEndpoint,
+        handler: (req) => {
+          served[i]!++;
+          return [Buffer.from(`w${i}`), ...req];
+        },
+      });
+      workers.push(w);
+      await w.start();
+    }
+    await waitFor(() => q.readyWorkers === 3, WAIT, "3 workers ready");
+    const clients = await Promise.all([0, 1, 2, 3].map(() => ZSocket.req(`>${q.frontendEndpoint}`)));
+    await within(
+      Promise.all(
+        clients.map(async (c, ci) => {
+          for (let n = 0; n < 50; n++) {
+            await c.send([`c${ci}`, String(n)]);
+            const [who, c2, n2] = text(await c.receive());
+            expect(who).toMatch(/^w[012]$/);
+            expect([c2, n2]).toEqual([`c${ci}`, String(n)]);
+          }
+        }),
+      ),
+      30_000,
+      "200 replies",
+    );
+    expect(q.stats).toMatchObject({ requests: 200, replies: 200, malformed: 0 });
+    expect(served.reduce((a, b) => a + b)).toBe(200);
+    for (const n of served) expect(n).toBeGreaterThan(0);
+  });
+});
+
+describe("lifecycle", () => {
+  it("close() stops serving, closes both sockets, is idempotent; done resolves", async () => {
+    const q = new SimplePirateQueue({ frontend: ANY, backend: "ipc:///tmp/zkit-spp-never-used-" + process.pid });
+    await q.close(); // never started: nothing to do
+    const q2 = await queue();
+    expect(q2.running).toBe(true);
+    expect(q2.frontendEndpoint).toMatch(/^tcp:\/\/127\.0\.0\.1:\d+$/);
+    expect(openSocketCount()).toBe(2);
+    await within(q2.close(), WAIT, "close");
+    await q2.close();
+    await within(q2.done, WAIT, "done");
+    expect(q2.running).toBe(false);
+    expect(openSocketCount()).toBe(0);
+    await expect(q2.start()).rejects.toMatchObject({ code: "ZKIT_STATE" });
+  });
+
+  it("a bind failure rejects start() and leaves nothing open", async () => {
+    const taken = await ZSocket.router(`@${ANY}`);
+    const q = new SimplePirateQueue({ frontend: ANY, backend: taken.endpoint });
+    await expect(q.start()).rejects.toMatchObject({ code: "ZKIT_ADDRESS_IN_USE" });
+    expect(openSocketCount()).toBe(1);
+    expect(q.running).toBe(false);
+  });
+
+  it("await using closes it", async () => {
+    {
+      await using q = new SimplePirateQueue({ frontend: ANY, backend: ANY });
+      await q.start();
+      expect(openSocketCount()).toBe(2);
+    }
+    expect(openSocketCount()).toBe(0);
+  });
+
+  it("bad options throw InvalidArgumentError naming the option", () => {
+    expect(() => new SimplePirateQueue(null as never)).toThrow(InvalidArgumentError);
+    expect(() => new SimplePirateQueue({ backend: ANY } as never)).toThrow(/option frontend is required/);
+    expect(() => new SimplePirateQueue({ frontend: ANY } as never)).toThrow(/option backend is required/);
+    expect(() => new SimplePirateQueue({ frontend: "5555", backend: ANY })).toThrow(InvalidEndpointError);
+    expect(() => new SimplePirateQueue({ frontend: ANY, backend: ANY, trace: "yes" as never })).toThrow(/option trace must be a function/);
+  });
+});

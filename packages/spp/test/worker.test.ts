@@ -1,0 +1,155 @@
+// SimplePirateWorker against a raw ROUTER playing the queue's backend, so
+// that every frame is checked as it is on the wire:
+//   worker REQ --[w][""][0x01]--> backend ROUTER
+//   backend --[w][""][client][""][body...]--> worker --[w][""][client][""][reply...]--> backend
+import { afterEach, describe, expect, it } from "vitest";
+import { InvalidArgumentError, InvalidEndpointError, ZSocket, openSocketCount, shutdown, sleep, type TraceEvent } from "@zkit/core";
+import { waitFor, within } from "@zkit/testkit";
+import { SimplePirateWorker, type SimplePirateHandler } from "@zkit/spp";
+import { recv, text } from "./helpers.js";
+
+const WAIT = 10_000;
+const E = Buffer.alloc(0);
+const CLIENT = Buffer.from([0x00, 0x6b, 0x8b, 0x45, 0x67]);
+const workers: SimplePirateWorker[] = [];
+
+afterEach(async () => {
+  for (const w of workers.splice(0)) await w.close();
+  shutdown();
+});
+
+async function setup(handler: SimplePirateHandler, extra: Partial<ConstructorParameters<typeof SimplePirateWorker>[0]> = {}) {
+  const backend = await ZSocket.router("@tcp://127.0.0.1:*");
+  const worker = new SimplePirateWorker({ endpoint: backend.endpoint, handler, ...extra });
+  workers.push(worker);
+  await worker.start();
+  const [id, empty, ready] = await recv(backend, WAIT, "READY");
+  expect(empty).toEqual(E);
+  expect(ready).toEqual(Buffer.from([0x01]));
+  return { backend, worker, id: id! };
+}
+
+describe("serving", () => {
+  it("sends READY, then answers each request with the handler, envelope kept, multi-frame both ways", async () => {
+    const seen: string[][] = [];
+    const { backend, worker, id } = await setup(async (req) => {
+      seen.push(text(req));
+      return [Buffer.from("got"), ...req];
+    });
+    expect(worker.running).toBe(true);
+    await backend.send([id, E, CLIENT, E, Buffer.from("a"), E, Buffer.from("c")]);
+    const reply = await recv(backend);
+    expect(reply).toEqual([id, E, CLIENT, E, Buffer.from("got"), Buffer.from("a"), E, Buffer.from("c")]);
+    expect(seen).toEqual([["a", "", "c"]]);
+    await backend.send([id, E, CLIENT, E, Buffer.from("2")]);
+    expect(text((await recv(backend)).slice(4))).toEqual(["got", "2"]);
+    expect(worker.stats).toEqual({ requests: 2, replies: 2, malformed: 0, handlerErrors: 0, reconnects: 0 });
+  });
+
+  it("accepts a string, a Buffer or frames from the handler, sync or async", async () => {
+    const results: unknown[] = ["text", Buffer.from([1, 2]), ["x", Buffer.from("y")], new Uint8Array([7])];
+    let i = 0;
+    const { backend, id } = await setup(() => results[i++] as never);
+    const expected = [["text"], ["\u0001\u0002"], ["x", "y"], ["\u0007"]];
+    for (const want of expected) {
+      await backend.send([id, E, CLIENT, E, Buffer.from("q")]);
+      expect(text((await recv(backend)).slice(4))).toEqual(want);
+    }
+  });
+
+  it("traces what it sends and receives", async () => {
+    const events: TraceEvent[] = [];
+    const { backend, id } = await setup((req) => req, { trace: (e) => events.push(e) });
+    await backend.send([id, E, CLIENT, E, Buffer.from("t")]);
+    await recv(backend);
+    expect(events.map((e) => `${e.direction} ${e.socket} ${text(e.frames).length}`)).toEqual(["out queue 1", "in queue 3", "out queue 3"]);
+    expect(events[0]!.frames).toEqual([Buffer.from([0x01])]);
+  });
+});
+
+describe("failures", () => {
+  it("a handler that throws: the request is dropped, the worker starts over on a fresh socket with READY", async () => {
+    const errors: unknown[] = [];
+    const { backend, worker, id } = await setup((req) => {
+      if (String(req[0]) === "bad") throw new Error("cannot do that");
+      return req;
+    });
+    worker.on("handler-error", (e) => errors.push(e));
+    await backend.send([id, E, CLIENT, E, Buffer.from("bad")]);
+    const [id2, , ready] = await recv(backend, WAIT, "a new READY");
+    expect(ready).toEqual(Buffer.from([0x01]));
+    expect(id2).not.toEqual(id);
+    expect((errors[0] as Error).message).toBe("cannot do that");
+    await backend.send([id2!, E, CLIENT, E, Buffer.from("good")]);
+    expect(text((await recv(backend)).slice(4))).toEqual(["good"]);
+    expect(worker.stats).toMatchObject({ requests: 2, replies: 1, handlerErrors: 1, reconnects: 1 });
+  });
+
+  it("a handler result that is not a message counts as a handler error", async () => {
+    const { backend, worker, id } = await setup(() => 42 as never);
+    await backend.send([id, E, CLIENT, E, Buffer.from("q")]);
+    const [, , ready] = await recv(backend, WAIT, "a new READY");
+    expect(ready).toEqual(Buffer.from([0x01]));
+    expect(worker.stats.handlerErrors).toBe(1);
+  });
+
+  it("a malformed request is dropped and counted; the worker starts over", async () => {
+    const { backend, worker, id } = await setup((req) => req);
+    await backend.send([id, E, Buffer.from("no-envelope")]);
+    const [id2, , ready] = await recv(backend, WAIT, "a new READY");
+    expect(ready).toEqual(Buffer.from([0x01]));
+    expect(worker.stats).toMatchObject({ malformed: 1, requests: 0, reconnects: 1 });
+    await backend.send([id2!, E, CLIENT, E, Buffer.from("ok")]);
+    expect(text((await recv(backend)).slice(4))).toEqual(["ok"]);
+  });
+});
+
+describe("lifecycle", () => {
+  it("close() lets the request in progress finish and its reply leave", async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    let started = false;
+    const { backend, worker, id } = await setup(async (req) => {
+      started = true;
+      await gate;
+      return req;
+    });
+    await backend.send([id, E, CLIENT, E, Buffer.from("slow")]);
+    await waitFor(() => started, WAIT, "the handler to start");
+    const closing = worker.close();
+    release();
+    await within(closing, WAIT, "close");
+    expect(text((await recv(backend)).slice(4))).toEqual(["slow"]);
+    expect(worker.running).toBe(false);
+    expect(openSocketCount()).toBe(1); // the test's backend
+    await worker.close();
+  });
+
+  it("close() gives up on a stuck handler after closeTimeoutMs", async () => {
+    let started = false;
+    const { backend, worker, id } = await setup(
+      async () => {
+        started = true;
+        await sleep(60_000);
+        return "never";
+      },
+      { closeTimeoutMs: 100 },
+    );
+    await backend.send([id, E, CLIENT, E, Buffer.from("stuck")]);
+    await waitFor(() => started, WAIT, "the handler to start");
+    await within(worker.close(), WAIT, "close");
+    expect(openSocketCount()).toBe(1);
+  });
+
+  it("start() twice is a state error; bad options throw InvalidArgumentError naming the option", async () => {
+    const { worker } = await setup((r) => r);
+    await expect(worker.start()).rejects.toMatchObject({ code: "ZKIT_STATE" });
+    const endpoint = "tcp://127.0.0.1:5556";
+    expect(() => new SimplePirateWorker(undefined as never)).toThrow(InvalidArgumentError);
+    expect(() => new SimplePirateWorker({ handler: (r: Buffer[]) => r } as never)).toThrow(/option endpoint is required/);
+    expect(() => new SimplePirateWorker({ endpoint } as never)).toThrow(/option handler is required/);
+    expect(() => new SimplePirateWorker({ endpoint: "nowhere", handler: (r) => r })).toThrow(InvalidEndpointError);
+    expect(() => new SimplePirateWorker({ endpoint, handler: (r) => r, closeTimeoutMs: -1 })).toThrow(/closeTimeoutMs/);
+    expect(() => new SimplePirateWorker({ endpoint, handler: (r) => r, trace: {} as never })).toThrow(/option trace/);
+  });
+});
