@@ -1,0 +1,215 @@
+/**
+ * Child processes for the mdp benchmarks: a Majordomo broker, echo workers
+ * and a raw zeromq.js ROUTER echo server, each in its own Node process (run
+ * from source through tsx), as they run in production; plus the RSS of a
+ * child, read from /proc.
+ *
+ * Run directly, this file is the child: `mdp-children.ts broker`,
+ * `mdp-children.ts workers <endpoint> <n>`, `mdp-children.ts raw-echo`, and
+ * the same Majordomo roles written on bare zeromq.js (the least a broker in
+ * Node can do, without zkit's checks, heartbeats or expiry):
+ * `mdp-children.ts raw-broker`, `mdp-children.ts raw-workers <endpoint> <n>`.
+ * It prints `ready <endpoint>` once it serves and ends on SIGTERM.
+ * @module
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+
+/** A child process that printed its `ready` line. */
+export interface BenchChild {
+  /** What followed `ready ` on its first line (an endpoint). */
+  readonly ready: string;
+  readonly pid: number;
+  /** Its resident set size now, in bytes (Linux), or NaN. */
+  rss(): number;
+  /** SIGTERM, then SIGKILL after 5 s; resolves when it is gone. */
+  stop(): Promise<void>;
+}
+
+const SELF = fileURLToPath(import.meta.url);
+
+/** Starts `mdp-children.ts <role> ...args` and waits for its `ready` line (at most 60 s). */
+export function startChild(role: "broker" | "workers" | "raw-echo" | "raw-broker" | "raw-workers", args: string[] = []): Promise<BenchChild> {
+  const child: ChildProcess = spawn(process.execPath, ["--conditions=@zkit/source", "--import", "tsx", SELF, role, ...args], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  return new Promise<BenchChild>((resolve, reject) => {
+    let out = "";
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new Error(`${role} child did not start within 60 s: ${out}`));
+    }, 60_000);
+    const early = (code: number | null): void => {
+      clearTimeout(timer);
+      reject(new Error(`${role} child exited (${code}) before it was ready: ${out}`));
+    };
+    child.once("exit", early);
+    child.stdout!.setEncoding("utf8");
+    child.stdout!.on("data", (d: string) => {
+      out += d;
+      const m = /^ready (\S*)$/m.exec(out);
+      if (m === null) return;
+      clearTimeout(timer);
+      child.off("exit", early);
+      resolve({
+        ready: m[1]!,
+        pid: child.pid!,
+        rss: () => rssOf(child.pid!),
+        stop: async () => {
+          if (child.exitCode !== null || child.signalCode !== null) return;
+          child.kill("SIGTERM");
+          const kill = setTimeout(() => child.kill("SIGKILL"), 5000);
+          await exited;
+          clearTimeout(kill);
+        },
+      });
+    });
+  });
+}
+
+/** The resident set size of process `pid` in bytes, from /proc (NaN elsewhere). */
+export function rssOf(pid: number): number {
+  try {
+    const m = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+    return m ? Number(m[1]) * 1024 : NaN;
+  } catch {
+    return NaN;
+  }
+}
+
+// ------------------------------------------------------------ the children
+
+async function child(role: string, args: string[]): Promise<void> {
+  const { handleInterrupts, interruptSignal } = await import("@zkit/core");
+  handleInterrupts();
+  const stopped = new Promise<void>((resolve) => interruptSignal().addEventListener("abort", () => resolve(), { once: true }));
+  if (role === "broker") {
+    const { MajordomoBroker } = await import("@zkit/mdp");
+    const broker = new MajordomoBroker({ requestExpiryMs: 60_000, maxQueuePerService: 100_000 });
+    const endpoint = await broker.bind("tcp://127.0.0.1:*");
+    await broker.start();
+    console.log(`ready ${endpoint}`);
+    await stopped;
+    await broker.close();
+  } else if (role === "workers") {
+    const { MajordomoWorker } = await import("@zkit/mdp");
+    const workers = Array.from({ length: Number(args[1] ?? 2) }, () => new MajordomoWorker({ endpoint: args[0]!, service: "echo", handler: (request) => request }));
+    await Promise.all(workers.map((w) => w.start()));
+    console.log(`ready ${args[0]}`);
+    await stopped;
+    await Promise.all(workers.map((w) => w.close()));
+  } else if (role === "raw-echo") {
+    const zmq = await import("zeromq");
+    const router = new zmq.Router({ linger: 0 });
+    await router.bind("tcp://127.0.0.1:*");
+    console.log(`ready ${router.lastEndpoint}`);
+    const echo = (async () => {
+      try {
+        for (;;) await router.send(await router.receive());
+      } catch {
+        // closed
+      }
+    })();
+    await stopped;
+    router.close();
+    await echo;
+  } else if (role === "raw-broker") {
+    await rawBroker(stopped);
+  } else if (role === "raw-workers") {
+    await rawWorkers(args[0]!, Number(args[1] ?? 2), stopped);
+  } else {
+    throw new Error(`unknown role ${role}`);
+  }
+}
+
+const EMPTY = Buffer.alloc(0);
+const MDPW01 = Buffer.from("MDPW01");
+const MDPC01 = Buffer.from("MDPC01");
+
+/**
+ * A bare zeromq.js Majordomo broker: one ROUTER, LRU workers per service,
+ * FIFO requests; no heartbeats, expiry, MMI or checks. Sends are chained
+ * (zeromq.js allows one at a time).
+ */
+async function rawBroker(stopped: Promise<void>): Promise<void> {
+  const zmq = await import("zeromq");
+  const router = new zmq.Router({ linger: 0 });
+  await router.bind("tcp://127.0.0.1:*");
+  const services = new Map<string, { idle: Buffer[]; queue: Buffer[][]; name: Buffer }>();
+  const workers = new Map<string, string>();
+  let sending: Promise<void> = Promise.resolve();
+  const send = (frames: Buffer[]): void => {
+    sending = sending.then(() => router.send(frames));
+  };
+  const service = (name: Buffer) => {
+    const key = name.toString("latin1");
+    let s = services.get(key);
+    if (s === undefined) services.set(key, (s = { idle: [], queue: [], name }));
+    return s;
+  };
+  const dispatch = (s: { idle: Buffer[]; queue: Buffer[][] }): void => {
+    while (s.idle.length > 0 && s.queue.length > 0) {
+      const worker = s.idle.shift()!;
+      const m = s.queue.shift()!;
+      send([worker, EMPTY, MDPW01, Buffer.from([2]), m[0]!, EMPTY, ...m.slice(4)]);
+    }
+  };
+  console.log(`ready ${router.lastEndpoint}`);
+  const loop = (async () => {
+    try {
+      for await (const m of router) {
+        if (m[2]!.equals(MDPC01)) {
+          const s = service(m[3]!);
+          s.queue.push(m);
+          dispatch(s);
+        } else if (m[3]![0] === 1) {
+          const s = service(m[4]!);
+          workers.set(m[0]!.toString("latin1"), m[4]!.toString("latin1"));
+          s.idle.push(m[0]!);
+          dispatch(s);
+        } else if (m[3]![0] === 3) {
+          const s = services.get(workers.get(m[0]!.toString("latin1"))!)!;
+          send([m[4]!, EMPTY, MDPC01, s.name, ...m.slice(6)]);
+          s.idle.push(m[0]!);
+          dispatch(s);
+        }
+      }
+    } catch {
+      // closed
+    }
+  })();
+  await stopped;
+  router.close();
+  await loop;
+}
+
+/** Bare zeromq.js Majordomo echo workers: READY, then REPLY to each REQUEST. */
+async function rawWorkers(endpoint: string, n: number, stopped: Promise<void>): Promise<void> {
+  const zmq = await import("zeromq");
+  const dealers = Array.from({ length: n }, () => new zmq.Dealer({ linger: 0 }));
+  const loops = dealers.map(async (dealer) => {
+    dealer.connect(endpoint);
+    await dealer.send([EMPTY, MDPW01, Buffer.from([1]), Buffer.from("echo")]);
+    try {
+      for await (const m of dealer) {
+        if (m[2]![0] === 2) await dealer.send([EMPTY, MDPW01, Buffer.from([3]), m[3]!, EMPTY, ...m.slice(5)]);
+      }
+    } catch {
+      // closed
+    }
+  });
+  console.log(`ready ${endpoint}`);
+  await stopped;
+  for (const d of dealers) d.close();
+  await Promise.all(loops);
+}
+
+if (process.argv[1] === SELF) {
+  const [role = "", ...args] = process.argv.slice(2);
+  child(role, args).catch((err: unknown) => {
+    console.error(err);
+    process.exitCode = 1;
+  });
+}

@@ -1,0 +1,400 @@
+/**
+ * MajordomoAsyncClient: many Majordomo requests in flight at once, each
+ * caller getting its own reply, without a request id on the wire.
+ *
+ * 7/MDP carries no request id, and a broker returns replies in whatever
+ * order its workers answer, so two requests for one service on one
+ * connection cannot be told apart by their replies. This client keeps a
+ * pool of DEALER sockets ("slots") and never has more than one request in
+ * flight on a slot: the reply that arrives on a slot is the answer to the
+ * one request that slot carries (its service frame is checked too). Free
+ * slots are reused; a slot whose request timed out or was aborted is closed,
+ * so its late reply is dropped by the broker's ROUTER instead of being taken
+ * for another. This works with any MDP/0.1 broker, the Guide's C broker
+ * included.
+ * @module
+ */
+import {
+  ClosedError,
+  InvalidArgumentError,
+  TimeoutError,
+  ZSocket,
+  getLogger,
+  parseEndpoints,
+  type FrameLike,
+  type TraceFn,
+} from "@zkit/core";
+import { Deque } from "./deque.js";
+import { checkOptions, connectEndpoint, functionOption, numberOption, requiredString } from "./options.js";
+import { decodeClientReply, encodeRequest, printable } from "./protocol.js";
+import { DEFAULT_TIMEOUT_MS, abortError, checkRequest, type CheckedRequest, type MajordomoRequestOptions } from "./request.js";
+
+const log = getLogger("mdp");
+
+/** Default of {@link MajordomoAsyncClientOptions.maxSockets}. */
+export const DEFAULT_MAX_SOCKETS = 256;
+
+/** Options of {@link MajordomoAsyncClient}. */
+export interface MajordomoAsyncClientOptions {
+  /** The broker: `"tcp://host:5555"` or `">tcp://host:5555"`; a CZMQ endpoint list (connects only). */
+  endpoint: string;
+  /**
+   * How long to wait for each reply, in ms, counted from when the request
+   * is sent (time spent waiting for a free socket does not count).
+   * @defaultValue 2500
+   */
+  timeoutMs?: number;
+  /**
+   * The most sockets (hence requests on the wire) at once; more requests
+   * wait, in call order, for a free one. Each socket is one connection to
+   * the broker; libzmq allows 1023 sockets per process by default.
+   * @defaultValue 256
+   */
+  maxSockets?: number;
+  /** Called with every message the client sends or receives. */
+  trace?: TraceFn;
+}
+
+/** The counters of a {@link MajordomoAsyncClient}. */
+export interface MajordomoAsyncClientStats {
+  /** Calls to `request()`. */
+  requests: number;
+  /** Requests answered. */
+  replies: number;
+  /** Attempts that timed out (each leads to a resend or a `TimeoutError`). */
+  timeouts: number;
+  /** Requests aborted through their signal. */
+  aborted: number;
+  /** Messages dropped because no request on their socket awaited them. */
+  unmatched: number;
+  /** Sockets opened so far (reuse keeps this low). */
+  socketsOpened: number;
+  /** Gauge: sockets open now. */
+  sockets: number;
+  /** Gauge: requests on the wire now. */
+  inFlight: number;
+  /** Gauge: requests waiting for a free socket now. */
+  waiting: number;
+}
+
+const OPTION_NAMES = ["endpoint", "timeoutMs", "maxSockets", "trace"] as const;
+
+interface Slot {
+  socket: ZSocket<"DEALER">;
+  pending: Pending | undefined;
+}
+
+interface Pending {
+  req: CheckedRequest;
+  resolve: (body: Buffer[]) => void;
+  reject: (err: unknown) => void;
+  slot: Slot | undefined;
+  timer: NodeJS.Timeout | undefined;
+  retriesLeft: number;
+  done: boolean;
+}
+
+/** The requests that share one AbortSignal, and the one listener for them all. */
+interface SignalWatch {
+  pending: Set<Pending>;
+  listener: () => void;
+}
+
+/**
+ * A Majordomo client with many requests in flight (the Guide's `mdcliapi2`
+ * pattern), where each `request()` resolves with its own reply whatever
+ * order the workers answer in, against any MDP/0.1 broker.
+ *
+ * How: a pool of up to `maxSockets` DEALER connections, at most one
+ * request in flight on each (see the module notes). Replies are matched by
+ * the socket they arrive on; the wire format is the standard one.
+ * Guarantee: every resolved promise carries the reply to its own request;
+ * a request that times out or is aborted never receives a later reply (its
+ * socket is closed).
+ *
+ * @example
+ * ```ts
+ * const client = new MajordomoAsyncClient({ endpoint: "tcp://127.0.0.1:5555" });
+ * const replies = await Promise.all(
+ *   Array.from({ length: 100 }, (_, i) => client.request("echo", `hello ${i}`)),
+ * );
+ * console.log(replies.map(([frame]) => frame!.toString())); // hello 0 ... hello 99, in order
+ * await client.close();
+ * ```
+ */
+export class MajordomoAsyncClient {
+  /** The broker endpoint(s), in CZMQ syntax. */
+  readonly endpoint: string;
+  readonly #addresses: string[];
+  readonly #timeoutMs: number;
+  readonly #maxSockets: number;
+  readonly #trace: TraceFn | undefined;
+  readonly #stats: MajordomoAsyncClientStats = {
+    requests: 0,
+    replies: 0,
+    timeouts: 0,
+    aborted: 0,
+    unmatched: 0,
+    socketsOpened: 0,
+    sockets: 0,
+    inFlight: 0,
+    waiting: 0,
+  };
+  readonly #slots = new Set<Slot>();
+  #free: Slot[] = [];
+  readonly #waiting = new Deque<Pending>();
+  readonly #signals = new Map<AbortSignal, SignalWatch>();
+  #closed = false;
+
+  /**
+   * @param options - see {@link MajordomoAsyncClientOptions}
+   * @throws `InvalidArgumentError` for a missing or bad option, or an
+   *   endpoint that binds; `InvalidEndpointError` for an endpoint that is
+   *   not CZMQ syntax
+   */
+  constructor(options: MajordomoAsyncClientOptions) {
+    const o = checkOptions(options, "MajordomoAsyncClient", OPTION_NAMES);
+    this.endpoint = connectEndpoint(requiredString(o.endpoint, "endpoint", "tcp://127.0.0.1:5555"));
+    const specs = parseEndpoints(this.endpoint, false);
+    if (specs.some((s) => s.bind)) throw new InvalidArgumentError(`option endpoint: MajordomoAsyncClient only connects; drop the "@" in ${JSON.stringify(o.endpoint)}`);
+    this.#addresses = specs.map((s) => s.address);
+    this.#timeoutMs = numberOption(o.timeoutMs, "timeoutMs", DEFAULT_TIMEOUT_MS, { min: 0, exclusive: true });
+    this.#maxSockets = numberOption(o.maxSockets, "maxSockets", DEFAULT_MAX_SOCKETS, { min: 1, integer: true });
+    this.#trace = functionOption<TraceFn>(o.trace, "trace");
+  }
+
+  /** The client's counters, live (read-only). */
+  get stats(): Readonly<MajordomoAsyncClientStats> {
+    return this.#stats;
+  }
+
+  /** True once {@link close} was called. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /**
+   * Sends a request to `service` and resolves with the reply's body frames
+   * (the frames after the service frame). Any number of calls may be in
+   * flight; each gets its own reply.
+   *
+   * @param service - the service name, e.g. `"echo"`
+   * @param body - the request body: one frame or several
+   * @param opts - per-request `timeoutMs` (from the send), `retries`
+   *   (resends after a timeout, on a fresh socket; default 0) and `signal`
+   * @throws (rejects) `TimeoutError` when no reply came in time (after
+   *   `retries` resends); `AbortError` when `signal` aborts; `ClosedError`
+   *   when the client is (or gets) closed; `InvalidArgumentError` for bad
+   *   arguments
+   */
+  request(service: string, body: FrameLike | readonly FrameLike[], opts?: MajordomoRequestOptions): Promise<Buffer[]> {
+    let req: CheckedRequest;
+    try {
+      req = checkRequest("MajordomoAsyncClient.request", service, body, opts, { timeoutMs: this.#timeoutMs, retries: 0 });
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    if (this.#closed) return Promise.reject(new ClosedError("MajordomoAsyncClient.request: the client is closed"));
+    if (req.signal?.aborted) return Promise.reject(abortError(`MajordomoAsyncClient.request("${req.serviceName}")`, req.signal));
+    this.#stats.requests++;
+    return new Promise<Buffer[]>((resolve, reject) => {
+      const p: Pending = { req, resolve, reject, slot: undefined, timer: undefined, retriesLeft: req.retries, done: false };
+      if (req.signal !== undefined) this.#watch(req.signal, p);
+      try {
+        this.#assign(p);
+      } catch (err) {
+        this.#finish(p); // a socket could not be opened or connected
+        reject(err);
+      }
+    });
+  }
+
+  /** Puts `p` on a free socket, a new one, or in the waiting line. */
+  #assign(p: Pending): void {
+    let slot = this.#free.pop();
+    if (slot === undefined && this.#slots.size < this.#maxSockets) slot = this.#open();
+    if (slot === undefined) {
+      this.#waiting.push(p);
+      this.#stats.waiting++;
+      return;
+    }
+    this.#send(slot, p);
+  }
+
+  #open(): Slot {
+    const socket = new ZSocket("DEALER", { linger: 0 });
+    try {
+      for (const address of this.#addresses) socket.connect(address);
+    } catch (err) {
+      socket.close();
+      throw err;
+    }
+    const slot: Slot = { socket, pending: undefined };
+    this.#slots.add(slot);
+    this.#stats.socketsOpened++;
+    this.#stats.sockets++;
+    void this.#read(slot);
+    return slot;
+  }
+
+  #send(slot: Slot, p: Pending): void {
+    slot.pending = p;
+    p.slot = slot;
+    this.#stats.inFlight++;
+    p.timer = setTimeout(() => this.#timedOut(p), p.req.timeoutMs);
+    const frames = encodeRequest(p.req.service, p.req.body);
+    this.#trace?.({ direction: "out", socket: "broker", frames });
+    void slot.socket.send(frames);
+  }
+
+  async #read(slot: Slot): Promise<void> {
+    try {
+      for await (const frames of slot.socket) this.#onMessage(slot, frames);
+    } catch (err) {
+      if (!slot.socket.closed) log.warn("MajordomoAsyncClient: a socket failed (%s); its request will time out", (err as Error)?.message ?? String(err));
+    }
+  }
+
+  #onMessage(slot: Slot, frames: Buffer[]): void {
+    this.#trace?.({ direction: "in", socket: "broker", frames });
+    const p = slot.pending;
+    const msg = decodeClientReply(frames);
+    if (p === undefined || msg.kind !== "reply" || !msg.service.equals(p.req.service)) {
+      this.#stats.unmatched++;
+      const why = msg.kind === "invalid" ? msg.error.message : p === undefined ? "no request awaits a reply on its socket" : `a reply from service ${printable(msg.service)}`;
+      log.warn("MajordomoAsyncClient: dropped a message that is no awaited reply: %s", why);
+      return;
+    }
+    this.#stats.replies++;
+    this.#finish(p);
+    this.#release(slot);
+    p.resolve(msg.body);
+  }
+
+  /** Ends `p`'s life in the client (timer, abort listener, slot). */
+  #finish(p: Pending): void {
+    p.done = true;
+    if (p.timer !== undefined) clearTimeout(p.timer);
+    p.timer = undefined;
+    if (p.req.signal !== undefined) this.#unwatch(p.req.signal, p);
+    if (p.slot !== undefined) {
+      p.slot.pending = undefined;
+      p.slot = undefined;
+      this.#stats.inFlight--;
+    }
+  }
+
+  /** A slot whose request was answered: to the next waiting request, or to the free list. */
+  #release(slot: Slot): void {
+    for (let next = this.#waiting.shift(); next !== undefined; next = this.#waiting.shift()) {
+      this.#stats.waiting--;
+      if (next.done) continue;
+      this.#send(slot, next);
+      return;
+    }
+    this.#free.push(slot);
+  }
+
+  /** Closes a slot that may still get a late reply, and opens room for a waiting request. */
+  #retire(slot: Slot): void {
+    this.#slots.delete(slot);
+    this.#stats.sockets--;
+    slot.socket.close(); // never in the free list: it carried a request
+    // the room it leaves may serve a waiting request
+    for (let next = this.#waiting.peek(); next !== undefined && this.#slots.size < this.#maxSockets && !this.#closed; next = this.#waiting.peek()) {
+      this.#waiting.shift();
+      this.#stats.waiting--;
+      if (!next.done) this.#send(this.#open(), next);
+    }
+  }
+
+  #timedOut(p: Pending): void {
+    if (p.done) return;
+    p.timer = undefined;
+    this.#stats.timeouts++;
+    const slot = p.slot!;
+    slot.pending = undefined;
+    p.slot = undefined;
+    this.#stats.inFlight--;
+    this.#retire(slot); // a late reply must never meet the next request on this socket
+    const what = `MajordomoAsyncClient.request("${p.req.serviceName}")`;
+    if (p.retriesLeft > 0 && !this.#closed) {
+      p.retriesLeft--;
+      log.warn("%s: no reply within %d ms, resending", what, p.req.timeoutMs);
+      this.#assign(p);
+      return;
+    }
+    this.#finish(p);
+    p.reject(new TimeoutError(`${what}: no reply after ${p.req.retries + 1} attempt(s) of ${p.req.timeoutMs} ms each`));
+  }
+
+  /** One abort listener per signal, however many requests share it. */
+  #watch(signal: AbortSignal, p: Pending): void {
+    let watch = this.#signals.get(signal);
+    if (watch === undefined) {
+      const w: SignalWatch = {
+        pending: new Set(),
+        listener: () => {
+          this.#signals.delete(signal);
+          for (const q of w.pending) this.#abort(q);
+        },
+      };
+      watch = w;
+      this.#signals.set(signal, w);
+      signal.addEventListener("abort", w.listener, { once: true });
+    }
+    watch.pending.add(p);
+  }
+
+  #unwatch(signal: AbortSignal, p: Pending): void {
+    const watch = this.#signals.get(signal);
+    if (watch === undefined) return;
+    watch.pending.delete(p);
+    if (watch.pending.size === 0) {
+      signal.removeEventListener("abort", watch.listener);
+      this.#signals.delete(signal);
+    }
+  }
+
+  #abort(p: Pending): void {
+    if (p.done) return;
+    this.#stats.aborted++;
+    const slot = p.slot;
+    this.#finish(p);
+    if (slot !== undefined) this.#retire(slot);
+    p.reject(abortError(`MajordomoAsyncClient.request("${p.req.serviceName}")`, p.req.signal!));
+  }
+
+  /**
+   * Closes the client: every request still waiting rejects with
+   * `ClosedError`, and every socket closes. Idempotent.
+   */
+  close(): Promise<void> {
+    if (this.#closed) return Promise.resolve();
+    this.#closed = true;
+    const err = (): ClosedError => new ClosedError("MajordomoAsyncClient.request: the client was closed before the reply came");
+    for (let p = this.#waiting.shift(); p !== undefined; p = this.#waiting.shift()) {
+      this.#stats.waiting--;
+      if (p.done) continue;
+      this.#finish(p);
+      p.reject(err());
+    }
+    for (const slot of [...this.#slots]) {
+      const p = slot.pending;
+      if (p !== undefined) {
+        this.#finish(p);
+        p.reject(err());
+      }
+      this.#slots.delete(slot);
+      this.#stats.sockets--;
+      slot.socket.close();
+    }
+    this.#free = [];
+    return Promise.resolve();
+  }
+
+  /** Closes the client (for `await using`). */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+}

@@ -1,0 +1,86 @@
+/**
+ * `@zkit/mdp`: Majordomo (7/MDP, MDP/0.1, and 8/MMI; ZeroMQ Guide chapter 4)
+ * as a library. {@link MajordomoBroker} is a service-oriented broker for
+ * production; {@link MajordomoClient} (one request at a time, Lazy Pirate
+ * retries), {@link MajordomoAsyncClient} (many requests in flight) and
+ * {@link MajordomoWorker} (a handler per service) talk to it, or to the
+ * Guide's C and Python brokers, unchanged on the wire.
+ *
+ * @packageDocumentation
+ */
+export {
+  MajordomoBroker,
+  DEFAULT_MAX_FRAME_BYTES,
+  DEFAULT_MAX_QUEUE_PER_SERVICE,
+  DEFAULT_MAX_SERVICES,
+  DEFAULT_REQUEST_EXPIRY_MS,
+  type MajordomoBrokerOptions,
+} from "./broker.js";
+export type {
+  BrokerSnapshot,
+  BrokerStats,
+  DroppedInfo,
+  LostInfo,
+  MajordomoBrokerEvents,
+  MalformedInfo,
+  ReplyInfo,
+  RequeuedInfo,
+  WorkerGoneInfo,
+  QueueOverflowPolicy,
+  RequestInfo,
+  ServiceSnapshot,
+  WorkerGoneReason,
+  WorkerInfo,
+} from "./broker-state.js";
+export { MajordomoClient, type MajordomoClientOptions, type MajordomoClientStats } from "./client.js";
+export {
+  MajordomoAsyncClient,
+  DEFAULT_MAX_SOCKETS,
+  type MajordomoAsyncClientOptions,
+  type MajordomoAsyncClientStats,
+} from "./async-client.js";
+export { DEFAULT_RETRIES, DEFAULT_TIMEOUT_MS, type MajordomoRequestOptions } from "./request.js";
+export {
+  MajordomoWorker,
+  DEFAULT_RECONNECT_MS,
+  type MajordomoHandler,
+  type MajordomoReply,
+  type MajordomoWorkerEvents,
+  type MajordomoWorkerOptions,
+  type WorkerStats,
+} from "./worker.js";
+export {
+  MDPC01,
+  MDPW01,
+  MdpCommand,
+  MDP_COMMAND_NAMES,
+  MMI_PREFIX,
+  MMI_SERVICE,
+  MMI_STATS,
+  MMI_OK,
+  MMI_NOT_FOUND,
+  MMI_NOT_IMPLEMENTED,
+  MAX_SERVICE_BYTES,
+  DEFAULT_HEARTBEAT_INTERVAL_MS,
+  DEFAULT_LIVENESS,
+  decodeBrokerMessage,
+  decodeClientReply,
+  decodeWorkerMessage,
+  encodeClientReply,
+  encodeDisconnect,
+  encodeHeartbeat,
+  encodeReady,
+  encodeReply,
+  encodeRequest,
+  encodeWorkerRequest,
+  isMmiService,
+  serviceNameProblem,
+  toBody,
+  toFrame,
+  type BrokerInbound,
+  type ClientInbound,
+  type DecodeLimits,
+  type Invalid,
+  type MdpCommandByte,
+  type WorkerInbound,
+} from "./protocol.js";

@@ -1,0 +1,110 @@
+/**
+ * What both Majordomo clients share: per-request options, their checks,
+ * and waiting with a deadline and an AbortSignal.
+ * @module
+ */
+import { AbortError, InvalidArgumentError, type FrameLike } from "@zkit/core";
+import { describe, numberOption, signalOption } from "./options.js";
+import { isBody, serviceNameProblem, toBody } from "./protocol.js";
+
+/** The Guide's client request timeout, in ms. */
+export const DEFAULT_TIMEOUT_MS = 2500;
+/** The default number of resends of {@link MajordomoClient} after a timeout. */
+export const DEFAULT_RETRIES = 3;
+
+/** Per-request options of `MajordomoClient.request` and `MajordomoAsyncClient.request`. */
+export interface MajordomoRequestOptions {
+  /** How long to wait for the reply to each attempt, in ms. @defaultValue the client's `timeoutMs` */
+  timeoutMs?: number;
+  /**
+   * How many times to resend after a timeout, each time on a fresh socket
+   * (Lazy Pirate). @defaultValue the client's `retries` (3 for
+   * `MajordomoClient`, 0 for `MajordomoAsyncClient`)
+   */
+  retries?: number;
+  /** Aborts the request: it rejects with `AbortError`. */
+  signal?: AbortSignal;
+}
+
+/** The checked arguments of a request. @internal */
+export interface CheckedRequest {
+  service: Buffer;
+  serviceName: string;
+  body: Buffer[];
+  timeoutMs: number;
+  retries: number;
+  signal: AbortSignal | undefined;
+}
+
+/** @internal Checks the arguments of `request()`; throws `InvalidArgumentError`. */
+export function checkRequest(
+  what: string,
+  service: unknown,
+  body: unknown,
+  opts: MajordomoRequestOptions | undefined,
+  defaults: { timeoutMs: number; retries: number },
+): CheckedRequest {
+  if (typeof service !== "string") throw new InvalidArgumentError(`${what}(service, body): service must be a string such as "echo", got ${describe(service)}`);
+  const problem = serviceNameProblem(service);
+  if (problem !== undefined) throw new InvalidArgumentError(`${what}(service, body): ${problem}`);
+  if (!isBody(body)) throw new InvalidArgumentError(`${what}(service, body): body must be a frame (Buffer, Uint8Array, string) or an array of frames, got ${describe(body)}`);
+  if (opts !== undefined && (typeof opts !== "object" || opts === null)) {
+    throw new InvalidArgumentError(`${what}: options must be an object like { timeoutMs, retries, signal }, got ${describe(opts)}`);
+  }
+  for (const k of Object.keys(opts ?? {})) {
+    if (k !== "timeoutMs" && k !== "retries" && k !== "signal") throw new InvalidArgumentError(`${what}: unknown request option "${k}": the options are timeoutMs, retries, signal`);
+  }
+  return {
+    service: Buffer.from(service),
+    serviceName: service,
+    body: toBody(body as FrameLike | readonly FrameLike[]),
+    timeoutMs: numberOption(opts?.timeoutMs, "timeoutMs", defaults.timeoutMs, { min: 0, exclusive: true }),
+    retries: numberOption(opts?.retries, "retries", defaults.retries, { min: 0, integer: true }),
+    signal: signalOption(opts?.signal, "signal"),
+  };
+}
+
+/** @internal The AbortError for an aborted request, keeping the signal's reason as cause. */
+export function abortError(what: string, signal: AbortSignal): AbortError {
+  return new AbortError(`${what}: aborted`, { cause: signal.reason });
+}
+
+/** @internal What {@link race} resolves to when the time is up. */
+export const TIMED_OUT: unique symbol = Symbol("timed out");
+
+/**
+ * @internal Resolves like `p`, or with {@link TIMED_OUT} after `ms`;
+ * rejects with an AbortError when `signal` aborts first.
+ */
+export function race<T>(p: Promise<T>, ms: number, signal: AbortSignal | undefined, what: string): Promise<T | typeof TIMED_OUT> {
+  return new Promise<T | typeof TIMED_OUT>((resolve, reject) => {
+    if (signal?.aborted) {
+      reject(abortError(what, signal));
+      return;
+    }
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      reject(abortError(what, signal!));
+    };
+    const timer =
+      ms === Infinity
+        ? undefined
+        : setTimeout(() => {
+            signal?.removeEventListener("abort", onAbort);
+            resolve(TIMED_OUT);
+          }, Math.max(0, ms));
+    signal?.addEventListener("abort", onAbort, { once: true });
+    p.then(
+      (v) => {
+        clearTimeout(timer);
+        signal?.removeEventListener("abort", onAbort);
+        resolve(v);
+      },
+      (err: unknown) => {
+        clearTimeout(timer);
+        signal?.removeEventListener("abort", onAbort);
+        reject(err);
+      },
+    );
+  });
+}

@@ -1,0 +1,368 @@
+// The broker's rules without sockets: BrokerState fed with messages and a
+// hand-driven clock, its sends and events recorded. Dispatch order (LRU),
+// expiry of busy workers, a purge that does not stop at the first live
+// worker, bounded and expiring queues, DISCONNECT for every valid but
+// unexpected command, MMI. The same rules are exercised over real sockets in
+// broker.test.ts.
+import { describe, expect, it } from "vitest";
+import { BrokerState, type BrokerConfig, type MajordomoBrokerEvents } from "../src/broker-state.js";
+
+const EMPTY = Buffer.alloc(0);
+const b = (s: string): Buffer => Buffer.from(s);
+const id = (n: number): Buffer => Buffer.from([0, 0, 0, 0, n]);
+
+const CONFIG: BrokerConfig = {
+  heartbeatIntervalMs: 100,
+  liveness: 3,
+  requestExpiryMs: 1000,
+  maxQueuePerService: 5,
+  queueOverflow: "drop-oldest",
+  maxFrameBytes: 1024,
+  maxServices: 3,
+};
+
+function harness(config: Partial<BrokerConfig> = {}) {
+  let t = 0;
+  const sent: { frames: Buffer[]; to: string }[] = [];
+  const events: [string, unknown][] = [];
+  const state = new BrokerState(
+    { ...CONFIG, ...config },
+    {
+      send: (frames, to) => void sent.push({ frames, to }),
+      now: () => t,
+      emit: (event, ...args) => {
+        events.push([event, args[0]]);
+        return true;
+      },
+      listening: () => true,
+    },
+  );
+  const take = () => sent.splice(0).map(({ frames, to }) => ({ to, frames: frames.map((f) => (f.length === 1 && f[0]! < 10 ? `0x0${f[0]}` : f.toString("latin1"))) }));
+  return {
+    state,
+    take,
+    events,
+    eventNames: () => events.map(([e]) => e),
+    advance: (ms: number) => void (t += ms),
+    ready: (w: number, service = "echo") => state.onMessage([id(w), EMPTY, b("MDPW01"), Buffer.from([1]), b(service)]),
+    request: (c: number, body: string, service = "echo") => state.onMessage([id(100 + c), EMPTY, b("MDPC01"), b(service), b(body)]),
+    reply: (w: number, c: number, body: string) => state.onMessage([id(w), EMPTY, b("MDPW01"), Buffer.from([3]), id(100 + c), EMPTY, b(body)]),
+    heartbeat: (w: number) => state.onMessage([id(w), EMPTY, b("MDPW01"), Buffer.from([4])]),
+    disconnect: (w: number) => state.onMessage([id(w), EMPTY, b("MDPW01"), Buffer.from([5])]),
+  };
+}
+
+const W = (n: number): string => id(n).toString("latin1");
+const C = (n: number): string => id(100 + n).toString("latin1");
+const toWorker = (w: number, c: number, body: string) => ({ to: "worker", frames: [W(w), "", "MDPW01", "0x02", C(c), "", body] });
+const toClient = (c: number, body: string, service = "echo") => ({ to: "client", frames: [C(c), "", "MDPC01", service, body] });
+const disconnectTo = (w: number) => ({ to: "worker", frames: [W(w), "", "MDPW01", "0x05"] });
+
+describe("dispatch", () => {
+  it("a request waits for a worker, then goes to it; the reply goes to the client", () => {
+    const h = harness();
+    h.request(1, "hello");
+    expect(h.take()).toEqual([]);
+    expect(h.state.stats.queued).toBe(1);
+    h.ready(1);
+    expect(h.take()).toEqual([toWorker(1, 1, "hello")]);
+    expect(h.state.stats).toMatchObject({ queued: 0, inFlight: 1, workers: 1, services: 1 });
+    h.reply(1, 1, "world");
+    expect(h.take()).toEqual([toClient(1, "world")]);
+    expect(h.state.stats).toMatchObject({ requests: 1, replies: 1, inFlight: 0 });
+    expect(h.eventNames()).toEqual(["request", "worker-ready", "reply"]);
+  });
+
+  it("idle workers take requests least recently used first", () => {
+    const h = harness();
+    h.ready(1);
+    h.ready(2);
+    h.ready(3);
+    h.request(1, "a");
+    h.request(2, "b");
+    expect(h.take()).toEqual([toWorker(1, 1, "a"), toWorker(2, 2, "b")]);
+    h.reply(2, 2, "B"); // worker 2 is idle again, after worker 3
+    h.take();
+    h.request(3, "c");
+    h.request(4, "d");
+    h.request(5, "e");
+    expect(h.take()).toEqual([toWorker(3, 3, "c"), toWorker(2, 4, "d")]);
+    expect(h.state.stats.queued).toBe(1); // e waits: every worker is busy
+    h.reply(1, 1, "A");
+    expect(h.take()).toEqual([toClient(1, "A"), toWorker(1, 5, "e")]);
+  });
+
+  it("services are separate, created on demand and forgotten when empty", () => {
+    const h = harness();
+    h.ready(1, "echo");
+    h.ready(2, "time");
+    h.request(1, "x", "time");
+    expect(h.take()).toEqual([toWorker(2, 1, "x")]);
+    expect(h.state.snapshot().serviceList).toEqual([
+      { name: "echo", workers: 1, waiting: 1, queued: 0 },
+      { name: "time", workers: 1, waiting: 0, queued: 0 },
+    ]);
+    h.disconnect(1);
+    expect(h.state.stats.services).toBe(1); // echo had no worker and no request left
+  });
+});
+
+describe("unexpected commands get DISCONNECT", () => {
+  it("READY from a known worker: DISCONNECT, and the worker is forgotten", () => {
+    const h = harness();
+    h.ready(1);
+    h.ready(1);
+    expect(h.take()).toEqual([disconnectTo(1)]);
+    expect(h.state.stats).toMatchObject({ workers: 0, disconnectsSent: 1 });
+    expect(h.events.at(-1)).toEqual(["worker-gone", { service: "echo", worker: id(1).toString("hex"), reason: "protocol" }]);
+  });
+
+  it("HEARTBEAT and REPLY from an unknown worker", () => {
+    const h = harness();
+    h.heartbeat(7);
+    h.reply(8, 1, "x");
+    expect(h.take()).toEqual([disconnectTo(7), disconnectTo(8)]);
+    expect(h.state.stats).toMatchObject({ disconnectsSent: 2, replies: 0, malformed: 0 });
+  });
+
+  it("DISCONNECT from an unknown worker is ignored", () => {
+    const h = harness();
+    h.disconnect(9);
+    expect(h.take()).toEqual([]);
+  });
+
+  it("READY for mmi.* is refused", () => {
+    const h = harness();
+    h.ready(1, "mmi.service");
+    h.ready(2, "mmi.mine");
+    expect(h.take()).toEqual([disconnectTo(1), disconnectTo(2)]);
+    expect(h.state.stats).toMatchObject({ workersRefused: 2, workers: 0 });
+    h.request(1, "echo", "mmi.service");
+    expect(h.take()).toEqual([toClient(1, "404", "mmi.service")]);
+  });
+});
+
+describe("heartbeats and worker expiry", () => {
+  it("heartbeat() sends HEARTBEAT to every worker, busy ones too", () => {
+    const h = harness();
+    h.ready(1);
+    h.ready(2);
+    h.request(1, "x");
+    h.take();
+    h.state.heartbeat();
+    expect(h.take()).toEqual([
+      { to: "worker", frames: [W(1), "", "MDPW01", "0x04"] },
+      { to: "worker", frames: [W(2), "", "MDPW01", "0x04"] },
+    ]);
+  });
+
+  it("a worker silent for liveness x interval expires; any command refreshes it", () => {
+    const h = harness();
+    h.ready(1);
+    h.ready(2);
+    h.advance(250);
+    h.heartbeat(2);
+    h.advance(60); // worker 1: 310 ms silent, worker 2: 60 ms
+    h.state.purgeWorkers();
+    expect(h.state.stats).toMatchObject({ workers: 1, workersExpired: 1 });
+    expect(h.events.filter(([e]) => e === "worker-gone")).toEqual([["worker-gone", { service: "echo", worker: id(1).toString("hex"), reason: "expired" }]]);
+    h.advance(239); // worker 2 heard at 250: alive until 550
+    h.state.purgeWorkers();
+    expect(h.state.stats.workers).toBe(1);
+    h.advance(2);
+    h.state.purgeWorkers();
+    expect(h.state.stats.workers).toBe(0);
+  });
+
+  it("the purge visits every worker: dead ones behind a live one expire too", () => {
+    const h = harness();
+    h.ready(1);
+    h.ready(2);
+    h.ready(3);
+    h.advance(200);
+    h.heartbeat(1); // the first in line lives; the Guide's purge stopped here
+    h.advance(150);
+    h.state.purgeWorkers();
+    expect(h.state.snapshot().serviceList).toEqual([{ name: "echo", workers: 1, waiting: 1, queued: 0 }]);
+    h.request(1, "x");
+    expect(h.take()).toEqual([toWorker(1, 1, "x")]);
+  });
+
+  it("a busy worker expires too, and its request is counted lost, not silently forgotten", () => {
+    const h = harness();
+    h.ready(1);
+    h.request(1, "x");
+    h.take();
+    h.advance(301);
+    h.state.purgeWorkers();
+    expect(h.state.stats).toMatchObject({ workers: 0, lost: 1, inFlight: 0, queued: 0 });
+    expect(h.events).toContainEqual(["request-lost", { service: "echo", client: id(101).toString("hex"), worker: id(1).toString("hex"), reason: "expired" }]);
+    h.reply(1, 1, "late"); // the expired worker comes back: unknown now
+    expect(h.take()).toEqual([disconnectTo(1)]);
+  });
+
+  it("a worker that sends DISCONNECT holding a request gives it back to the head of the queue", () => {
+    const h = harness();
+    h.ready(1);
+    h.request(1, "first");
+    h.request(2, "second");
+    h.take();
+    h.disconnect(1);
+    expect(h.state.stats).toMatchObject({ requeued: 1, queued: 2, lost: 0, workersDisconnected: 1 });
+    h.ready(2);
+    expect(h.take()).toEqual([toWorker(2, 1, "first")]);
+  });
+});
+
+describe("request queues", () => {
+  it("a request waiting longer than requestExpiryMs expires, with or without workers", () => {
+    const h = harness();
+    h.request(1, "a", "nobody");
+    h.advance(600);
+    h.request(2, "b", "nobody");
+    h.advance(500);
+    h.state.expireRequests();
+    expect(h.state.stats).toMatchObject({ expired: 1, queued: 1 });
+    expect(h.events).toContainEqual(["request-expired", { service: "nobody", client: id(101).toString("hex") }]);
+    h.advance(501); // b came at 600: expired past 1600
+    h.state.expireRequests();
+    expect(h.state.stats).toMatchObject({ expired: 2, queued: 0, services: 0 });
+  });
+
+  it("an expired request is never dispatched, even when a worker comes before the sweep", () => {
+    const h = harness();
+    h.request(1, "old");
+    h.advance(1001);
+    h.request(2, "new");
+    h.ready(1);
+    expect(h.take()).toEqual([toWorker(1, 2, "new")]);
+    expect(h.state.stats.expired).toBe(1);
+  });
+
+  it("a full queue drops its oldest request (drop-oldest), counted", () => {
+    const h = harness();
+    for (let i = 1; i <= 7; i++) h.request(i, `r${i}`);
+    expect(h.state.stats).toMatchObject({ queued: 5, dropped: 2 });
+    h.ready(1);
+    expect(h.take()).toEqual([toWorker(1, 3, "r3")]);
+    expect(h.events.filter(([e]) => e === "request-dropped").map(([, info]) => (info as { client: string }).client)).toEqual([
+      id(101).toString("hex"),
+      id(102).toString("hex"),
+    ]);
+  });
+
+  it("or the arriving one (drop-newest)", () => {
+    const h = harness({ queueOverflow: "drop-newest" });
+    for (let i = 1; i <= 7; i++) h.request(i, `r${i}`);
+    expect(h.state.stats).toMatchObject({ queued: 5, dropped: 2 });
+    h.ready(1);
+    expect(h.take()).toEqual([toWorker(1, 1, "r1")]);
+  });
+
+  it("past maxServices, new services are refused: requests dropped, READY answered with DISCONNECT", () => {
+    const h = harness();
+    h.request(1, "x", "s1");
+    h.request(2, "x", "s2");
+    h.request(3, "x", "s3");
+    h.request(4, "x", "s4");
+    expect(h.state.stats).toMatchObject({ services: 3, dropped: 1 });
+    expect(h.events).toContainEqual(["request-dropped", { service: "s4", client: id(104).toString("hex"), reason: "too-many-services" }]);
+    h.ready(1, "s5");
+    expect(h.take()).toEqual([disconnectTo(1)]);
+    h.ready(2, "s1"); // an existing service is fine
+    expect(h.take()).toEqual([toWorker(2, 1, "x")]);
+  });
+});
+
+describe("MMI", () => {
+  it("mmi.service: 200 when a worker serves the service, else 404", () => {
+    const h = harness();
+    h.ready(1, "echo");
+    h.request(1, "echo", "mmi.service");
+    h.request(2, "nothing", "mmi.service");
+    h.state.onMessage([id(103), EMPTY, b("MDPC01"), b("mmi.service")]); // no name at all
+    expect(h.take()).toEqual([toClient(1, "200", "mmi.service"), toClient(2, "404", "mmi.service"), toClient(3, "404", "mmi.service")]);
+    expect(h.state.stats).toMatchObject({ mmiRequests: 3, requests: 0 });
+  });
+
+  it("a service with queued requests but no worker is 404", () => {
+    const h = harness();
+    h.request(1, "x", "later");
+    h.request(2, "later", "mmi.service");
+    expect(h.take()).toEqual([toClient(2, "404", "mmi.service")]);
+  });
+
+  it("the reply carries only the status, whatever body came (the Guide overwrote the last frame)", () => {
+    const h = harness();
+    h.state.onMessage([id(101), EMPTY, b("MDPC01"), b("mmi.service"), b("echo"), b("extra")]);
+    expect(h.take()).toEqual([toClient(1, "404", "mmi.service")]);
+  });
+
+  it("mmi.stats: 200 and the counters as JSON; other mmi.* 501", () => {
+    const h = harness();
+    h.ready(1, "echo");
+    h.request(1, "", "mmi.stats");
+    h.request(2, "", "mmi.nope");
+    const [stats, nope] = h.take();
+    expect(stats!.frames.slice(0, 5)).toEqual([C(1), "", "MDPC01", "mmi.stats", "200"]);
+    const json = JSON.parse(stats!.frames[5]!) as Record<string, unknown>;
+    expect(json).toMatchObject({ workers: 1, services: 1, mmiRequests: 1 });
+    expect(nope).toEqual(toClient(2, "501", "mmi.nope"));
+  });
+});
+
+describe("malformed input", () => {
+  it("is dropped and counted with its reason, and disturbs nothing", () => {
+    const h = harness();
+    h.ready(1);
+    const bad: Buffer[][] = [
+      [],
+      [id(101)],
+      [id(101), b("x")],
+      [id(101), EMPTY, b("XXX")],
+      [id(101), EMPTY, b("MDPC01")],
+      [id(1), EMPTY, b("MDPW01"), Buffer.from([9])],
+      [id(1), EMPTY, b("MDPW01")],
+      [id(101), EMPTY, b("MDPC01"), b("echo"), Buffer.alloc(1025)],
+    ];
+    for (const frames of bad) h.state.onMessage(frames);
+    expect(h.state.stats.malformed).toBe(bad.length);
+    expect(h.take()).toEqual([]);
+    expect(h.events.filter(([e]) => e === "malformed").map(([, info]) => (info as { frame: number }).frame)).toEqual([0, 1, 1, 2, 3, 3, 3, 4]);
+    h.request(1, "still fine");
+    expect(h.take()).toEqual([toWorker(1, 1, "still fine")]);
+  });
+
+  const events: (keyof MajordomoBrokerEvents)[] = ["request", "reply"];
+  it("hot events are only built when listened to", () => {
+    const sent: Buffer[][] = [];
+    const emitted: string[] = [];
+    const state = new BrokerState(CONFIG, {
+      send: (f) => void sent.push(f),
+      now: () => 0,
+      emit: (e, ..._args) => {
+        emitted.push(e);
+        return true;
+      },
+      listening: (e) => !events.includes(e),
+    });
+    state.onMessage([id(1), EMPTY, b("MDPW01"), Buffer.from([1]), b("echo")]);
+    state.onMessage([id(101), EMPTY, b("MDPC01"), b("echo"), b("x")]);
+    state.onMessage([id(1), EMPTY, b("MDPW01"), Buffer.from([3]), id(101), EMPTY, b("x")]);
+    expect(emitted).toEqual(["worker-ready"]);
+    expect(sent.length).toBe(2);
+  });
+});
+
+describe("closing", () => {
+  it("disconnectAll sends DISCONNECT to every worker and counts held requests lost", () => {
+    const h = harness();
+    h.ready(1);
+    h.ready(2);
+    h.request(1, "x");
+    h.take();
+    h.state.disconnectAll();
+    expect(h.take()).toEqual([disconnectTo(1), disconnectTo(2)]);
+    expect(h.state.stats).toMatchObject({ workers: 0, lost: 1 });
+  });
+});

@@ -1,0 +1,351 @@
+// MajordomoBroker over real sockets (tcp on 127.0.0.1 ephemeral ports, ipc in
+// a temp dir): raw DEALER peers send the frames of shared/protocols.md byte
+// for byte and check what comes back; then heartbeats and expiry with short
+// intervals, MMI, queue bounds, hostile input and a 10,000-message fuzzer.
+//
+//   raw worker --READY--> broker <--REQUEST-- raw client
+//   raw worker <-REQUEST- broker
+//   raw worker --REPLY--> broker --REPLY--> raw client
+import { afterEach, describe, expect, it } from "vitest";
+import { InvalidArgumentError, TimeoutError, ZSocket } from "@zkit/core";
+import { tempDir, waitFor, within } from "@zkit/testkit";
+import { MajordomoBroker, MajordomoClient, MajordomoWorker, decodeBrokerMessage, type MajordomoBrokerOptions } from "../src/index.js";
+import { EMPTY, WAIT_MS, b, cleanup, isAutoId, quiet, rawClient, rawWorker, recv, recvUntil, show, track } from "./helpers.js";
+
+afterEach(cleanup);
+
+async function startBroker(options: MajordomoBrokerOptions = {}): Promise<{ broker: MajordomoBroker; endpoint: string }> {
+  const broker = track(new MajordomoBroker(options));
+  const endpoint = await broker.bind("tcp://127.0.0.1:*");
+  await broker.start();
+  return { broker, endpoint };
+}
+
+describe("the 7/MDP dialogue, frame by frame", () => {
+  it("READY, REQUEST, REPLY exactly as protocols.md shows them", async () => {
+    const seen: { direction: string; socket: string; frames: string[] }[] = [];
+    const { broker, endpoint } = await startBroker({ trace: ({ direction, socket, frames }) => void seen.push({ direction, socket, frames: show(frames) }) });
+    const ready = new Promise((r) => broker.once("worker-ready", r));
+    const worker = await rawWorker(endpoint, "echo");
+    await ready;
+    const client = await rawClient(endpoint);
+    await client.send([EMPTY, b("MDPC01"), b("echo"), b("Hello world")]);
+
+    // broker->worker [""][MDPW01][02][cid][""][Hello world]
+    const request = await recv(worker, "the REQUEST at the worker");
+    expect(show(request.slice(0, 3))).toEqual(["", "MDPW01", "0x02"]);
+    expect(isAutoId(request[3])).toBe(true);
+    expect(show(request.slice(4))).toEqual(["", "Hello world"]);
+    const cid = request[3]!;
+
+    // worker->broker [""][MDPW01][03][cid][""][Hello world]
+    await worker.send([EMPTY, b("MDPW01"), Buffer.from([3]), cid, EMPTY, b("Hello world")]);
+    // broker->client [""][MDPC01][echo][Hello world]
+    expect(show(await recv(client, "the REPLY at the client"))).toEqual(["", "MDPC01", "echo", "Hello world"]);
+
+    // the broker's own view, routing ids included (structurally)
+    const wid = seen.find((s) => s.direction === "in" && s.socket === "worker")!.frames[0]!;
+    const expected = [
+      { direction: "in", socket: "worker", frames: [wid, "", "MDPW01", "0x01", "echo"] },
+      { direction: "in", socket: "client", frames: [cid.toString("latin1"), "", "MDPC01", "echo", "Hello world"] },
+      { direction: "out", socket: "worker", frames: [wid, "", "MDPW01", "0x02", cid.toString("latin1"), "", "Hello world"] },
+      { direction: "in", socket: "worker", frames: [wid, "", "MDPW01", "0x03", cid.toString("latin1"), "", "Hello world"] },
+      { direction: "out", socket: "client", frames: [cid.toString("latin1"), "", "MDPC01", "echo", "Hello world"] },
+    ];
+    expect(seen.filter((s) => !s.frames.includes("0x04"))).toEqual(expected);
+    expect(broker.stats).toMatchObject({ requests: 1, replies: 1, workers: 1, malformed: 0 });
+  });
+
+  it("multi-frame bodies pass through unchanged, binary included", async () => {
+    const { endpoint } = await startBroker();
+    const worker = await rawWorker(endpoint, "bin");
+    const client = await rawClient(endpoint);
+    const body = [Buffer.from([0, 1, 2, 255]), EMPTY, b("third")];
+    await client.send([EMPTY, b("MDPC01"), b("bin"), ...body]);
+    const request = await recv(worker, "the REQUEST");
+    expect(request.slice(5)).toEqual(body);
+    await worker.send([EMPTY, b("MDPW01"), Buffer.from([3]), request[3]!, EMPTY, ...body.reverse()]);
+    expect((await recv(client, "the REPLY")).slice(3)).toEqual(body);
+  });
+
+  it("binds more than once (tcp and ipc) and serves both", async () => {
+    const dir = tempDir("zkit-mdp-");
+    try {
+      const { broker, endpoint } = await startBroker();
+      const ipc = await broker.bind(`ipc://${dir.dir}/broker.ipc`);
+      expect(broker.endpoints).toEqual([endpoint, ipc]);
+      track(new MajordomoWorker({ endpoint, service: "echo", handler: (r) => r })).start();
+      const client = track(new MajordomoClient({ endpoint: ipc, timeoutMs: 5000 }));
+      expect(show(await client.request("echo", "over ipc"))).toEqual(["over ipc"]);
+    } finally {
+      await cleanup();
+      dir.remove();
+    }
+  });
+});
+
+describe("heartbeats and expiry", () => {
+  it("the broker sends HEARTBEAT [\"\"][MDPW01][04] to idle workers every interval", async () => {
+    const { endpoint } = await startBroker({ heartbeatIntervalMs: 100, liveness: 100 }); // the raw worker never heartbeats
+    const worker = await rawWorker(endpoint, "echo");
+    expect(show(await recv(worker, "a HEARTBEAT"))).toEqual(["", "MDPW01", "0x04"]);
+    expect(show(await recv(worker, "a second HEARTBEAT"))).toEqual(["", "MDPW01", "0x04"]);
+  });
+
+  it("a silent worker expires; when it speaks again it gets DISCONNECT", async () => {
+    const { broker, endpoint } = await startBroker({ heartbeatIntervalMs: 100, liveness: 3 });
+    const gone = new Promise<unknown>((r) => broker.once("worker-gone", r));
+    const worker = await rawWorker(endpoint, "echo");
+    await waitFor(() => broker.stats.workers === 1, WAIT_MS, "the worker to register");
+    expect(await gone).toMatchObject({ service: "echo", reason: "expired" });
+    expect(broker.stats).toMatchObject({ workers: 0, workersExpired: 1 });
+    await worker.send([EMPTY, b("MDPW01"), Buffer.from([4])]);
+    await recvUntil(worker, (f) => show(f).join() === ",MDPW01,0x05", "DISCONNECT after the expiry");
+  });
+
+  it("a heartbeating worker stays, and a busy one that heartbeats stays too", async () => {
+    // liveness 8: 800 ms of silence expires it, whatever the load; the worker holds the request 3 s
+    const { broker, endpoint } = await startBroker({ heartbeatIntervalMs: 100, liveness: 8 });
+    const worker = await rawWorker(endpoint, "echo");
+    const client = await rawClient(endpoint);
+    await client.send([EMPTY, b("MDPC01"), b("echo"), b("slow")]);
+    const request = await recvUntil(worker, (f) => f[2]?.[0] === 2, "the REQUEST");
+    // hold the request for 30 intervals, heartbeating
+    for (let i = 0; i < 30; i++) {
+      await worker.send([EMPTY, b("MDPW01"), Buffer.from([4])]);
+      await recvUntil(worker, (f) => f[2]?.[0] === 4, "a HEARTBEAT from the broker");
+    }
+    expect(broker.stats).toMatchObject({ workers: 1, workersExpired: 0, inFlight: 1 });
+    await worker.send([EMPTY, b("MDPW01"), Buffer.from([3]), request[3]!, EMPTY, b("done")]);
+    expect(show(await recv(client, "the REPLY"))).toEqual(["", "MDPC01", "echo", "done"]);
+  });
+
+  it("a busy worker that goes silent expires: its request is counted lost and logged, the next request goes elsewhere", async () => {
+    const { broker, endpoint } = await startBroker({ heartbeatIntervalMs: 100, liveness: 3 });
+    const lost = new Promise<unknown>((r) => broker.once("request-lost", r));
+    const dead = await rawWorker(endpoint, "echo");
+    await waitFor(() => broker.stats.workers === 1, WAIT_MS, "the first worker");
+    const client = await rawClient(endpoint);
+    await client.send([EMPTY, b("MDPC01"), b("echo"), b("doomed")]);
+    await recvUntil(dead, (f) => f[2]?.[0] === 2, "the REQUEST at the worker that will die");
+    dead.close(); // dies holding it
+    expect(await lost).toMatchObject({ service: "echo", reason: "expired" });
+    expect(broker.stats).toMatchObject({ lost: 1, inFlight: 0, workers: 0 });
+    // the client's retry goes to a live worker
+    track(new MajordomoWorker({ endpoint, service: "echo", heartbeatIntervalMs: 100, handler: (r) => r })).start();
+    await client.send([EMPTY, b("MDPC01"), b("echo"), b("retry")]);
+    expect(show(await recv(client, "the reply to the retry"))).toEqual(["", "MDPC01", "echo", "retry"]);
+  });
+
+  it("a worker closing with DISCONNECT while it holds a request gives the request back to the queue", async () => {
+    const { broker, endpoint } = await startBroker({ heartbeatIntervalMs: 100, liveness: 100 }); // the raw worker never heartbeats
+    const leaver = await rawWorker(endpoint, "echo");
+    await waitFor(() => broker.stats.workers === 1, WAIT_MS, "the worker");
+    const client = await rawClient(endpoint);
+    await client.send([EMPTY, b("MDPC01"), b("echo"), b("kept")]);
+    await recvUntil(leaver, (f) => f[2]?.[0] === 2, "the REQUEST");
+    await leaver.send([EMPTY, b("MDPW01"), Buffer.from([5])]);
+    await waitFor(() => broker.stats.requeued === 1, WAIT_MS, "the request to be requeued");
+    track(new MajordomoWorker({ endpoint, service: "echo", handler: (r) => r })).start();
+    expect(show(await recv(client, "the REPLY from the second worker"))).toEqual(["", "MDPC01", "echo", "kept"]);
+    expect(broker.stats.lost).toBe(0);
+  });
+
+  it("a request for a service with no worker expires after requestExpiryMs instead of queueing forever", async () => {
+    const { broker, endpoint } = await startBroker({ requestExpiryMs: 150 });
+    const expired = new Promise<unknown>((r) => broker.once("request-expired", r));
+    const client = await rawClient(endpoint);
+    await client.send([EMPTY, b("MDPC01"), b("nobody"), b("anyone?")]);
+    expect(await expired).toMatchObject({ service: "nobody" });
+    expect(broker.stats).toMatchObject({ expired: 1, queued: 0, services: 0 });
+    // a worker that comes later does not get it
+    const late = await rawWorker(endpoint, "nobody");
+    await waitFor(() => broker.stats.workers === 1, WAIT_MS, "the late worker");
+    expect(await quiet(late, 300)).toBe(true);
+  });
+
+  it("the queue per service is bounded: past maxQueuePerService the oldest is dropped and counted", async () => {
+    const { broker, endpoint } = await startBroker({ maxQueuePerService: 3 });
+    const client = await rawClient(endpoint);
+    for (let i = 0; i < 5; i++) await client.send([EMPTY, b("MDPC01"), b("later"), b(`r${i}`)]);
+    await waitFor(() => broker.stats.requests === 5, WAIT_MS, "five requests");
+    expect(broker.stats).toMatchObject({ queued: 3, dropped: 2 });
+    const worker = await rawWorker(endpoint, "later");
+    expect(show((await recvUntil(worker, (f) => f[2]?.[0] === 2, "the first request left")).slice(5))).toEqual(["r2"]);
+  });
+});
+
+describe("8/MMI", () => {
+  it("mmi.service answers 200 or 404; other mmi.* 501; mmi.stats the counters", async () => {
+    const { endpoint } = await startBroker();
+    await rawWorker(endpoint, "echo");
+    const client = await rawClient(endpoint);
+    await waitFor(async () => {
+      await client.send([EMPTY, b("MDPC01"), b("mmi.service"), b("echo")]);
+      return show(await recv(client, "mmi.service reply"))[3] === "200";
+    }, WAIT_MS, "mmi.service to answer 200 for echo");
+    await client.send([EMPTY, b("MDPC01"), b("mmi.service"), b("nothing")]);
+    expect(show(await recv(client, "404"))).toEqual(["", "MDPC01", "mmi.service", "404"]);
+    await client.send([EMPTY, b("MDPC01"), b("mmi.whatever"), b("x")]);
+    expect(show(await recv(client, "501"))).toEqual(["", "MDPC01", "mmi.whatever", "501"]);
+    await client.send([EMPTY, b("MDPC01"), b("mmi.stats")]);
+    const stats = await recv(client, "mmi.stats");
+    expect(show(stats.slice(0, 4))).toEqual(["", "MDPC01", "mmi.stats", "200"]);
+    const json = JSON.parse(stats[4]!.toString()) as { workers: number; rssBytes: number; serviceList: unknown[] };
+    expect(json.workers).toBe(1);
+    expect(json.rssBytes).toBeGreaterThan(0);
+    expect(json.serviceList).toEqual([{ name: "echo", workers: 1, waiting: 1, queued: 0 }]);
+  });
+
+  it("refuses a worker that registers an mmi.* service", async () => {
+    const { broker, endpoint } = await startBroker();
+    const worker = await rawWorker(endpoint, "mmi.service");
+    expect(show(await recv(worker, "DISCONNECT"))).toEqual(["", "MDPW01", "0x05"]);
+    expect(broker.stats).toMatchObject({ workersRefused: 1, workers: 0 });
+  });
+
+  it("the worker identity named mmi.* is no reason to refuse (the Guide tested the wrong frame)", async () => {
+    const { broker, endpoint } = await startBroker();
+    const worker = track(await ZSocket.dealer(`>${endpoint}`, { routingId: "mmi.worker", linger: 0 }));
+    await worker.send([EMPTY, b("MDPW01"), Buffer.from([1]), b("echo")]);
+    await waitFor(() => broker.stats.workers === 1, WAIT_MS, "the worker to register");
+  });
+});
+
+describe("valid but unexpected commands get DISCONNECT", () => {
+  it("a second READY, and HEARTBEAT or REPLY from an unknown worker", async () => {
+    const { broker, endpoint } = await startBroker();
+    const twice = await rawWorker(endpoint, "echo");
+    await twice.send([EMPTY, b("MDPW01"), Buffer.from([1]), b("echo")]);
+    expect(show(await recv(twice, "DISCONNECT for the second READY"))).toEqual(["", "MDPW01", "0x05"]);
+    const stranger = await rawWorker(endpoint);
+    await stranger.send([EMPTY, b("MDPW01"), Buffer.from([4])]);
+    expect(show(await recv(stranger, "DISCONNECT for a HEARTBEAT"))).toEqual(["", "MDPW01", "0x05"]);
+    await stranger.send([EMPTY, b("MDPW01"), Buffer.from([3]), b("nobody"), EMPTY, b("x")]);
+    expect(show(await recv(stranger, "DISCONNECT for a REPLY"))).toEqual(["", "MDPW01", "0x05"]);
+    expect(broker.stats).toMatchObject({ disconnectsSent: 3, malformed: 0, replies: 0 });
+  });
+});
+
+describe("malformed and hostile input", () => {
+  it("wrong header, missing frames, unknown command, oversized frame: each dropped and counted, others unharmed", async () => {
+    const { broker, endpoint } = await startBroker({ maxFrameBytes: 1024 });
+    const malformed: unknown[] = [];
+    broker.on("malformed", (info) => malformed.push(info));
+    track(new MajordomoWorker({ endpoint, service: "echo", handler: (r) => r })).start();
+    const hostile = await rawClient(endpoint);
+    const bad: Buffer[][] = [
+      [b("no empty frame")],
+      [EMPTY, b("HTTP/1.1"), b("echo")],
+      [EMPTY, b("MDPC01")],
+      [EMPTY, b("MDPW01")],
+      [EMPTY, b("MDPW01"), Buffer.from([0x77])],
+      [EMPTY, b("MDPC01"), b("echo"), Buffer.alloc(4096)],
+    ];
+    for (const frames of bad) await hostile.send(frames);
+    const client = track(new MajordomoClient({ endpoint, timeoutMs: 5000 }));
+    expect(show(await client.request("echo", "still served"))).toEqual(["still served"]);
+    await waitFor(() => broker.stats.malformed === bad.length, WAIT_MS, `${bad.length} malformed messages`);
+    expect(malformed.map((m) => (m as { frame: number }).frame)).toEqual([1, 2, 3, 3, 3, 4]);
+    expect(await quiet(hostile, 100)).toBe(true); // nothing is answered
+  });
+
+  it("an oversized request never reaches a worker; its client times out", async () => {
+    const { broker, endpoint } = await startBroker({ maxFrameBytes: 1024 });
+    track(new MajordomoWorker({ endpoint, service: "echo", handler: (r) => r })).start();
+    const client = track(new MajordomoClient({ endpoint, timeoutMs: 300, retries: 0 }));
+    await expect(client.request("echo", Buffer.alloc(2000))).rejects.toBeInstanceOf(TimeoutError);
+    expect(broker.stats).toMatchObject({ malformed: 1, replies: 0 });
+  });
+
+  it("10,000 random messages from a fuzzing client: the broker survives, counts each malformed one, and a normal client's requests all succeed", async () => {
+    const LIMIT = 512;
+    const { broker, endpoint } = await startBroker({ heartbeatIntervalMs: 500, maxFrameBytes: LIMIT, requestExpiryMs: 500 });
+    const normal = track(new MajordomoClient({ endpoint, timeoutMs: 5000 }));
+    for (let i = 0; i < 2; i++) track(new MajordomoWorker({ endpoint, service: "echo", heartbeatIntervalMs: 500, handler: (r) => r })).start();
+    expect(show(await normal.request("echo", "warm"))).toEqual(["warm"]);
+
+    let seed = 12345;
+    const rnd = (n: number): number => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return (seed >>> 8) % n;
+    };
+    const bytes = (n: number): Buffer => Buffer.from(Array.from({ length: n }, () => rnd(256)));
+    const heads = [EMPTY, b("MDPC01"), b("MDPW01"), b("MDPC02"), bytes(6)];
+    const pieces = [EMPTY, Buffer.from([1]), Buffer.from([2]), Buffer.from([3]), Buffer.from([4]), Buffer.from([5]), Buffer.from([9]), b("fuzz"), b("mmi.service"), b("mmi.nope")];
+    const fuzz = (): Buffer[] => {
+      const kind = rnd(4);
+      if (kind === 0) return Array.from({ length: 1 + rnd(6) }, () => bytes(rnd(40))); // garbage (a message has at least one frame)
+      const frames = [rnd(5) === 0 ? bytes(1 + rnd(3)) : EMPTY, heads[rnd(heads.length)]!]; // some valid headers
+      for (let i = rnd(6); i > 0; i--) frames.push(rnd(3) === 0 ? bytes(rnd(rnd(10) === 0 ? 2 * LIMIT : 16)) : pieces[rnd(pieces.length)]!);
+      return frames;
+    };
+
+    const fuzzer = await rawClient(endpoint);
+    const peerId = Buffer.from([0, 1, 2, 3, 4]); // any non-empty id decodes alike
+    let expectedMalformed = 0;
+    let draining = true;
+    const drained = (async () => {
+      // read what the broker sends the fuzzer (DISCONNECTs, MMI answers, requests) until the end marker
+      while (draining) {
+        const frames = await fuzzer.receive();
+        if (show(frames).slice(0, 4).join() === ",MDPC01,mmi.stats,200") return JSON.parse(frames[4]!.toString()) as { malformed: number };
+      }
+      return undefined;
+    })();
+    const replies: Promise<Buffer[]>[] = [];
+    for (let i = 0; i < 10_000; i++) {
+      const frames = fuzz();
+      if (decodeBrokerMessage([peerId, ...frames], { maxFrameBytes: LIMIT }).kind === "invalid") expectedMalformed++;
+      await fuzzer.send(frames);
+      if (i % 500 === 0) replies.push(normal.request("echo", `normal ${i}`));
+    }
+    await fuzzer.send([EMPTY, b("MDPC01"), b("mmi.stats")]); // handled after every fuzz message
+    const final = await within(drained, 30_000, "the broker to work through 10,000 fuzz messages");
+    draining = false;
+    const answered = await Promise.all(replies);
+    expect(answered.map((r) => r[0]!.toString())).toEqual(Array.from({ length: 20 }, (_, k) => `normal ${k * 500}`));
+    expect(expectedMalformed).toBeGreaterThan(5_000);
+    expect(final!.malformed).toBe(expectedMalformed);
+    expect(broker.stats.malformed).toBe(expectedMalformed);
+    expect(show(await normal.request("echo", "after the storm"))).toEqual(["after the storm"]);
+  });
+});
+
+describe("lifecycle and options", () => {
+  it("close() sends DISCONNECT to every worker; the endpoint is free again", async () => {
+    const { broker, endpoint } = await startBroker();
+    const worker = await rawWorker(endpoint, "echo");
+    await waitFor(() => broker.stats.workers === 1, WAIT_MS, "the worker");
+    await broker.close();
+    await recvUntil(worker, (f) => show(f).join() === ",MDPW01,0x05", "DISCONNECT on close");
+    expect(broker.closed).toBe(true);
+    await broker.close(); // idempotent
+    await expect(broker.bind("tcp://127.0.0.1:*")).rejects.toThrow(/closed/);
+    const again = track(new MajordomoBroker());
+    expect(await again.bind(endpoint)).toBe(endpoint);
+  });
+
+  it("bad options throw InvalidArgumentError naming the option", () => {
+    const bad: [MajordomoBrokerOptions, RegExp][] = [
+      [{ heartbeatIntervalMs: 0 }, /heartbeatIntervalMs must be a number > 0/],
+      [{ liveness: 1.5 }, /liveness must be an integer >= 1/],
+      [{ requestExpiryMs: -1 }, /requestExpiryMs/],
+      [{ maxQueuePerService: 0 }, /maxQueuePerService/],
+      [{ queueOverflow: "drop-all" as never }, /queueOverflow must be "drop-oldest" or "drop-newest"/],
+      [{ heartbeat: 1 } as never, /unknown MajordomoBroker option "heartbeat"/],
+      [{ trace: 5 as never }, /trace must be a function/],
+    ];
+    for (const [options, message] of bad) {
+      let err: unknown;
+      try {
+        track(new MajordomoBroker(options));
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toBeInstanceOf(InvalidArgumentError);
+      expect((err as Error).message).toMatch(message);
+    }
+    expect(track(new MajordomoBroker({ requestExpiryMs: Infinity, maxQueuePerService: Infinity })).options).toMatchObject({ requestExpiryMs: Infinity, liveness: 3, heartbeatIntervalMs: 2500 });
+  });
+});

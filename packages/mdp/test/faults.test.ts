@@ -1,0 +1,101 @@
+// Faults with real processes: a worker killed (SIGKILL) while it holds a
+// request, a broker killed and restarted on the same port, a worker frozen
+// (SIGSTOP) and thawed. Short heartbeats (100 ms), generous deadlines.
+import { afterEach, describe, expect, it } from "vitest";
+import { join } from "node:path";
+import { ZSocket } from "@zkit/core";
+import { startNode, waitFor } from "@zkit/testkit";
+import { MajordomoBroker, MajordomoClient, MajordomoWorker } from "../src/index.js";
+import { WAIT_MS, cleanup, show, testDir, track } from "./helpers.js";
+
+afterEach(cleanup);
+
+const START_MS = 30_000; // a tsx child on a loaded machine
+const BROKER = join(testDir, "fixtures/broker.ts");
+const WORKER = join(testDir, "fixtures/worker.ts");
+
+async function inProcessBroker(): Promise<{ broker: MajordomoBroker; endpoint: string }> {
+  // expiry after 750-1000 ms of silence: quick, yet not fooled by a loaded machine
+  const broker = track(new MajordomoBroker({ heartbeatIntervalMs: 250, liveness: 3 }));
+  const endpoint = await broker.bind("tcp://127.0.0.1:*");
+  await broker.start();
+  return { broker, endpoint };
+}
+
+/** A port nobody uses right now, read back from an ephemeral bind. */
+async function freePort(): Promise<string> {
+  const probe = await ZSocket.router("@tcp://127.0.0.1:*");
+  const endpoint = probe.endpoint;
+  probe.close();
+  return endpoint;
+}
+
+describe("faults with real processes", () => {
+  it("a worker killed mid-request: the broker expires it and counts the request lost; the client's retry is served by another worker", async () => {
+    const { broker, endpoint } = await inProcessBroker();
+    const lost = new Promise<unknown>((r) => broker.once("request-lost", r));
+    const doomed = startNode(WORKER, [endpoint, "echo", "250", "600000"], { name: "doomed worker" });
+    await doomed.waitFor(/^ready 1$/m, START_MS);
+    await waitFor(() => broker.stats.workers === 1, WAIT_MS, "the doomed worker at the broker");
+    const healthy = startNode(WORKER, [endpoint, "echo", "250", "0"], { name: "healthy worker" });
+    await healthy.waitFor(/^ready 1$/m, START_MS);
+    await waitFor(() => broker.stats.workers === 2, WAIT_MS, "both workers at the broker");
+
+    const client = track(new MajordomoClient({ endpoint, timeoutMs: 1500, retries: 10 }));
+    const reply = client.request("echo", "job"); // the least recently used worker is the doomed one
+    await doomed.waitFor(/^handling job$/m, WAIT_MS);
+    doomed.kill("SIGKILL");
+    expect(await lost).toMatchObject({ service: "echo", reason: "expired" });
+    expect(show(await reply)).toEqual(["job done"]);
+    await healthy.waitFor(/^handling job$/m, WAIT_MS);
+    expect(broker.stats.replies).toBe(1);
+    // at least the doomed worker's (a worker stalled by a loaded machine may expire and come back too)
+    expect(broker.stats.lost).toBeGreaterThanOrEqual(1);
+    expect(broker.stats.workersExpired).toBeGreaterThanOrEqual(1);
+    expect(client.stats.timeouts).toBeGreaterThanOrEqual(1);
+  });
+
+  it("a broker killed and restarted: workers re-register by themselves, clients retry", async () => {
+    const endpoint = await freePort();
+    let broker = startNode(BROKER, [endpoint, "100"], { name: "broker 1" });
+    await broker.waitFor(/^listening on /m, START_MS);
+    const worker = track(new MajordomoWorker({ endpoint, service: "echo", heartbeatIntervalMs: 100, liveness: 3, reconnectMs: 200, handler: ([x]) => [`${x} ok`] }));
+    await worker.start();
+    await broker.waitFor(/^worker ready for echo$/m, WAIT_MS);
+    const client = track(new MajordomoClient({ endpoint, timeoutMs: 500, retries: 60 }));
+    expect(show(await client.request("echo", "before"))).toEqual(["before ok"]);
+
+    broker.kill("SIGKILL");
+    await broker.waitForExit(WAIT_MS);
+    const during = client.request("echo", "during"); // retries until a broker answers
+    await waitFor(() => worker.stats.reconnects >= 1, WAIT_MS, "the worker to notice the broker is gone");
+    broker = startNode(BROKER, [endpoint, "100"], { name: "broker 2" });
+    await broker.waitFor(/^listening on /m, START_MS);
+    await broker.waitFor(/^worker ready for echo$/m, WAIT_MS);
+    expect(show(await during)).toEqual(["during ok"]);
+    expect(show(await client.request("echo", "after"))).toEqual(["after ok"]);
+    expect(worker.stats.connections).toBeGreaterThanOrEqual(2);
+    expect(client.stats.timeouts).toBeGreaterThanOrEqual(1);
+  });
+
+  it("a frozen worker (SIGSTOP) expires; thawed (SIGCONT), it is told DISCONNECT or notices, and registers again", async () => {
+    const { broker, endpoint } = await inProcessBroker();
+    const worker = startNode(WORKER, [endpoint, "frozen", "250", "0"], { name: "frozen worker" });
+    await worker.waitFor(/^ready 1$/m, START_MS);
+    const client = track(new MajordomoClient({ endpoint, timeoutMs: 5000 }));
+    await waitFor(async () => show(await client.request("mmi.service", "frozen"))[0] === "200", WAIT_MS, "mmi.service to see the worker");
+
+    const gone = new Promise<unknown>((r) => broker.once("worker-gone", r));
+    const readyBefore = worker.stdout().match(/^ready \d+$/gm)!.length;
+    const readiesBefore = broker.stats.workersReady;
+    worker.kill("SIGSTOP");
+    expect(await gone).toMatchObject({ service: "frozen", reason: "expired" });
+    expect(show(await client.request("mmi.service", "frozen"))).toEqual(["404"]);
+
+    worker.kill("SIGCONT");
+    await worker.waitFor(new RegExp(`^ready ${readyBefore + 1}$`, "m"), WAIT_MS);
+    await waitFor(() => broker.stats.workers === 1, WAIT_MS, "the thawed worker to register again");
+    expect(show(await client.request("frozen", "thawed"))).toEqual(["thawed done"]);
+    expect(broker.stats.workersReady).toBeGreaterThan(readiesBefore);
+  });
+});

@@ -1,0 +1,81 @@
+// What the mdp tests share: raw peers that speak 7/MDP frame by frame over
+// real sockets, receives with deadlines, and a list of things to close after
+// each test.
+import { fileURLToPath } from "node:url";
+import { ZSocket, shutdown } from "@zkit/core";
+import { stopAll, within } from "@zkit/testkit";
+
+/** Generous deadlines: the machine may be loaded. */
+export const WAIT_MS = 10_000;
+
+export const EMPTY = Buffer.alloc(0);
+export const b = (s: string): Buffer => Buffer.from(s);
+
+/** The directory of this file (for fixtures and peers). */
+export const testDir = fileURLToPath(new URL(".", import.meta.url));
+
+const closers: (() => unknown)[] = [];
+
+/** Registers something to close after the test (in reverse order). */
+export function track<T extends { close(): unknown }>(thing: T): T {
+  closers.push(() => thing.close());
+  return thing;
+}
+
+/** Closes everything tracked, every socket, every child process. Call in afterEach. */
+export async function cleanup(): Promise<void> {
+  for (const close of closers.splice(0).reverse()) {
+    try {
+      await close();
+    } catch {
+      // closing what already failed is fine
+    }
+  }
+  shutdown();
+  await stopAll();
+}
+
+/** Receives the next message of `sock` within `ms`, or fails saying `what`. */
+export function recv(sock: ZSocket, what: string, ms = WAIT_MS): Promise<Buffer[]> {
+  return within(sock.receive(), ms, what);
+}
+
+/** Receives messages until one satisfies `pred` (others are dropped), within `ms`. */
+export async function recvUntil(sock: ZSocket, pred: (frames: Buffer[]) => boolean, what: string, ms = WAIT_MS): Promise<Buffer[]> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const frames = await recv(sock, what, Math.max(1, deadline - Date.now()));
+    if (pred(frames)) return frames;
+  }
+}
+
+/** True when no message arrives on `sock` within `ms` (the message, if any, stays readable). */
+export async function quiet(sock: ZSocket, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<false>((r) => (timer = setTimeout(() => r(false), ms)));
+  const got = await Promise.race([sock.waitReadable(), timeout]);
+  clearTimeout(timer);
+  return got === false;
+}
+
+/** Frames as strings for assertions; one-byte command frames as `0xNN`. */
+export function show(frames: readonly Buffer[]): string[] {
+  return frames.map((f) => (f.length === 1 && f[0]! < 0x20 ? `0x${f[0]!.toString(16).padStart(2, "0")}` : f.toString("latin1")));
+}
+
+/** A raw 7/MDP worker: a DEALER that sends exactly the frames it is given. */
+export async function rawWorker(endpoint: string, service?: string): Promise<ZSocket<"DEALER">> {
+  const sock = track(await ZSocket.dealer(`>${endpoint}`, { linger: 0 }));
+  if (service !== undefined) await sock.send([EMPTY, b("MDPW01"), Buffer.from([1]), b(service)]);
+  return sock;
+}
+
+/** A raw 7/MDP client: a DEALER. */
+export async function rawClient(endpoint: string): Promise<ZSocket<"DEALER">> {
+  return track(await ZSocket.dealer(`>${endpoint}`, { linger: 0 }));
+}
+
+/** True for a routing id libzmq made up: 5 bytes, a zero then a counter. */
+export function isAutoId(frame: Buffer | undefined): boolean {
+  return frame !== undefined && frame.length === 5 && frame[0] === 0;
+}

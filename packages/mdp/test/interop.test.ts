@@ -1,0 +1,108 @@
+// Interop with peers zkit did not write the stack of: small Python programs on
+// pyzmq (Debian's python3-zmq, libzmq 4.3.4) in test/peers/. A Python client
+// (REQ, as the Guide's mdcliapi) and a Python worker against our broker; our
+// clients and worker against a minimal Python broker; the Python worker
+// prints the REQUEST frames it receives, checked byte for byte.
+import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import { join } from "node:path";
+import { ZSocket } from "@zkit/core";
+import { requirePyzmq, startPython, waitFor } from "@zkit/testkit";
+import { MajordomoAsyncClient, MajordomoBroker, MajordomoClient, MajordomoWorker } from "../src/index.js";
+import { WAIT_MS, cleanup, isAutoId, show, testDir, track } from "./helpers.js";
+
+beforeAll(() => {
+  requirePyzmq();
+});
+afterEach(cleanup);
+
+const PEERS = join(testDir, "peers");
+const START_MS = 20_000;
+
+async function ourBroker(): Promise<{ broker: MajordomoBroker; endpoint: string }> {
+  const broker = track(new MajordomoBroker({ heartbeatIntervalMs: 250 }));
+  const endpoint = await broker.bind("tcp://127.0.0.1:*");
+  await broker.start();
+  return { broker, endpoint };
+}
+
+describe("Python peers against our broker", () => {
+  it("a Python client and a Python worker talk through MajordomoBroker; the worker sees the REQUEST byte for byte", async () => {
+    const { broker, endpoint } = await ourBroker();
+    const worker = startPython(join(PEERS, "mdworker.py"), [endpoint, "pyecho", "250"]);
+    await worker.waitFor(/^ready$/m, START_MS);
+    await waitFor(() => broker.stats.workers === 1, WAIT_MS, "the Python worker to register");
+    const client = startPython(join(PEERS, "mdclient.py"), [endpoint, "pyecho", "3", "Hello world", "second"]);
+    await client.waitFor(/^done$/m, START_MS);
+    expect(client.stdout().match(/^reply .*$/gm)).toEqual(["reply py:Hello world|second", "reply py:Hello world|second", "reply py:Hello world|second"]);
+
+    // [""][MDPW01][02][client-addr][""][body...], the client address a 5-byte libzmq id
+    const line = (await worker.waitFor(/^request (.*)$/m, WAIT_MS))[1]!;
+    const frames = line.split(",").map((h) => Buffer.from(h, "hex"));
+    expect(show(frames.slice(0, 3))).toEqual(["", "MDPW01", "0x02"]);
+    expect(isAutoId(frames[3])).toBe(true);
+    expect(show(frames.slice(4))).toEqual(["", "Hello world", "second"]);
+    expect(broker.stats).toMatchObject({ requests: 3, replies: 3, malformed: 0 });
+  });
+
+  it("a Python client against our worker, and our clients against a Python worker, through our broker", async () => {
+    const { endpoint } = await ourBroker();
+    track(new MajordomoWorker({ endpoint, service: "tsecho", heartbeatIntervalMs: 250, handler: ([x]) => [`ts:${x}`] })).start();
+    const worker = startPython(join(PEERS, "mdworker.py"), [endpoint, "pyecho", "250"]);
+    await worker.waitFor(/^ready$/m, START_MS);
+
+    const py = startPython(join(PEERS, "mdclient.py"), [endpoint, "tsecho", "2", "from python"]);
+    await py.waitFor(/^done$/m, START_MS);
+    expect(py.stdout().match(/^reply .*$/gm)).toEqual(["reply ts:from python", "reply ts:from python"]);
+
+    const client = track(new MajordomoClient({ endpoint, timeoutMs: 5000 }));
+    expect(show(await client.request("pyecho", ["from", "node"]))).toEqual(["py:from", "node"]);
+    const asyncClient = track(new MajordomoAsyncClient({ endpoint, timeoutMs: 5000 }));
+    const replies = await Promise.all(Array.from({ length: 20 }, (_, i) => asyncClient.request("pyecho", `n${i}`)));
+    expect(replies.map((r) => r[0]!.toString())).toEqual(Array.from({ length: 20 }, (_, i) => `py:n${i}`));
+  });
+
+  it("the Python client gets mmi.service answers from our broker", async () => {
+    const { endpoint } = await ourBroker();
+    const py = startPython(join(PEERS, "mdclient.py"), [endpoint, "mmi.service", "1", "nothing-here"]);
+    await py.waitFor(/^done$/m, START_MS);
+    expect(py.stdout()).toContain("reply 404\n");
+  });
+});
+
+describe("our clients and worker against a Python broker", () => {
+  it("MajordomoWorker registers, MajordomoClient and MajordomoAsyncClient get their replies", async () => {
+    const probe = await ZSocket.router("@tcp://127.0.0.1:*");
+    const endpoint = probe.endpoint;
+    probe.close();
+    const broker = startPython(join(PEERS, "mdbroker.py"), [endpoint, "250"]);
+    await broker.waitFor(/^listening on /m, START_MS);
+
+    const worker = track(new MajordomoWorker({ endpoint, service: "echo", heartbeatIntervalMs: 250, handler: ([x, y]) => [`${y ?? ""}`, `${x}`] }));
+    await worker.start();
+    const client = track(new MajordomoClient({ endpoint, timeoutMs: 2000, retries: 10 }));
+    await waitFor(async () => show(await client.request("mmi.service", "echo"))[0] === "200", WAIT_MS, "the Python broker to know our worker");
+    expect(show(await client.request("echo", ["a", "b"]))).toEqual(["b", "a"]);
+
+    const asyncClient = track(new MajordomoAsyncClient({ endpoint, timeoutMs: 5000 }));
+    const replies = await Promise.all(Array.from({ length: 100 }, (_, i) => asyncClient.request("echo", [`${i}`, `r${i}`])));
+    expect(replies.map((r) => show(r))).toEqual(Array.from({ length: 100 }, (_, i) => [`r${i}`, `${i}`]));
+    expect(worker.stats).toMatchObject({ malformed: 0, reconnects: 0 });
+  });
+
+  it("our worker survives the Python broker's restart: it reconnects and registers again", async () => {
+    const probe = await ZSocket.router("@tcp://127.0.0.1:*");
+    const endpoint = probe.endpoint;
+    probe.close();
+    let broker = startPython(join(PEERS, "mdbroker.py"), [endpoint, "100"]);
+    await broker.waitFor(/^listening on /m, START_MS);
+    const worker = track(new MajordomoWorker({ endpoint, service: "echo", heartbeatIntervalMs: 100, reconnectMs: 100, handler: (r) => r }));
+    await worker.start();
+    broker.kill("SIGKILL");
+    await broker.waitForExit(WAIT_MS);
+    await waitFor(() => worker.stats.reconnects >= 1, WAIT_MS, "the worker to notice the broker died");
+    broker = startPython(join(PEERS, "mdbroker.py"), [endpoint, "100"]);
+    await broker.waitFor(/^listening on /m, START_MS);
+    const client = track(new MajordomoClient({ endpoint, timeoutMs: 1000, retries: 20 }));
+    expect(show(await client.request("echo", "back"))).toEqual(["back"]);
+  });
+});

@@ -1,0 +1,205 @@
+// MajordomoWorker against a raw ROUTER playing the broker: the frames it
+// sends, heartbeats (also while busy), reconnection with a fresh socket and
+// READY on broker silence and on DISCONNECT, a graceful close that finishes
+// the request in hand, and handler errors.
+//
+//   worker --READY-->     router
+//   worker <--REQUEST--   router
+//   worker --HEARTBEAT--> router   (every interval, busy or not)
+//   worker --REPLY-->     router
+import { afterEach, describe, expect, it } from "vitest";
+import { InvalidArgumentError, InvalidEndpointError, ZSocket } from "@zkit/core";
+import { waitFor } from "@zkit/testkit";
+import { MajordomoWorker, type MajordomoWorkerOptions } from "../src/index.js";
+import { EMPTY, WAIT_MS, b, cleanup, isAutoId, recv, recvUntil, show, track } from "./helpers.js";
+
+afterEach(cleanup);
+
+const isCommand = (n: number) => (f: Buffer[]) => f[3]?.length === 1 && f[3][0] === n;
+
+async function setup(options: Partial<MajordomoWorkerOptions> = {}): Promise<{ router: ZSocket<"ROUTER">; worker: MajordomoWorker; wid: Buffer }> {
+  const router = track(await ZSocket.router("@tcp://127.0.0.1:*", { linger: 0 }));
+  // liveness 100 unless a test says otherwise: the raw router sends no heartbeats
+  const worker = track(new MajordomoWorker({ endpoint: router.endpoint, service: "echo", heartbeatIntervalMs: 100, liveness: 100, handler: (r) => r, ...options }));
+  await worker.start();
+  const ready = await recv(router, "READY");
+  return { router, worker, wid: ready[0]! };
+}
+
+function request(router: ZSocket<"ROUTER">, wid: Buffer, client: string, ...body: string[]): Promise<void> {
+  return router.send([wid, EMPTY, b("MDPW01"), Buffer.from([2]), b(client), EMPTY, ...body.map(b)]);
+}
+
+describe("MajordomoWorker", () => {
+  it("sends READY [\"\"][MDPW01][01][service], then answers a REQUEST with [\"\"][MDPW01][03][client][\"\"][reply...]", async () => {
+    const router = track(await ZSocket.router("@tcp://127.0.0.1:*", { linger: 0 }));
+    const worker = track(new MajordomoWorker({ endpoint: router.endpoint, service: "echo", handler: ([a, c]) => [c!, a!] }));
+    await worker.start();
+    const ready = await recv(router, "READY");
+    expect(isAutoId(ready[0])).toBe(true);
+    expect(show(ready.slice(1))).toEqual(["", "MDPW01", "0x01", "echo"]);
+    await request(router, ready[0]!, "C1", "first", "second");
+    expect(show(await recvUntil(router, isCommand(3), "REPLY"))).toEqual([ready[0]!.toString("latin1"), "", "MDPW01", "0x03", "C1", "", "second", "first"]);
+    expect(worker.stats).toMatchObject({ requests: 1, replies: 1, connections: 1 });
+  });
+
+  it("heartbeats every interval, also while the handler is busy", async () => {
+    let release!: () => void;
+    const busy = new Promise<void>((r) => (release = r));
+    // liveness 100: the router sends no heartbeats, and the worker must not give up on it here
+    const { router, wid, worker } = await setup({ liveness: 100, handler: async (r) => (await busy, r) });
+    await recvUntil(router, isCommand(4), "an idle HEARTBEAT");
+    await request(router, wid, "C1", "slow");
+    await waitFor(() => worker.busy, WAIT_MS, "the handler to start");
+    for (let i = 0; i < 3; i++) expect(show(await recvUntil(router, isCommand(4), "a busy HEARTBEAT")).slice(1)).toEqual(["", "MDPW01", "0x04"]);
+    release();
+    await recvUntil(router, isCommand(3), "the REPLY");
+  });
+
+  it("a silent broker is lost after liveness intervals: the worker reconnects with a fresh socket and READY after reconnectMs", async () => {
+    const { router, wid, worker } = await setup({ liveness: 3, reconnectMs: 200 });
+    const disconnected = new Promise<unknown>((r) => worker.once("disconnected", r));
+    // the router never answers: heartbeats only go one way
+    expect(await disconnected).toEqual({ reason: "broker-lost" });
+    const again = await recvUntil(router, isCommand(1), "a new READY");
+    expect(again[0]).not.toEqual(wid);
+    expect(show(again.slice(1))).toEqual(["", "MDPW01", "0x01", "echo"]);
+    expect(worker.stats).toMatchObject({ connections: 2, reconnects: 1 });
+  });
+
+  it("stays connected while the broker heartbeats", async () => {
+    // liveness 8: gives up after 800 ms without the router's heartbeats; the test lasts 3 s
+    const { router, wid, worker } = await setup({ liveness: 8, reconnectMs: 50 });
+    for (let i = 0; i < 30; i++) {
+      await recvUntil(router, isCommand(4), "a HEARTBEAT");
+      await router.send([wid, EMPTY, b("MDPW01"), Buffer.from([4])]);
+    }
+    expect(worker.stats.reconnects).toBe(0);
+  });
+
+  it("DISCONNECT from the broker: reconnects with a fresh socket and READY (at once once the connection is reconnectMs old)", async () => {
+    const { router, wid, worker } = await setup({ reconnectMs: 200, liveness: 100 });
+    await router.send([wid, EMPTY, b("MDPW01"), Buffer.from([5])]);
+    const again = await recvUntil(router, isCommand(1), "READY after DISCONNECT", 5000);
+    expect(again[0]).not.toEqual(wid);
+    expect(worker.stats.reconnects).toBe(1);
+    await request(router, again[0]!, "C2", "on the new connection");
+    expect(show(await recvUntil(router, isCommand(3), "REPLY")).slice(4)).toEqual(["C2", "", "on the new connection"]);
+  });
+
+  it("a reply finished after its connection was dropped is discarded, not sent on the new one", async () => {
+    let release!: () => void;
+    const busy = new Promise<void>((r) => (release = r));
+    const { router, wid, worker } = await setup({ reconnectMs: 100, liveness: 100, handler: async (r) => (await busy, r) });
+    await request(router, wid, "C1", "orphan");
+    await waitFor(() => worker.busy, WAIT_MS, "the handler to start");
+    await router.send([wid, EMPTY, b("MDPW01"), Buffer.from([5])]);
+    const again = await recvUntil(router, isCommand(1), "READY again");
+    release();
+    await waitFor(() => worker.stats.repliesDropped === 1, WAIT_MS, "the orphan reply to be dropped");
+    await request(router, again[0]!, "C2", "fresh");
+    expect(show(await recvUntil(router, isCommand(3), "REPLY to the fresh request")).slice(4)).toEqual(["C2", "", "fresh"]);
+  });
+
+  it("close() finishes the request in hand, sends its REPLY, then DISCONNECT", async () => {
+    let release!: () => void;
+    const busy = new Promise<void>((r) => (release = r));
+    const { router, wid, worker } = await setup({ handler: async ([x]) => (await busy, [`done ${x}`]) });
+    await request(router, wid, "C1", "job");
+    await waitFor(() => worker.busy, WAIT_MS, "the handler to start");
+    const closed = worker.close(); // while the handler works
+    expect(worker.busy).toBe(true);
+    release();
+    await closed;
+    const reply = await recvUntil(router, (f) => isCommand(3)(f) || isCommand(5)(f), "REPLY before DISCONNECT");
+    expect(show(reply).slice(3)).toEqual(["0x03", "C1", "", "done job"]);
+    expect(show(await recvUntil(router, (f) => !isCommand(4)(f), "DISCONNECT"))).toEqual([wid.toString("latin1"), "", "MDPW01", "0x05"]);
+    expect(worker.closed).toBe(true);
+    await worker.close(); // idempotent
+    await expect(worker.start()).rejects.toThrow(/closed/);
+  });
+
+  it("close() while idle sends DISCONNECT at once", async () => {
+    const { router, wid, worker } = await setup();
+    const events: string[] = [];
+    worker.on("close", () => events.push("close"));
+    await worker.close();
+    expect(show(await recvUntil(router, (f) => !isCommand(4)(f), "DISCONNECT"))).toEqual([wid.toString("latin1"), "", "MDPW01", "0x05"]);
+    expect(events).toEqual(["close"]);
+  });
+
+  it("a handler that throws: handler-error, and an empty reply (or onError's) so the client is not left waiting", async () => {
+    const errors: unknown[] = [];
+    const { router, wid, worker } = await setup({
+      handler: ([x]) => {
+        if (x!.toString() === "bad") throw new Error("boom");
+        return x!;
+      },
+    });
+    worker.on("handler-error", ({ error }) => errors.push(error));
+    await request(router, wid, "C1", "bad");
+    expect(show(await recvUntil(router, isCommand(3), "an empty REPLY")).slice(3)).toEqual(["0x03", "C1", ""]);
+    await request(router, wid, "C2", "good");
+    expect(show(await recvUntil(router, isCommand(3), "the next REPLY")).slice(4)).toEqual(["C2", "", "good"]);
+    expect(errors).toEqual([new Error("boom")]);
+    expect(worker.stats.handlerErrors).toBe(1);
+
+    const custom = await setup({
+      handler: () => {
+        throw new Error("nope");
+      },
+      onError: (err) => ["ERROR", (err as Error).message],
+    });
+    await request(custom.router, custom.wid, "C3", "x");
+    expect(show(await recvUntil(custom.router, isCommand(3), "onError's REPLY")).slice(4)).toEqual(["C3", "", "ERROR", "nope"]);
+  });
+
+  it("a handler returning something that is not a body counts as an error", async () => {
+    const { router, wid, worker } = await setup({ handler: () => 42 as never });
+    await request(router, wid, "C1", "x");
+    expect(show(await recvUntil(router, isCommand(3), "an empty REPLY")).slice(3)).toEqual(["0x03", "C1", ""]);
+    expect(worker.stats.handlerErrors).toBe(1);
+  });
+
+  it("handles requests one at a time, in order", async () => {
+    let running = 0;
+    let most = 0;
+    const { router, wid } = await setup({
+      handler: async ([x]) => {
+        most = Math.max(most, ++running);
+        await new Promise((r) => setTimeout(r, 10));
+        running--;
+        return x!;
+      },
+    });
+    for (const n of ["1", "2", "3"]) await request(router, wid, `C${n}`, n);
+    const got: string[] = [];
+    while (got.length < 3) got.push(show(await recvUntil(router, isCommand(3), "REPLY"))[6]!);
+    expect(got).toEqual(["1", "2", "3"]);
+    expect(most).toBe(1);
+  });
+
+  it("drops malformed messages from the broker, counted", async () => {
+    const { router, wid, worker } = await setup();
+    const malformed: unknown[] = [];
+    worker.on("malformed", (m) => malformed.push(m));
+    await router.send([wid, b("no delimiter")]);
+    await router.send([wid, EMPTY, b("MDPW01"), Buffer.from([1]), b("echo")]); // READY goes the other way
+    await router.send([wid, EMPTY, b("MDPW01"), Buffer.from([2])]); // REQUEST without client
+    await request(router, wid, "C1", "fine");
+    await recvUntil(router, isCommand(3), "the REPLY after the bad messages");
+    expect(worker.stats.malformed).toBe(3);
+    expect(malformed.map((m) => (m as { frame: number }).frame)).toEqual([0, 2, 3]);
+  });
+
+  it("bad options throw InvalidArgumentError", () => {
+    const ok = { endpoint: "tcp://127.0.0.1:5555", service: "echo", handler: (r: Buffer[]) => r };
+    expect(() => new MajordomoWorker({ ...ok, service: "mmi.service" })).toThrow(/reserved/);
+    expect(() => new MajordomoWorker({ ...ok, service: "" })).toThrow(/service is required/);
+    expect(() => new MajordomoWorker({ ...ok, handler: undefined as never })).toThrow(/handler is required/);
+    expect(() => new MajordomoWorker({ ...ok, heartbeatIntervalMs: -5 })).toThrow(InvalidArgumentError);
+    expect(() => new MajordomoWorker({ ...ok, liveness: 0 })).toThrow(/liveness/);
+    expect(() => new MajordomoWorker({ ...ok, colour: "red" } as never)).toThrow(/unknown MajordomoWorker option "colour"/);
+    expect(() => new MajordomoWorker({ ...ok, endpoint: "localhost:5555" })).toThrow(InvalidEndpointError);
+  });
+});
