@@ -1,0 +1,540 @@
+/**
+ * Titanic: the 9/TSP server. Three Majordomo workers (`titanic.request`,
+ * `titanic.reply`, `titanic.close`) in front of a durable store, and a
+ * dispatcher that forwards stored requests to their services whenever a
+ * worker serves them.
+ * @module
+ */
+import { randomUUID } from "node:crypto";
+import { EventEmitter } from "node:events";
+import { ClosedError, ProtocolError, TimeoutError, getLogger, interruptSignal, type TraceEvent, type TraceFn } from "@zkit/core";
+import { MMI_OK, MMI_SERVICE, MajordomoAsyncClient, MajordomoWorker, type MajordomoReply } from "@zkit/mdp";
+import { Dispatcher, type ForwardResult } from "./dispatcher.js";
+import { checkOptions, connectEndpoint, functionOption, numberOption, requiredString, stringOption } from "./options.js";
+import {
+  TITANIC_CLOSE,
+  TITANIC_REPLY,
+  TITANIC_REQUEST,
+  decodeRequestBody,
+  decodeUuidBody,
+  encodeAccepted,
+  encodeClosed,
+  encodeError,
+  encodePending,
+  encodeReplyFound,
+  encodeUnknown,
+} from "./protocol.js";
+import { TitanicState, type Entry } from "./state.js";
+import { TitanicStore, type CorruptFile } from "./store.js";
+
+const log = getLogger("titanic");
+
+/** Default of {@link TitanicOptions.dir}. */
+export const DEFAULT_DIR = ".titanic";
+/** Default of {@link TitanicOptions.dispatchIntervalMs}. */
+export const DEFAULT_DISPATCH_INTERVAL_MS = 1000;
+/** Default of {@link TitanicOptions.dispatchTimeoutMs}. */
+export const DEFAULT_DISPATCH_TIMEOUT_MS = 10_000;
+/** Default of {@link TitanicOptions.mmiTimeoutMs}. */
+export const DEFAULT_MMI_TIMEOUT_MS = 2500;
+/** Default of {@link TitanicOptions.dispatchConcurrency}. */
+export const DEFAULT_DISPATCH_CONCURRENCY = 16;
+/** Default of {@link TitanicOptions.maxRequestBytes}: 16 MiB. */
+export const DEFAULT_MAX_REQUEST_BYTES = 16 * 1024 * 1024;
+
+/** Options of {@link Titanic}. */
+export interface TitanicOptions {
+  /** The Majordomo broker: `"tcp://host:5555"` (connects); a CZMQ endpoint list. */
+  endpoint: string;
+  /**
+   * The storage directory, created if missing. One Titanic per directory.
+   * @defaultValue ".titanic"
+   */
+  dir?: string;
+  /**
+   * The heartbeat interval of Titanic's three workers with the broker, in
+   * ms; use the broker's value.
+   * @defaultValue 2500
+   */
+  heartbeatIntervalMs?: number;
+  /**
+   * Heartbeat intervals of broker silence before the workers reconnect.
+   * @defaultValue 3
+   */
+  liveness?: number;
+  /**
+   * How long the workers wait before reconnecting to a lost broker, in ms.
+   * @defaultValue 2500
+   */
+  reconnectMs?: number;
+  /**
+   * How often the dispatcher retries pending requests whose service had no
+   * worker, in ms (it also runs at once when a request is stored). An
+   * `mmi.service` 200 is trusted for this long.
+   * @defaultValue 1000
+   */
+  dispatchIntervalMs?: number;
+  /**
+   * How long a forwarded request may wait for its service's reply, in ms;
+   * after that it stays pending and is forwarded again later (the service
+   * may then see it twice).
+   * @defaultValue 10000
+   */
+  dispatchTimeoutMs?: number;
+  /**
+   * How long to wait for the broker's answer to `mmi.service`, in ms.
+   * @defaultValue 2500
+   */
+  mmiTimeoutMs?: number;
+  /**
+   * The most requests forwarded at once (each on its own connection).
+   * @defaultValue 16
+   */
+  dispatchConcurrency?: number;
+  /**
+   * The largest request `titanic.request` accepts, in bytes (frames summed);
+   * a larger one is answered `400`.
+   * @defaultValue 16777216 (16 MiB)
+   */
+  maxRequestBytes?: number;
+  /**
+   * Called with every message Titanic sends or receives; `socket` is the
+   * worker's service (`"titanic.request"`, ...) or `"dispatcher"`.
+   */
+  trace?: TraceFn;
+}
+
+/** The counters of a {@link Titanic}. */
+export interface TitanicStats {
+  /** Requests stored and acknowledged with 200 by `titanic.request`. */
+  requests: number;
+  /** `titanic.reply` calls. */
+  polls: number;
+  /** `titanic.close` calls. */
+  closes: number;
+  /** Requests forwarded to their service (a request may be forwarded more than once). */
+  dispatched: number;
+  /** Replies stored. */
+  replies: number;
+  /** Forwards whose reply did not come within `dispatchTimeoutMs`. */
+  dispatchTimeouts: number;
+  /** Pending requests found in the directory at start. */
+  recovered: number;
+  /** Damaged files found (at start or later), moved to `corrupt/`. */
+  corrupt: number;
+  /** Malformed requests to the titanic.* services, answered 400. */
+  malformed: number;
+  /** Reads or writes that failed (answered 500, or retried later). */
+  storageErrors: number;
+  /** Gauge: requests stored and not answered yet. */
+  pending: number;
+  /** Gauge: requests known (pending or answered, not closed). */
+  stored: number;
+}
+
+/** The events of a {@link Titanic}. */
+export interface TitanicEvents {
+  /** A request was stored durably (its 200 is on its way). */
+  stored: [info: { uuid: string; service: string }];
+  /** A pending request was forwarded to its service. */
+  dispatched: [info: { uuid: string; service: string }];
+  /** The reply of a request was stored durably. */
+  replied: [info: { uuid: string; service: string }];
+  /** A client closed a request (`known`: it was stored). */
+  closed: [info: { uuid: string; known: boolean }];
+  /** A damaged or truncated file was found and moved aside. */
+  corrupt: [info: CorruptFile];
+  /** A malformed request to a titanic.* service was answered 400. */
+  malformed: [info: { service: string; reason: string; frame: number | undefined }];
+  /** A read or write of the store failed. */
+  "storage-error": [info: { operation: string; uuid: string | undefined; error: Error }];
+}
+
+const OPTION_NAMES = [
+  "endpoint",
+  "dir",
+  "heartbeatIntervalMs",
+  "liveness",
+  "reconnectMs",
+  "dispatchIntervalMs",
+  "dispatchTimeoutMs",
+  "mmiTimeoutMs",
+  "dispatchConcurrency",
+  "maxRequestBytes",
+  "trace",
+] as const;
+
+interface Config {
+  heartbeatIntervalMs: number | undefined;
+  liveness: number | undefined;
+  reconnectMs: number | undefined;
+  dispatchIntervalMs: number;
+  dispatchTimeoutMs: number;
+  mmiTimeoutMs: number;
+  dispatchConcurrency: number;
+  maxRequestBytes: number;
+}
+
+/**
+ * A Titanic server (9/TSP over 7/MDP; the Guide's "Disconnected
+ * Reliability"): clients hand it requests through the broker and fetch the
+ * replies later, whether or not the target service was up at the time.
+ *
+ * - `titanic.request` `[service][body...]` stores the request durably
+ *   (written, fsynced, renamed, directory fsynced) and only then answers
+ *   `["200"][uuid]`.
+ * - `titanic.reply` `[uuid]` answers `["200"][body...]`, `["300"]` while the
+ *   request is pending, `["400"]` for an unknown uuid; it never deletes.
+ * - `titanic.close` `[uuid]` forgets the request and its reply; `["200"]`,
+ *   also for an unknown uuid.
+ * - The dispatcher forwards pending requests to their service when
+ *   `mmi.service` says a worker serves it, several at once, without ever
+ *   stalling the three services; a reply is stored durably.
+ * - Restarted on the same directory (even after SIGKILL), it loses nothing it
+ *   acknowledged: requests without a reply are pending again. Damaged files
+ *   are reported (`corrupt` event, `stats.corrupt`), moved to `corrupt/`,
+ *   and skipped.
+ * - Malformed requests are answered `400 <reason>`, counted and logged; a
+ *   failed write is answered `500` (the client retries).
+ *
+ * @example
+ * ```ts
+ * const titanic = new Titanic({ endpoint: "tcp://localhost:5555", dir: ".titanic" });
+ * titanic.on("replied", ({ uuid, service }) => console.log(`${service} answered ${uuid}`));
+ * await titanic.start(); // recovers the directory, then serves
+ * // ... later
+ * await titanic.close();
+ * ```
+ */
+export class Titanic extends EventEmitter<TitanicEvents> {
+  /** The broker endpoint(s), in CZMQ syntax. */
+  readonly endpoint: string;
+  /** The storage directory, as an absolute path. */
+  readonly dir: string;
+
+  readonly #config: Config;
+  readonly #trace: TraceFn | undefined;
+  readonly #store: TitanicStore;
+  readonly #state = new TitanicState();
+  readonly #counters = { requests: 0, polls: 0, closes: 0, dispatched: 0, replies: 0, dispatchTimeouts: 0, recovered: 0, corrupt: 0, malformed: 0, storageErrors: 0 };
+  readonly #locks = new Map<string, Promise<void>>();
+  readonly #dispatcher: Dispatcher<Entry>;
+  #client: MajordomoAsyncClient | undefined;
+  #workers: MajordomoWorker[] = [];
+  #starting: Promise<void> | undefined;
+  #closing: Promise<void> | undefined;
+  #interrupt: { signal: AbortSignal; listener: () => void } | undefined;
+
+  /**
+   * @param options - see {@link TitanicOptions}
+   * @throws `InvalidArgumentError` for a missing or bad option
+   */
+  constructor(options: TitanicOptions) {
+    super();
+    const o = checkOptions(options, "Titanic", OPTION_NAMES);
+    this.endpoint = connectEndpoint(requiredString(o.endpoint, "endpoint", "tcp://localhost:5555"));
+    this.#store = new TitanicStore(stringOption(o.dir, "dir", DEFAULT_DIR));
+    this.dir = this.#store.dir;
+    const optional = (name: string, rule: Parameters<typeof numberOption>[3]): number | undefined =>
+      o[name] === undefined ? undefined : numberOption(o[name], name, 0, rule);
+    this.#config = {
+      heartbeatIntervalMs: optional("heartbeatIntervalMs", { min: 0, exclusive: true }),
+      liveness: optional("liveness", { min: 1, integer: true }),
+      reconnectMs: optional("reconnectMs", { min: 0 }),
+      dispatchIntervalMs: numberOption(o.dispatchIntervalMs, "dispatchIntervalMs", DEFAULT_DISPATCH_INTERVAL_MS, { min: 0, exclusive: true }),
+      dispatchTimeoutMs: numberOption(o.dispatchTimeoutMs, "dispatchTimeoutMs", DEFAULT_DISPATCH_TIMEOUT_MS, { min: 0, exclusive: true }),
+      mmiTimeoutMs: numberOption(o.mmiTimeoutMs, "mmiTimeoutMs", DEFAULT_MMI_TIMEOUT_MS, { min: 0, exclusive: true }),
+      dispatchConcurrency: numberOption(o.dispatchConcurrency, "dispatchConcurrency", DEFAULT_DISPATCH_CONCURRENCY, { min: 1, integer: true }),
+      maxRequestBytes: numberOption(o.maxRequestBytes, "maxRequestBytes", DEFAULT_MAX_REQUEST_BYTES, { min: 0, exclusive: true, integer: true, infinity: true }),
+    };
+    this.#trace = functionOption<TraceFn>(o.trace, "trace");
+    this.#dispatcher = new Dispatcher<Entry>(
+      { intervalMs: this.#config.dispatchIntervalMs, concurrency: this.#config.dispatchConcurrency },
+      {
+        pending: () => this.#state.pending(),
+        stillPending: (entry) => this.#state.isPending(entry),
+        serviceUp: (service) => this.#serviceUp(service),
+        forward: (entry) => this.#forward(entry),
+      },
+    );
+  }
+
+  /** The counters, with the `pending` and `stored` gauges (a fresh snapshot each time). */
+  get stats(): Readonly<TitanicStats> {
+    return { ...this.#counters, pending: this.#state.pendingCount, stored: this.#state.size };
+  }
+
+  /** True once {@link close} was called. */
+  get closed(): boolean {
+    return this.#closing !== undefined;
+  }
+
+  /**
+   * Reads the directory (pending requests become pending again; damaged
+   * files are reported and moved aside), starts the dispatcher, and
+   * registers the three titanic.* services with the broker. Idempotent.
+   * Titanic then runs until {@link close}, or until the process is
+   * interrupted after `handleInterrupts()` of `@zkit/core`.
+   *
+   * @returns resolves once the services' READY are sent
+   * @throws (rejects) `ClosedError` after {@link close}; the `node:fs` error
+   *   when the directory cannot be created or read
+   */
+  start(): Promise<void> {
+    if (this.#closing !== undefined) return Promise.reject(new ClosedError("Titanic.start: Titanic is closed"));
+    this.#starting ??= this.#start();
+    return this.#starting;
+  }
+
+  async #start(): Promise<void> {
+    const contents = await this.#store.open();
+    for (const c of contents.corrupt) this.#reportCorrupt(c);
+    if (contents.cleaned.length > 0) log.info("titanic: removed %d leftover file(s) of interrupted writes and closes", contents.cleaned.length);
+    this.#counters.recovered = this.#state.load(contents.requests);
+    log.info("titanic: %s holds %d request(s), %d pending", this.dir, this.#state.size, this.#state.pendingCount);
+    if (this.#closing !== undefined) return;
+
+    const trace = this.#trace;
+    this.#client = new MajordomoAsyncClient({
+      endpoint: this.endpoint,
+      timeoutMs: this.#config.dispatchTimeoutMs,
+      maxSockets: this.#config.dispatchConcurrency + 1,
+      ...(trace ? { trace: (e: TraceEvent) => trace({ ...e, socket: "dispatcher" }) } : {}),
+    });
+    this.#dispatcher.start();
+
+    const serve = (service: string, handler: (frames: Buffer[]) => Promise<Buffer[]>): MajordomoWorker =>
+      new MajordomoWorker({
+        endpoint: this.endpoint,
+        service,
+        handler,
+        onError: (): MajordomoReply => encodeError("internal error"),
+        ...(this.#config.heartbeatIntervalMs !== undefined ? { heartbeatIntervalMs: this.#config.heartbeatIntervalMs } : {}),
+        ...(this.#config.liveness !== undefined ? { liveness: this.#config.liveness } : {}),
+        ...(this.#config.reconnectMs !== undefined ? { reconnectMs: this.#config.reconnectMs } : {}),
+        ...(trace ? { trace: (e: TraceEvent) => trace({ ...e, socket: service }) } : {}),
+      });
+    this.#workers = [
+      serve(TITANIC_REQUEST, (f) => this.#onRequest(f)),
+      serve(TITANIC_REPLY, (f) => this.#onReply(f)),
+      serve(TITANIC_CLOSE, (f) => this.#onClose(f)),
+    ];
+    const signal = interruptSignal();
+    const listener = (): void => void this.close();
+    this.#interrupt = { signal, listener };
+    signal.addEventListener("abort", listener, { once: true });
+    await Promise.all(this.#workers.map((w) => w.start()));
+  }
+
+  // ------------------------------------------------------------ services
+
+  /** titanic.request: `[service][body...]` -> store durably -> `["200"][uuid]`. */
+  async #onRequest(frames: Buffer[]): Promise<Buffer[]> {
+    const req = decodeRequestBody(frames, this.#config.maxRequestBytes);
+    if (req instanceof ProtocolError) return this.#malformed(TITANIC_REQUEST, req);
+    const uuid = randomUUID().replace(/-/g, "");
+    const seq = this.#state.nextSeq();
+    try {
+      await this.#store.writeRequest(uuid, seq, frames);
+    } catch (err) {
+      this.#storageError("write request", uuid, err);
+      return encodeError("could not store the request");
+    }
+    this.#state.add(uuid, req.service, seq);
+    this.#counters.requests++;
+    this.emit("stored", { uuid, service: req.service });
+    this.#dispatcher.wake();
+    return encodeAccepted(uuid);
+  }
+
+  /** titanic.reply: `[uuid]` -> `["200"][body...]`, `["300"]` or `["400"]`. Never deletes. */
+  async #onReply(frames: Buffer[]): Promise<Buffer[]> {
+    const uuid = decodeUuidBody(frames, TITANIC_REPLY);
+    if (uuid instanceof ProtocolError) return this.#malformed(TITANIC_REPLY, uuid);
+    this.#counters.polls++;
+    switch (this.#state.decideReply(uuid)) {
+      case "unknown":
+        return encodeUnknown();
+      case "pending":
+        return encodePending();
+      case "replied":
+        break;
+    }
+    let read: Awaited<ReturnType<TitanicStore["readReply"]>>;
+    try {
+      read = await this.#store.readReply(uuid);
+    } catch (err) {
+      this.#storageError("read reply", uuid, err);
+      return encodeError("could not read the reply");
+    }
+    if ("ok" in read) return encodeReplyFound(read.ok.frames);
+    if ("missing" in read) {
+      // closed meanwhile, or removed by hand: unknown now
+      const entry = this.#state.get(uuid);
+      if (entry?.state === "replied") this.#state.remove(uuid);
+      return encodeUnknown();
+    }
+    this.#reportCorrupt(read.corrupt);
+    return this.#withLock(uuid, async () => {
+      const entry = this.#state.get(uuid);
+      if (entry === undefined || !this.#state.replyLost(entry)) return encodeUnknown();
+      this.#dispatcher.wake(); // forward it again
+      return encodePending();
+    });
+  }
+
+  /** titanic.close: `[uuid]` -> forget it, durably -> `["200"]`, known or not. */
+  async #onClose(frames: Buffer[]): Promise<Buffer[]> {
+    const uuid = decodeUuidBody(frames, TITANIC_CLOSE);
+    if (uuid instanceof ProtocolError) return this.#malformed(TITANIC_CLOSE, uuid);
+    this.#counters.closes++;
+    return this.#withLock(uuid, async () => {
+      const entry = this.#state.remove(uuid);
+      this.#dispatcher.forget(uuid);
+      if (entry !== undefined) {
+        try {
+          await this.#store.remove(uuid);
+        } catch (err) {
+          this.#state.restore(entry);
+          this.#storageError("remove", uuid, err);
+          return encodeError("could not remove the request");
+        }
+      }
+      this.emit("closed", { uuid, known: entry !== undefined });
+      return encodeClosed();
+    });
+  }
+
+  #malformed(service: string, error: ProtocolError): Buffer[] {
+    this.#counters.malformed++;
+    log.warn("titanic: malformed %s request answered 400: %s", service, error.message);
+    this.emit("malformed", { service, reason: error.message, frame: error.frame });
+    return encodeUnknown(error.message);
+  }
+
+  // ---------------------------------------------------------- dispatching
+
+  /** 8/MMI: does a worker serve `service`? undefined when the broker does not answer. */
+  async #serviceUp(service: string): Promise<boolean | undefined> {
+    const client = this.#client;
+    if (client === undefined || client.closed) return undefined;
+    try {
+      const [status] = await client.request(MMI_SERVICE, [service], { timeoutMs: this.#config.mmiTimeoutMs });
+      return status?.toString("latin1") === MMI_OK;
+    } catch (err) {
+      if (!(err instanceof ClosedError)) log.warn("titanic: no answer to mmi.service for %s: %s", service, (err as Error).message);
+      return undefined;
+    }
+  }
+
+  /** Forwards one pending request and stores its reply. Never rejects. */
+  async #forward(entry: Entry): Promise<ForwardResult> {
+    const client = this.#client;
+    const service = entry.service!;
+    if (client === undefined || client.closed || this.#closing !== undefined) return "failed";
+    let read: Awaited<ReturnType<TitanicStore["readRequest"]>>;
+    try {
+      read = await this.#store.readRequest(entry.uuid);
+    } catch (err) {
+      this.#storageError("read request", entry.uuid, err);
+      return "failed";
+    }
+    if ("missing" in read) {
+      // closed meanwhile (or removed by hand)
+      if (this.#state.isPending(entry)) this.#state.remove(entry.uuid);
+      return "gone";
+    }
+    if ("corrupt" in read) {
+      this.#reportCorrupt(read.corrupt);
+      if (this.#state.isPending(entry)) this.#state.remove(entry.uuid);
+      return "gone";
+    }
+    if (!this.#state.isPending(entry)) return "gone";
+    this.#counters.dispatched++;
+    this.emit("dispatched", { uuid: entry.uuid, service });
+    let reply: Buffer[];
+    try {
+      reply = await client.request(service, read.ok.frames.slice(1), { timeoutMs: this.#config.dispatchTimeoutMs });
+    } catch (err) {
+      if (err instanceof TimeoutError) {
+        this.#counters.dispatchTimeouts++;
+        log.warn("titanic: %s gave no reply to %s within %d ms; it stays pending", service, entry.uuid, this.#config.dispatchTimeoutMs);
+        return "timeout";
+      }
+      if (!(err instanceof ClosedError)) log.warn("titanic: forwarding %s to %s failed: %s", entry.uuid, service, (err as Error).message);
+      return "failed";
+    }
+    return this.#withLock(entry.uuid, async (): Promise<ForwardResult> => {
+      if (!this.#state.isPending(entry)) return "gone"; // closed while it was out: the reply is not wanted
+      try {
+        await this.#store.writeReply(entry.uuid, entry.seq, reply);
+      } catch (err) {
+        this.#storageError("write reply", entry.uuid, err);
+        return "failed";
+      }
+      this.#state.markReplied(entry);
+      this.#counters.replies++;
+      this.emit("replied", { uuid: entry.uuid, service });
+      return "replied";
+    });
+  }
+
+  // --------------------------------------------------------------- helpers
+
+  /** Runs `fn` after every earlier `fn` of the same uuid (a reply being stored vs. a close). */
+  async #withLock<T>(uuid: string, fn: () => Promise<T>): Promise<T> {
+    const previous = this.#locks.get(uuid) ?? Promise.resolve();
+    const run = previous.then(fn);
+    const settled = run.then(
+      () => {},
+      () => {},
+    );
+    this.#locks.set(uuid, settled);
+    try {
+      return await run;
+    } finally {
+      if (this.#locks.get(uuid) === settled) this.#locks.delete(uuid);
+    }
+  }
+
+  #reportCorrupt(c: CorruptFile): void {
+    this.#counters.corrupt++;
+    log.warn("titanic: damaged file %s (%s)%s", c.file, c.reason, c.movedTo ? `, moved to ${c.movedTo}` : "");
+    this.emit("corrupt", c);
+  }
+
+  #storageError(operation: string, uuid: string | undefined, err: unknown): void {
+    this.#counters.storageErrors++;
+    const error = err instanceof Error ? err : new Error(String(err));
+    log.error("titanic: %s %s failed: %s", operation, uuid ?? "", error.message);
+    this.emit("storage-error", { operation, uuid, error });
+  }
+
+  /**
+   * Closes Titanic gracefully: each service finishes the request in hand
+   * and sends DISCONNECT, the dispatcher stops (a forward in flight is
+   * abandoned and stays pending; a reply being stored is stored), and the
+   * directory is released. Idempotent.
+   */
+  close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  async #close(): Promise<void> {
+    this.#interrupt?.signal.removeEventListener("abort", this.#interrupt.listener);
+    await this.#starting?.catch(() => {});
+    const stopping = this.#dispatcher.stop();
+    await Promise.all(this.#workers.map((w) => w.close()));
+    await this.#client?.close(); // forwards in flight end with ClosedError
+    await stopping;
+    await Promise.all(this.#locks.values());
+    await this.#store.close();
+    log.info("titanic: closed");
+  }
+
+  /** Closes Titanic (for `await using`). */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+}
