@@ -1,0 +1,12 @@
+/**
+ * Every `zkit` subcommand, in the order `zkit --help` lists them.
+ * @module
+ */
+import type { Command } from "../command.js";
+import { mdpCommands } from "./mdp.js";
+import { pirateCommands } from "./pirate.js";
+import { titanicCommands } from "./titanic.js";
+
+/** Every `zkit` subcommand. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export const commands: Command<any>[] = [...pirateCommands, ...mdpCommands, ...titanicCommands];

@@ -1,0 +1,230 @@
+/**
+ * The `zkit` subcommands of mdp (Majordomo broker, worker, requests, MMI).
+ * @module
+ */
+import { sleep } from "@zkit/core";
+import {
+  MMI_OK,
+  MMI_PREFIX,
+  MMI_SERVICE,
+  MajordomoAsyncClient,
+  MajordomoBroker,
+  MajordomoClient,
+  MajordomoWorker,
+} from "@zkit/mdp";
+import { UsageError, defineCommand, type Command } from "../command.js";
+import { frameDumper } from "../trace.js";
+
+const CONNECT_HELP = "the broker to connect to (CZMQ endpoint list)";
+const DEFAULT_CONNECT = "tcp://localhost:5555";
+
+/** Resolves when `signal` aborts (at once if it already has). */
+function aborted(signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) resolve();
+    else signal.addEventListener("abort", () => resolve(), { once: true });
+  });
+}
+
+/** A frame for the terminal: text when it is printable UTF-8, else `0x` and hex. */
+function showFrame(frame: Buffer): string {
+  const text = frame.toString("utf8");
+  // eslint-disable-next-line no-control-regex
+  if (Buffer.from(text, "utf8").equals(frame) && !/[\u0000-\u0008\u000e-\u001f\u007f]/.test(text)) return text;
+  return `0x${frame.toString("hex")}`;
+}
+
+const broker = defineCommand({
+  path: ["mdp", "broker"],
+  summary: "runs a Majordomo broker (7/MDP + 8/MMI) until Ctrl-C",
+  flags: {
+    bind: { type: "string", default: "tcp://*:5555", help: "where the broker's ROUTER binds (comma-separated list)" },
+    "heartbeat-ms": { type: "number", default: 2500, min: 1, help: "heartbeat interval with workers, in ms" },
+    liveness: { type: "number", default: 3, min: 1, help: "heartbeat intervals of silence before a worker expires" },
+    "request-expiry-ms": { type: "number", default: 10000, min: 1, help: "drop a request that waited this long for a worker, in ms" },
+    "max-queue": { type: "number", default: 10000, min: 1, help: "the most requests queued per service (the oldest is dropped past it)" },
+  },
+  details: [
+    "Clients and workers connect to the same endpoint. Every bound endpoint is printed",
+    "as 'listening on <endpoint>'; 'tcp://127.0.0.1:*' takes an ephemeral port. With -v",
+    "the broker prints every message in the Guide's dump style, and workers coming and going.",
+    "Monitor it with `zkit mdp mmi mmi.stats`.",
+    "",
+    "example: zkit mdp broker --bind tcp://*:5555 -v",
+  ].join("\n"),
+  async run(ctx) {
+    const b = new MajordomoBroker({
+      heartbeatIntervalMs: ctx.flags["heartbeat-ms"],
+      liveness: ctx.flags.liveness,
+      requestExpiryMs: ctx.flags["request-expiry-ms"],
+      maxQueuePerService: ctx.flags["max-queue"],
+      ...(ctx.flags.verbose ? { trace: frameDumper(ctx.out) } : {}),
+    });
+    if (ctx.flags.verbose) {
+      b.on("worker-ready", ({ service, worker }) => ctx.out(`I: worker ${worker} ready for ${service}`));
+      b.on("worker-gone", ({ service, worker, reason }) => ctx.out(`I: worker ${worker} for ${service} gone (${reason})`));
+      b.on("request-lost", ({ service, client, worker }) => ctx.out(`W: request for ${service} from ${client} lost with worker ${worker}`));
+      b.on("request-expired", ({ service, client }) => ctx.out(`W: request for ${service} from ${client} expired in the queue`));
+      b.on("request-dropped", ({ service, client, reason }) => ctx.out(`W: request for ${service} from ${client} dropped (${reason})`));
+      b.on("malformed", ({ reason, sender }) => ctx.out(`W: malformed message from ${sender ?? "?"} dropped: ${reason}`));
+    }
+    try {
+      for (const endpoint of ctx.flags.bind.split(",").map((e) => e.trim()).filter((e) => e !== "")) {
+        ctx.out(`listening on ${await b.bind(endpoint)}`);
+      }
+      await b.start();
+      await aborted(ctx.signal);
+    } finally {
+      await b.close();
+    }
+    const s = b.stats;
+    ctx.out(`broker stopped: ${s.requests} requests, ${s.replies} replies, ${s.expired} expired, ${s.dropped} dropped, ${s.lost} lost, ${s.malformed} malformed`);
+  },
+});
+
+const worker = defineCommand({
+  path: ["mdp", "worker"],
+  summary: "runs a Majordomo echo worker: replies with the request body",
+  flags: {
+    connect: { type: "string", default: DEFAULT_CONNECT, help: CONNECT_HELP },
+    service: { type: "string", default: "echo", help: "the service to serve" },
+    "work-ms": { type: "number", default: 0, help: "how long each request's 'work' takes, in ms" },
+    "heartbeat-ms": { type: "number", default: 2500, min: 1, help: "heartbeat interval, in ms (use the broker's)" },
+    liveness: { type: "number", default: 3, min: 1, help: "heartbeat intervals of broker silence before reconnecting" },
+    "reconnect-ms": { type: "number", default: 2500, help: "delay before reconnecting to a lost broker, in ms" },
+  },
+  details: "Prints 'worker ready for <service>' on every (re)connection.\n\nexample: zkit mdp worker --connect tcp://localhost:5555 --service echo",
+  async run(ctx) {
+    const workMs = ctx.flags["work-ms"];
+    const w = new MajordomoWorker({
+      endpoint: ctx.flags.connect,
+      service: ctx.flags.service,
+      heartbeatIntervalMs: ctx.flags["heartbeat-ms"],
+      liveness: ctx.flags.liveness,
+      reconnectMs: ctx.flags["reconnect-ms"],
+      handler: async (request) => {
+        if (workMs > 0) await sleep(workMs);
+        return request;
+      },
+      ...(ctx.flags.verbose ? { trace: frameDumper(ctx.out) } : {}),
+    });
+    w.on("ready", ({ service }) => ctx.out(`worker ready for ${service} at ${ctx.flags.connect}`));
+    w.on("disconnected", ({ reason }) => ctx.out(`worker disconnected (${reason}), reconnecting`));
+    try {
+      await w.start();
+      await aborted(ctx.signal);
+    } finally {
+      await w.close();
+    }
+    ctx.out(`worker stopped: ${w.stats.replies} replies`);
+  },
+});
+
+const request = defineCommand({
+  path: ["mdp", "request"],
+  summary: "sends requests to a Majordomo service and prints the replies, or a throughput summary",
+  positionals: "BODY...",
+  flags: {
+    connect: { type: "string", default: DEFAULT_CONNECT, help: CONNECT_HELP },
+    service: { type: "string", default: "echo", help: "the service to ask" },
+    requests: { type: "number", default: 1, min: 1, help: "how many requests to send" },
+    inflight: { type: "number", default: 1, min: 1, help: "how many requests in flight at once (more than 1 uses the async client)" },
+    "timeout-ms": { type: "number", default: 2500, min: 1, help: "reply timeout per attempt, in ms" },
+    retries: { type: "number", default: 3, help: "resends after a timeout" },
+  },
+  details: [
+    "Each BODY argument is one frame of the request body. With --requests 1 the reply's",
+    "frames are printed one per line (text, or 0x and hex); with more, a summary line:",
+    "requests, requests/s, and latency percentiles.",
+    "",
+    "examples: zkit mdp request --service echo 'Hello world'",
+    "          zkit mdp request --service echo --requests 100000 --inflight 100 hello",
+  ].join("\n"),
+  async run(ctx) {
+    const body = ctx.args;
+    const { requests: n, inflight } = ctx.flags;
+    const opts = { timeoutMs: ctx.flags["timeout-ms"], retries: ctx.flags.retries, signal: ctx.signal };
+    const trace = ctx.flags.verbose ? { trace: frameDumper(ctx.out) } : {};
+    const client =
+      inflight > 1
+        ? new MajordomoAsyncClient({ endpoint: ctx.flags.connect, maxSockets: Math.min(inflight, 1000), ...trace })
+        : new MajordomoClient({ endpoint: ctx.flags.connect, ...trace });
+    try {
+      if (n === 1) {
+        const reply = await client.request(ctx.flags.service, body, opts);
+        for (const frame of reply) ctx.out(showFrame(frame));
+        return 0;
+      }
+      const latencies = new Float64Array(n);
+      let next = 0;
+      let failed = 0;
+      const t0 = performance.now();
+      const lane = async (): Promise<void> => {
+        while (next < n && !ctx.signal.aborted) {
+          const i = next++;
+          const started = performance.now();
+          try {
+            await client.request(ctx.flags.service, body, opts);
+            latencies[i] = performance.now() - started;
+          } catch (err) {
+            if (ctx.signal.aborted) return;
+            failed++;
+            latencies[i] = NaN;
+            ctx.err(`request ${i}: ${(err as Error).message}`);
+          }
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(inflight, n) }, lane));
+      const seconds = (performance.now() - t0) / 1000;
+      const ok = Array.from(latencies.subarray(0, next)).filter((x) => Number.isFinite(x) && x > 0).sort((a, b) => a - b);
+      const pct = (p: number): string => (ok.length ? ok[Math.min(ok.length - 1, Math.ceil((p / 100) * ok.length) - 1)]!.toFixed(2) : "-");
+      ctx.out(
+        `${ok.length} replies to ${next} requests (${inflight} in flight) in ${seconds.toFixed(2)} s: ` +
+          `${Math.round(ok.length / seconds)} requests/s, latency p50 ${pct(50)} ms, p99 ${pct(99)} ms, ${failed} failed`,
+      );
+      return failed > 0 ? 1 : 0;
+    } finally {
+      await client.close();
+    }
+  },
+});
+
+const mmi = defineCommand({
+  path: ["mdp", "mmi"],
+  summary: "asks the broker whether a service has workers (8/MMI), or queries an mmi.* service",
+  positionals: "SERVICE",
+  flags: {
+    connect: { type: "string", default: DEFAULT_CONNECT, help: CONNECT_HELP },
+    "timeout-ms": { type: "number", default: 2500, min: 1, help: "reply timeout per attempt, in ms" },
+    retries: { type: "number", default: 3, help: "resends after a timeout" },
+  },
+  details: [
+    "With a service name, sends mmi.service and prints the answer: 200 (a worker serves it)",
+    "or 404; exits 0 only on 200. With an mmi.* name, sends that request and prints every",
+    "reply frame: `zkit mdp mmi mmi.stats` prints the broker's counters as JSON.",
+    "",
+    "example: zkit mdp mmi --connect tcp://localhost:5555 echo",
+  ].join("\n"),
+  async run(ctx) {
+    if (ctx.args.length !== 1) throw new UsageError(`expected one SERVICE, got ${ctx.args.length}`);
+    const service = ctx.args[0]!;
+    const client = new MajordomoClient({
+      endpoint: ctx.flags.connect,
+      timeoutMs: ctx.flags["timeout-ms"],
+      retries: ctx.flags.retries,
+      ...(ctx.flags.verbose ? { trace: frameDumper(ctx.out) } : {}),
+    });
+    try {
+      const direct = service.startsWith(MMI_PREFIX);
+      const reply = await client.request(direct ? service : MMI_SERVICE, direct ? [] : [service], { signal: ctx.signal });
+      for (const frame of reply) ctx.out(showFrame(frame));
+      return reply[0]?.toString() === MMI_OK ? 0 : 1;
+    } finally {
+      await client.close();
+    }
+  },
+});
+
+/** The mdp commands, in the order `zkit --help` lists them. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export const mdpCommands: Command<any>[] = [broker, worker, request, mmi];

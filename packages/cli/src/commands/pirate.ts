@@ -1,0 +1,232 @@
+/**
+ * The `zkit` subcommands of lpp, spp and ppp (Lazy, Simple and Paranoid
+ * Pirate, the ZeroMQ Guide's chapter 4): the two queues, echo workers for
+ * them, and a Lazy Pirate client.
+ * @module
+ */
+import { AbortError, sleep } from "@zkit/core";
+import { LazyPirateClient, RetriesExhaustedError, decodeSequence, echoMatch, encodeSequence } from "@zkit/lpp";
+import { ParanoidPirateQueue, ParanoidPirateWorker, PPP_HEARTBEAT_INTERVAL_MS, PPP_LIVENESS, PPP_RECONNECT_INITIAL_MS, PPP_RECONNECT_MAX_MS } from "@zkit/ppp";
+import { SimplePirateQueue, SimplePirateWorker } from "@zkit/spp";
+import { defineCommand, type Command } from "../command.js";
+import { frameDumper } from "../trace.js";
+
+const FRONTEND = { type: "string", default: "tcp://*:5555", help: "where clients connect: the frontend ROUTER binds here (CZMQ endpoint list)" } as const;
+const BACKEND = { type: "string", default: "tcp://*:5556", help: "where workers connect: the backend ROUTER binds here (CZMQ endpoint list)" } as const;
+const WORKER_CONNECT = { type: "string", default: "tcp://localhost:5556", help: "the queue's backend to connect to (CZMQ endpoint list)" } as const;
+const WORK_MS = { type: "number", default: 0, help: "how long each request's 'work' takes before the echo, in ms" } as const;
+const HEARTBEAT_MS = { type: "number", default: PPP_HEARTBEAT_INTERVAL_MS, min: 1, help: "heartbeat interval, in ms (the same on queue and workers)" } as const;
+const LIVENESS = { type: "number", default: PPP_LIVENESS, min: 1, help: "heartbeat intervals of silence before the peer counts as dead" } as const;
+
+/** Resolves when `signal` aborts (at once if it already has). */
+function aborted(signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) resolve();
+    else signal.addEventListener("abort", () => resolve(), { once: true });
+  });
+}
+
+const hex = (id: Buffer): string => id.toString("hex");
+
+const sppQueue = defineCommand({
+  path: ["spp", "queue"],
+  summary: "runs a Simple Pirate queue (LRU, REQ workers) until Ctrl-C",
+  flags: { frontend: FRONTEND, backend: BACKEND },
+  details: [
+    "Clients are Lazy Pirate REQ clients (`zkit lpp client`); workers are REQ sockets that send",
+    "READY (0x01) once (`zkit spp worker`). Each bound endpoint is printed as",
+    "'listening on <endpoint> (frontend|backend)'; 'tcp://127.0.0.1:*' takes an ephemeral port.",
+    "",
+    "example: zkit spp queue --frontend tcp://*:5555 --backend tcp://*:5556 -v",
+  ].join("\n"),
+  async run(ctx) {
+    const q = new SimplePirateQueue({
+      frontend: ctx.flags.frontend,
+      backend: ctx.flags.backend,
+      ...(ctx.flags.verbose ? { trace: frameDumper(ctx.out) } : {}),
+    });
+    q.on("worker-ready", ({ identity }) => ctx.out(`I: worker ${hex(identity)} ready`));
+    q.on("worker-lost", ({ identity }) => ctx.out(`W: worker ${hex(identity)} gone, its request passed to the next worker`));
+    try {
+      await q.start();
+      ctx.out(`listening on ${q.frontendEndpoint} (frontend)`);
+      ctx.out(`listening on ${q.backendEndpoint} (backend)`);
+      await Promise.race([aborted(ctx.signal), q.done]);
+    } finally {
+      await q.close();
+    }
+    const s = q.stats;
+    ctx.out(`I: ${s.requests} requests, ${s.replies} replies, ${s.malformed} malformed dropped, ${s.workersLost} workers lost`);
+  },
+});
+
+const sppWorker = defineCommand({
+  path: ["spp", "worker"],
+  summary: "runs a Simple Pirate echo worker until Ctrl-C",
+  flags: { connect: WORKER_CONNECT, "work-ms": WORK_MS },
+  details: [
+    "Sends READY (0x01) over a REQ socket, then answers each request with its own frames.",
+    "",
+    "example: zkit spp worker --connect tcp://localhost:5556 --work-ms 100",
+  ].join("\n"),
+  async run(ctx) {
+    const workMs = ctx.flags["work-ms"];
+    const w = new SimplePirateWorker({
+      endpoint: ctx.flags.connect,
+      handler: async (request) => {
+        if (workMs > 0) await sleep(workMs, ctx.signal);
+        return request;
+      },
+      ...(ctx.flags.verbose ? { trace: frameDumper(ctx.out) } : {}),
+    });
+    w.on("ready", () => ctx.out(`I: worker ready (connected to ${ctx.flags.connect})`));
+    w.on("handler-error", (err) => ctx.err(`E: request dropped: ${(err as Error)?.message ?? String(err)}`));
+    try {
+      await w.start();
+      await Promise.race([aborted(ctx.signal), w.done]);
+    } finally {
+      await w.close();
+    }
+    ctx.out(`I: ${w.stats.replies} requests answered`);
+  },
+});
+
+const pppQueue = defineCommand({
+  path: ["ppp", "queue"],
+  summary: "runs a Paranoid Pirate queue (6/PPP: heartbeats, worker expiry) until Ctrl-C",
+  flags: { frontend: FRONTEND, backend: BACKEND, "heartbeat-ms": HEARTBEAT_MS, liveness: LIVENESS },
+  details: [
+    "Clients are Lazy Pirate REQ clients (`zkit lpp client`); workers speak 6/PPP over DEALER",
+    "(`zkit ppp worker`). Workers silent for liveness x heartbeat-ms are expired, idle or busy.",
+    "Each bound endpoint is printed as 'listening on <endpoint> (frontend|backend)'.",
+    "",
+    "example: zkit ppp queue --frontend tcp://*:5555 --backend tcp://*:5556 -v",
+  ].join("\n"),
+  async run(ctx) {
+    const q = new ParanoidPirateQueue({
+      frontend: ctx.flags.frontend,
+      backend: ctx.flags.backend,
+      heartbeatIntervalMs: ctx.flags["heartbeat-ms"],
+      liveness: ctx.flags.liveness,
+      ...(ctx.flags.verbose ? { trace: frameDumper(ctx.out) } : {}),
+    });
+    q.on("worker-ready", ({ identity }) => ctx.out(`I: worker ${hex(identity)} ready`));
+    q.on("worker-expired", ({ identity, busy, reason }) =>
+      ctx.out(`W: worker ${hex(identity)} expired (${reason === "silent" ? "silent" : "disconnected"})${busy ? ", its request is lost" : ""}`),
+    );
+    try {
+      await q.start();
+      ctx.out(`listening on ${q.frontendEndpoint} (frontend)`);
+      ctx.out(`listening on ${q.backendEndpoint} (backend)`);
+      await Promise.race([aborted(ctx.signal), q.done]);
+    } finally {
+      await q.close();
+    }
+    const s = q.stats;
+    ctx.out(
+      `I: ${s.requests} requests, ${s.replies} replies, ${s.workersExpired} workers expired, ${s.lostRequests} requests lost, ` +
+        `${s.malformed + s.unexpected} bad messages dropped`,
+    );
+  },
+});
+
+const pppWorker = defineCommand({
+  path: ["ppp", "worker"],
+  summary: "runs a Paranoid Pirate (6/PPP) echo worker until Ctrl-C",
+  flags: {
+    connect: WORKER_CONNECT,
+    "work-ms": WORK_MS,
+    "heartbeat-ms": HEARTBEAT_MS,
+    liveness: LIVENESS,
+    "reconnect-ms": { type: "number", default: PPP_RECONNECT_INITIAL_MS, help: "first wait before reconnecting to a silent queue, in ms (doubles each time)" },
+    "reconnect-max-ms": { type: "number", default: PPP_RECONNECT_MAX_MS, help: "longest wait before reconnecting, in ms" },
+  },
+  details: [
+    "Sends READY (0x01) over a DEALER socket and heartbeats (0x02); answers each request with its",
+    "own frames. When the queue is silent for liveness x heartbeat-ms it reconnects on a fresh",
+    "socket, waiting reconnect-ms, then twice as long each time up to reconnect-max-ms.",
+    "",
+    "example: zkit ppp worker --connect tcp://localhost:5556 --work-ms 100",
+  ].join("\n"),
+  async run(ctx) {
+    const workMs = ctx.flags["work-ms"];
+    const w = new ParanoidPirateWorker({
+      endpoint: ctx.flags.connect,
+      heartbeatIntervalMs: ctx.flags["heartbeat-ms"],
+      liveness: ctx.flags.liveness,
+      reconnectInitialMs: ctx.flags["reconnect-ms"],
+      reconnectMaxMs: Math.max(ctx.flags["reconnect-max-ms"], ctx.flags["reconnect-ms"]),
+      handler: async (request) => {
+        if (workMs > 0) await sleep(workMs, ctx.signal);
+        return request;
+      },
+      ...(ctx.flags.verbose ? { trace: frameDumper(ctx.out) } : {}),
+    });
+    w.on("ready", () => ctx.out(`I: worker ready (connected to ${ctx.flags.connect})`));
+    w.on("disconnected", () => ctx.out("W: heartbeat failure, can't reach queue"));
+    w.on("reconnect", ({ delayMs, reason }) =>
+      ctx.out(reason === "silent" ? `W: reconnecting in ${delayMs} msec...` : "W: reconnecting at once (the request failed)"),
+    );
+    w.on("handler-error", (err) => ctx.err(`E: request dropped: ${(err as Error)?.message ?? String(err)}`));
+    try {
+      await w.start();
+      await Promise.race([aborted(ctx.signal), w.done]);
+    } finally {
+      await w.close();
+    }
+    ctx.out(`I: ${w.stats.replies} requests answered, ${w.stats.reconnects} reconnects`);
+  },
+});
+
+const lppClient = defineCommand({
+  path: ["lpp", "client"],
+  summary: "sends N requests through a Lazy Pirate client (timeout, retries, fresh socket) and prints a summary",
+  flags: {
+    connect: { type: "string", default: "tcp://localhost:5555", help: "the server or queue frontend to connect to (CZMQ endpoint list)" },
+    requests: { type: "number", default: 10, min: 1, help: "how many requests to send" },
+    "timeout-ms": { type: "number", default: 2500, min: 1, help: "how long each attempt waits for the reply, in ms" },
+    retries: { type: "number", default: 3, help: "resends after the first attempt before giving up" },
+  },
+  details: [
+    "Each request is a sequence number (1, 2, ...) and only a reply that echoes it counts, as in",
+    "the Guide's lpclient; any echo server, queue + echo workers, or `zkit spp/ppp worker`",
+    "answers it. Exits 0 when every request got its reply, 1 when it gave up on one.",
+    "",
+    "example: zkit lpp client --connect tcp://localhost:5555 --requests 100 --timeout-ms 1000",
+  ].join("\n"),
+  async run(ctx) {
+    const client = new LazyPirateClient({
+      endpoint: ctx.flags.connect,
+      timeoutMs: ctx.flags["timeout-ms"],
+      retries: ctx.flags.retries,
+      match: echoMatch,
+      ...(ctx.flags.verbose ? { trace: frameDumper(ctx.out) } : {}),
+    });
+    client.on("retry", ({ attempt }) => ctx.out(`W: no response from server, retrying... (attempt ${attempt + 1})`));
+    client.on("unmatched", ({ reply }) => ctx.out(`E: malformed reply from server: ${reply.map(String).join(" ")}`));
+    let code = 0;
+    try {
+      for (let seq = 1; seq <= ctx.flags.requests; seq++) {
+        try {
+          const reply = await client.request(encodeSequence(seq), { signal: ctx.signal });
+          ctx.out(`I: server replied OK (${decodeSequence(reply) as number})`);
+        } catch (err) {
+          if (err instanceof AbortError) break;
+          if (!(err instanceof RetriesExhaustedError)) throw err;
+          ctx.out("E: server seems to be offline, abandoning");
+          code = 1;
+          break;
+        }
+      }
+    } finally {
+      await client.close();
+    }
+    const s = client.stats;
+    ctx.out(`I: ${s.requests} requests, ${s.replies} replies, ${s.retries} retries, ${s.failed} failed`);
+    return code;
+  },
+});
+
+/** The pirate commands, in the order `zkit --help` lists them. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export const pirateCommands: Command<any>[] = [lppClient, sppQueue, sppWorker, pppQueue, pppWorker];

@@ -1,0 +1,12 @@
+/**
+ * `@zkit/cli`: the `zkit` command, which runs the servers and clients of
+ * zkit's patterns (`zkit mdp broker`, `zkit ppp worker`, ...), and the pieces
+ * to run it from code or add a command of your own.
+ *
+ * @packageDocumentation
+ */
+export { runZkit, overview, GRACE_MS } from "./run.js";
+export { defineCommand, UsageError, type Command, type CommandContext, type FlagSpec, type FlagValues } from "./command.js";
+export { parseCommandLine, usage } from "./parse.js";
+export { commands } from "./commands/index.js";
+export { frameDumper } from "./trace.js";

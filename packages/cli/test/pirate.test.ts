@@ -1,0 +1,148 @@
+// `zkit lpp|spp|ppp ...` as real processes: queues, workers and the Lazy
+// Pirate client exchange requests; --help, bad flags (exit 2), and a clean
+// exit 0 on SIGTERM/SIGINT.
+import { fileURLToPath } from "node:url";
+import { afterEach, describe, expect, it } from "vitest";
+import { ZSocket, shutdown } from "@zkit/core";
+import { count, startNode, stopAll, tempDir, type Child } from "@zkit/testkit";
+
+const MAIN = fileURLToPath(new URL("../src/main.ts", import.meta.url));
+const START_MS = 20_000;
+const WAIT = 30_000;
+const ANY = "tcp://127.0.0.1:*";
+
+const cleanups: (() => void)[] = [];
+
+afterEach(async () => {
+  shutdown();
+  await stopAll();
+  for (const f of cleanups.splice(0)) f();
+});
+
+function zkit(...args: string[]): Child {
+  return startNode(MAIN, args, { name: `zkit ${args.slice(0, 2).join(" ")}` });
+}
+
+async function exitCode(child: Child): Promise<number | null> {
+  const exit = await child.waitForExit(WAIT);
+  expect(exit.signal, child.describe()).toBeNull();
+  return exit.code;
+}
+
+async function startQueue(pattern: "spp" | "ppp", ...extra: string[]): Promise<{ queue: Child; frontend: string; backend: string }> {
+  const queue = zkit(pattern, "queue", "--frontend", ANY, "--backend", ANY, ...extra);
+  const frontend = (await queue.waitFor(/^listening on (\S+) \(frontend\)$/m, START_MS))[1]!;
+  const backend = (await queue.waitFor(/^listening on (\S+) \(backend\)$/m, START_MS))[1]!;
+  return { queue, frontend, backend };
+}
+
+describe("zkit spp", () => {
+  it("queue + worker + lpp client: every request answered, summary printed, SIGTERM exits 0", async () => {
+    const { queue, frontend, backend } = await startQueue("spp");
+    const worker = zkit("spp", "worker", "--connect", backend);
+    await worker.waitFor(/^I: worker ready \(connected to .*\)$/m, START_MS);
+    await queue.waitFor(/^I: worker [0-9a-f]+ ready$/m, START_MS);
+    const client = zkit("lpp", "client", "--connect", frontend, "--requests", "5", "--timeout-ms", "5000");
+    expect(await exitCode(client)).toBe(0);
+    expect(count(client.stdout(), /^I: server replied OK \(\d\)$/gm)).toBe(5);
+    expect(client.stdout()).toContain("I: 5 requests, 5 replies, 0 retries, 0 failed");
+
+    worker.kill("SIGTERM");
+    expect(await exitCode(worker)).toBe(0);
+    expect(worker.stdout()).toContain("I: 5 requests answered");
+    queue.kill("SIGTERM");
+    expect(await exitCode(queue)).toBe(0);
+    expect(queue.stdout()).toContain("I: 5 requests, 5 replies");
+  });
+});
+
+describe("zkit ppp", () => {
+  it("queue + workers + lpp client, -v dumps frames; SIGINT and SIGTERM exit 0", async () => {
+    const { queue, frontend, backend } = await startQueue("ppp", "--heartbeat-ms", "250", "-v");
+    const w1 = zkit("ppp", "worker", "--connect", backend, "--heartbeat-ms", "250");
+    const w2 = zkit("ppp", "worker", "--connect", backend, "--heartbeat-ms", "250", "-v");
+    await Promise.all([w1.waitFor(/^I: worker ready/m, START_MS), w2.waitFor(/^I: worker ready/m, START_MS)]);
+    await queue.waitFor(/(I: worker [0-9a-f]+ ready\n[^]*){2}/, START_MS);
+    const client = zkit("lpp", "client", "--connect", frontend, "--requests", "6", "--timeout-ms", "5000");
+    expect(await exitCode(client)).toBe(0);
+    expect(count(client.stdout(), /^I: server replied OK \(\d\)$/gm)).toBe(6);
+    // -v: the queue shows a request going to a worker, [w-id][client-id][""][seq]
+    expect(queue.stdout()).toMatch(/I: sending to backend \(4 frames\)\n\[005\] [0-9A-F]{10}\n\[005\] [0-9A-F]{10}\n\[000\] ?\n\[001\] \d/);
+    // and heartbeats both ways, [w-id][0x02]
+    expect(queue.stdout()).toMatch(/I: received from backend \(2 frames\)\n\[005\] [0-9A-F]{10}\n\[001\] 02/);
+    expect(w2.stdout()).toMatch(/I: received from queue \(1 frame\)\n\[001\] 02/);
+
+    w1.kill("SIGINT");
+    w2.kill("SIGTERM");
+    expect(await exitCode(w1)).toBe(0);
+    expect(await exitCode(w2)).toBe(0);
+    queue.kill("SIGTERM");
+    expect(await exitCode(queue)).toBe(0);
+    expect(queue.stdout()).toContain("I: 6 requests, 6 replies");
+  });
+
+  it("a worker started before its queue reconnects until the queue is up", async () => {
+    const dir = tempDir(); // ipc: no port to lose while nobody listens
+    cleanups.push(dir.remove);
+    const backend = `ipc://${dir.dir}/backend`;
+    const worker = zkit("ppp", "worker", "--connect", backend, "--heartbeat-ms", "100", "--reconnect-ms", "100", "--reconnect-max-ms", "200");
+    await worker.waitFor(/^W: reconnecting in \d+ msec\.\.\.$/m, START_MS);
+    const queue = zkit("ppp", "queue", "--frontend", ANY, "--backend", backend, "--heartbeat-ms", "100");
+    await queue.waitFor(/^I: worker [0-9a-f]+ ready$/m, START_MS);
+    expect(worker.stdout()).toMatch(/W: heartbeat failure, can't reach queue/);
+  });
+});
+
+describe("zkit lpp client", () => {
+  it("retries on a fresh socket, then gives up with exit 1 when nothing answers", async () => {
+    const silent = await ZSocket.router(`@${ANY}`); // reads nothing, answers nothing
+    const client = zkit("lpp", "client", "--connect", silent.endpoint, "--requests", "3", "--timeout-ms", "200", "--retries", "2");
+    expect(await exitCode(client)).toBe(1);
+    const out = client.stdout();
+    expect(count(out, /^W: no response from server, retrying\.\.\. \(attempt \d\)$/gm)).toBe(2);
+    expect(out).toContain("E: server seems to be offline, abandoning");
+    expect(out).toContain("I: 1 requests, 0 replies, 2 retries, 1 failed");
+  });
+
+  it("SIGTERM while waiting for a reply exits 0", async () => {
+    const silent = await ZSocket.router(`@${ANY}`);
+    const client = zkit("lpp", "client", "--connect", silent.endpoint, "--timeout-ms", "60000");
+    // the request has reached the server: the client is waiting
+    const [id] = await silent.receive();
+    expect(id).toBeDefined();
+    client.kill("SIGTERM");
+    expect(await exitCode(client)).toBe(0);
+  });
+});
+
+describe("help and bad command lines", () => {
+  for (const cmd of [["lpp", "client"], ["spp", "queue"], ["spp", "worker"], ["ppp", "queue"], ["ppp", "worker"]]) {
+    it(`zkit ${cmd.join(" ")} --help prints its usage and exits 0`, async () => {
+      const child = zkit(...cmd, "--help");
+      expect(await exitCode(child)).toBe(0);
+      expect(child.stdout()).toContain(`usage: zkit ${cmd.join(" ")} [options]`);
+      expect(child.stdout()).toMatch(/-v, --verbose/);
+    });
+  }
+
+  it("bad flags exit 2 with the problem and the usage", async () => {
+    const cases: string[][] = [
+      ["lpp", "client", "--requests", "abc"],
+      ["lpp", "client", "--timeout-ms", "0"],
+      ["spp", "queue", "--nope"],
+      ["ppp", "queue", "--liveness", "-1"],
+      ["ppp", "worker", "--heartbeat-ms", "1.5"],
+    ];
+    const children = cases.map((c) => zkit(...c));
+    for (const [i, child] of children.entries()) {
+      expect(await exitCode(child), `${cases[i]!.join(" ")}\n${child.describe()}`).toBe(2);
+      expect(child.stderr()).toContain(`usage: zkit ${cases[i]!.slice(0, 2).join(" ")}`);
+    }
+  });
+
+  it("zkit --help lists the pirate commands", async () => {
+    const child = zkit("--help");
+    expect(await exitCode(child)).toBe(0);
+    for (const c of ["lpp client", "spp queue", "spp worker", "ppp queue", "ppp worker"]) expect(child.stdout()).toContain(c);
+  });
+});
