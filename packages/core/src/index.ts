@@ -34,5 +34,5 @@ export {
 export { now, sleep, time } from "./clock.js";
 export { zmqCapabilities, zmqVersion } from "./version.js";
 export { getLogger, setLogSink, type LogLevel, type LogSink, type Logger } from "./log.js";
-export { openSocketCount, shutdown } from "./registry.js";
+export { openSocketCount, shutdown, type ShutdownOptions } from "./registry.js";
 export { handleInterrupts, interruptSignal, interrupted, type InterruptOptions } from "./interrupt.js";

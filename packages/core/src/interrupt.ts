@@ -15,6 +15,13 @@ export interface InterruptOptions {
    * ends `for await` loops and pending receives. @defaultValue true
    */
   shutdown?: boolean;
+  /**
+   * The linger of the sockets that the first signal closes: an interrupted
+   * program drops what it has not delivered instead of holding the process
+   * up to each socket's linger (CZMQ's default linger is 0 too).
+   * @defaultValue 0
+   */
+  lingerMs?: number;
   /** Called once on the first signal, after the flag is set. */
   onInterrupt?: (signal: NodeJS.Signals) => void;
 }
@@ -51,7 +58,7 @@ export function handleInterrupts(options: InterruptOptions = {}): () => void {
     interruptedBy = signal;
     controller.current.abort(signal);
     options.onInterrupt?.(signal);
-    if (options.shutdown ?? true) shutdown();
+    if (options.shutdown ?? true) shutdown({ lingerMs: options.lingerMs ?? 0 });
   };
   for (const s of signals) process.on(s, handler);
   return () => {

@@ -4,7 +4,7 @@
  */
 
 interface Closable {
-  close(): void;
+  close(options?: { lingerMs?: number }): void;
 }
 
 const open = new Set<Closable>();
@@ -24,13 +24,22 @@ export function openSocketCount(): number {
   return open.size;
 }
 
+/** Options of {@link shutdown}. */
+export interface ShutdownOptions {
+  /**
+   * Overrides every socket's linger: 0 drops whatever is still queued, so the
+   * process can end at once. @defaultValue each socket's own linger
+   */
+  lingerMs?: number;
+}
+
 /**
  * Closes every zkit socket still open in this thread (CZMQ `zsys_shutdown`).
  * Safe to call more than once.
  * @returns how many sockets it closed
  */
-export function shutdown(): number {
+export function shutdown(options: ShutdownOptions = {}): number {
   const all = [...open];
-  for (const sock of all) sock.close();
+  for (const sock of all) sock.close(options.lingerMs === undefined ? undefined : { lingerMs: options.lingerMs });
   return all.length;
 }

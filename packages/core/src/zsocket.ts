@@ -581,12 +581,16 @@ export class ZSocket<T extends SocketType = SocketType> implements AsyncIterable
    * Closes the socket. Idempotent. Queued sends reject with `ZKIT_CLOSED`, a
    * pending receive rejects with `ZKIT_CLOSED` (a `for await` loop just ends).
    * Messages already handed to libzmq get up to `linger` ms to leave.
+   *
+   * @param options - `lingerMs` overrides the socket's linger for this close
+   *   (0 drops whatever is still queued)
    */
-  close(): void {
+  close(options?: { lingerMs?: number }): void {
     if (this.#closed) return;
     this.#closed = true;
     unregister(this);
     try {
+      if (options?.lingerMs !== undefined) this.raw.linger = options.lingerMs;
       this.raw.close();
     } catch (err) {
       log.debug("%s close: %s", this.type, (err as Error).message);

@@ -52,6 +52,25 @@ describe("process lifecycle", () => {
     expect(f.stdout()).toMatch(/loop ended interrupted=true aborted=true messages=\d/);
   });
 
+  it("an interrupt drops undelivered messages (linger 0): no wait, no zeromq.js warning", async () => {
+    const f = start("interrupt-undeliverable");
+    await waitFor(() => f.stdout().includes("ready"), 20_000, "fixture ready");
+    f.child.kill("SIGINT");
+    const exit = await within(f.exited, 20_000, "process exit");
+    expect(exit.code, f.stderr()).toBe(0);
+    expect(f.stdout()).toContain("closed=true");
+    expect(f.stderr()).toBe("");
+  });
+
+  it("an interrupt with lingerMs keeps that linger: zeromq.js says it waits for the queued messages", async () => {
+    const f = start("interrupt-undeliverable", { LINGER_MS: "1500" });
+    await waitFor(() => f.stdout().includes("ready"), 20_000, "fixture ready");
+    f.child.kill("SIGINT");
+    const exit = await within(f.exited, 20_000, "process exit");
+    expect(exit.code, f.stderr()).toBe(0);
+    expect(f.stderr()).toMatch(/Waiting for queued ZeroMQ messages to be delivered/);
+  });
+
   it("logs through node:util debuglog under NODE_DEBUG=zkit:core", async () => {
     const f = start("debuglog", { NODE_DEBUG: "zkit:core" });
     const { code } = await within(f.exited, 20_000, "process exit");
