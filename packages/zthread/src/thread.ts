@@ -88,7 +88,8 @@ export class ZThread extends EventEmitter<ZThreadEvents> {
 
   /**
    * Stops the thread the safe way: closes every zkit socket of the thread
-   * (its pipe end included) and the owner's pipe end, so pending operations
+   * (its pipe end included; with linger 0, so what they had not delivered is
+   * dropped) and the owner's pipe end, so pending operations
    * there reject with `ClosedError` and `for await` loops end, then waits for
    * the thread to end. A `ClosedError` the thread's function throws after
    * this counts as a normal end. For a graceful end, send the thread a

@@ -40,8 +40,10 @@ function onMessage(msg: ToThread): void {
     stopRequested = true;
     pipe?.close();
   } else if (msg.t === "shutdown") {
+    // thread.stop(): a forced end, so whatever its sockets had not delivered
+    // is dropped rather than holding the process up to their linger
     stopRequested = true;
-    shutdown();
+    shutdown({ lingerMs: 0 });
   }
 }
 port.on("message", onMessage);

@@ -22,6 +22,14 @@ function report(f: Fixture): string {
 }
 
 describe("from a plain node process", () => {
+  it("stop() drops what the thread's sockets had not delivered: the process exits without waiting", async () => {
+    const f = start("stop-undeliverable");
+    const { code, signal } = await within(f.exited, 60_000, "stop-undeliverable to exit");
+    expect({ code, signal }, report(f)).toEqual({ code: 0, signal: null });
+    expect(f.stdout()).toBe("stopped\n");
+    expect(f.stderr()).toBe("");
+  });
+
   it("fork, new, an in-thread actor and a Worker actor all work", async () => {
     const f = start("plain-node");
     const { code, signal } = await within(f.exited, 60_000, "plain-node to exit");
