@@ -1,34 +1,27 @@
 /**
- * `pnpm demo`: a tour of the ZeroMQ Guide with zkit, in one process.
+ * `pnpm demo`: a tour of the ZeroMQ Guide with zkit.
  *
  * Each section plays one pattern with real sockets (tcp on 127.0.0.1 with
  * ephemeral ports, or inproc) and tells what happened, with counts and
- * timings. The demo exits 0 when every section worked and every socket is
- * closed, non-zero otherwise; a deadline makes sure it can never hang.
+ * timings: chapter 1's request-reply, pub-sub and pipeline in this process,
+ * then chapter 4's Majordomo (workers in child processes, one SIGKILLed
+ * while two clients keep asking) and Titanic (a request stored while its
+ * service is down). A table of counts closes the tour. The demo exits 0 when
+ * every section worked, every socket is closed and every child process has
+ * stopped, non-zero otherwise; a deadline makes sure it can never hang.
  *
- * To add a chapter, append its sections to `sections` below.
+ * To add a chapter, append its sections to `sections` below (the chapter 4
+ * ones live in lib/demo-ch4.ts, the shared pieces in lib/demo-kit.ts).
  */
 import { setImmediate as yieldToEventLoop } from "node:timers/promises";
 import { ZSocket, handleInterrupts, interrupted, now, openSocketCount, shutdown, sleep } from "@zkit/core";
+import { majordomo, titanic } from "./lib/demo-ch4.js";
+import { check, cleanUpNow, ms, runningChildren, type Counts, type Section } from "./lib/demo-kit.js";
 
-/** One stop of the tour. */
-interface Section {
-  /** The pattern, e.g. "Request-reply". */
-  title: string;
-  /** Where the Guide explains it, and the example programs that show it. */
-  guide: string;
-  /** Plays the pattern; `say` prints one line of the story. Closes what it opens. */
-  run(say: (line: string) => void): Promise<void>;
-}
+/** The whole tour ends by then, or the demo gives up: well within 30 s even on a loaded machine. */
+const DEADLINE_MS = 25_000;
 
-const DEADLINE_MS = 20_000;
-
-const ms = (t: number): string => `${t < 10 ? t.toFixed(2) : Math.round(t)} ms`;
 const randomOf = (n: number): number => Math.floor(Math.random() * n);
-
-function check(ok: boolean, what: string): void {
-  if (!ok) throw new Error(what);
-}
 
 // ---------------------------------------------------------------- chapter 1
 
@@ -192,27 +185,43 @@ const pipeline: Section = {
   },
 };
 
-const sections: Section[] = [requestReply, publishSubscribe, pipeline];
+const sections: Section[] = [requestReply, publishSubscribe, pipeline, majordomo, titanic];
 
 // ---------------------------------------------------------------- the tour
+
+/** The closing table: one row per client, then one line per server. */
+function printCounts(counts: Counts): void {
+  if (counts.clients.length === 0 && counts.servers.length === 0) return;
+  const header = ["client", "service", "sent", "answered", "retries"];
+  const rows = counts.clients.map((c) => [c.client, c.service, String(c.sent), String(c.answered), String(c.retries)]);
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]): string =>
+    cells.map((cell, i) => (i < 2 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join("  ").trimEnd();
+  console.log("\ncounts:");
+  console.log(`   ${line(header)}`);
+  for (const r of rows) console.log(`   ${line(r)}`);
+  for (const [name, summary] of counts.servers) console.log(`   ${name}: ${summary}`);
+}
 
 handleInterrupts();
 let current = "start";
 const guard = setTimeout(() => {
   process.stderr.write(`demo: stuck in "${current}" after ${DEADLINE_MS} ms, giving up\n`);
   shutdown();
+  cleanUpNow(); // SIGKILL to every child, temp dirs removed
   process.exit(1);
 }, DEADLINE_MS);
 
 const tourStart = now();
+const counts: Counts = { clients: [], servers: [] };
 let failed = false;
-console.log("zkit demo: the ZeroMQ Guide's patterns, each in one process");
+console.log("zkit demo: the ZeroMQ Guide's patterns, with real sockets and real processes");
 for (const [i, section] of sections.entries()) {
   current = section.title;
   console.log(`\n${i + 1}. ${section.title}: ${section.guide}`);
   const t0 = now();
   try {
-    await section.run((line) => console.log(`   ${line}`));
+    await section.run((line) => console.log(`   ${line}`), counts);
     console.log(`   ok in ${ms(now() - t0)}`);
   } catch (err) {
     failed = true;
@@ -221,12 +230,19 @@ for (const [i, section] of sections.entries()) {
   }
 }
 clearTimeout(guard);
+printCounts(counts);
 
 const leaked = openSocketCount();
 if (leaked > 0) {
   failed = true;
   process.stderr.write(`demo: ${leaked} sockets were left open\n`);
   shutdown();
+}
+const children = runningChildren();
+if (children > 0) {
+  failed = true;
+  process.stderr.write(`demo: ${children} child processes were still running; killed\n`);
+  cleanUpNow();
 }
 if (failed) {
   process.exitCode = 1;

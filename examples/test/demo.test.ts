@@ -1,18 +1,33 @@
-// `pnpm demo` runs the chapter 1 tour in one process: it must end by itself,
-// exit 0, and tell what happened in each section.
+// `pnpm demo` plays chapter 1 in one process, then chapter 4 with workers in
+// child processes: Majordomo with one echo worker SIGKILLed mid-stream, and
+// Titanic holding a request until its service comes up. It must end by
+// itself within 30 s, exit 0, tell what happened in each section, print the
+// table of counts, and leave no child process or temp dir behind.
+import { existsSync } from "node:fs";
 import { afterEach, expect, it } from "vitest";
 import { startExample, stopAll } from "./helpers.js";
 
 afterEach(() => stopAll());
 
-it("pnpm demo plays request-reply, pub-sub and pipeline, then exits 0 by itself", async () => {
+/** True while a process with this pid exists. */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+it("pnpm demo plays chapters 1 and 4, prints the counts, exits 0 by itself and leaves nothing behind", async () => {
   const demo = startExample("demo.ts");
-  // The demo's own deadline is 20 s; this one only catches a demo that ignores it.
+  // The demo's own deadline is 25 s; this one only catches a demo that ignores it.
   const exit = await demo.waitForExit(45_000);
   const out = demo.stdout();
   expect(exit, `${out}\n${demo.stderr()}`).toEqual({ code: 0, signal: null });
   expect(demo.stderr()).toBe("");
 
+  // chapter 1
   expect(out).toMatch(/^1\. Request-reply: Guide ch\. 1/m);
   expect(out).toMatch(/^ {3}a REP server bound tcp:\/\/127\.0\.0\.1:\d+; a REQ client connected to it$/m);
   expect(out).toMatch(/^ {3}request-reply: 5 Hello sent, 5 World received, 5 requests served$/m);
@@ -27,6 +42,62 @@ it("pnpm demo plays request-reply, pub-sub and pipeline, then exits 0 by itself"
   expect(out).toMatch(/^ {3}the workers took 10, 10, 10 tasks: PUSH deals them round-robin$/m);
   expect(out).toMatch(/^ {3}total work \d+ ms, done in [\d.]+ ms: [\d.]+x faster than one worker$/m);
 
-  expect(out.match(/^ {3}ok in [\d.]+ ms$/gm)).toHaveLength(3);
-  expect(out).toMatch(/^demo finished: 3 sections in [\d.]+ ms, every socket closed$/m);
+  // chapter 4: Majordomo
+  expect(out).toMatch(/^4\. Majordomo: Guide ch\. 4, Service-Oriented Reliable Queuing/m);
+  expect(out).toMatch(/^ {3}a Majordomo broker bound tcp:\/\/127\.0\.0\.1:\d+ in this process; heartbeat 250 ms, a silent worker expires after 3$/m);
+  const pids = /^ {3}workers: 2 for echo in child processes \(zkit mdp worker, pids (\d+) and (\d+)\), 1 for upper in this process$/m.exec(out);
+  expect(pids, out).not.toBeNull();
+  const [victim, survivor] = [Number(pids![1]), Number(pids![2])];
+  expect(out).toMatch(/^ {3}mmi\.service \(8\/MMI\): echo 200, upper 200, nothing 404$/m);
+  expect(out).toMatch(/^ {3}a MajordomoAsyncClient sends 400 echo requests, 200 in flight; a MajordomoClient asks upper meanwhile, one at a time$/m);
+  expect(out).toMatch(new RegExp(`^ {3}after 100 echo replies: SIGKILL to the echo worker pid ${victim}, in the middle of the stream$`, "m"));
+  expect(out).toMatch(/^ {3}the broker expired it [\d.]+ ms later \(worker-gone "expired": no heartbeat for 3 x 250 ms\); 1 request it held was lost$/m);
+  const resends = /^ {3}the async client resent what timed out after 2500 ms \(resends: (\d+)\): the other echo worker answered$/m.exec(out);
+  expect(resends, out).not.toBeNull();
+  expect(Number(resends![1])).toBeGreaterThanOrEqual(1); // at least the lost one
+  expect(out).toMatch(/^ {3}async client: 400 requests sent, 400 answered, each with its own body$/m);
+  const sync = /^ {3}sync client: (\d+) requests sent, (\d+) answered, each in upper case$/m.exec(out);
+  expect(sync, out).not.toBeNull();
+  expect(Number(sync![1])).toBeGreaterThanOrEqual(1);
+  expect(sync![2]).toBe(sync![1]);
+  const perWorker = /^ {3}echo replies per worker: (\d+) from the killed one, (\d+) from the other$/m.exec(out);
+  expect(perWorker, out).not.toBeNull();
+  expect(Number(perWorker![1])).toBeGreaterThanOrEqual(1); // it served before the kill
+  expect(Number(perWorker![1]) + Number(perWorker![2])).toBeGreaterThanOrEqual(400);
+  expect(out).toMatch(new RegExp(`^ {3}SIGTERM to pid ${survivor}: it finished its request, sent DISCONNECT and exited 0 after \\d+ replies$`, "m"));
+
+  // chapter 4: Titanic
+  expect(out).toMatch(/^5\. Titanic: Guide ch\. 4, Disconnected Reliability/m);
+  const store = /^ {3}a broker \(tcp:\/\/127\.0\.0\.1:\d+\) and Titanic in this process; Titanic stores requests in (\S+)$/m.exec(out);
+  expect(store, out).not.toBeNull();
+  expect(out).toMatch(/^ {3}titanic\.request for echo, which has no worker: 200, stored as [0-9a-f]{32} \(fsynced before the 200\)$/m);
+  expect(out).toMatch(/^ {3}titanic\.reply: 300, pending: Titanic holds the request while mmi\.service says echo has no worker$/m);
+  const late = /^ {3}starting an echo worker \(zkit mdp worker, pid (\d+)\); the client keeps polling every 100 ms$/m.exec(out);
+  expect(late, out).not.toBeNull();
+  expect(out).toMatch(/^ {3}the worker came up; Titanic dispatched the request and stored the reply [\d.]+ ms after the request$/m);
+  const polls = /^ {3}titanic\.reply: 200, "Hello from Titanic" after (\d+) polls \((\d+) answered 300\)$/m.exec(out);
+  expect(polls, out).not.toBeNull();
+  expect(Number(polls![2])).toBeGreaterThanOrEqual(1); // the poll before the worker was started
+  expect(Number(polls![1])).toBe(Number(polls![2]) + 1); // every other poll was pending
+  expect(out).toMatch(/^ {3}titanic\.close: 200; the request and its reply are gone from the store$/m);
+
+  expect(out.match(/^ {3}ok in [\d.]+ ms$/gm)).toHaveLength(5);
+
+  // the table of counts
+  expect(out).toMatch(/^counts:\n {3}client {16}service {2}sent {2}answered {2}retries$/m);
+  expect(out).toMatch(new RegExp(`^ {3}MajordomoClient +upper +${sync![1]} +${sync![1]} +\\d+$`, "m"));
+  expect(out).toMatch(new RegExp(`^ {3}MajordomoAsyncClient +echo +400 +400 +${resends![1]}$`, "m"));
+  expect(out).toMatch(/^ {3}TitanicClient +echo +1 +1 +\d+$/m);
+  expect(out).toMatch(
+    /^ {3}Majordomo broker: workers ready \d+, expired 1 \(worker-gone "expired" events: 1\), requests lost with a worker 1, requests \d+, replies \d+$/m,
+  );
+  expect(out).toMatch(/^ {3}Titanic: requests stored 1, dispatched 1, replies stored 1, delivered 1, left in the store 0$/m);
+
+  const finished = /^demo finished: 5 sections in ([\d.]+) ms, every socket closed$/m.exec(out);
+  expect(finished, out).not.toBeNull();
+  expect(Number(finished![1])).toBeLessThan(30_000);
+
+  // nothing left behind: every worker process is gone, and the store too
+  for (const pid of [victim, survivor, Number(late![1])]) expect(alive(pid), `pid ${pid} still running`).toBe(false);
+  expect(existsSync(store![1]!)).toBe(false);
 });
