@@ -4,12 +4,16 @@
  * from source through tsx), as they run in production; plus the RSS of a
  * child, read from /proc.
  *
- * Run directly, this file is the child: `mdp-children.ts broker`,
- * `mdp-children.ts workers <endpoint> <n>`, `mdp-children.ts raw-echo`, and
- * the same Majordomo roles written on bare zeromq.js (the least a broker in
- * Node can do, without zkit's checks, heartbeats or expiry):
- * `mdp-children.ts raw-broker`, `mdp-children.ts raw-workers <endpoint> <n>`.
- * It prints `ready <endpoint>` once it serves and ends on SIGTERM.
+ * Run directly, this file is the child: `mdp-children.ts broker [prefetch]`,
+ * `mdp-children.ts workers <endpoint> <n> [concurrency]`,
+ * `mdp-children.ts raw-echo`, and the same Majordomo roles written on bare
+ * zeromq.js (the least a broker in Node can do, without zkit's checks,
+ * heartbeats or expiry): `mdp-children.ts raw-broker [prefetch]`,
+ * `mdp-children.ts raw-workers <endpoint> <n>`. `prefetch` is how many
+ * requests the broker sends a worker before its reply (default 1, 7/MDP's
+ * one at a time); `concurrency` how many a zkit worker's handler works on at
+ * once (default 1). It prints `ready <endpoint>` once it serves and ends on
+ * SIGTERM.
  * @module
  */
 import { spawn, type ChildProcess } from "node:child_process";
@@ -87,7 +91,7 @@ async function child(role: string, args: string[]): Promise<void> {
   const stopped = new Promise<void>((resolve) => interruptSignal().addEventListener("abort", () => resolve(), { once: true }));
   if (role === "broker") {
     const { MajordomoBroker } = await import("@zkit/mdp");
-    const broker = new MajordomoBroker({ requestExpiryMs: 60_000, maxQueuePerService: 100_000 });
+    const broker = new MajordomoBroker({ requestExpiryMs: 60_000, maxQueuePerService: 100_000, workerPrefetch: Number(args[0] ?? 1) });
     const endpoint = await broker.bind("tcp://127.0.0.1:*");
     await broker.start();
     console.log(`ready ${endpoint}`);
@@ -95,14 +99,17 @@ async function child(role: string, args: string[]): Promise<void> {
     await broker.close();
   } else if (role === "workers") {
     const { MajordomoWorker } = await import("@zkit/mdp");
-    const workers = Array.from({ length: Number(args[1] ?? 2) }, () => new MajordomoWorker({ endpoint: args[0]!, service: "echo", handler: (request) => request }));
+    const concurrency = Number(args[2] ?? 1);
+    const workers = Array.from({ length: Number(args[1] ?? 2) }, () => new MajordomoWorker({ endpoint: args[0]!, service: "echo", concurrency, handler: (request) => request }));
     await Promise.all(workers.map((w) => w.start()));
     console.log(`ready ${args[0]}`);
     await stopped;
     await Promise.all(workers.map((w) => w.close()));
   } else if (role === "raw-echo") {
     const zmq = await import("zeromq");
-    const router = new zmq.Router({ linger: 0 });
+    // no high-water mark: a ROUTER drops what does not fit, and a dropped
+    // reply would leave the client waiting forever at 1000 in flight
+    const router = new zmq.Router({ linger: 0, sendHighWaterMark: 0 });
     await router.bind("tcp://127.0.0.1:*");
     console.log(`ready ${router.lastEndpoint}`);
     const echo = (async () => {
@@ -116,7 +123,7 @@ async function child(role: string, args: string[]): Promise<void> {
     router.close();
     await echo;
   } else if (role === "raw-broker") {
-    await rawBroker(stopped);
+    await rawBroker(stopped, Number(args[0] ?? 1));
   } else if (role === "raw-workers") {
     await rawWorkers(args[0]!, Number(args[1] ?? 2), stopped);
   } else {
@@ -129,31 +136,50 @@ const MDPW01 = Buffer.from("MDPW01");
 const MDPC01 = Buffer.from("MDPC01");
 
 /**
- * A bare zeromq.js Majordomo broker: one ROUTER, LRU workers per service,
- * FIFO requests; no heartbeats, expiry, MMI or checks. Sends are chained
- * (zeromq.js allows one at a time).
+ * A bare zeromq.js Majordomo broker: one ROUTER, FIFO requests per service,
+ * each worker sent up to `prefetch` requests before it replies (with 1:
+ * idle workers in LRU order, as 7/MDP; above 1, a worker with the fewest in
+ * hand first, found by a scan); no heartbeats, expiry, MMI or checks. Sends
+ * are chained (zeromq.js allows one at a time).
  */
-async function rawBroker(stopped: Promise<void>): Promise<void> {
+async function rawBroker(stopped: Promise<void>, prefetch: number): Promise<void> {
   const zmq = await import("zeromq");
   const router = new zmq.Router({ linger: 0 });
   await router.bind("tcp://127.0.0.1:*");
-  const services = new Map<string, { idle: Buffer[]; queue: Buffer[][]; name: Buffer }>();
-  const workers = new Map<string, string>();
+  interface Worker {
+    id: Buffer;
+    held: Buffer[];
+  }
+  interface Service {
+    workers: Worker[];
+    queue: Buffer[][];
+    name: Buffer;
+  }
+  const services = new Map<string, Service>();
+  const workers = new Map<string, { worker: Worker; service: Service }>();
   let sending: Promise<void> = Promise.resolve();
   const send = (frames: Buffer[]): void => {
     sending = sending.then(() => router.send(frames));
   };
-  const service = (name: Buffer) => {
+  const service = (name: Buffer): Service => {
     const key = name.toString("latin1");
     let s = services.get(key);
-    if (s === undefined) services.set(key, (s = { idle: [], queue: [], name }));
+    if (s === undefined) services.set(key, (s = { workers: [], queue: [], name }));
     return s;
   };
-  const dispatch = (s: { idle: Buffer[]; queue: Buffer[][] }): void => {
-    while (s.idle.length > 0 && s.queue.length > 0) {
-      const worker = s.idle.shift()!;
+  const pick = (s: Service): Worker | undefined => {
+    let best: Worker | undefined;
+    for (const w of s.workers) if (w.held.length < prefetch && (best === undefined || w.held.length < best.held.length)) best = w;
+    if (best !== undefined && prefetch === 1) s.workers.push(...s.workers.splice(s.workers.indexOf(best), 1)); // LRU
+    return best;
+  };
+  const dispatch = (s: Service): void => {
+    while (s.queue.length > 0) {
+      const worker = pick(s);
+      if (worker === undefined) return;
       const m = s.queue.shift()!;
-      send([worker, EMPTY, MDPW01, Buffer.from([2]), m[0]!, EMPTY, ...m.slice(4)]);
+      worker.held.push(m[0]!);
+      send([worker.id, EMPTY, MDPW01, Buffer.from([2]), m[0]!, EMPTY, ...m.slice(4)]);
     }
   };
   console.log(`ready ${router.lastEndpoint}`);
@@ -166,13 +192,15 @@ async function rawBroker(stopped: Promise<void>): Promise<void> {
           dispatch(s);
         } else if (m[3]![0] === 1) {
           const s = service(m[4]!);
-          workers.set(m[0]!.toString("latin1"), m[4]!.toString("latin1"));
-          s.idle.push(m[0]!);
+          const worker = { id: m[0]!, held: [] };
+          workers.set(m[0]!.toString("latin1"), { worker, service: s });
+          s.workers.push(worker);
           dispatch(s);
         } else if (m[3]![0] === 3) {
-          const s = services.get(workers.get(m[0]!.toString("latin1"))!)!;
+          const { worker, service: s } = workers.get(m[0]!.toString("latin1"))!;
+          const i = worker.held.findIndex((c) => c.equals(m[4]!));
+          if (i >= 0) worker.held.splice(i, 1);
           send([m[4]!, EMPTY, MDPC01, s.name, ...m.slice(6)]);
-          s.idle.push(m[0]!);
           dispatch(s);
         }
       }

@@ -4,7 +4,8 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { fileURLToPath } from "node:url";
 import { shutdown } from "@zkit/core";
-import { startNode, stopAll, type Child } from "@zkit/testkit";
+import { MajordomoClient } from "@zkit/mdp";
+import { startNode, stopAll, waitFor, type Child } from "@zkit/testkit";
 
 const ZKIT = fileURLToPath(new URL("../src/main.ts", import.meta.url));
 const START_MS = 30_000; // a tsx child on a loaded machine
@@ -44,6 +45,8 @@ describe("zkit mdp", () => {
     expect(helps[0]!.stdout()).toMatch(/usage: zkit mdp broker \[options\]/);
     expect(helps[0]!.stdout()).toMatch(/--bind VALUE .*\(default tcp:\/\/\*:5555\)/);
     expect(helps[0]!.stdout()).toMatch(/--heartbeat-ms N .*\(default 2500\)/);
+    expect(helps[0]!.stdout()).toMatch(/--worker-prefetch N .*\(default 1\)/);
+    expect(helps[1]!.stdout()).toMatch(/--concurrency N .*\(default 1\)/);
     expect(helps[1]!.stdout()).toMatch(/--connect VALUE .*\(default tcp:\/\/localhost:5555\)/);
     expect(helps[1]!.stdout()).toMatch(/--service VALUE .*\(default echo\)/);
     expect(helps[2]!.stdout()).toMatch(/usage: zkit mdp request \[options\] BODY\.\.\./);
@@ -86,6 +89,36 @@ describe("zkit mdp", () => {
     expect(sync.stdout()).toMatch(/^20 replies to 20 requests \(1 in flight\)/m);
   });
 
+  it("broker --worker-prefetch and worker --concurrency: pipelined requests all answered, mmi.stats shows the prefetch and what workers hold", async () => {
+    const broker = zkit("mdp", "broker", "--bind", "tcp://127.0.0.1:*", "--heartbeat-ms", "250", "--worker-prefetch", "8");
+    const endpoint = (await broker.waitFor(/^listening on (tcp:\/\/\S+)$/m, START_MS))[1]!;
+    const worker = zkit("mdp", "worker", "--connect", endpoint, "--heartbeat-ms", "250", "--work-ms", "20", "--concurrency", "4");
+    await worker.waitFor(/^worker ready for echo at /m, START_MS);
+    // 20 ms of work, 4 at a time: 400 requests take about 2 s, with the worker holding 8 (4 worked on, 4 waiting)
+    const load = zkit("mdp", "request", "--connect", endpoint, "--requests", "400", "--inflight", "20", "--timeout-ms", "30000", "x");
+    const probe = new MajordomoClient({ endpoint, timeoutMs: 5000 });
+    try {
+      const held = async (): Promise<number> => {
+        const [, json] = await probe.request("mmi.stats", "echo");
+        return (JSON.parse(json!.toString()) as { serviceList: { workerList: { inHand: number }[] }[] }).serviceList[0]?.workerList[0]?.inHand ?? 0;
+      };
+      await waitFor(async () => (await held()) === 8, START_MS, "the worker to hold 8 requests during the load");
+    } finally {
+      await probe.close();
+    }
+    expect(await exitOf(load)).toBe(0);
+    expect(load.stdout()).toMatch(/^400 replies to 400 requests \(20 in flight\) .* 0 failed$/m);
+    const stats = zkit("mdp", "mmi", "--connect", endpoint, "mmi.stats");
+    expect(await exitOf(stats)).toBe(0);
+    const json = JSON.parse(stats.stdout().trim().split("\n")[1]!) as { workerPrefetch: number; replies: number; serviceList: { name: string; workerList: { inHand: number }[] }[] };
+    expect(json.workerPrefetch).toBe(8);
+    expect(json.replies).toBeGreaterThanOrEqual(400);
+    expect(json.serviceList).toEqual([expect.objectContaining({ name: "echo", inFlight: 0, workerList: [{ worker: expect.any(String), inHand: 0 }] })]);
+    worker.kill("SIGTERM");
+    expect(await exitOf(worker)).toBe(0);
+    expect(worker.stdout()).toMatch(/^worker stopped: 400 replies$/m);
+  });
+
   it("-v prints the traffic frame by frame in the Guide's dump style", async () => {
     const { endpoint, broker } = await brokerAndWorker("-v");
     const request = zkit("mdp", "request", "--connect", endpoint, "-v", "Hello");
@@ -108,7 +141,11 @@ describe("zkit mdp", () => {
     const noService = zkit("mdp", "mmi");
     const badNumber = zkit("mdp", "request", "--requests", "many");
     const unknown = zkit("mdp", "broker", "--colour", "red");
-    expect([await exitOf(noService), await exitOf(badNumber), await exitOf(unknown)]).toEqual([2, 2, 2]);
+    const noPrefetch = zkit("mdp", "broker", "--worker-prefetch", "0");
+    const badConcurrency = zkit("mdp", "worker", "--concurrency", "1.5");
+    expect([await exitOf(noService), await exitOf(badNumber), await exitOf(unknown), await exitOf(noPrefetch), await exitOf(badConcurrency)]).toEqual([2, 2, 2, 2, 2]);
+    expect(noPrefetch.stderr()).toMatch(/--worker-prefetch must be an integer >= 1, got "0"/);
+    expect(badConcurrency.stderr()).toMatch(/--concurrency must be an integer >= 1, got "1.5"/);
     expect(noService.stderr()).toMatch(/expected one SERVICE/);
     expect(badNumber.stderr()).toMatch(/--requests must be an integer >= 1, got "many"/);
     expect(unknown.stderr()).toMatch(/usage: zkit mdp broker/);

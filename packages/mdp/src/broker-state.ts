@@ -1,8 +1,9 @@
 /**
  * The Majordomo broker's decisions, without sockets or timers: services,
- * workers in least-recently-used order, bounded and expiring request queues,
- * worker expiry, MMI. {@link MajordomoBroker} feeds it decoded messages and
- * clock ticks and sends what it returns; tests drive it directly.
+ * workers with credit (least loaded, then least recently used), the requests
+ * each worker holds, bounded and expiring request queues, worker expiry,
+ * MMI. {@link MajordomoBroker} feeds it decoded messages and clock ticks and
+ * sends what it returns; tests drive it directly.
  * @module
  */
 import { getLogger } from "@zkit/core";
@@ -46,6 +47,12 @@ export interface BrokerStats {
   lost: number;
   /** Requests put back at the head of their queue because their worker sent DISCONNECT. */
   requeued: number;
+  /**
+   * REPLYs whose client address matched no request their worker held (a
+   * buggy or confused worker): forwarded to that address anyway, as 7/MDP
+   * brokers do, but they give the worker no credit back.
+   */
+  repliesUnmatched: number;
   /** Malformed messages dropped (bad header, missing frames, unknown command, oversized frame...). */
   malformed: number;
   /** DISCONNECT commands sent for valid but unexpected commands or refused services. */
@@ -64,7 +71,7 @@ export interface BrokerStats {
   services: number;
   /** Gauge: requests waiting in queues now. */
   queued: number;
-  /** Gauge: requests held by workers now. */
+  /** Gauge: requests held by workers now (sent to a worker, not yet answered). */
   inFlight: number;
 }
 
@@ -88,12 +95,19 @@ export interface RequestInfo {
 export interface WorkerGoneInfo extends WorkerInfo {
   /** Why it left. */
   reason: WorkerGoneReason;
+  /**
+   * How many requests it held when it left: requeued when it sent
+   * DISCONNECT, lost otherwise (each also has its own event).
+   */
+  inHand: number;
 }
 
 /** A reply forwarded to a client (event `reply`). */
 export interface ReplyInfo extends RequestInfo {
   /** The worker that answered, its routing id in hex. */
   worker: string;
+  /** How many requests that worker still holds after this reply. */
+  inHand: number;
 }
 
 /** A dropped request (event `request-dropped`). */
@@ -140,9 +154,9 @@ export interface MajordomoBrokerEvents {
   "request-expired": [info: RequestInfo];
   /** A request was dropped: its queue was full, or too many services exist. */
   "request-dropped": [info: DroppedInfo];
-  /** A worker held this request when it expired or broke the protocol; the client's retry recovers it. */
+  /** A worker held this request when it expired or broke the protocol (one event per request held); the client's retry recovers it. */
   "request-lost": [info: LostInfo];
-  /** A worker sent DISCONNECT while holding this request, which went back to the head of its queue. */
+  /** A worker sent DISCONNECT while holding this request (one event per request held), which went back to the head of its queue. */
   "request-requeued": [info: RequeuedInfo];
   /** A malformed message was dropped. */
   malformed: [info: MalformedInfo];
@@ -157,6 +171,7 @@ export interface BrokerConfig {
   queueOverflow: QueueOverflowPolicy;
   maxFrameBytes: number;
   maxServices: number;
+  workerPrefetch: number;
 }
 
 /** What the state needs from its broker. @internal */
@@ -185,11 +200,24 @@ interface ServiceEntry {
   name: Buffer;
   label: string;
   queue: Deque<QueuedRequest>;
-  /** Idle workers, least recently used first (intrusive doubly linked list). */
-  head: WorkerEntry | undefined;
-  tail: WorkerEntry | undefined;
+  /**
+   * Workers with credit (holding fewer than `workerPrefetch` requests), one
+   * least-recently-used list per load: `heads[k]`..`tails[k]` hold the
+   * workers holding `k` requests, in the order they got there (intrusive
+   * doubly linked lists). With `workerPrefetch` 1 there is one list, the
+   * idle workers: 7/MDP's LRU queue.
+   */
+  heads: (WorkerEntry | undefined)[];
+  tails: (WorkerEntry | undefined)[];
+  /** No list below this load has a worker (a lower bound, raised lazily). */
+  minLoad: number;
+  /** Workers with credit (in one of the lists). */
+  available: number;
+  /** Idle workers: holding nothing. */
   waiting: number;
   workers: number;
+  /** Requests its workers hold. */
+  inFlight: number;
 }
 
 interface WorkerEntry {
@@ -197,10 +225,12 @@ interface WorkerEntry {
   identity: Buffer;
   service: ServiceEntry;
   expiresAt: number;
-  request: QueuedRequest | undefined;
+  /** The requests sent to it and not answered yet, in the order they were sent. */
+  inHand: QueuedRequest[];
   prev: WorkerEntry | undefined;
   next: WorkerEntry | undefined;
-  linked: boolean;
+  /** The list it is in (its load when it was linked), or -1 when it has no credit or is gone. */
+  list: number;
 }
 
 /**
@@ -217,6 +247,7 @@ export class BrokerState {
     dropped: 0,
     lost: 0,
     requeued: 0,
+    repliesUnmatched: 0,
     malformed: 0,
     disconnectsSent: 0,
     workersRefused: 0,
@@ -333,10 +364,10 @@ export class BrokerState {
       identity: sender,
       service: entry,
       expiresAt: this.#host.now() + this.workerExpiryMs,
-      request: undefined,
+      inHand: [],
       prev: undefined,
       next: undefined,
-      linked: false,
+      list: -1,
     };
     this.#workers.set(k, worker);
     entry.workers++;
@@ -356,16 +387,27 @@ export class BrokerState {
     }
     this.#refresh(worker);
     const service = worker.service;
-    if (worker.request !== undefined) {
-      worker.request = undefined;
+    // The first request in hand for that client: a sequential worker answers
+    // in order (found at once), a concurrent one may not.
+    const inHand = worker.inHand;
+    let i = 0;
+    while (i < inHand.length && !inHand[i]!.client.equals(client)) i++;
+    if (i < inHand.length) {
+      if (i === 0) inHand.shift();
+      else inHand.splice(i, 1);
       this.stats.inFlight--;
+      service.inFlight--;
+      this.#unlink(worker);
+      this.#link(worker); // one request lighter: the tail of its new load's list
+    } else {
+      this.stats.repliesUnmatched++;
+      log.warn("REPLY from worker %s to %s matches no request it holds: forwarded, no credit back", sender.toString("hex"), client.toString("hex"));
     }
     this.stats.replies++;
     this.#host.send(encodeClientReply(client, service.name, body), "client");
     if (this.#host.listening("reply")) {
-      this.#host.emit("reply", { service: service.label, client: client.toString("hex"), worker: sender.toString("hex") });
+      this.#host.emit("reply", { service: service.label, client: client.toString("hex"), worker: sender.toString("hex"), inHand: inHand.length });
     }
-    if (!worker.linked) this.#link(worker);
     this.#dispatch(service);
   }
 
@@ -389,27 +431,41 @@ export class BrokerState {
 
   // ------------------------------------------------------------ dispatch
 
-  /** Hands queued requests to idle workers, least recently used first. */
+  /**
+   * Hands queued requests to workers with credit: the least loaded first,
+   * and among equally loaded ones the least recently used (with
+   * `workerPrefetch` 1: idle workers in LRU order, as 7/MDP says).
+   */
   #dispatch(service: ServiceEntry): void {
     const queue = service.queue;
-    if (queue.length === 0 || service.head === undefined) {
+    if (queue.length === 0 || service.available === 0) {
       this.#forgetIfIdle(service);
       return;
     }
     const oldest = this.#host.now() - this.#config.requestExpiryMs;
-    while (service.head !== undefined && queue.length > 0) {
+    while (service.available > 0 && queue.length > 0) {
       const request = queue.shift()!;
       this.stats.queued--;
       if (request.arrivedAt < oldest) {
         this.#expired(service, request);
         continue;
       }
-      const worker = service.head;
+      const worker = this.#leastLoaded(service);
       this.#unlink(worker);
-      worker.request = request;
+      worker.inHand.push(request);
       this.stats.inFlight++;
+      service.inFlight++;
+      this.#link(worker); // one request heavier, or out of the lists when it has no credit left
       this.#host.send(encodeWorkerRequest(worker.identity, request.client, request.body), "worker");
     }
+  }
+
+  /** The head of the lowest non-empty load list; only called when `service.available > 0`. */
+  #leastLoaded(service: ServiceEntry): WorkerEntry {
+    let k = service.minLoad;
+    while (service.heads[k] === undefined) k++;
+    service.minLoad = k;
+    return service.heads[k]!;
   }
 
   #expired(service: ServiceEntry, request: QueuedRequest): void {
@@ -427,7 +483,19 @@ export class BrokerState {
     let entry = this.#services.get(k);
     if (entry === undefined) {
       if (this.#services.size >= this.#config.maxServices) return undefined;
-      entry = { key: k, name, label: name.toString(), queue: new Deque(), head: undefined, tail: undefined, waiting: 0, workers: 0 };
+      entry = {
+        key: k,
+        name,
+        label: name.toString(),
+        queue: new Deque(),
+        heads: [],
+        tails: [],
+        minLoad: 0,
+        available: 0,
+        waiting: 0,
+        workers: 0,
+        inFlight: 0,
+      };
       this.#services.set(k, entry);
       this.stats.services++;
     }
@@ -448,28 +516,39 @@ export class BrokerState {
     worker.expiresAt = this.#host.now() + this.workerExpiryMs;
   }
 
-  /** Appends an idle worker to its service's LRU list. */
+  /**
+   * Appends a worker to the tail of the list of its load, when it has credit
+   * left (holds fewer than `workerPrefetch` requests). It must be unlinked.
+   */
   #link(worker: WorkerEntry): void {
+    const load = worker.inHand.length;
+    if (load >= this.#config.workerPrefetch) return;
     const service = worker.service;
-    worker.prev = service.tail;
+    const tail = service.tails[load];
+    worker.prev = tail;
     worker.next = undefined;
-    if (service.tail !== undefined) service.tail.next = worker;
-    else service.head = worker;
-    service.tail = worker;
-    worker.linked = true;
-    service.waiting++;
+    if (tail !== undefined) tail.next = worker;
+    else service.heads[load] = worker;
+    service.tails[load] = worker;
+    worker.list = load;
+    service.available++;
+    if (load === 0) service.waiting++;
+    if (load < service.minLoad) service.minLoad = load;
   }
 
+  /** Takes a worker out of its load list, if it is in one. */
   #unlink(worker: WorkerEntry): void {
-    if (!worker.linked) return;
+    const load = worker.list;
+    if (load < 0) return;
     const service = worker.service;
     if (worker.prev !== undefined) worker.prev.next = worker.next;
-    else service.head = worker.next;
+    else service.heads[load] = worker.next;
     if (worker.next !== undefined) worker.next.prev = worker.prev;
-    else service.tail = worker.prev;
+    else service.tails[load] = worker.prev;
     worker.prev = worker.next = undefined;
-    worker.linked = false;
-    service.waiting--;
+    worker.list = -1;
+    service.available--;
+    if (load === 0) service.waiting--;
   }
 
   #deleteWorker(worker: WorkerEntry, reason: WorkerGoneReason): void {
@@ -482,27 +561,32 @@ export class BrokerState {
     if (reason === "expired") this.stats.workersExpired++;
     else if (reason === "disconnected") this.stats.workersDisconnected++;
     const id = worker.identity.toString("hex");
-    const request = worker.request;
-    if (request !== undefined) {
-      worker.request = undefined;
-      this.stats.inFlight--;
-      const client = request.client.toString("hex");
+    const held = worker.inHand;
+    worker.inHand = [];
+    const k = held.length;
+    if (k > 0) {
+      this.stats.inFlight -= k;
+      service.inFlight -= k;
       if (reason === "disconnected") {
-        // A worker that says goodbye will not answer what it holds (it
-        // would have replied first): the request goes back to the head.
-        service.queue.unshift(request);
-        this.stats.queued++;
-        this.stats.requeued++;
-        log.info("worker %s left holding a request for %s from %s: requeued", id, service.label, client);
-        this.#host.emit("request-requeued", { service: service.label, client, worker: id });
+        // A worker that says goodbye will not answer what it holds (it would
+        // have replied first): the requests go back to the head of the
+        // queue, in the order they were sent.
+        for (let i = k - 1; i >= 0; i--) service.queue.unshift(held[i]!);
+        this.stats.queued += k;
+        this.stats.requeued += k;
+        log.info("worker %s left holding %d request(s) for %s: requeued", id, k, service.label);
+        for (const request of held) this.#host.emit("request-requeued", { service: service.label, client: request.client.toString("hex"), worker: id });
       } else {
-        this.stats.lost++;
-        log.warn("worker %s (%s) held a request for %s from %s: lost, the client must retry", id, reason, service.label, client);
-        this.#host.emit("request-lost", { service: service.label, client, worker: id, reason });
+        // It may have acted on them: never resent by the broker; each
+        // client's retry recovers its request.
+        this.stats.lost += k;
+        const clients = held.map((r) => r.client.toString("hex"));
+        log.warn("worker %s (%s) held %d request(s) for %s: lost, their clients must retry (%s)", id, reason, k, service.label, clients.join(" "));
+        for (const client of clients) this.#host.emit("request-lost", { service: service.label, client, worker: id, reason });
       }
     }
     log.info("worker %s for %s gone: %s", id, service.label, reason);
-    this.#host.emit("worker-gone", { service: service.label, worker: id, reason });
+    this.#host.emit("worker-gone", { service: service.label, worker: id, reason, inHand: k });
     this.#dispatch(service);
   }
 
@@ -569,11 +653,24 @@ export class BrokerState {
    */
   snapshot(service?: string): BrokerSnapshot {
     const services: ServiceSnapshot[] = [];
+    const byEntry = new Map<ServiceEntry, ServiceSnapshot>();
     for (const entry of this.#services.values()) {
       if (service !== undefined && entry.label !== service) continue;
-      services.push({ name: entry.label, workers: entry.workers, waiting: entry.waiting, queued: entry.queue.length });
+      const snap: ServiceSnapshot = {
+        name: entry.label,
+        workers: entry.workers,
+        waiting: entry.waiting,
+        queued: entry.queue.length,
+        inFlight: entry.inFlight,
+        workerList: [],
+      };
+      services.push(snap);
+      byEntry.set(entry, snap);
     }
-    return { ...this.stats, ...this.#host.extraStats?.(), serviceList: services };
+    for (const worker of this.#workers.values()) {
+      byEntry.get(worker.service)?.workerList.push({ worker: worker.identity.toString("hex"), inHand: worker.inHand.length });
+    }
+    return { ...this.stats, workerPrefetch: this.#config.workerPrefetch, ...this.#host.extraStats?.(), serviceList: services };
   }
 }
 
@@ -583,14 +680,20 @@ export interface ServiceSnapshot {
   name: string;
   /** Registered workers. */
   workers: number;
-  /** Idle workers, waiting for a request. */
+  /** Idle workers, holding no request. */
   waiting: number;
   /** Requests waiting for a worker. */
   queued: number;
+  /** Requests its workers hold (sent, not answered yet). */
+  inFlight: number;
+  /** Each of its workers (routing id in hex) and how many requests it holds now (at most `workerPrefetch`). */
+  workerList: { worker: string; inHand: number }[];
 }
 
 /** What `mmi.stats` returns (as JSON) and `MajordomoBroker.snapshot()` gives. */
 export interface BrokerSnapshot extends BrokerStats {
+  /** The broker's `workerPrefetch`: the most requests a worker holds at once. */
+  workerPrefetch: number;
   /** The services, or the one asked for. */
   serviceList: ServiceSnapshot[];
   /** Other figures the broker adds, such as `rssBytes` and `heapUsedBytes`. */

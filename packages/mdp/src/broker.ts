@@ -29,6 +29,8 @@ export const DEFAULT_MAX_QUEUE_PER_SERVICE = 10_000;
 export const DEFAULT_MAX_FRAME_BYTES = 16 * 1024 * 1024;
 /** Default of {@link MajordomoBrokerOptions.maxServices}. */
 export const DEFAULT_MAX_SERVICES = 10_000;
+/** Default of {@link MajordomoBrokerOptions.workerPrefetch}: one request per worker at a time, as 7/MDP's broker. */
+export const DEFAULT_WORKER_PREFETCH = 1;
 
 /** Options of {@link MajordomoBroker}; every one has a default. */
 export interface MajordomoBrokerOptions {
@@ -76,6 +78,27 @@ export interface MajordomoBrokerOptions {
    * @defaultValue 10000
    */
   maxServices?: number;
+  /**
+   * The most requests the broker sends one worker before it replies
+   * (pipelining). `1`, the default, is 7/MDP exactly as the Guide's broker
+   * does it: a worker gets a request only when idle, idle workers in
+   * least-recently-used order; keep it for wire and behavioural
+   * compatibility with anything that expects that.
+   *
+   * With `N > 1` a worker may hold up to `N` requests: the next ones wait in
+   * its socket while it works, so no round trip to the broker separates two
+   * requests. This stays wire-compatible (a sequential worker, the Guide's
+   * C or Python `mdwrk` included, just finds the next REQUEST queued, and
+   * every REPLY names its client), and requests go to the least loaded
+   * worker with credit, least recently used among equals. The costs: a
+   * worker that dies or expires loses up to `N` requests at once (counted
+   * in `stats.lost`; their clients' retries recover them), and a request
+   * may wait behind `N - 1` others in a worker rather than in the broker,
+   * where another worker could have taken it: keep `N` x the handler's time
+   * well under the clients' timeout.
+   * @defaultValue 1
+   */
+  workerPrefetch?: number;
   /** Called with every message the broker receives or sends (the CLI's `-v`). */
   trace?: TraceFn;
 }
@@ -88,6 +111,7 @@ const OPTION_NAMES = [
   "queueOverflow",
   "maxFrameBytes",
   "maxServices",
+  "workerPrefetch",
   "trace",
 ] as const;
 
@@ -98,11 +122,14 @@ const OPTION_NAMES = [
  * - One ROUTER for clients and workers; services are created on demand and
  *   forgotten when they have neither workers nor queued requests.
  * - Requests go to a service's idle workers, least recently used first; a
- *   worker holds one request at a time.
+ *   worker holds one request at a time. With `workerPrefetch` N > 1 a
+ *   worker may hold up to N (pipelining): requests go to the least loaded
+ *   worker with credit, least recently used among equals.
  * - Heartbeats both ways every `heartbeatIntervalMs`; a worker silent for
- *   `liveness` intervals expires, busy or not. A request it held is counted
- *   as lost (the client's retry recovers it); a worker that sends
- *   DISCONNECT while holding one gives it back to the head of the queue.
+ *   `liveness` intervals expires, busy or not. The requests it held are
+ *   counted as lost (the clients' retries recover them); a worker that
+ *   sends DISCONNECT while holding some gives them back to the head of the
+ *   queue.
  * - Per-service queues are bounded (`maxQueuePerService`, `queueOverflow`)
  *   and expire (`requestExpiryMs`).
  * - Any valid but unexpected command gets DISCONNECT; workers may not
@@ -149,6 +176,7 @@ export class MajordomoBroker extends EventEmitter<MajordomoBrokerEvents> {
       queueOverflow: overflow,
       maxFrameBytes: numberOption(o.maxFrameBytes, "maxFrameBytes", DEFAULT_MAX_FRAME_BYTES, { min: 1, integer: true, infinity: true }),
       maxServices: numberOption(o.maxServices, "maxServices", DEFAULT_MAX_SERVICES, { min: 1, integer: true, infinity: true }),
+      workerPrefetch: numberOption(o.workerPrefetch, "workerPrefetch", DEFAULT_WORKER_PREFETCH, { min: 1, integer: true }),
     };
     this.#trace = functionOption<TraceFn>(o.trace, "trace");
     this.#socket = new ZSocket("ROUTER");
@@ -268,8 +296,8 @@ export class MajordomoBroker extends EventEmitter<MajordomoBrokerEvents> {
   /**
    * Closes the broker: sends DISCONNECT to every worker (they reconnect to
    * whoever binds the endpoint next), lets the messages out (up to 1 s) and
-   * closes the socket. Queued and in-flight requests are dropped: their
-   * clients retry. Idempotent.
+   * closes the socket. Queued requests and those workers hold are dropped
+   * (the held ones counted as lost): their clients retry. Idempotent.
    */
   close(): Promise<void> {
     this.#closing ??= this.#close();

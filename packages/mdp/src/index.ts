@@ -14,6 +14,7 @@ export {
   DEFAULT_MAX_QUEUE_PER_SERVICE,
   DEFAULT_MAX_SERVICES,
   DEFAULT_REQUEST_EXPIRY_MS,
+  DEFAULT_WORKER_PREFETCH,
   type MajordomoBrokerOptions,
 } from "./broker.js";
 export type {
@@ -42,6 +43,7 @@ export {
 export { DEFAULT_RETRIES, DEFAULT_TIMEOUT_MS, type MajordomoRequestOptions } from "./request.js";
 export {
   MajordomoWorker,
+  DEFAULT_CONCURRENCY,
   DEFAULT_RECONNECT_MS,
   type MajordomoHandler,
   type MajordomoReply,

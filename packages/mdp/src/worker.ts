@@ -7,6 +7,7 @@
 import { EventEmitter } from "node:events";
 import { ClosedError, InvalidArgumentError, ZSocket, getLogger, now, parseEndpoints, type FrameLike, type TraceFn } from "@zkit/core";
 import { ZLoop } from "@zkit/zloop";
+import { Deque } from "./deque.js";
 import { checkOptions, connectEndpoint, functionOption, numberOption, requiredString } from "./options.js";
 import {
   DEFAULT_HEARTBEAT_INTERVAL_MS,
@@ -42,8 +43,18 @@ export interface MajordomoWorkerOptions {
   endpoint: string;
   /** The service this worker serves; not `mmi.*`, at most 255 bytes. */
   service: string;
-  /** Serves each request; requests come one at a time. */
+  /** Serves each request; up to `concurrency` at once (one at a time by default). */
   handler: MajordomoHandler;
+  /**
+   * How many requests the handler may work on at once. Above 1, replies go
+   * out as handlers finish, possibly out of order (each carries its own
+   * client address, so 7/MDP allows it). Only useful with a broker that
+   * sends a worker more than one request at a time (`MajordomoBroker`'s
+   * `workerPrefetch`): a 7/MDP broker that does not sends one request at a
+   * time whatever this says.
+   * @defaultValue 1
+   */
+  concurrency?: number;
   /**
    * How often the worker sends HEARTBEAT, busy or idle, in ms; use the
    * broker's value.
@@ -131,7 +142,10 @@ export interface MajordomoWorkerEvents {
   close: [];
 }
 
-const OPTION_NAMES = ["endpoint", "service", "handler", "heartbeatIntervalMs", "liveness", "reconnectMs", "onError", "trace"] as const;
+const OPTION_NAMES = ["endpoint", "service", "handler", "concurrency", "heartbeatIntervalMs", "liveness", "reconnectMs", "onError", "trace"] as const;
+
+/** Default of {@link MajordomoWorkerOptions.concurrency}. */
+export const DEFAULT_CONCURRENCY = 1;
 
 interface Job {
   generation: number;
@@ -141,7 +155,8 @@ interface Job {
 
 /**
  * A Majordomo worker (7/MDP): registers a service with the broker and
- * answers its requests with a handler, one request at a time.
+ * answers its requests with a handler, one request at a time (or up to
+ * `concurrency` at once).
  *
  * - {@link start} connects a DEALER, sends READY and resolves; the worker
  *   then serves in the background.
@@ -152,8 +167,12 @@ interface Job {
  *   DISCONNECT it does so at once (at most once per `reconnectMs`). A reply
  *   finished after its connection was dropped is discarded (its client
  *   address meant nothing to the new connection).
- * - {@link close} finishes the request in hand, sends its reply, then
- *   DISCONNECT, and closes.
+ * - Requests that arrive while the handler is busy wait in order (a
+ *   broker with `workerPrefetch` sends several); `concurrency` handlers
+ *   run at once, and each reply goes out as soon as its handler is done.
+ * - {@link close} finishes the requests being handled, sends their
+ *   replies, then DISCONNECT (the broker requeues the requests that were
+ *   still waiting), and closes.
  *
  * @example
  * ```ts
@@ -179,6 +198,7 @@ export class MajordomoWorker extends EventEmitter<MajordomoWorkerEvents> {
   readonly #heartbeatMs: number;
   readonly #liveness: number;
   readonly #reconnectMs: number;
+  readonly #concurrency: number;
   readonly #stats: WorkerStats = { requests: 0, replies: 0, handlerErrors: 0, repliesDropped: 0, connections: 0, reconnects: 0, malformed: 0 };
 
   #loop = new ZLoop();
@@ -188,11 +208,14 @@ export class MajordomoWorker extends EventEmitter<MajordomoWorkerEvents> {
   #lastHeard = 0;
   #lastConnect = -Infinity;
   #reconnectTimer: NodeJS.Timeout | undefined;
-  #jobs: Job[] = [];
-  /** True while {@link MajordomoWorker.#work} runs (set and cleared synchronously around its loop). */
-  #working = false;
-  /** The last run of {@link MajordomoWorker.#work}, for close() to wait on. */
-  #current: Promise<void> = Promise.resolve();
+  /** Requests received, waiting for a handler. */
+  #jobs = new Deque<Job>();
+  /** Handlers running now. */
+  #active = 0;
+  /** True while `#pump` starts jobs (a synchronous handler finishing inside it does not recurse). */
+  #pumping = false;
+  /** Called when the last running handler finishes (close() waits on it). */
+  #onIdle: (() => void) | undefined;
   #starting: Promise<void> | undefined;
   #closing: Promise<void> | undefined;
 
@@ -218,6 +241,7 @@ export class MajordomoWorker extends EventEmitter<MajordomoWorkerEvents> {
     this.#heartbeatMs = numberOption(o.heartbeatIntervalMs, "heartbeatIntervalMs", DEFAULT_HEARTBEAT_INTERVAL_MS, { min: 0, exclusive: true });
     this.#liveness = numberOption(o.liveness, "liveness", DEFAULT_LIVENESS, { min: 1, integer: true });
     this.#reconnectMs = numberOption(o.reconnectMs, "reconnectMs", DEFAULT_RECONNECT_MS, { min: 0 });
+    this.#concurrency = numberOption(o.concurrency, "concurrency", DEFAULT_CONCURRENCY, { min: 1, integer: true });
   }
 
   /** The worker's counters, live (read-only). */
@@ -227,7 +251,20 @@ export class MajordomoWorker extends EventEmitter<MajordomoWorkerEvents> {
 
   /** True while a request is being handled. */
   get busy(): boolean {
-    return this.#working;
+    return this.#active > 0;
+  }
+
+  /**
+   * Requests received and not answered yet: being handled, or waiting for
+   * a handler (at most the broker's `workerPrefetch`).
+   */
+  get inHand(): number {
+    return this.#active + this.#jobs.length;
+  }
+
+  /** How many requests the handler may work on at once (the `concurrency` option). */
+  get concurrency(): number {
+    return this.#concurrency;
   }
 
   /** True once {@link close} was called. */
@@ -318,7 +355,7 @@ export class MajordomoWorker extends EventEmitter<MajordomoWorkerEvents> {
         this.#stats.requests++;
         if (this.#closing !== undefined) return; // said or saying DISCONNECT: the broker requeues it
         this.#jobs.push({ generation: this.#generation, client: msg.client, body: msg.body });
-        if (!this.#working) this.#current = this.#work();
+        this.#pump();
         return;
       case "heartbeat":
         return;
@@ -336,30 +373,59 @@ export class MajordomoWorker extends EventEmitter<MajordomoWorkerEvents> {
     }
   }
 
-  /** Runs queued jobs one at a time. */
-  async #work(): Promise<void> {
-    this.#working = true;
+  /** Starts waiting jobs while fewer than `concurrency` handlers run. */
+  #pump(): void {
+    if (this.#pumping) return; // a synchronous handler finished inside the loop below: it goes on
+    this.#pumping = true;
     try {
-      for (let job = this.#jobs.shift(); job !== undefined; job = this.#jobs.shift()) {
-        let reply: MajordomoReply;
-        try {
-          const result = this.#handler(job.body);
-          reply = isThenable(result) ? await result : result;
-          if (!isBody(reply)) throw new InvalidArgumentError("the handler must return a frame (Buffer, string, ...) or an array of frames");
-        } catch (err) {
-          reply = this.#failed(err, job.body);
-        }
-        if (job.generation !== this.#generation || this.#socket === undefined) {
-          this.#stats.repliesDropped++;
-          log.warn("worker %s: the connection of a request was dropped while it was handled; its reply is discarded", this.service);
-          continue;
-        }
-        this.#stats.replies++;
-        await this.#send(encodeReply(job.client, toBody(reply)));
+      while (this.#active < this.#concurrency && this.#jobs.length > 0) {
+        this.#active++;
+        this.#run(this.#jobs.shift()!);
       }
     } finally {
-      this.#working = false;
+      this.#pumping = false;
     }
+  }
+
+  /** Runs the handler on one job; its reply is sent when it is done (at once for a synchronous handler). */
+  #run(job: Job): void {
+    let result: Promise<MajordomoReply> | MajordomoReply;
+    try {
+      result = this.#handler(job.body);
+    } catch (err) {
+      this.#done(job, this.#failed(err, job.body));
+      return;
+    }
+    if (isThenable(result)) {
+      Promise.resolve(result).then(
+        (reply) => this.#done(job, reply),
+        (err: unknown) => this.#done(job, this.#failed(err, job.body)),
+      );
+    } else {
+      this.#done(job, result);
+    }
+  }
+
+  /** A handler finished: sends its reply (unless its connection is gone) and starts the next job. */
+  #done(job: Job, result: unknown): void {
+    let reply = result as MajordomoReply;
+    if (!isBody(reply)) reply = this.#failed(new InvalidArgumentError("the handler must return a frame (Buffer, string, ...) or an array of frames"), job.body);
+    this.#active--;
+    if (job.generation !== this.#generation || this.#socket === undefined) {
+      this.#stats.repliesDropped++;
+      log.warn("worker %s: the connection of a request was dropped while it was handled; its reply is discarded", this.service);
+    } else {
+      this.#stats.replies++;
+      // not awaited: the socket's send queue keeps replies in order, and what
+      // a worker can have to send is bounded by what the broker sent it
+      void this.#send(encodeReply(job.client, toBody(reply)));
+    }
+    if (this.#active === 0 && this.#onIdle !== undefined) {
+      const idle = this.#onIdle;
+      this.#onIdle = undefined;
+      idle();
+    }
+    if (this.#closing === undefined) this.#pump();
   }
 
   #failed(err: unknown, request: Buffer[]): MajordomoReply {
@@ -384,7 +450,7 @@ export class MajordomoWorker extends EventEmitter<MajordomoWorkerEvents> {
     this.#socket = undefined;
     this.#generation++;
     socket.close();
-    this.#jobs = this.#jobs.filter((j) => j.generation === this.#generation);
+    this.#jobs.clear(); // every waiting job belongs to the dropped connection
     this.#stats.reconnects++;
     this.emit("disconnected", { reason });
     clearTimeout(this.#reconnectTimer);
@@ -407,9 +473,10 @@ export class MajordomoWorker extends EventEmitter<MajordomoWorkerEvents> {
   }
 
   /**
-   * Closes the worker gracefully: finishes the request in hand and sends
-   * its reply, then sends DISCONNECT (a request the broker sent meanwhile
-   * goes back to its queue), and closes the socket. Idempotent.
+   * Closes the worker gracefully: finishes the requests being handled and
+   * sends their replies, then sends DISCONNECT (requests that were waiting
+   * for a handler, or that the broker sent meanwhile, go back to its queue),
+   * and closes the socket. Idempotent.
    */
   close(): Promise<void> {
     this.#closing ??= this.#close();
@@ -418,9 +485,9 @@ export class MajordomoWorker extends EventEmitter<MajordomoWorkerEvents> {
 
   async #close(): Promise<void> {
     clearTimeout(this.#reconnectTimer);
-    this.#jobs = [];
+    this.#jobs.clear();
     await this.#starting?.catch(() => {});
-    if (this.#working) await this.#current;
+    if (this.#active > 0) await new Promise<void>((resolve) => (this.#onIdle = resolve));
     const socket = this.#socket;
     if (socket !== undefined && !socket.closed) {
       await this.#send(encodeDisconnect());

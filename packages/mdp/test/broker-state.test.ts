@@ -2,14 +2,18 @@
 // hand-driven clock, its sends and events recorded. Dispatch order (LRU),
 // expiry of busy workers, a purge that does not stop at the first live
 // worker, bounded and expiring queues, DISCONNECT for every valid but
-// unexpected command, MMI. The same rules are exercised over real sockets in
-// broker.test.ts.
-import { describe, expect, it } from "vitest";
+// unexpected command, MMI; then pipelining (workerPrefetch > 1): credit,
+// least-loaded choice, reply matching, expiry and DISCONNECT with several
+// requests in hand. The same rules are exercised over real sockets in
+// broker.test.ts and prefetch.test.ts.
+import { afterEach, describe, expect, it } from "vitest";
+import { setLogSink } from "@zkit/core";
 import { BrokerState, type BrokerConfig, type MajordomoBrokerEvents } from "../src/broker-state.js";
 
 const EMPTY = Buffer.alloc(0);
 const b = (s: string): Buffer => Buffer.from(s);
 const id = (n: number): Buffer => Buffer.from([0, 0, 0, 0, n]);
+const hex = (n: number): string => id(n).toString("hex");
 
 const CONFIG: BrokerConfig = {
   heartbeatIntervalMs: 100,
@@ -19,6 +23,7 @@ const CONFIG: BrokerConfig = {
   queueOverflow: "drop-oldest",
   maxFrameBytes: 1024,
   maxServices: 3,
+  workerPrefetch: 1,
 };
 
 function harness(config: Partial<BrokerConfig> = {}) {
@@ -99,8 +104,8 @@ describe("dispatch", () => {
     h.request(1, "x", "time");
     expect(h.take()).toEqual([toWorker(2, 1, "x")]);
     expect(h.state.snapshot().serviceList).toEqual([
-      { name: "echo", workers: 1, waiting: 1, queued: 0 },
-      { name: "time", workers: 1, waiting: 0, queued: 0 },
+      { name: "echo", workers: 1, waiting: 1, queued: 0, inFlight: 0, workerList: [{ worker: hex(1), inHand: 0 }] },
+      { name: "time", workers: 1, waiting: 0, queued: 0, inFlight: 1, workerList: [{ worker: hex(2), inHand: 1 }] },
     ]);
     h.disconnect(1);
     expect(h.state.stats.services).toBe(1); // echo had no worker and no request left
@@ -114,7 +119,7 @@ describe("unexpected commands get DISCONNECT", () => {
     h.ready(1);
     expect(h.take()).toEqual([disconnectTo(1)]);
     expect(h.state.stats).toMatchObject({ workers: 0, disconnectsSent: 1 });
-    expect(h.events.at(-1)).toEqual(["worker-gone", { service: "echo", worker: id(1).toString("hex"), reason: "protocol" }]);
+    expect(h.events.at(-1)).toEqual(["worker-gone", { service: "echo", worker: id(1).toString("hex"), reason: "protocol", inHand: 0 }]);
   });
 
   it("HEARTBEAT and REPLY from an unknown worker", () => {
@@ -165,7 +170,7 @@ describe("heartbeats and worker expiry", () => {
     h.advance(60); // worker 1: 310 ms silent, worker 2: 60 ms
     h.state.purgeWorkers();
     expect(h.state.stats).toMatchObject({ workers: 1, workersExpired: 1 });
-    expect(h.events.filter(([e]) => e === "worker-gone")).toEqual([["worker-gone", { service: "echo", worker: id(1).toString("hex"), reason: "expired" }]]);
+    expect(h.events.filter(([e]) => e === "worker-gone")).toEqual([["worker-gone", { service: "echo", worker: id(1).toString("hex"), reason: "expired", inHand: 0 }]]);
     h.advance(239); // worker 2 heard at 250: alive until 550
     h.state.purgeWorkers();
     expect(h.state.stats.workers).toBe(1);
@@ -183,7 +188,7 @@ describe("heartbeats and worker expiry", () => {
     h.heartbeat(1); // the first in line lives; the Guide's purge stopped here
     h.advance(150);
     h.state.purgeWorkers();
-    expect(h.state.snapshot().serviceList).toEqual([{ name: "echo", workers: 1, waiting: 1, queued: 0 }]);
+    expect(h.state.snapshot().serviceList).toEqual([{ name: "echo", workers: 1, waiting: 1, queued: 0, inFlight: 0, workerList: [{ worker: hex(1), inHand: 0 }] }]);
     h.request(1, "x");
     expect(h.take()).toEqual([toWorker(1, 1, "x")]);
   });
@@ -364,5 +369,189 @@ describe("closing", () => {
     h.state.disconnectAll();
     expect(h.take()).toEqual([disconnectTo(1), disconnectTo(2)]);
     expect(h.state.stats).toMatchObject({ workers: 0, lost: 1 });
+  });
+});
+
+describe("pipelining (workerPrefetch > 1)", () => {
+  afterEach(() => setLogSink(undefined));
+
+  /** How many requests each worker holds, from the snapshot. */
+  const held = (h: ReturnType<typeof harness>): Record<string, number> =>
+    Object.fromEntries(h.state.snapshot().serviceList.flatMap((s) => s.workerList.map((w) => [w.worker, w.inHand])));
+
+  it("a worker gets up to workerPrefetch requests before it replies; each reply gives one credit back", () => {
+    const h = harness({ workerPrefetch: 3 });
+    h.ready(1);
+    for (let c = 1; c <= 5; c++) h.request(c, `r${c}`);
+    expect(h.take()).toEqual([toWorker(1, 1, "r1"), toWorker(1, 2, "r2"), toWorker(1, 3, "r3")]);
+    expect(h.state.stats).toMatchObject({ inFlight: 3, queued: 2 });
+    expect(h.state.snapshot().serviceList).toEqual([{ name: "echo", workers: 1, waiting: 0, queued: 2, inFlight: 3, workerList: [{ worker: hex(1), inHand: 3 }] }]);
+    h.reply(1, 1, "R1");
+    expect(h.take()).toEqual([toClient(1, "R1"), toWorker(1, 4, "r4")]);
+    expect(h.events.filter(([e]) => e === "reply")).toEqual([["reply", { service: "echo", client: hex(101), worker: hex(1), inHand: 2 }]]);
+    h.reply(1, 2, "R2");
+    h.reply(1, 3, "R3");
+    expect(h.take()).toEqual([toClient(2, "R2"), toWorker(1, 5, "r5"), toClient(3, "R3")]);
+    expect(h.state.stats).toMatchObject({ inFlight: 2, queued: 0 });
+    expect(held(h)).toEqual({ [hex(1)]: 2 });
+    h.reply(1, 4, "R4");
+    h.reply(1, 5, "R5");
+    expect(h.state.snapshot().serviceList[0]).toMatchObject({ waiting: 1, inFlight: 0 });
+    expect(h.state.snapshot().workerPrefetch).toBe(3);
+  });
+
+  it("requests go to the least loaded worker with credit, least recently used among equals", () => {
+    const h = harness({ workerPrefetch: 4 });
+    h.ready(1);
+    h.ready(2);
+    h.ready(3);
+    for (let c = 1; c <= 6; c++) h.request(c, `r${c}`);
+    // all idle: 1, 2, 3 in LRU order; then all at one: 1, 2, 3 again
+    expect(h.take().map((m) => m.frames[0])).toEqual([W(1), W(2), W(3), W(1), W(2), W(3)]);
+    h.reply(3, 3, "R3"); // worker 3 holds one now, the others two
+    h.take();
+    h.request(7, "r7");
+    expect(h.take()).toEqual([toWorker(3, 7, "r7")]);
+    h.reply(2, 2, "R2"); // 2 holds one
+    h.reply(1, 1, "R1"); // 1 holds one, became so after 2
+    h.take();
+    h.request(8, "r8");
+    h.request(9, "r9");
+    h.request(10, "r10");
+    // 2 and 1 hold one each, 2 for longer: 2, then 1; then all three hold two: 3 (longest at two), 2, 1
+    expect(h.take().map((m) => m.frames[0])).toEqual([W(2), W(1), W(3)]);
+    expect(held(h)).toEqual({ [hex(1)]: 2, [hex(2)]: 2, [hex(3)]: 3 });
+  });
+
+  it("workers without credit get nothing; the queue waits for the first reply", () => {
+    const h = harness({ workerPrefetch: 2 });
+    h.ready(1);
+    h.ready(2);
+    for (let c = 1; c <= 5; c++) h.request(c, `r${c}`);
+    expect(h.take().length).toBe(4);
+    expect(h.state.stats).toMatchObject({ inFlight: 4, queued: 1 });
+    expect(h.state.snapshot().serviceList[0]).toMatchObject({ waiting: 0, inFlight: 4, queued: 1 });
+    h.heartbeat(1);
+    h.heartbeat(2);
+    expect(h.take()).toEqual([]); // heartbeats give no credit
+    h.reply(2, 2, "R2");
+    expect(h.take()).toEqual([toClient(2, "R2"), toWorker(2, 5, "r5")]);
+  });
+
+  it("a reply matches the first request in hand for its client, in whatever order a concurrent worker answers", () => {
+    const h = harness({ workerPrefetch: 4 });
+    h.ready(1);
+    h.request(1, "a1");
+    h.request(2, "b");
+    h.request(1, "a2"); // one client, two requests (a DEALER client may do that)
+    h.request(3, "c");
+    h.take();
+    h.reply(1, 3, "C"); // out of order
+    h.reply(1, 1, "A1");
+    expect(h.take()).toEqual([toClient(3, "C"), toClient(1, "A1")]);
+    expect(h.state.stats).toMatchObject({ inFlight: 2, repliesUnmatched: 0 });
+    // what is left in hand is b and a2, in that order: DISCONNECT gives them back so
+    h.disconnect(1);
+    h.ready(2);
+    expect(h.take()).toEqual([toWorker(2, 2, "b"), toWorker(2, 1, "a2")]);
+  });
+
+  it("a REPLY to a client the worker holds nothing for is forwarded, counted, and gives no credit", () => {
+    const warnings: string[] = [];
+    setLogSink((level, _ns, message) => void (level === "warn" && warnings.push(message)));
+    const h = harness({ workerPrefetch: 2 });
+    h.ready(1);
+    h.request(1, "a");
+    h.request(2, "b");
+    h.request(3, "c");
+    h.take();
+    h.reply(1, 9, "stray");
+    expect(h.take()).toEqual([toClient(9, "stray")]); // no dispatch: still no credit
+    expect(h.state.stats).toMatchObject({ repliesUnmatched: 1, replies: 1, inFlight: 2, queued: 1 });
+    expect(warnings.some((w) => w.includes(hex(109)) && w.includes("matches no request"))).toBe(true);
+  });
+
+  it("a worker that expires holding k requests: k lost, k events, one warning naming them; the others go to live workers", () => {
+    const warnings: string[] = [];
+    setLogSink((level, _ns, message) => void (level === "warn" && warnings.push(message)));
+    const h = harness({ workerPrefetch: 4 });
+    h.ready(1);
+    for (let c = 1; c <= 3; c++) h.request(c, `r${c}`);
+    h.take();
+    h.advance(301);
+    h.state.purgeWorkers();
+    expect(h.state.stats).toMatchObject({ lost: 3, inFlight: 0, queued: 0, workers: 0, workersExpired: 1 });
+    expect(h.events.filter(([e]) => e === "request-lost")).toEqual(
+      [1, 2, 3].map((c) => ["request-lost", { service: "echo", client: hex(100 + c), worker: hex(1), reason: "expired" }]),
+    );
+    expect(h.events.filter(([e]) => e === "worker-gone")).toEqual([["worker-gone", { service: "echo", worker: hex(1), reason: "expired", inHand: 3 }]]);
+    expect(warnings.filter((w) => w.includes("lost"))).toEqual([expect.stringContaining(`held 3 request(s) for echo: lost`)]);
+    // the clients retry; a new worker serves them
+    h.ready(2);
+    for (let c = 1; c <= 3; c++) h.request(c, `r${c}`);
+    expect(h.take()).toEqual([1, 2, 3].map((c) => toWorker(2, c, `r${c}`)));
+  });
+
+  it("a second READY from a worker holding k requests: DISCONNECT, and the k are lost", () => {
+    const h = harness({ workerPrefetch: 4 });
+    h.ready(1);
+    h.request(1, "a");
+    h.request(2, "b");
+    h.take();
+    h.ready(1);
+    expect(h.take()).toEqual([disconnectTo(1)]);
+    expect(h.state.stats).toMatchObject({ lost: 2, inFlight: 0, workers: 0 });
+  });
+
+  it("a worker that sends DISCONNECT holding k requests gives all k back to the head of the queue, in order", () => {
+    const h = harness({ workerPrefetch: 3 });
+    h.ready(1);
+    for (let c = 1; c <= 5; c++) h.request(c, `r${c}`);
+    h.take();
+    h.reply(1, 1, "R1"); // r4 goes out: it holds r2, r3, r4; r5 waits
+    h.take();
+    h.disconnect(1);
+    expect(h.state.stats).toMatchObject({ requeued: 3, queued: 4, inFlight: 0, lost: 0, workersDisconnected: 1 });
+    expect(h.events.filter(([e]) => e === "request-requeued").map(([, info]) => (info as { client: string }).client)).toEqual([hex(102), hex(103), hex(104)]);
+    expect(h.events.filter(([e]) => e === "worker-gone").at(-1)).toEqual(["worker-gone", { service: "echo", worker: hex(1), reason: "disconnected", inHand: 3 }]);
+    h.ready(2); // takes what its credit allows, oldest first
+    expect(h.take()).toEqual([toWorker(2, 2, "r2"), toWorker(2, 3, "r3"), toWorker(2, 4, "r4")]);
+    h.ready(3);
+    expect(h.take()).toEqual([toWorker(3, 5, "r5")]);
+  });
+
+  it("closing counts every request in hand as lost", () => {
+    const h = harness({ workerPrefetch: 4 });
+    h.ready(1);
+    h.ready(2);
+    for (let c = 1; c <= 5; c++) h.request(c, `r${c}`);
+    h.take();
+    h.state.disconnectAll();
+    expect(h.take()).toEqual([disconnectTo(1), disconnectTo(2)]);
+    expect(h.state.stats).toMatchObject({ workers: 0, lost: 5, inFlight: 0 });
+  });
+
+  it("services keep their own credit; a request that expired while workers were full never takes a credit", () => {
+    const h = harness({ workerPrefetch: 2 });
+    h.ready(1, "echo");
+    h.ready(2, "time");
+    h.request(1, "t1", "time");
+    h.request(2, "x");
+    h.request(3, "t2", "time");
+    h.request(4, "y");
+    h.request(5, "z"); // echo's worker is full: z waits
+    expect(h.take().map((m) => m.frames[0])).toEqual([W(2), W(1), W(2), W(1)]);
+    h.request(6, "stale", "time"); // time's worker is full too
+    h.advance(1001);
+    h.request(7, "fresh", "time");
+    h.state.onMessage([id(2), EMPTY, b("MDPW01"), Buffer.from([3]), id(101), EMPTY, b("T1")]);
+    expect(h.take()).toEqual([toClient(1, "T1", "time"), { to: "worker", frames: [W(2), "", "MDPW01", "0x02", C(7), "", "fresh"] }]);
+    expect(h.state.stats.expired).toBe(1); // stale, found by the dispatch
+    h.state.expireRequests();
+    expect(h.state.stats.expired).toBe(2); // z, in echo's queue, found by the sweep
+    expect(h.state.snapshot().serviceList.map((s) => [s.name, s.inFlight, s.queued])).toEqual([
+      ["echo", 2, 0],
+      ["time", 2, 0],
+    ]);
   });
 });

@@ -1,6 +1,7 @@
 // Faults with real processes: a worker killed (SIGKILL) while it holds a
-// request, a broker killed and restarted on the same port, a worker frozen
-// (SIGSTOP) and thawed. Short heartbeats (100 ms), generous deadlines.
+// request, or several behind a prefetching broker; a broker killed and
+// restarted on the same port; a worker frozen (SIGSTOP) and thawed. Short
+// heartbeats (100-250 ms), generous deadlines.
 import { afterEach, describe, expect, it } from "vitest";
 import { join } from "node:path";
 import { ZSocket } from "@zkit/core";
@@ -14,9 +15,9 @@ const START_MS = 30_000; // a tsx child on a loaded machine
 const BROKER = join(testDir, "fixtures/broker.ts");
 const WORKER = join(testDir, "fixtures/worker.ts");
 
-async function inProcessBroker(): Promise<{ broker: MajordomoBroker; endpoint: string }> {
+async function inProcessBroker(workerPrefetch = 1): Promise<{ broker: MajordomoBroker; endpoint: string }> {
   // expiry after 750-1000 ms of silence: quick, yet not fooled by a loaded machine
-  const broker = track(new MajordomoBroker({ heartbeatIntervalMs: 250, liveness: 3 }));
+  const broker = track(new MajordomoBroker({ heartbeatIntervalMs: 250, liveness: 3, workerPrefetch }));
   const endpoint = await broker.bind("tcp://127.0.0.1:*");
   await broker.start();
   return { broker, endpoint };
@@ -53,6 +54,37 @@ describe("faults with real processes", () => {
     expect(broker.stats.lost).toBeGreaterThanOrEqual(1);
     expect(broker.stats.workersExpired).toBeGreaterThanOrEqual(1);
     expect(client.stats.timeouts).toBeGreaterThanOrEqual(1);
+  });
+
+  it("with workerPrefetch 4, a worker killed holding 4 requests: all 4 counted lost, and every client's retry is answered by another worker", async () => {
+    const { broker, endpoint } = await inProcessBroker(4);
+    const lost: { client: string; worker: string }[] = [];
+    broker.on("request-lost", (info) => lost.push(info));
+    const readies: string[] = [];
+    broker.on("worker-ready", ({ worker }) => readies.push(worker));
+    const doomed = startNode(WORKER, [endpoint, "echo", "250", "600000"], { name: "doomed worker" });
+    await doomed.waitFor(/^ready 1$/m, START_MS);
+    await waitFor(() => broker.stats.workers === 1, WAIT_MS, "the doomed worker at the broker");
+    const doomedId = readies[0]!;
+
+    // four clients, Lazy Pirate: each attempt waits 1.5 s, then resends on a fresh socket
+    const clients = [0, 1, 2, 3].map(() => track(new MajordomoClient({ endpoint, timeoutMs: 1500, retries: 10 })));
+    const replies = clients.map((c, i) => c.request("echo", `job${i}`));
+    await waitFor(() => broker.snapshot("echo").serviceList[0]?.workerList[0]?.inHand === 4, WAIT_MS, "the doomed worker to hold all 4");
+    await doomed.waitFor(/^handling job\d$/m, WAIT_MS); // one in its handler, three waiting in its queue
+    const healthy = startNode(WORKER, [endpoint, "echo", "250", "0"], { name: "healthy worker" });
+    await healthy.waitFor(/^ready 1$/m, START_MS);
+    await waitFor(() => broker.stats.workers === 2, WAIT_MS, "both workers at the broker");
+
+    doomed.kill("SIGKILL");
+    expect((await Promise.all(replies)).map((r) => show(r))).toEqual([["job0 done"], ["job1 done"], ["job2 done"], ["job3 done"]]);
+    const fromDoomed = lost.filter((l) => l.worker === doomedId);
+    expect(fromDoomed.length).toBe(4);
+    expect(new Set(fromDoomed.map((l) => l.client)).size).toBe(4); // four different clients' requests
+    expect(broker.stats.lost).toBeGreaterThanOrEqual(4);
+    expect(broker.stats.inFlight).toBe(0);
+    expect(clients.every((c) => c.stats.timeouts >= 1)).toBe(true);
+    for (let i = 0; i < 4; i++) expect(healthy.stdout()).toMatch(new RegExp(`^handling job${i}$`, "m"));
   });
 
   it("a broker killed and restarted: workers re-register by themselves, clients retry", async () => {

@@ -79,3 +79,33 @@ export async function rawClient(endpoint: string): Promise<ZSocket<"DEALER">> {
 export function isAutoId(frame: Buffer | undefined): boolean {
   return frame !== undefined && frame.length === 5 && frame[0] === 0;
 }
+
+/**
+ * Counts, from a broker's `trace`, how many requests each worker holds:
+ * +1 for every REQUEST the broker sends it, -1 for every REPLY it sends
+ * back. `most` is the highest count any worker reached.
+ */
+export function inHandTracker(): {
+  trace: (e: { direction: "in" | "out"; frames: readonly Buffer[] }) => void;
+  now: Map<string, number>;
+  most: Map<string, number>;
+  highest(): number;
+} {
+  const now = new Map<string, number>();
+  const most = new Map<string, number>();
+  return {
+    now,
+    most,
+    trace: ({ direction, frames }) => {
+      const command = frames[3];
+      if (frames[2]?.toString() !== "MDPW01" || command?.length !== 1) return;
+      const worker = frames[0]!.toString("hex");
+      const delta = direction === "out" && command[0] === 2 ? 1 : direction === "in" && command[0] === 3 ? -1 : 0;
+      if (delta === 0) return;
+      const n = (now.get(worker) ?? 0) + delta;
+      now.set(worker, n);
+      most.set(worker, Math.max(most.get(worker) ?? 0, n));
+    },
+    highest: () => Math.max(0, ...most.values()),
+  };
+}

@@ -2,13 +2,14 @@
 // pyzmq (Debian's python3-zmq, libzmq 4.3.4) in test/peers/. A Python client
 // (REQ, as the Guide's mdcliapi) and a Python worker against our broker; our
 // clients and worker against a minimal Python broker; the Python worker
-// prints the REQUEST frames it receives, checked byte for byte.
+// prints the REQUEST frames it receives, checked byte for byte; and a
+// sequential Python worker served by a prefetching broker (workerPrefetch).
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { join } from "node:path";
 import { ZSocket } from "@zkit/core";
 import { requirePyzmq, startPython, waitFor } from "@zkit/testkit";
 import { MajordomoAsyncClient, MajordomoBroker, MajordomoClient, MajordomoWorker } from "../src/index.js";
-import { WAIT_MS, cleanup, isAutoId, show, testDir, track } from "./helpers.js";
+import { WAIT_MS, cleanup, inHandTracker, isAutoId, show, testDir, track } from "./helpers.js";
 
 beforeAll(() => {
   requirePyzmq();
@@ -59,6 +60,30 @@ describe("Python peers against our broker", () => {
     const asyncClient = track(new MajordomoAsyncClient({ endpoint, timeoutMs: 5000 }));
     const replies = await Promise.all(Array.from({ length: 20 }, (_, i) => asyncClient.request("pyecho", `n${i}`)));
     expect(replies.map((r) => r[0]!.toString())).toEqual(Array.from({ length: 20 }, (_, i) => `py:n${i}`));
+  });
+
+  it("a sequential Python worker behind workerPrefetch 4: the broker sends it 4 at a time, it finds them queued and answers each in turn", async () => {
+    const tracker = inHandTracker();
+    const broker = track(new MajordomoBroker({ heartbeatIntervalMs: 250, workerPrefetch: 4, trace: tracker.trace }));
+    const endpoint = await broker.bind("tcp://127.0.0.1:*");
+    await broker.start();
+    const worker = startPython(join(PEERS, "mdworker.py"), [endpoint, "pyecho", "250", "20"]); // 20 ms per request
+    await worker.waitFor(/^ready$/m, START_MS);
+    await waitFor(() => broker.stats.workers === 1, WAIT_MS, "the Python worker to register");
+    const client = track(new MajordomoAsyncClient({ endpoint, timeoutMs: 30_000 }));
+    const replies = Promise.all(Array.from({ length: 20 }, (_, i) => client.request("pyecho", [`n${i}`, "x"])));
+    await waitFor(() => broker.snapshot("pyecho").serviceList[0]?.workerList[0]?.inHand === 4, WAIT_MS, "the broker to have 4 requests at the Python worker");
+    expect((await replies).map((r) => show(r))).toEqual(Array.from({ length: 20 }, (_, i) => [`py:n${i}`, "x"]));
+    expect(tracker.highest()).toBe(4);
+    // every REQUEST it got is [""][MDPW01][02][client][""][body...]; each of the 20 once
+    const requests = worker.stdout().match(/^request .*$/gm)!.map((l) => l.slice(8).split(",").map((h) => Buffer.from(h, "hex")));
+    for (const frames of requests) {
+      expect(show(frames.slice(0, 3))).toEqual(["", "MDPW01", "0x02"]);
+      expect(isAutoId(frames[3])).toBe(true);
+      expect(show(frames.slice(4)).join()).toMatch(/^,n\d+,x$/);
+    }
+    expect(requests.map((f) => f[5]!.toString()).sort()).toEqual(Array.from({ length: 20 }, (_, i) => `n${i}`).sort());
+    expect(broker.stats).toMatchObject({ requests: 20, replies: 20, inFlight: 0, repliesUnmatched: 0, malformed: 0 });
   });
 
   it("the Python client gets mmi.service answers from our broker", async () => {

@@ -1,7 +1,8 @@
 // MajordomoWorker against a raw ROUTER playing the broker: the frames it
 // sends, heartbeats (also while busy), reconnection with a fresh socket and
 // READY on broker silence and on DISCONNECT, a graceful close that finishes
-// the request in hand, and handler errors.
+// the request in hand, handler errors, and `concurrency` (several handlers
+// at once, replies out of order).
 //
 //   worker --READY-->     router
 //   worker <--REQUEST--   router
@@ -179,6 +180,90 @@ describe("MajordomoWorker", () => {
     expect(most).toBe(1);
   });
 
+  it("concurrency 3: requests are handled at once, each REPLY goes out when its handler is done, with its own client address", async () => {
+    const gates = new Map<string, () => void>();
+    let running = 0;
+    let most = 0;
+    const { router, wid, worker } = await setup({
+      concurrency: 3,
+      handler: async ([x]) => {
+        most = Math.max(most, ++running);
+        await new Promise<void>((r) => gates.set(x!.toString(), r));
+        running--;
+        return [`done ${x}`];
+      },
+    });
+    expect(worker.concurrency).toBe(3);
+    for (const n of ["1", "2", "3"]) await request(router, wid, `C${n}`, n);
+    await waitFor(() => gates.size === 3, WAIT_MS, "three handlers running at once");
+    expect(worker.inHand).toBe(3);
+    for (const n of ["3", "1", "2"]) {
+      gates.get(n)!();
+      expect(show(await recvUntil(router, isCommand(3), `the REPLY to ${n}`)).slice(4)).toEqual([`C${n}`, "", `done ${n}`]);
+    }
+    expect(most).toBe(3);
+    expect(worker.stats).toMatchObject({ requests: 3, replies: 3 });
+    expect(worker.inHand).toBe(0);
+  });
+
+  it("concurrency 2 with three requests: the third waits, in order, for a free handler", async () => {
+    const gates: (() => void)[] = [];
+    const started: string[] = [];
+    const { router, wid, worker } = await setup({
+      concurrency: 2,
+      handler: async ([x]) => {
+        started.push(x!.toString());
+        await new Promise<void>((r) => gates.push(r));
+        return x!;
+      },
+    });
+    for (const n of ["1", "2", "3"]) await request(router, wid, `C${n}`, n);
+    await waitFor(() => worker.inHand === 3 && started.length === 2, WAIT_MS, "two handlers running, one request waiting");
+    expect(started).toEqual(["1", "2"]);
+    gates[1]!(); // the second finishes first: the third starts
+    expect(show(await recvUntil(router, isCommand(3), "the REPLY to 2")).slice(4)).toEqual(["C2", "", "2"]);
+    await waitFor(() => started.length === 3, WAIT_MS, "the third request to start");
+    gates[0]!();
+    gates[2]!();
+    const rest = [show(await recvUntil(router, isCommand(3), "a REPLY"))[4], show(await recvUntil(router, isCommand(3), "a REPLY"))[4]];
+    expect(rest.sort()).toEqual(["C1", "C3"]);
+  });
+
+  it("with requests waiting (a prefetching broker), close() finishes the one in hand, replies, then DISCONNECT; the waiting ones are left to the broker", async () => {
+    let release!: () => void;
+    const handled: string[] = [];
+    const { router, wid, worker } = await setup({
+      handler: async ([x]) => {
+        handled.push(x!.toString());
+        await new Promise<void>((r) => (release = r));
+        return x!;
+      },
+    });
+    for (const n of ["1", "2", "3"]) await request(router, wid, `C${n}`, n);
+    await waitFor(() => worker.inHand === 3 && handled.length === 1, WAIT_MS, "one request handled, two waiting");
+    const closed = worker.close();
+    release();
+    await closed;
+    expect(show(await recvUntil(router, (f) => isCommand(3)(f) || isCommand(5)(f), "the REPLY")).slice(3)).toEqual(["0x03", "C1", "", "1"]);
+    expect(show(await recvUntil(router, (f) => !isCommand(4)(f), "DISCONNECT"))).toEqual([wid.toString("latin1"), "", "MDPW01", "0x05"]);
+    expect(handled).toEqual(["1"]);
+    expect(worker.stats).toMatchObject({ requests: 3, replies: 1 });
+  });
+
+  it("requests that waited behind a slow one are answered in order, by a synchronous handler too", async () => {
+    let release!: () => void;
+    const first = new Promise<void>((r) => (release = r));
+    const { router, wid, worker } = await setup({ handler: ([x]) => (x!.toString() === "0" ? first.then(() => ["0!"]) : [`${x}!`]) });
+    const n = 900; // under the ROUTER's high-water mark, which would drop the rest
+    for (let i = 0; i < n; i++) void request(router, wid, `C${i}`, String(i));
+    await waitFor(() => worker.inHand === n, WAIT_MS, `${n} requests at the worker`);
+    release(); // the other 899 then run one after the other, synchronously
+    const got: string[] = [];
+    while (got.length < n) got.push(show(await recvUntil(router, isCommand(3), "a REPLY"))[6]!);
+    expect(got).toEqual(Array.from({ length: n }, (_, i) => `${i}!`));
+    expect(worker.stats.replies).toBe(n);
+  });
+
   it("drops malformed messages from the broker, counted", async () => {
     const { router, wid, worker } = await setup();
     const malformed: unknown[] = [];
@@ -199,6 +284,9 @@ describe("MajordomoWorker", () => {
     expect(() => new MajordomoWorker({ ...ok, handler: undefined as never })).toThrow(/handler is required/);
     expect(() => new MajordomoWorker({ ...ok, heartbeatIntervalMs: -5 })).toThrow(InvalidArgumentError);
     expect(() => new MajordomoWorker({ ...ok, liveness: 0 })).toThrow(/liveness/);
+    expect(() => new MajordomoWorker({ ...ok, concurrency: 0 })).toThrow(/option concurrency must be an integer >= 1, got 0/);
+    expect(() => new MajordomoWorker({ ...ok, concurrency: 2.5 })).toThrow(InvalidArgumentError);
+    expect(new MajordomoWorker({ ...ok }).concurrency).toBe(1);
     expect(() => new MajordomoWorker({ ...ok, colour: "red" } as never)).toThrow(/unknown MajordomoWorker option "colour"/);
     expect(() => new MajordomoWorker({ ...ok, endpoint: "localhost:5555" })).toThrow(InvalidEndpointError);
   });

@@ -43,6 +43,12 @@ const broker = defineCommand({
     liveness: { type: "number", default: 3, min: 1, help: "heartbeat intervals of silence before a worker expires" },
     "request-expiry-ms": { type: "number", default: 10000, min: 1, help: "drop a request that waited this long for a worker, in ms" },
     "max-queue": { type: "number", default: 10000, min: 1, help: "the most requests queued per service (the oldest is dropped past it)" },
+    "worker-prefetch": {
+      type: "number",
+      default: 1,
+      min: 1,
+      help: "the most requests a worker gets before it replies (1 = 7/MDP's one at a time)",
+    },
   },
   details: [
     "Clients and workers connect to the same endpoint. Every bound endpoint is printed",
@@ -50,7 +56,13 @@ const broker = defineCommand({
     "the broker prints every message in the Guide's dump style, and workers coming and going.",
     "Monitor it with `zkit mdp mmi mmi.stats`.",
     "",
+    "--worker-prefetch N > 1 pipelines: each worker may hold N requests, the next ones",
+    "waiting in its socket while it works (any 7/MDP worker copes). More throughput; a",
+    "worker that dies loses up to N requests (clients retry), and N x the work time must",
+    "stay under the clients' timeout.",
+    "",
     "example: zkit mdp broker --bind tcp://*:5555 -v",
+    "         zkit mdp broker --worker-prefetch 32",
   ].join("\n"),
   async run(ctx) {
     const b = new MajordomoBroker({
@@ -58,6 +70,7 @@ const broker = defineCommand({
       liveness: ctx.flags.liveness,
       requestExpiryMs: ctx.flags["request-expiry-ms"],
       maxQueuePerService: ctx.flags["max-queue"],
+      workerPrefetch: ctx.flags["worker-prefetch"],
       ...(ctx.flags.verbose ? { trace: frameDumper(ctx.out) } : {}),
     });
     if (ctx.flags.verbose) {
@@ -92,8 +105,21 @@ const worker = defineCommand({
     "heartbeat-ms": { type: "number", default: 2500, min: 1, help: "heartbeat interval, in ms (use the broker's)" },
     liveness: { type: "number", default: 3, min: 1, help: "heartbeat intervals of broker silence before reconnecting" },
     "reconnect-ms": { type: "number", default: 2500, help: "delay before reconnecting to a lost broker, in ms" },
+    concurrency: {
+      type: "number",
+      default: 1,
+      min: 1,
+      help: "how many requests to work on at once (useful with a broker's --worker-prefetch)",
+    },
   },
-  details: "Prints 'worker ready for <service>' on every (re)connection.\n\nexample: zkit mdp worker --connect tcp://localhost:5555 --service echo",
+  details: [
+    "Prints 'worker ready for <service>' on every (re)connection. With --concurrency N",
+    "the worker handles up to N requests at once and replies as each is done, in any",
+    "order; a broker sends it more than one at a time only with --worker-prefetch.",
+    "",
+    "example: zkit mdp worker --connect tcp://localhost:5555 --service echo",
+    "         zkit mdp worker --service echo --work-ms 50 --concurrency 8",
+  ].join("\n"),
   async run(ctx) {
     const workMs = ctx.flags["work-ms"];
     const w = new MajordomoWorker({
@@ -102,6 +128,7 @@ const worker = defineCommand({
       heartbeatIntervalMs: ctx.flags["heartbeat-ms"],
       liveness: ctx.flags.liveness,
       reconnectMs: ctx.flags["reconnect-ms"],
+      concurrency: ctx.flags.concurrency,
       handler: async (request) => {
         if (workMs > 0) await sleep(workMs);
         return request;

@@ -1,17 +1,20 @@
 """An independent 7/MDP worker on pyzmq (written for zkit's interop tests).
 
-usage: mdworker.py ENDPOINT SERVICE [HEARTBEAT_MS]
+usage: mdworker.py ENDPOINT SERVICE [HEARTBEAT_MS] [WORK_MS]
 
 A DEALER that sends READY, heartbeats, and answers each REQUEST with
-["py:" + first body frame] + the other body frames. For every REQUEST it
-prints the received frames in hex ("request <hex>,<hex>,..."), so the test
-can check them byte for byte.
+["py:" + first body frame] + the other body frames, one request at a time
+(as the Guide's mdwrkapi: it reads the next request only after its reply),
+after WORK_MS of "work" (default 0). For every REQUEST it prints the
+received frames in hex ("request <hex>,<hex>,..."), so the test can check
+them byte for byte.
 """
 import sys, time
 import zmq
 
 endpoint, service = sys.argv[1], sys.argv[2]
 interval = int(sys.argv[3]) / 1000 if len(sys.argv) > 3 else 2.5
+work = int(sys.argv[4]) / 1000 if len(sys.argv) > 4 else 0
 ctx = zmq.Context()
 sock = ctx.socket(zmq.DEALER)
 sock.linger = 0
@@ -32,6 +35,8 @@ while True:
         if command == b"\x02":
             print("request " + ",".join(f.hex() for f in frames), flush=True)
             client, body = frames[3], frames[5:]
+            if work > 0:
+                time.sleep(work)
             reply = [b"py:" + body[0]] + body[1:] if body else []
             sock.send_multipart([b"", b"MDPW01", b"\x03", client, b""] + reply)
         elif command == b"\x05":
