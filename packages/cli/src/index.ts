@@ -9,4 +9,4 @@ export { runZkit, overview, GRACE_MS } from "./run.js";
 export { defineCommand, UsageError, type Command, type CommandContext, type FlagSpec, type FlagValues } from "./command.js";
 export { parseCommandLine, usage } from "./parse.js";
 export { commands } from "./commands/index.js";
-export { frameDumper } from "./trace.js";
+export { frameDumper, traceOption } from "./trace.js";

@@ -20,3 +20,14 @@ export function frameDumper(write: (line: string) => void): TraceFn {
     if (text) write(text);
   };
 }
+
+/**
+ * The `trace` option for a pattern class from a command's context: a
+ * {@link frameDumper} writing to `ctx.out` with `-v`, nothing without.
+ * Spread it into the options: `new MajordomoBroker({ ...traceOption(ctx) })`.
+ *
+ * @param ctx - the command's context (its `verbose` flag and `out`)
+ */
+export function traceOption(ctx: { flags: { verbose: boolean }; out(line: string): void }): { trace?: TraceFn } {
+  return ctx.flags.verbose ? { trace: frameDumper(ctx.out) } : {};
+}

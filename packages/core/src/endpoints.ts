@@ -52,3 +52,20 @@ export function parseEndpoints(endpoints: string, serverish: boolean): EndpointS
     return { bind, address };
   });
 }
+
+/**
+ * Makes every item of a CZMQ endpoint list that has no `@` or `>` prefix
+ * connect: `"tcp://host:5555,@ipc://x"` becomes `">tcp://host:5555,@ipc://x"`.
+ * For clients and workers, whose endpoints connect whatever the socket
+ * type's default. Items are trimmed; nothing else is checked (see
+ * {@link parseEndpoints}).
+ *
+ * @param endpoints - a CZMQ endpoint list
+ */
+export function connectEndpoints(endpoints: string): string {
+  return endpoints
+    .split(",")
+    .map((e) => e.trim())
+    .map((e) => (e.startsWith("@") || e.startsWith(">") ? e : `>${e}`))
+    .join(",");
+}

@@ -2,11 +2,13 @@
  * `@zkit/core`: the one package of zkit that talks to zeromq.js. Typed
  * sockets with CZMQ's endpoint syntax ({@link ZSocket}), a send path that
  * never reports "busy", the socket registry and {@link shutdown}, opt-in
- * interrupt handling, a monotonic clock, pluggable logging and typed errors.
+ * interrupt handling, a monotonic clock, pluggable logging, typed errors and
+ * the options checking every zkit class shares ({@link readOptions}).
  *
  * @packageDocumentation
  */
-export { ZSocket, DEFAULT_LINGER_MS, type FrameLike, type MessageLike } from "./zsocket.js";
+export { ZSocket, DEFAULT_LINGER_MS } from "./zsocket.js";
+export { isFrameLike, isMessageLike, toFrame, toFrames, type FrameLike, type MessageLike, type ToFramesOptions } from "./frames.js";
 export type { Pollable, Sendable } from "./pollable.js";
 export type { TraceEvent, TraceFn } from "./trace.js";
 export {
@@ -17,7 +19,7 @@ export {
   type SocketOptionsOf,
   type SocketType,
 } from "./socket-types.js";
-export { parseEndpoints, type EndpointSpec } from "./endpoints.js";
+export { connectEndpoints, parseEndpoints, type EndpointSpec } from "./endpoints.js";
 export {
   AbortError,
   ClosedError,
@@ -31,6 +33,7 @@ export {
   type ErrorCodeValue,
   type ZkitErrorOptions,
 } from "./errors.js";
+export { OptionReader, describeValue, readOptions, type NumberRule, type OptionsSpec } from "./options.js";
 export { now, sleep, time } from "./clock.js";
 export { zmqCapabilities, zmqVersion } from "./version.js";
 export { getLogger, setLogSink, type LogLevel, type LogSink, type Logger } from "./log.js";

@@ -3,7 +3,7 @@
  * that receives like a {@link ZSocket} (an actor's pipe, say) can be polled.
  * @module
  */
-import type { MessageLike } from "./zsocket.js";
+import type { MessageLike } from "./frames.js";
 
 /**
  * Something a reactor or poller can wait on without losing messages: it

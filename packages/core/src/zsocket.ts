@@ -6,6 +6,7 @@
  */
 import * as zmq from "zeromq";
 import { parseEndpoints } from "./endpoints.js";
+import type { MessageLike } from "./frames.js";
 import type { Pollable, Sendable } from "./pollable.js";
 import { ClosedError, ErrorCode, InvalidArgumentError, ZkitError, fromZmqError } from "./errors.js";
 import { getLogger } from "./log.js";
@@ -22,12 +23,6 @@ import {
 } from "./socket-types.js";
 
 const log = getLogger("core");
-
-/** One frame as {@link ZSocket.send} accepts it: bytes or a string (sent as UTF-8). */
-export type FrameLike = Buffer | Uint8Array | ArrayBuffer | string;
-
-/** A message to send: one frame, or the frames of a multipart message in order. */
-export type MessageLike = FrameLike | readonly FrameLike[];
 
 /**
  * The linger zkit gives a socket unless told otherwise: undelivered messages

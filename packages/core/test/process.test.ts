@@ -1,18 +1,16 @@
 // Whole-process behaviour: exit after close, interrupts, debuglog.
 import { afterEach, describe, expect, it } from "vitest";
 import { ZSocket, shutdown } from "@zkit/core";
-import { runFixture, waitFor, within, type Fixture } from "./helpers.js";
+import { stopAll, waitFor, within, type Child } from "@zkit/testkit";
+import { runFixture } from "./helpers.js";
 
-const running: Fixture[] = [];
-afterEach(() => {
+afterEach(async () => {
   shutdown();
-  for (const f of running.splice(0)) if (f.child.exitCode === null && f.child.signalCode === null) f.child.kill("SIGKILL");
+  await stopAll();
 });
 
-function start(name: string, env: NodeJS.ProcessEnv = {}): Fixture {
-  const f = runFixture(name, [], env);
-  running.push(f);
-  return f;
+function start(name: string, env: NodeJS.ProcessEnv = {}): Child {
+  return runFixture(name, [], env);
 }
 
 describe("process lifecycle", () => {
@@ -45,7 +43,7 @@ describe("process lifecycle", () => {
     await push.send("two");
     // wait until both are in flight before interrupting: poll the fixture via a reply-less check
     push.close();
-    f.child.kill(signal);
+    f.kill(signal);
     const { code } = await within(f.exited, 20_000, "process exit");
     expect(code).toBe(0);
     expect(f.stdout()).toContain(`got ${signal}`);
@@ -55,7 +53,7 @@ describe("process lifecycle", () => {
   it("an interrupt drops undelivered messages (linger 0): no wait, no zeromq.js warning", async () => {
     const f = start("interrupt-undeliverable");
     await waitFor(() => f.stdout().includes("ready"), 20_000, "fixture ready");
-    f.child.kill("SIGINT");
+    f.kill("SIGINT");
     const exit = await within(f.exited, 20_000, "process exit");
     expect(exit.code, f.stderr()).toBe(0);
     expect(f.stdout()).toContain("closed=true");
@@ -65,7 +63,7 @@ describe("process lifecycle", () => {
   it("an interrupt with lingerMs keeps that linger: zeromq.js says it waits for the queued messages", async () => {
     const f = start("interrupt-undeliverable", { LINGER_MS: "1500" });
     await waitFor(() => f.stdout().includes("ready"), 20_000, "fixture ready");
-    f.child.kill("SIGINT");
+    f.kill("SIGINT");
     const exit = await within(f.exited, 20_000, "process exit");
     expect(exit.code, f.stderr()).toBe(0);
     expect(f.stderr()).toMatch(/Waiting for queued ZeroMQ messages to be delivered/);

@@ -10,7 +10,7 @@ import {
   shutdown,
   type SocketType,
 } from "@zkit/core";
-import { inprocName, tempDir, within } from "./helpers.js";
+import { inprocName, tempDir, within } from "@zkit/testkit";
 
 const dirs: (() => void)[] = [];
 afterEach(() => {

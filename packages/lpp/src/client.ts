@@ -10,15 +10,16 @@ import { EventEmitter } from "node:events";
 import {
   AbortError,
   ClosedError,
-  InvalidArgumentError,
   ZSocket,
   getLogger,
   parseEndpoints,
+  readOptions,
+  toFrames,
   type MessageLike,
+  type NumberRule,
   type TraceFn,
 } from "@zkit/core";
 import { RetriesExhaustedError } from "./errors.js";
-import { toFrames } from "./frames.js";
 import { LPP_RETRIES, LPP_TIMEOUT_MS, type MatchFn } from "./protocol.js";
 
 const log = getLogger("lpp");
@@ -204,24 +205,13 @@ export class LazyPirateClient extends EventEmitter<LazyPirateClientEvents> {
    */
   constructor(options: LazyPirateClientOptions) {
     super();
-    if (typeof options !== "object" || options === null) {
-      throw new InvalidArgumentError('LazyPirateClient: pass an options object like { endpoint: "tcp://localhost:5555" }');
-    }
-    if (typeof options.endpoint !== "string") {
-      throw new InvalidArgumentError('LazyPirateClient: option endpoint is required: the server to connect to, e.g. "tcp://localhost:5555"');
-    }
-    parseEndpoints(options.endpoint, false); // throws InvalidEndpointError now rather than at the first request
-    this.#endpoint = options.endpoint;
-    this.#timeoutMs = checkTimeout(options.timeoutMs, "LazyPirateClient option timeoutMs") ?? LPP_TIMEOUT_MS;
-    this.#retries = checkRetries(options.retries, "LazyPirateClient option retries") ?? LPP_RETRIES;
-    if (options.match !== undefined && typeof options.match !== "function") {
-      throw new InvalidArgumentError("LazyPirateClient option match must be a function (request, reply) => boolean, e.g. echoMatch");
-    }
-    this.#match = options.match;
-    if (options.trace !== undefined && typeof options.trace !== "function") {
-      throw new InvalidArgumentError("LazyPirateClient option trace must be a function ({ direction, socket, frames }) => void");
-    }
-    this.#trace = options.trace;
+    const o = readOptions(options, { owner: "LazyPirateClient", example: '{ endpoint: "tcp://localhost:5555" }' });
+    this.#endpoint = o.requiredString("endpoint", "tcp://localhost:5555", "the server to connect to");
+    parseEndpoints(this.#endpoint, false); // throws InvalidEndpointError now rather than at the first request
+    this.#timeoutMs = o.number("timeoutMs", LPP_TIMEOUT_MS, TIMEOUT_RULE);
+    this.#retries = o.number("retries", LPP_RETRIES, RETRIES_RULE);
+    this.#match = o.function<MatchFn>("match", "(request, reply) => boolean, e.g. echoMatch");
+    this.#trace = o.function<TraceFn>("trace", "({ direction, socket, frames }) => void");
   }
 
   /** The endpoint list the client connects to, as given. */
@@ -261,20 +251,16 @@ export class LazyPirateClient extends EventEmitter<LazyPirateClientEvents> {
       let frames: Buffer[];
       let timeoutMs: number;
       let retries: number;
+      let signal: AbortSignal | undefined;
       try {
-        if (typeof options !== "object" || options === null) {
-          throw new InvalidArgumentError("LazyPirateClient.request(body, options): options must be an object like { timeoutMs: 1000 }");
-        }
+        const o = readOptions(options, { owner: "LazyPirateClient.request", example: "{ timeoutMs: 1000 }" });
         frames = toFrames(body, "LazyPirateClient.request(body)");
-        timeoutMs = checkTimeout(options.timeoutMs, "LazyPirateClient.request option timeoutMs") ?? this.#timeoutMs;
-        retries = checkRetries(options.retries, "LazyPirateClient.request option retries") ?? this.#retries;
-        if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) {
-          throw new InvalidArgumentError("LazyPirateClient.request option signal must be an AbortSignal");
-        }
+        timeoutMs = o.number("timeoutMs", this.#timeoutMs, TIMEOUT_RULE);
+        retries = o.number("retries", this.#retries, RETRIES_RULE);
+        signal = o.signal("signal");
       } catch (err) {
         return reject(err);
       }
-      const signal = options.signal;
       if (signal?.aborted) {
         this.#stats.aborted++;
         return reject(abortError(signal));
@@ -441,18 +427,5 @@ function abortError(signal: AbortSignal): AbortError {
   return new AbortError("LazyPirateClient.request: aborted", { cause: signal.reason });
 }
 
-function checkTimeout(value: unknown, what: string): number | undefined {
-  if (value === undefined) return undefined;
-  if (typeof value !== "number" || !Number.isFinite(value) || value <= 0) {
-    throw new InvalidArgumentError(`${what} must be a number of milliseconds > 0, got ${String(value)}`);
-  }
-  return value;
-}
-
-function checkRetries(value: unknown, what: string): number | undefined {
-  if (value === undefined) return undefined;
-  if (typeof value !== "number" || !Number.isInteger(value) || value < 0) {
-    throw new InvalidArgumentError(`${what} must be an integer >= 0 (resends after the first attempt), got ${String(value)}`);
-  }
-  return value;
-}
+const TIMEOUT_RULE: NumberRule = { min: 0, exclusive: true };
+const RETRIES_RULE: NumberRule = { min: 0, integer: true, meaning: "resends after the first attempt" };

@@ -6,9 +6,9 @@
 //   silence for timeoutMs -> close REQ, open a fresh one (new id), resend
 import { afterEach, describe, expect, it } from "vitest";
 import { AbortError, ClosedError, InvalidArgumentError, InvalidEndpointError, TimeoutError, ZSocket, openSocketCount, shutdown, type TraceEvent } from "@zkit/core";
-import { tempDir, waitFor, within } from "@zkit/testkit";
+import { frames, tempDir, text, waitFor, within } from "@zkit/testkit";
 import { LazyPirateClient, RetriesExhaustedError, echoMatch, encodeSequence, type RetryEvent } from "@zkit/lpp";
-import { ScriptedServer, frames, text } from "./helpers.js";
+import { ScriptedServer } from "./helpers.js";
 
 const WAIT = 10_000;
 const clients: LazyPirateClient[] = [];

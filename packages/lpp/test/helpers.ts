@@ -58,8 +58,3 @@ export class ScriptedServer {
     await this.#loop;
   }
 }
-
-/** Frames from strings. */
-export const frames = (...s: string[]): Buffer[] => s.map((x) => Buffer.from(x));
-/** Frames as strings. */
-export const text = (f: readonly Buffer[]): string[] => f.map(String);

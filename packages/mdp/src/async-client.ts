@@ -16,18 +16,17 @@
  */
 import {
   ClosedError,
-  InvalidArgumentError,
   TimeoutError,
   ZSocket,
   getLogger,
   parseEndpoints,
+  readOptions,
   type FrameLike,
   type TraceFn,
 } from "@zkit/core";
 import { Deque } from "./deque.js";
-import { checkOptions, connectEndpoint, functionOption, numberOption, requiredString } from "./options.js";
 import { decodeClientReply, encodeRequest, printable } from "./protocol.js";
-import { DEFAULT_TIMEOUT_MS, abortError, checkRequest, type CheckedRequest, type MajordomoRequestOptions } from "./request.js";
+import { DEFAULT_TIMEOUT_MS, TIMEOUT_RULE, abortError, checkRequest, readEndpoint, type CheckedRequest, type MajordomoRequestOptions } from "./request.js";
 
 const log = getLogger("mdp");
 
@@ -153,14 +152,14 @@ export class MajordomoAsyncClient {
    *   not CZMQ syntax
    */
   constructor(options: MajordomoAsyncClientOptions) {
-    const o = checkOptions(options, "MajordomoAsyncClient", OPTION_NAMES);
-    this.endpoint = connectEndpoint(requiredString(o.endpoint, "endpoint", "tcp://127.0.0.1:5555"));
+    const o = readOptions(options, { owner: "MajordomoAsyncClient", known: OPTION_NAMES });
+    this.endpoint = readEndpoint(o);
     const specs = parseEndpoints(this.endpoint, false);
-    if (specs.some((s) => s.bind)) throw new InvalidArgumentError(`option endpoint: MajordomoAsyncClient only connects; drop the "@" in ${JSON.stringify(o.endpoint)}`);
+    if (specs.some((s) => s.bind)) o.fail("endpoint", `must connect: MajordomoAsyncClient only connects; drop the "@" in ${JSON.stringify(o.raw("endpoint"))}`);
     this.#addresses = specs.map((s) => s.address);
-    this.#timeoutMs = numberOption(o.timeoutMs, "timeoutMs", DEFAULT_TIMEOUT_MS, { min: 0, exclusive: true });
-    this.#maxSockets = numberOption(o.maxSockets, "maxSockets", DEFAULT_MAX_SOCKETS, { min: 1, integer: true });
-    this.#trace = functionOption<TraceFn>(o.trace, "trace");
+    this.#timeoutMs = o.number("timeoutMs", DEFAULT_TIMEOUT_MS, TIMEOUT_RULE);
+    this.#maxSockets = o.number("maxSockets", DEFAULT_MAX_SOCKETS, { min: 1, integer: true });
+    this.#trace = o.function<TraceFn>("trace");
   }
 
   /** The client's counters, live (read-only). */

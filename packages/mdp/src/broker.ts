@@ -6,7 +6,7 @@
  * @module
  */
 import { EventEmitter } from "node:events";
-import { ClosedError, InvalidArgumentError, ZSocket, getLogger, now, type TraceFn } from "@zkit/core";
+import { ClosedError, InvalidArgumentError, ZSocket, describeValue, getLogger, now, readOptions, type TraceFn } from "@zkit/core";
 import { ZLoop } from "@zkit/zloop";
 import {
   BrokerState,
@@ -16,7 +16,6 @@ import {
   type MajordomoBrokerEvents,
   type QueueOverflowPolicy,
 } from "./broker-state.js";
-import { checkOptions, describe, functionOption, numberOption } from "./options.js";
 import { DEFAULT_HEARTBEAT_INTERVAL_MS, DEFAULT_LIVENESS } from "./protocol.js";
 
 const log = getLogger("mdp");
@@ -163,22 +162,18 @@ export class MajordomoBroker extends EventEmitter<MajordomoBrokerEvents> {
    */
   constructor(options: MajordomoBrokerOptions = {}) {
     super();
-    const o = checkOptions(options, "MajordomoBroker", OPTION_NAMES);
-    const overflow = o.queueOverflow ?? "drop-oldest";
-    if (overflow !== "drop-oldest" && overflow !== "drop-newest") {
-      throw new InvalidArgumentError(`option queueOverflow must be "drop-oldest" or "drop-newest", got ${describe(overflow)}`);
-    }
+    const o = readOptions(options, { owner: "MajordomoBroker", known: OPTION_NAMES });
     this.#config = {
-      heartbeatIntervalMs: numberOption(o.heartbeatIntervalMs, "heartbeatIntervalMs", DEFAULT_HEARTBEAT_INTERVAL_MS, { min: 0, exclusive: true }),
-      liveness: numberOption(o.liveness, "liveness", DEFAULT_LIVENESS, { min: 1, integer: true }),
-      requestExpiryMs: numberOption(o.requestExpiryMs, "requestExpiryMs", DEFAULT_REQUEST_EXPIRY_MS, { min: 0, exclusive: true, infinity: true }),
-      maxQueuePerService: numberOption(o.maxQueuePerService, "maxQueuePerService", DEFAULT_MAX_QUEUE_PER_SERVICE, { min: 1, integer: true, infinity: true }),
-      queueOverflow: overflow,
-      maxFrameBytes: numberOption(o.maxFrameBytes, "maxFrameBytes", DEFAULT_MAX_FRAME_BYTES, { min: 1, integer: true, infinity: true }),
-      maxServices: numberOption(o.maxServices, "maxServices", DEFAULT_MAX_SERVICES, { min: 1, integer: true, infinity: true }),
-      workerPrefetch: numberOption(o.workerPrefetch, "workerPrefetch", DEFAULT_WORKER_PREFETCH, { min: 1, integer: true }),
+      heartbeatIntervalMs: o.number("heartbeatIntervalMs", DEFAULT_HEARTBEAT_INTERVAL_MS, { min: 0, exclusive: true }),
+      liveness: o.number("liveness", DEFAULT_LIVENESS, { min: 1, integer: true }),
+      requestExpiryMs: o.number("requestExpiryMs", DEFAULT_REQUEST_EXPIRY_MS, { min: 0, exclusive: true, infinity: true }),
+      maxQueuePerService: o.number("maxQueuePerService", DEFAULT_MAX_QUEUE_PER_SERVICE, { min: 1, integer: true, infinity: true }),
+      queueOverflow: o.oneOf<QueueOverflowPolicy>("queueOverflow", ["drop-oldest", "drop-newest"], "drop-oldest"),
+      maxFrameBytes: o.number("maxFrameBytes", DEFAULT_MAX_FRAME_BYTES, { min: 1, integer: true, infinity: true }),
+      maxServices: o.number("maxServices", DEFAULT_MAX_SERVICES, { min: 1, integer: true, infinity: true }),
+      workerPrefetch: o.number("workerPrefetch", DEFAULT_WORKER_PREFETCH, { min: 1, integer: true }),
     };
-    this.#trace = functionOption<TraceFn>(o.trace, "trace");
+    this.#trace = o.function<TraceFn>("trace");
     this.#socket = new ZSocket("ROUTER");
     const trace = this.#trace;
     const socket = this.#socket;
@@ -239,7 +234,7 @@ export class MajordomoBroker extends EventEmitter<MajordomoBrokerEvents> {
    */
   async bind(endpoint: string): Promise<string> {
     if (this.#closing !== undefined) throw new ClosedError("MajordomoBroker.bind: the broker is closed");
-    if (typeof endpoint !== "string") throw new InvalidArgumentError(`MajordomoBroker.bind(endpoint): pass a string such as "tcp://*:5555", got ${describe(endpoint)}`);
+    if (typeof endpoint !== "string") throw new InvalidArgumentError(`MajordomoBroker.bind(endpoint): pass a string such as "tcp://*:5555", got ${describeValue(endpoint)}`);
     const real = await this.#socket.bind(endpoint.startsWith("@") ? endpoint.slice(1) : endpoint);
     log.info("broker bound %s", real);
     return real;

@@ -4,10 +4,21 @@
  * a fresh socket for every resend.
  * @module
  */
-import { ClosedError, TimeoutError, ZSocket, getLogger, parseEndpoints, type FrameLike, type TraceFn } from "@zkit/core";
-import { checkOptions, connectEndpoint, functionOption, numberOption, requiredString } from "./options.js";
+import { ClosedError, TimeoutError, ZSocket, getLogger, readOptions, type FrameLike, type TraceFn } from "@zkit/core";
 import { decodeClientReply, encodeRequest, printable } from "./protocol.js";
-import { DEFAULT_RETRIES, DEFAULT_TIMEOUT_MS, TIMED_OUT, abortError, checkRequest, race, type CheckedRequest, type MajordomoRequestOptions } from "./request.js";
+import {
+  DEFAULT_RETRIES,
+  DEFAULT_TIMEOUT_MS,
+  RETRIES_RULE,
+  TIMED_OUT,
+  TIMEOUT_RULE,
+  abortError,
+  checkRequest,
+  race,
+  readEndpoint,
+  type CheckedRequest,
+  type MajordomoRequestOptions,
+} from "./request.js";
 
 const log = getLogger("mdp");
 
@@ -81,12 +92,11 @@ export class MajordomoClient {
    *   `InvalidEndpointError` for an endpoint that is not CZMQ syntax
    */
   constructor(options: MajordomoClientOptions) {
-    const o = checkOptions(options, "MajordomoClient", OPTION_NAMES);
-    this.endpoint = connectEndpoint(requiredString(o.endpoint, "endpoint", "tcp://127.0.0.1:5555"));
-    parseEndpoints(this.endpoint, false); // throws InvalidEndpointError now rather than at the first request
-    this.#timeoutMs = numberOption(o.timeoutMs, "timeoutMs", DEFAULT_TIMEOUT_MS, { min: 0, exclusive: true });
-    this.#retries = numberOption(o.retries, "retries", DEFAULT_RETRIES, { min: 0, integer: true });
-    this.#trace = functionOption<TraceFn>(o.trace, "trace");
+    const o = readOptions(options, { owner: "MajordomoClient", known: OPTION_NAMES });
+    this.endpoint = readEndpoint(o);
+    this.#timeoutMs = o.number("timeoutMs", DEFAULT_TIMEOUT_MS, TIMEOUT_RULE);
+    this.#retries = o.number("retries", DEFAULT_RETRIES, RETRIES_RULE);
+    this.#trace = o.function<TraceFn>("trace");
   }
 
   /** The client's counters, live (read-only). */

@@ -16,7 +16,7 @@
  * ```
  * @module
  */
-import { InvalidArgumentError, ProtocolError, type FrameLike } from "@zkit/core";
+import { ProtocolError, toFrames, toFrame as coreToFrame, type FrameLike, type MessageLike } from "@zkit/core";
 
 /** The protocol header of every client message, 7/MDP's `MDPC01`. */
 export const MDPC01 = "MDPC01";
@@ -98,30 +98,21 @@ export const Frames = {
 // ------------------------------------------------------------------ frames
 
 /**
- * One `FrameLike` (from `@zkit/core`) as a Buffer (strings as UTF-8; bytes are not copied).
+ * One `FrameLike` (from `@zkit/core`) as a Buffer (strings as UTF-8; bytes
+ * are not copied): `toFrame` of `@zkit/core`.
  * @throws `InvalidArgumentError` for anything else
  */
 export function toFrame(frame: FrameLike): Buffer {
-  if (Buffer.isBuffer(frame)) return frame;
-  if (typeof frame === "string") return Buffer.from(frame, "utf8");
-  if (frame instanceof Uint8Array) return Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength);
-  if (frame instanceof ArrayBuffer) return Buffer.from(frame);
-  throw new InvalidArgumentError(`a frame must be a Buffer, Uint8Array, ArrayBuffer or string, got ${describe(frame)}`);
+  return coreToFrame(frame);
 }
 
-/** A body given as one frame or a list of frames, as Buffers. */
-export function toBody(body: FrameLike | readonly FrameLike[]): Buffer[] {
-  if (Array.isArray(body)) return (body as readonly FrameLike[]).map(toFrame);
-  return [toFrame(body as FrameLike)];
-}
-
-/** True when `value` is a frame or a list of frames that {@link toBody} accepts. */
-export function isBody(value: unknown): value is FrameLike | readonly FrameLike[] {
-  return Array.isArray(value) ? value.every(isFrameLike) : isFrameLike(value);
-}
-
-function isFrameLike(value: unknown): value is FrameLike {
-  return typeof value === "string" || value instanceof Uint8Array || value instanceof ArrayBuffer;
+/**
+ * A body given as one frame or a list of frames (none at all included), as
+ * Buffers: `toFrames` of `@zkit/core` with `allowEmpty`.
+ * @throws `InvalidArgumentError` for an item that is not a frame
+ */
+export function toBody(body: MessageLike): Buffer[] {
+  return toFrames(body, undefined, { allowEmpty: true });
 }
 
 /**
@@ -457,10 +448,4 @@ export function printable(frame: Buffer): string {
   for (const b of short) if (b < 0x20 || b > 0x7e) text = false;
   const s = text ? short.toString("latin1") : short.toString("hex");
   return frame.length > short.length ? `${s}...` : s;
-}
-
-function describe(value: unknown): string {
-  if (value === null) return "null";
-  if (Array.isArray(value)) return "an array";
-  return typeof value;
 }

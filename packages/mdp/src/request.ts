@@ -1,11 +1,22 @@
 /**
- * What both Majordomo clients share: per-request options, their checks,
- * and waiting with a deadline and an AbortSignal.
+ * What both Majordomo clients share: the endpoint and timeout options,
+ * per-request options, their checks, and waiting with a deadline and an
+ * AbortSignal.
  * @module
  */
-import { AbortError, InvalidArgumentError, type FrameLike } from "@zkit/core";
-import { describe, numberOption, signalOption } from "./options.js";
-import { isBody, serviceNameProblem, toBody } from "./protocol.js";
+import {
+  AbortError,
+  InvalidArgumentError,
+  connectEndpoints,
+  describeValue,
+  isMessageLike,
+  parseEndpoints,
+  readOptions,
+  toFrames,
+  type NumberRule,
+  type OptionReader,
+} from "@zkit/core";
+import { serviceNameProblem } from "./protocol.js";
 
 /** The Guide's client request timeout, in ms. */
 export const DEFAULT_TIMEOUT_MS = 2500;
@@ -26,6 +37,25 @@ export interface MajordomoRequestOptions {
   signal?: AbortSignal;
 }
 
+/** @internal What `timeoutMs` accepts: a number of ms > 0. */
+export const TIMEOUT_RULE: NumberRule = { min: 0, exclusive: true };
+/** @internal What `retries` accepts: an integer >= 0. */
+export const RETRIES_RULE: NumberRule = { min: 0, integer: true };
+
+/**
+ * @internal Reads the `endpoint` option of a client or worker: required,
+ * items without `@`/`>` connect.
+ * @throws `InvalidArgumentError` when it is missing, `InvalidEndpointError`
+ *   when it is not CZMQ syntax (now rather than at the first send)
+ */
+export function readEndpoint(o: OptionReader<{ endpoint: string }>): string {
+  const endpoint = connectEndpoints(o.requiredString("endpoint", "tcp://127.0.0.1:5555", "the broker"));
+  parseEndpoints(endpoint, false);
+  return endpoint;
+}
+
+const REQUEST_OPTION_NAMES = ["timeoutMs", "retries", "signal"] as const;
+
 /** The checked arguments of a request. @internal */
 export interface CheckedRequest {
   service: Buffer;
@@ -44,23 +74,18 @@ export function checkRequest(
   opts: MajordomoRequestOptions | undefined,
   defaults: { timeoutMs: number; retries: number },
 ): CheckedRequest {
-  if (typeof service !== "string") throw new InvalidArgumentError(`${what}(service, body): service must be a string such as "echo", got ${describe(service)}`);
+  if (typeof service !== "string") throw new InvalidArgumentError(`${what}(service, body): service must be a string such as "echo", got ${describeValue(service)}`);
   const problem = serviceNameProblem(service);
   if (problem !== undefined) throw new InvalidArgumentError(`${what}(service, body): ${problem}`);
-  if (!isBody(body)) throw new InvalidArgumentError(`${what}(service, body): body must be a frame (Buffer, Uint8Array, string) or an array of frames, got ${describe(body)}`);
-  if (opts !== undefined && (typeof opts !== "object" || opts === null)) {
-    throw new InvalidArgumentError(`${what}: options must be an object like { timeoutMs, retries, signal }, got ${describe(opts)}`);
-  }
-  for (const k of Object.keys(opts ?? {})) {
-    if (k !== "timeoutMs" && k !== "retries" && k !== "signal") throw new InvalidArgumentError(`${what}: unknown request option "${k}": the options are timeoutMs, retries, signal`);
-  }
+  if (!isMessageLike(body)) throw new InvalidArgumentError(`${what}(service, body): body must be a frame (Buffer, Uint8Array, string) or an array of frames, got ${describeValue(body)}`);
+  const o = readOptions(opts, { owner: what, known: REQUEST_OPTION_NAMES, example: "{ timeoutMs, retries, signal }" });
   return {
     service: Buffer.from(service),
     serviceName: service,
-    body: toBody(body as FrameLike | readonly FrameLike[]),
-    timeoutMs: numberOption(opts?.timeoutMs, "timeoutMs", defaults.timeoutMs, { min: 0, exclusive: true }),
-    retries: numberOption(opts?.retries, "retries", defaults.retries, { min: 0, integer: true }),
-    signal: signalOption(opts?.signal, "signal"),
+    body: toFrames(body, `${what}(service, body)`, { allowEmpty: true }),
+    timeoutMs: o.number("timeoutMs", defaults.timeoutMs, TIMEOUT_RULE),
+    retries: o.number("retries", defaults.retries, RETRIES_RULE),
+    signal: o.signal("signal"),
   };
 }
 

@@ -5,10 +5,10 @@
  * @module
  */
 import { EventEmitter } from "node:events";
-import { ClosedError, InvalidArgumentError, ZSocket, getLogger, now, parseEndpoints, type FrameLike, type TraceFn } from "@zkit/core";
+import { ClosedError, InvalidArgumentError, ZSocket, getLogger, isMessageLike, now, readOptions, type FrameLike, type TraceFn } from "@zkit/core";
 import { ZLoop } from "@zkit/zloop";
 import { Deque } from "./deque.js";
-import { checkOptions, connectEndpoint, functionOption, numberOption, requiredString } from "./options.js";
+import { readEndpoint } from "./request.js";
 import {
   DEFAULT_HEARTBEAT_INTERVAL_MS,
   DEFAULT_LIVENESS,
@@ -17,7 +17,6 @@ import {
   encodeHeartbeat,
   encodeReady,
   encodeReply,
-  isBody,
   isMmiService,
   serviceNameProblem,
   toBody,
@@ -226,22 +225,19 @@ export class MajordomoWorker extends EventEmitter<MajordomoWorkerEvents> {
    */
   constructor(options: MajordomoWorkerOptions) {
     super();
-    const o = checkOptions(options, "MajordomoWorker", OPTION_NAMES);
-    this.endpoint = connectEndpoint(requiredString(o.endpoint, "endpoint", "tcp://127.0.0.1:5555"));
-    parseEndpoints(this.endpoint, false); // throws InvalidEndpointError now rather than at start()
-    this.service = requiredString(o.service, "service", "echo");
+    const o = readOptions(options, { owner: "MajordomoWorker", known: OPTION_NAMES });
+    this.endpoint = readEndpoint(o);
+    this.service = o.requiredString("service", "echo");
     const problem = serviceNameProblem(this.service);
-    if (problem !== undefined) throw new InvalidArgumentError(`option service: ${problem}`);
-    if (isMmiService(this.service)) throw new InvalidArgumentError(`option service: "${this.service}" is reserved: mmi.* services are answered by the broker (8/MMI)`);
-    const handler = functionOption<MajordomoHandler>(o.handler, "handler");
-    if (handler === undefined) throw new InvalidArgumentError("option handler is required: pass an async (request: Buffer[]) => reply function");
-    this.#handler = handler;
-    this.#onError = functionOption(o.onError, "onError");
-    this.#trace = functionOption<TraceFn>(o.trace, "trace");
-    this.#heartbeatMs = numberOption(o.heartbeatIntervalMs, "heartbeatIntervalMs", DEFAULT_HEARTBEAT_INTERVAL_MS, { min: 0, exclusive: true });
-    this.#liveness = numberOption(o.liveness, "liveness", DEFAULT_LIVENESS, { min: 1, integer: true });
-    this.#reconnectMs = numberOption(o.reconnectMs, "reconnectMs", DEFAULT_RECONNECT_MS, { min: 0 });
-    this.#concurrency = numberOption(o.concurrency, "concurrency", DEFAULT_CONCURRENCY, { min: 1, integer: true });
+    if (problem !== undefined) o.fail("service", `must be a valid service name: ${problem}`);
+    if (isMmiService(this.service)) o.fail("service", `"${this.service}" is reserved: mmi.* services are answered by the broker (8/MMI)`);
+    this.#handler = o.requiredFunction<MajordomoHandler>("handler", "async (request: Buffer[]) => reply");
+    this.#onError = o.function("onError", "(err, request: Buffer[]) => reply");
+    this.#trace = o.function<TraceFn>("trace");
+    this.#heartbeatMs = o.number("heartbeatIntervalMs", DEFAULT_HEARTBEAT_INTERVAL_MS, { min: 0, exclusive: true });
+    this.#liveness = o.number("liveness", DEFAULT_LIVENESS, { min: 1, integer: true });
+    this.#reconnectMs = o.number("reconnectMs", DEFAULT_RECONNECT_MS, { min: 0 });
+    this.#concurrency = o.number("concurrency", DEFAULT_CONCURRENCY, { min: 1, integer: true });
   }
 
   /** The worker's counters, live (read-only). */
@@ -409,7 +405,7 @@ export class MajordomoWorker extends EventEmitter<MajordomoWorkerEvents> {
   /** A handler finished: sends its reply (unless its connection is gone) and starts the next job. */
   #done(job: Job, result: unknown): void {
     let reply = result as MajordomoReply;
-    if (!isBody(reply)) reply = this.#failed(new InvalidArgumentError("the handler must return a frame (Buffer, string, ...) or an array of frames"), job.body);
+    if (!isMessageLike(reply)) reply = this.#failed(new InvalidArgumentError("the handler must return a frame (Buffer, string, ...) or an array of frames"), job.body);
     this.#active--;
     if (job.generation !== this.#generation || this.#socket === undefined) {
       this.#stats.repliesDropped++;
@@ -435,7 +431,7 @@ export class MajordomoWorker extends EventEmitter<MajordomoWorkerEvents> {
     if (this.#onError !== undefined) {
       try {
         const reply = this.#onError(err, request);
-        if (isBody(reply)) return reply;
+        if (isMessageLike(reply)) return reply;
       } catch (e) {
         log.warn("worker %s: onError failed too: %s", this.service, (e as Error)?.message ?? String(e));
       }

@@ -10,16 +10,9 @@ import { afterEach, describe, expect, it } from "vitest";
 import { InvalidArgumentError, TimeoutError, ZSocket } from "@zkit/core";
 import { tempDir, waitFor, within } from "@zkit/testkit";
 import { MajordomoBroker, MajordomoClient, MajordomoWorker, decodeBrokerMessage, type MajordomoBrokerOptions } from "../src/index.js";
-import { EMPTY, WAIT_MS, b, cleanup, isAutoId, quiet, rawClient, rawWorker, recv, recvUntil, show, track } from "./helpers.js";
+import { EMPTY, WAIT_MS, b, cleanup, isAutoId, quiet, rawClient, rawWorker, recv, recvUntil, show, startBroker, track } from "./helpers.js";
 
 afterEach(cleanup);
-
-async function startBroker(options: MajordomoBrokerOptions = {}): Promise<{ broker: MajordomoBroker; endpoint: string }> {
-  const broker = track(new MajordomoBroker(options));
-  const endpoint = await broker.bind("tcp://127.0.0.1:*");
-  await broker.start();
-  return { broker, endpoint };
-}
 
 describe("the 7/MDP dialogue, frame by frame", () => {
   it("READY, REQUEST, REPLY exactly as protocols.md shows them", async () => {
@@ -331,7 +324,7 @@ describe("lifecycle and options", () => {
 
   it("bad options throw InvalidArgumentError naming the option", () => {
     const bad: [MajordomoBrokerOptions, RegExp][] = [
-      [{ heartbeatIntervalMs: 0 }, /heartbeatIntervalMs must be a number > 0/],
+      [{ heartbeatIntervalMs: 0 }, /MajordomoBroker option heartbeatIntervalMs must be a number of milliseconds > 0/],
       [{ liveness: 1.5 }, /liveness must be an integer >= 1/],
       [{ requestExpiryMs: -1 }, /requestExpiryMs/],
       [{ maxQueuePerService: 0 }, /maxQueuePerService/],

@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { AbortError, ClosedError, InvalidArgumentError, InvalidEndpointError, TimeoutError, ZSocket } from "@zkit/core";
 import { waitFor } from "@zkit/testkit";
 import { MajordomoAsyncClient, MajordomoBroker, MajordomoClient, MajordomoWorker } from "../src/index.js";
-import { EMPTY, WAIT_MS, b, cleanup, isAutoId, quiet, recv, show, track } from "./helpers.js";
+import { EMPTY, WAIT_MS, b, cleanup, isAutoId, quiet, recv, show, startBroker, track } from "./helpers.js";
 
 afterEach(cleanup);
 
@@ -22,11 +22,8 @@ function answer(router: ZSocket<"ROUTER">, request: Buffer[], body: (string | Bu
   return router.send([request[0]!, EMPTY, b("MDPC01"), service !== undefined ? b(service) : request[3]!, ...body.map((f) => (typeof f === "string" ? b(f) : f))]);
 }
 
-async function realBroker(): Promise<{ broker: MajordomoBroker; endpoint: string }> {
-  const broker = track(new MajordomoBroker({ heartbeatIntervalMs: 250 }));
-  const endpoint = await broker.bind("tcp://127.0.0.1:*");
-  await broker.start();
-  return { broker, endpoint };
+function realBroker(): Promise<{ broker: MajordomoBroker; endpoint: string }> {
+  return startBroker({ heartbeatIntervalMs: 250 });
 }
 
 describe("MajordomoClient", () => {
@@ -153,16 +150,14 @@ describe("MajordomoClient", () => {
     await expect(client.request("", "x")).rejects.toThrow(/service name is empty/);
     await expect(client.request(42 as never, "x")).rejects.toBeInstanceOf(InvalidArgumentError);
     await expect(client.request("echo", 42 as never)).rejects.toThrow(/body must be a frame/);
-    await expect(client.request("echo", "x", { timeout: 5 } as never)).rejects.toThrow(/unknown request option "timeout"/);
+    await expect(client.request("echo", "x", { timeout: 5 } as never)).rejects.toThrow(/unknown MajordomoClient.request option "timeout"/);
   });
 });
 
 describe("MajordomoAsyncClient", () => {
   it("1000 requests in flight across 4 workers that answer out of order: each caller gets its own reply", async () => {
     // heartbeats 500 ms x 6: opening 1000 sockets in this one process must not expire the workers
-    const broker = track(new MajordomoBroker({ heartbeatIntervalMs: 500, liveness: 6 }));
-    const endpoint = await broker.bind("tcp://127.0.0.1:*");
-    await broker.start();
+    const { broker, endpoint } = await startBroker({ heartbeatIntervalMs: 500, liveness: 6 });
     let open!: () => void;
     const gate = new Promise<void>((r) => (open = r));
     const order: number[] = [];

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { ZSocket } from "@zkit/core";
 import { startNode, waitFor } from "@zkit/testkit";
 import { MajordomoBroker, MajordomoClient, MajordomoWorker } from "../src/index.js";
-import { WAIT_MS, cleanup, show, testDir, track } from "./helpers.js";
+import { WAIT_MS, cleanup, show, testDir, startBroker, track } from "./helpers.js";
 
 afterEach(cleanup);
 
@@ -15,12 +15,9 @@ const START_MS = 30_000; // a tsx child on a loaded machine
 const BROKER = join(testDir, "fixtures/broker.ts");
 const WORKER = join(testDir, "fixtures/worker.ts");
 
-async function inProcessBroker(workerPrefetch = 1): Promise<{ broker: MajordomoBroker; endpoint: string }> {
+function inProcessBroker(workerPrefetch = 1): Promise<{ broker: MajordomoBroker; endpoint: string }> {
   // expiry after 750-1000 ms of silence: quick, yet not fooled by a loaded machine
-  const broker = track(new MajordomoBroker({ heartbeatIntervalMs: 250, liveness: 3, workerPrefetch }));
-  const endpoint = await broker.bind("tcp://127.0.0.1:*");
-  await broker.start();
-  return { broker, endpoint };
+  return startBroker({ heartbeatIntervalMs: 250, liveness: 3, workerPrefetch });
 }
 
 /** A port nobody uses right now, read back from an ephemeral bind. */

@@ -3,7 +3,8 @@
 // each test.
 import { fileURLToPath } from "node:url";
 import { ZSocket, shutdown } from "@zkit/core";
-import { stopAll, within } from "@zkit/testkit";
+import { MajordomoBroker, type MajordomoBrokerOptions } from "../src/index.js";
+import { closeTracked, stopAll, track, within } from "@zkit/testkit";
 
 /** Generous deadlines: the machine may be loaded. */
 export const WAIT_MS = 10_000;
@@ -14,25 +15,21 @@ export const b = (s: string): Buffer => Buffer.from(s);
 /** The directory of this file (for fixtures and peers). */
 export const testDir = fileURLToPath(new URL(".", import.meta.url));
 
-const closers: (() => unknown)[] = [];
-
-/** Registers something to close after the test (in reverse order). */
-export function track<T extends { close(): unknown }>(thing: T): T {
-  closers.push(() => thing.close());
-  return thing;
-}
+export { track };
 
 /** Closes everything tracked, every socket, every child process. Call in afterEach. */
 export async function cleanup(): Promise<void> {
-  for (const close of closers.splice(0).reverse()) {
-    try {
-      await close();
-    } catch {
-      // closing what already failed is fine
-    }
-  }
+  await closeTracked();
   shutdown();
   await stopAll();
+}
+
+/** A broker in this process on an ephemeral tcp port, closed after the test. */
+export async function startBroker(options: MajordomoBrokerOptions = {}): Promise<{ broker: MajordomoBroker; endpoint: string }> {
+  const broker = track(new MajordomoBroker(options));
+  const endpoint = await broker.bind("tcp://127.0.0.1:*");
+  await broker.start();
+  return { broker, endpoint };
 }
 
 /** Receives the next message of `sock` within `ms`, or fails saying `what`. */

@@ -7,9 +7,9 @@
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { join } from "node:path";
 import { ZSocket } from "@zkit/core";
-import { requirePyzmq, startPython, waitFor } from "@zkit/testkit";
+import { peer, requirePyzmq, startPython, waitFor } from "@zkit/testkit";
 import { MajordomoAsyncClient, MajordomoBroker, MajordomoClient, MajordomoWorker } from "../src/index.js";
-import { WAIT_MS, cleanup, inHandTracker, isAutoId, show, testDir, track } from "./helpers.js";
+import { WAIT_MS, cleanup, inHandTracker, isAutoId, show, testDir, startBroker, track } from "./helpers.js";
 
 beforeAll(() => {
   requirePyzmq();
@@ -19,17 +19,14 @@ afterEach(cleanup);
 const PEERS = join(testDir, "peers");
 const START_MS = 20_000;
 
-async function ourBroker(): Promise<{ broker: MajordomoBroker; endpoint: string }> {
-  const broker = track(new MajordomoBroker({ heartbeatIntervalMs: 250 }));
-  const endpoint = await broker.bind("tcp://127.0.0.1:*");
-  await broker.start();
-  return { broker, endpoint };
+function ourBroker(): Promise<{ broker: MajordomoBroker; endpoint: string }> {
+  return startBroker({ heartbeatIntervalMs: 250 });
 }
 
 describe("Python peers against our broker", () => {
   it("a Python client and a Python worker talk through MajordomoBroker; the worker sees the REQUEST byte for byte", async () => {
     const { broker, endpoint } = await ourBroker();
-    const worker = startPython(join(PEERS, "mdworker.py"), [endpoint, "pyecho", "250"]);
+    const worker = startPython(peer("mdworker.py"), [endpoint, "pyecho", "250"]);
     await worker.waitFor(/^ready$/m, START_MS);
     await waitFor(() => broker.stats.workers === 1, WAIT_MS, "the Python worker to register");
     const client = startPython(join(PEERS, "mdclient.py"), [endpoint, "pyecho", "3", "Hello world", "second"]);
@@ -48,7 +45,7 @@ describe("Python peers against our broker", () => {
   it("a Python client against our worker, and our clients against a Python worker, through our broker", async () => {
     const { endpoint } = await ourBroker();
     track(new MajordomoWorker({ endpoint, service: "tsecho", heartbeatIntervalMs: 250, handler: ([x]) => [`ts:${x}`] })).start();
-    const worker = startPython(join(PEERS, "mdworker.py"), [endpoint, "pyecho", "250"]);
+    const worker = startPython(peer("mdworker.py"), [endpoint, "pyecho", "250"]);
     await worker.waitFor(/^ready$/m, START_MS);
 
     const py = startPython(join(PEERS, "mdclient.py"), [endpoint, "tsecho", "2", "from python"]);
@@ -64,10 +61,8 @@ describe("Python peers against our broker", () => {
 
   it("a sequential Python worker behind workerPrefetch 4: the broker sends it 4 at a time, it finds them queued and answers each in turn", async () => {
     const tracker = inHandTracker();
-    const broker = track(new MajordomoBroker({ heartbeatIntervalMs: 250, workerPrefetch: 4, trace: tracker.trace }));
-    const endpoint = await broker.bind("tcp://127.0.0.1:*");
-    await broker.start();
-    const worker = startPython(join(PEERS, "mdworker.py"), [endpoint, "pyecho", "250", "20"]); // 20 ms per request
+    const { broker, endpoint } = await startBroker({ heartbeatIntervalMs: 250, workerPrefetch: 4, trace: tracker.trace });
+    const worker = startPython(peer("mdworker.py"), [endpoint, "pyecho", "250", "20"]); // 20 ms per request
     await worker.waitFor(/^ready$/m, START_MS);
     await waitFor(() => broker.stats.workers === 1, WAIT_MS, "the Python worker to register");
     const client = track(new MajordomoAsyncClient({ endpoint, timeoutMs: 30_000 }));

@@ -11,17 +11,10 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { waitFor } from "@zkit/testkit";
 import { InvalidArgumentError } from "@zkit/core";
-import { MajordomoAsyncClient, MajordomoBroker, MajordomoClient, MajordomoWorker, type MajordomoBrokerOptions, type MajordomoWorkerOptions } from "../src/index.js";
-import { WAIT_MS, cleanup, inHandTracker, show, track } from "./helpers.js";
+import { MajordomoAsyncClient, MajordomoBroker, MajordomoClient, MajordomoWorker, type MajordomoWorkerOptions } from "../src/index.js";
+import { WAIT_MS, cleanup, inHandTracker, show, startBroker, track } from "./helpers.js";
 
 afterEach(cleanup);
-
-async function startBroker(options: MajordomoBrokerOptions = {}): Promise<{ broker: MajordomoBroker; endpoint: string }> {
-  const broker = track(new MajordomoBroker(options));
-  const endpoint = await broker.bind("tcp://127.0.0.1:*");
-  await broker.start();
-  return { broker, endpoint };
-}
 
 async function startWorker(endpoint: string, options: Partial<MajordomoWorkerOptions> & Pick<MajordomoWorkerOptions, "handler">): Promise<MajordomoWorker> {
   const worker = track(new MajordomoWorker({ endpoint, service: "echo", heartbeatIntervalMs: 250, ...options }));
@@ -105,8 +98,14 @@ describe("workerPrefetch over real sockets", () => {
     const leaving = await startWorker(endpoint, { handler: async ([x]) => (await held.wait, [`${x} first`]) });
     await waitFor(() => broker.stats.workers === 1, WAIT_MS, "the first worker");
     const client = track(new MajordomoAsyncClient({ endpoint, timeoutMs: 30_000 }));
-    const replies = Promise.all(Array.from({ length: 4 }, (_, i) => client.request("echo", `r${i}`)));
-    await waitFor(() => leaving.inHand === 4, WAIT_MS, "the first worker to hold 4");
+    // one at a time: each request travels on its own connection, so sent at
+    // once they could reach the broker in any order
+    const sent: Promise<Buffer[]>[] = [];
+    for (let i = 0; i < 4; i++) {
+      sent.push(client.request("echo", `r${i}`));
+      await waitFor(() => leaving.inHand === i + 1, WAIT_MS, `the first worker to hold ${i + 1}`);
+    }
+    const replies = Promise.all(sent);
     const requeued = new Promise<unknown>((r) => broker.once("worker-gone", r));
     const closing = leaving.close();
     held.open();

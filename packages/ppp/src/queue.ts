@@ -5,9 +5,8 @@
  * @module
  */
 import { EventEmitter } from "node:events";
-import { ErrorCode, InvalidArgumentError, ProtocolError, ZSocket, ZkitError, getLogger, parseEndpoints, type TraceFn } from "@zkit/core";
+import { ErrorCode, ProtocolError, ZSocket, ZkitError, getLogger, parseEndpoints, readOptions, type TraceFn } from "@zkit/core";
 import { ZLoop, type Ticket } from "@zkit/zloop";
-import { fnOption, intOption, msOption } from "./options.js";
 import {
   PPP_HEARTBEAT_INTERVAL_MS,
   PPP_LIVENESS,
@@ -157,20 +156,14 @@ export class ParanoidPirateQueue extends EventEmitter<ParanoidPirateQueueEvents>
    */
   constructor(options: ParanoidPirateQueueOptions) {
     super();
-    if (typeof options !== "object" || options === null) {
-      throw new InvalidArgumentError('ParanoidPirateQueue: pass an options object like { frontend: "tcp://*:5555", backend: "tcp://*:5556" }');
-    }
-    for (const name of ["frontend", "backend"] as const) {
-      if (typeof options[name] !== "string") {
-        throw new InvalidArgumentError(`ParanoidPirateQueue: option ${name} is required: a CZMQ endpoint list to bind, e.g. "tcp://*:${name === "frontend" ? 5555 : 5556}"`);
-      }
-      parseEndpoints(options[name], true);
-    }
-    this.#frontendSpec = options.frontend;
-    this.#backendSpec = options.backend;
-    this.#intervalMs = msOption(options.heartbeatIntervalMs, "ParanoidPirateQueue option heartbeatIntervalMs", PPP_HEARTBEAT_INTERVAL_MS);
-    this.#liveness = intOption(options.liveness, "ParanoidPirateQueue option liveness", PPP_LIVENESS, 1, "heartbeat intervals a worker may stay silent");
-    this.#trace = fnOption(options.trace, "ParanoidPirateQueue option trace", "({ direction, socket, frames }) => void");
+    const o = readOptions(options, { owner: "ParanoidPirateQueue", example: '{ frontend: "tcp://*:5555", backend: "tcp://*:5556" }' });
+    this.#frontendSpec = o.requiredString("frontend", "tcp://*:5555", "a CZMQ endpoint list to bind");
+    parseEndpoints(this.#frontendSpec, true);
+    this.#backendSpec = o.requiredString("backend", "tcp://*:5556", "a CZMQ endpoint list to bind");
+    parseEndpoints(this.#backendSpec, true);
+    this.#intervalMs = o.number("heartbeatIntervalMs", PPP_HEARTBEAT_INTERVAL_MS, { min: 0, exclusive: true });
+    this.#liveness = o.number("liveness", PPP_LIVENESS, { min: 1, integer: true, meaning: "heartbeat intervals a worker may stay silent" });
+    this.#trace = o.function<TraceFn>("trace", "({ direction, socket, frames }) => void");
     this.#loop = new ZLoop({ ticketDelayMs: this.#intervalMs * this.#liveness });
   }
 

@@ -6,10 +6,8 @@
  * @module
  */
 import { EventEmitter } from "node:events";
-import { ErrorCode, InvalidArgumentError, ProtocolError, ZSocket, ZkitError, getLogger, now, parseEndpoints, type MessageLike, type TraceFn } from "@zkit/core";
+import { ErrorCode, ProtocolError, ZSocket, ZkitError, getLogger, now, parseEndpoints, readOptions, toFrames, type MessageLike, type TraceFn } from "@zkit/core";
 import { ZLoop } from "@zkit/zloop";
-import { toFrames } from "./frames.js";
-import { fnOption, intOption, msOption } from "./options.js";
 import {
   PPP_HEARTBEAT_INTERVAL_MS,
   PPP_LIVENESS,
@@ -185,27 +183,19 @@ export class ParanoidPirateWorker extends EventEmitter<ParanoidPirateWorkerEvent
    */
   constructor(options: ParanoidPirateWorkerOptions) {
     super();
-    if (typeof options !== "object" || options === null) {
-      throw new InvalidArgumentError('ParanoidPirateWorker: pass an options object like { endpoint: "tcp://localhost:5556", handler: async (request) => reply }');
-    }
-    if (typeof options.endpoint !== "string") {
-      throw new InvalidArgumentError('ParanoidPirateWorker: option endpoint is required: the queue\'s backend, e.g. "tcp://localhost:5556"');
-    }
-    parseEndpoints(options.endpoint, false);
-    if (typeof options.handler !== "function") {
-      throw new InvalidArgumentError("ParanoidPirateWorker: option handler is required: a function async (request: Buffer[]) => reply");
-    }
-    this.#endpoint = options.endpoint;
-    this.#handler = options.handler;
-    this.#intervalMs = msOption(options.heartbeatIntervalMs, "ParanoidPirateWorker option heartbeatIntervalMs", PPP_HEARTBEAT_INTERVAL_MS);
-    this.#liveness = intOption(options.liveness, "ParanoidPirateWorker option liveness", PPP_LIVENESS, 1, "heartbeat intervals the queue may stay silent");
-    this.#reconnectInitialMs = msOption(options.reconnectInitialMs, "ParanoidPirateWorker option reconnectInitialMs", PPP_RECONNECT_INITIAL_MS, true);
-    this.#reconnectMaxMs = msOption(options.reconnectMaxMs, "ParanoidPirateWorker option reconnectMaxMs", Math.max(PPP_RECONNECT_MAX_MS, this.#reconnectInitialMs), true);
+    const o = readOptions(options, { owner: "ParanoidPirateWorker", example: '{ endpoint: "tcp://localhost:5556", handler: async (request) => reply }' });
+    this.#endpoint = o.requiredString("endpoint", "tcp://localhost:5556", "the queue's backend");
+    parseEndpoints(this.#endpoint, false);
+    this.#handler = o.requiredFunction("handler", "async (request: Buffer[]) => reply");
+    this.#intervalMs = o.number("heartbeatIntervalMs", PPP_HEARTBEAT_INTERVAL_MS, { min: 0, exclusive: true });
+    this.#liveness = o.number("liveness", PPP_LIVENESS, { min: 1, integer: true, meaning: "heartbeat intervals the queue may stay silent" });
+    this.#reconnectInitialMs = o.number("reconnectInitialMs", PPP_RECONNECT_INITIAL_MS, { min: 0 });
+    this.#reconnectMaxMs = o.number("reconnectMaxMs", Math.max(PPP_RECONNECT_MAX_MS, this.#reconnectInitialMs), { min: 0 });
     if (this.#reconnectMaxMs < this.#reconnectInitialMs) {
-      throw new InvalidArgumentError(`ParanoidPirateWorker option reconnectMaxMs (${this.#reconnectMaxMs}) must be >= reconnectInitialMs (${this.#reconnectInitialMs})`);
+      o.fail("reconnectMaxMs", `(${this.#reconnectMaxMs}) must be >= reconnectInitialMs (${this.#reconnectInitialMs})`);
     }
-    this.#closeTimeoutMs = msOption(options.closeTimeoutMs, "ParanoidPirateWorker option closeTimeoutMs", this.#intervalMs * this.#liveness, true);
-    this.#trace = fnOption(options.trace, "ParanoidPirateWorker option trace", "({ direction, socket, frames }) => void");
+    this.#closeTimeoutMs = o.number("closeTimeoutMs", this.#intervalMs * this.#liveness, { min: 0 });
+    this.#trace = o.function<TraceFn>("trace", "({ direction, socket, frames }) => void");
     this.#nextDelay = this.#reconnectInitialMs;
   }
 

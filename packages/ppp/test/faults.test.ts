@@ -6,9 +6,9 @@
 // gets no more work.
 import { afterEach, describe, expect, it } from "vitest";
 import { now, shutdown, type TraceEvent } from "@zkit/core";
-import { count, startNode, stopAll, tempDir, waitFor, within, type Child } from "@zkit/testkit";
+import { count, frames, startNode, stopAll, tempDir, text, waitFor, within, type Child } from "@zkit/testkit";
 import { ParanoidPirateQueue, type WorkerExpiredEvent } from "@zkit/ppp";
-import { frames, here, lazyRequest, text } from "./helpers.js";
+import { here, lazyRequest } from "./helpers.js";
 
 const START_MS = 20_000;
 const WAIT = 30_000;

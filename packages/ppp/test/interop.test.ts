@@ -4,30 +4,29 @@
 // queue.
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { shutdown } from "@zkit/core";
-import { count, requirePyzmq, startPython, stopAll, waitFor, within, type Child } from "@zkit/testkit";
+import { closeTracked, count, frames, peer, requirePyzmq, startPython, stopAll, text, track, waitFor, within, type Child } from "@zkit/testkit";
 import { ParanoidPirateQueue, ParanoidPirateWorker, type WorkerExpiredEvent } from "@zkit/ppp";
-import { frames, here, lazyRequest, text } from "./helpers.js";
+import { here, lazyRequest } from "./helpers.js";
 
 const START_MS = 15_000;
 const WAIT = 30_000;
 const ANY = "tcp://127.0.0.1:*";
 const INTERVAL = 200;
 const LIVENESS = 4;
-const closers: (() => Promise<void>)[] = [];
 
 beforeAll(() => {
   requirePyzmq();
 });
 
 afterEach(async () => {
-  for (const c of closers.splice(0)) await c();
+  await closeTracked();
   shutdown();
   await stopAll();
 });
 
 async function ourQueue(): Promise<ParanoidPirateQueue> {
   const q = new ParanoidPirateQueue({ frontend: ANY, backend: ANY, heartbeatIntervalMs: INTERVAL, liveness: LIVENESS });
-  closers.push(() => q.close());
+  track(q);
   await q.start();
   return q;
 }
@@ -39,7 +38,7 @@ async function ourWorker(backend: string): Promise<ParanoidPirateWorker> {
     liveness: LIVENESS,
     handler: (req) => [Buffer.from("ts"), ...req],
   });
-  closers.push(() => w.close());
+  track(w);
   await w.start();
   return w;
 }
@@ -62,7 +61,7 @@ describe("a Python worker served by our queue", () => {
         if (direction === "in" && f.length === 2 && f[1]!.equals(Buffer.from([0x02]))) heartbeatsIn++;
       },
     });
-    closers.push(() => q.close());
+    track(q);
     await q.start();
     q.on("worker-expired", (e) => expired.push(e));
     const py = startPython(here("peers/ppworker.py"), [q.backendEndpoint, String(INTERVAL), String(LIVENESS)]);
@@ -88,7 +87,7 @@ describe("our worker served by a Python queue", () => {
     const backend = (await queue.waitFor(/^backend (\S+)$/m, START_MS))[1]!;
     const w = await ourWorker(backend);
     await queue.waitFor(/^worker ready$/m, START_MS);
-    const client = startPython(here("peers/lpclient.py"), [frontend, "15", "3000", "3"]);
+    const client = startPython(peer("lpclient.py"), [frontend, "15", "3000", "3"]);
     await exit0(client);
     expect(count(client.stdout(), /^reply \d+ ts \d+$/gm)).toBe(15);
     expect(queue.stdout()).not.toContain("invalid");
@@ -102,7 +101,7 @@ describe("a Python Lazy Pirate client against our queue", () => {
     await ourWorker(q.backendEndpoint);
     await ourWorker(q.backendEndpoint);
     await waitFor(() => q.readyWorkers === 2, START_MS, "two workers ready");
-    const client = startPython(here("peers/lpclient.py"), [q.frontendEndpoint, "25", "3000", "3"]);
+    const client = startPython(peer("lpclient.py"), [q.frontendEndpoint, "25", "3000", "3"]);
     await exit0(client);
     expect(count(client.stdout(), /^reply \d+ ts \d+$/gm)).toBe(25);
     expect(client.stdout()).not.toContain("retrying");

@@ -8,9 +8,9 @@
 //   backend <--[0x02]--> worker, every heartbeatIntervalMs       HEARTBEAT
 import { afterEach, describe, expect, it } from "vitest";
 import { InvalidArgumentError, InvalidEndpointError, ZSocket, now, openSocketCount, shutdown, type TraceEvent } from "@zkit/core";
-import { inprocName, waitFor, within } from "@zkit/testkit";
+import { frames, inprocName, text, waitFor, within } from "@zkit/testkit";
 import { ParanoidPirateQueue, ParanoidPirateWorker, type WorkerExpiredEvent } from "@zkit/ppp";
-import { RawWorker, frames, lazyRequest, recv, text } from "./helpers.js";
+import { RawWorker, lazyRequest, recv } from "./helpers.js";
 
 const WAIT = 10_000;
 const ANY = "tcp://127.0.0.1:*";

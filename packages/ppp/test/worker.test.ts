@@ -5,9 +5,8 @@
 //   queue silent for liveness intervals -> fresh socket (new id), READY again
 import { afterEach, describe, expect, it } from "vitest";
 import { InvalidArgumentError, InvalidEndpointError, ZSocket, openSocketCount, shutdown, sleep, type TraceEvent } from "@zkit/core";
-import { tempDir, waitFor, within } from "@zkit/testkit";
+import { tempDir, text, waitFor, within } from "@zkit/testkit";
 import { ParanoidPirateWorker, type ParanoidPirateWorkerOptions, type ReconnectEvent } from "@zkit/ppp";
-import { text } from "./helpers.js";
 
 const WAIT = 10_000;
 const E = Buffer.alloc(0);

@@ -6,7 +6,7 @@
  * @module
  */
 import { EventEmitter } from "node:events";
-import { ErrorCode, InvalidArgumentError, ProtocolError, ZSocket, ZkitError, getLogger, parseEndpoints, type TraceFn } from "@zkit/core";
+import { ErrorCode, ProtocolError, ZSocket, ZkitError, getLogger, parseEndpoints, readOptions, type TraceFn } from "@zkit/core";
 import { ZLoop } from "@zkit/zloop";
 import { decodeBackend, decodeClientRequest, encodeClientReply, encodeWorkerRequest, type ClientRequest } from "./protocol.js";
 
@@ -119,21 +119,12 @@ export class SimplePirateQueue extends EventEmitter<SimplePirateQueueEvents> {
    */
   constructor(options: SimplePirateQueueOptions) {
     super();
-    if (typeof options !== "object" || options === null) {
-      throw new InvalidArgumentError('SimplePirateQueue: pass an options object like { frontend: "tcp://*:5555", backend: "tcp://*:5556" }');
-    }
-    for (const name of ["frontend", "backend"] as const) {
-      if (typeof options[name] !== "string") {
-        throw new InvalidArgumentError(`SimplePirateQueue: option ${name} is required: a CZMQ endpoint list to bind, e.g. "tcp://*:${name === "frontend" ? 5555 : 5556}"`);
-      }
-      parseEndpoints(options[name], true);
-    }
-    if (options.trace !== undefined && typeof options.trace !== "function") {
-      throw new InvalidArgumentError("SimplePirateQueue option trace must be a function ({ direction, socket, frames }) => void");
-    }
-    this.#frontendSpec = options.frontend;
-    this.#backendSpec = options.backend;
-    this.#trace = options.trace;
+    const o = readOptions(options, { owner: "SimplePirateQueue", example: '{ frontend: "tcp://*:5555", backend: "tcp://*:5556" }' });
+    this.#frontendSpec = o.requiredString("frontend", "tcp://*:5555", "a CZMQ endpoint list to bind");
+    parseEndpoints(this.#frontendSpec, true);
+    this.#backendSpec = o.requiredString("backend", "tcp://*:5556", "a CZMQ endpoint list to bind");
+    parseEndpoints(this.#backendSpec, true);
+    this.#trace = o.function<TraceFn>("trace", "({ direction, socket, frames }) => void");
   }
 
   /** The frontend's real endpoint (the last one bound), once started. */

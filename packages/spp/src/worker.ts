@@ -5,9 +5,8 @@
  * @module
  */
 import { EventEmitter } from "node:events";
-import { ErrorCode, InvalidArgumentError, ProtocolError, ZSocket, ZkitError, getLogger, parseEndpoints, type MessageLike, type TraceFn } from "@zkit/core";
+import { ErrorCode, ProtocolError, ZSocket, ZkitError, getLogger, parseEndpoints, readOptions, toFrames, type MessageLike, type TraceFn } from "@zkit/core";
 import { ZLoop } from "@zkit/zloop";
-import { toFrames } from "./frames.js";
 import { decodeWorkerRequest, encodeReady, encodeWorkerReply } from "./protocol.js";
 
 const log = getLogger("spp");
@@ -110,27 +109,12 @@ export class SimplePirateWorker extends EventEmitter<SimplePirateWorkerEvents> {
    */
   constructor(options: SimplePirateWorkerOptions) {
     super();
-    if (typeof options !== "object" || options === null) {
-      throw new InvalidArgumentError('SimplePirateWorker: pass an options object like { endpoint: "tcp://localhost:5556", handler: async (request) => reply }');
-    }
-    if (typeof options.endpoint !== "string") {
-      throw new InvalidArgumentError('SimplePirateWorker: option endpoint is required: the queue\'s backend, e.g. "tcp://localhost:5556"');
-    }
-    parseEndpoints(options.endpoint, false);
-    if (typeof options.handler !== "function") {
-      throw new InvalidArgumentError("SimplePirateWorker: option handler is required: a function async (request: Buffer[]) => reply");
-    }
-    const closeTimeoutMs = options.closeTimeoutMs ?? SPP_CLOSE_TIMEOUT_MS;
-    if (typeof closeTimeoutMs !== "number" || !Number.isFinite(closeTimeoutMs) || closeTimeoutMs < 0) {
-      throw new InvalidArgumentError(`SimplePirateWorker option closeTimeoutMs must be a number of milliseconds >= 0, got ${String(closeTimeoutMs)}`);
-    }
-    if (options.trace !== undefined && typeof options.trace !== "function") {
-      throw new InvalidArgumentError("SimplePirateWorker option trace must be a function ({ direction, socket, frames }) => void");
-    }
-    this.#endpoint = options.endpoint;
-    this.#handler = options.handler;
-    this.#closeTimeoutMs = closeTimeoutMs;
-    this.#trace = options.trace;
+    const o = readOptions(options, { owner: "SimplePirateWorker", example: '{ endpoint: "tcp://localhost:5556", handler: async (request) => reply }' });
+    this.#endpoint = o.requiredString("endpoint", "tcp://localhost:5556", "the queue's backend");
+    parseEndpoints(this.#endpoint, false);
+    this.#handler = o.requiredFunction("handler", "async (request: Buffer[]) => reply");
+    this.#closeTimeoutMs = o.number("closeTimeoutMs", SPP_CLOSE_TIMEOUT_MS, { min: 0 });
+    this.#trace = o.function<TraceFn>("trace", "({ direction, socket, frames }) => void");
   }
 
   /** The counters since the worker started (a snapshot). */

@@ -3,9 +3,9 @@
 // request; the client's Lazy Pirate retry must still get every answer.
 import { afterEach, describe, expect, it } from "vitest";
 import { shutdown } from "@zkit/core";
-import { startNode, stopAll, waitFor, within } from "@zkit/testkit";
+import { frames, startNode, stopAll, text, waitFor, within } from "@zkit/testkit";
 import { SimplePirateQueue } from "@zkit/spp";
-import { frames, here, lazyRequest, text } from "./helpers.js";
+import { here, lazyRequest } from "./helpers.js";
 
 const START_MS = 20_000;
 const WAIT = 30_000;

@@ -3,21 +3,20 @@
 // worker behind a Python queue written after the Guide's spqueue.
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { shutdown } from "@zkit/core";
-import { count, requirePyzmq, startPython, stopAll, waitFor, type Child } from "@zkit/testkit";
+import { closeTracked, count, peer, requirePyzmq, startPython, stopAll, track, waitFor, type Child } from "@zkit/testkit";
 import { SimplePirateQueue, SimplePirateWorker } from "@zkit/spp";
 import { here } from "./helpers.js";
 
 const START_MS = 15_000;
 const WAIT = 30_000;
 const ANY = "tcp://127.0.0.1:*";
-const closers: (() => Promise<void>)[] = [];
 
 beforeAll(() => {
   requirePyzmq();
 });
 
 afterEach(async () => {
-  for (const c of closers.splice(0)) await c();
+  await closeTracked();
   shutdown();
   await stopAll();
 });
@@ -30,13 +29,13 @@ async function exit0(child: Child): Promise<void> {
 describe("our queue", () => {
   it("serves Python workers to a Python Lazy Pirate client", async () => {
     const q = new SimplePirateQueue({ frontend: ANY, backend: ANY });
-    closers.push(() => q.close());
+    track(q);
     await q.start();
     const w1 = startPython(here("peers/spworker.py"), [q.backendEndpoint]);
     const w2 = startPython(here("peers/spworker.py"), [q.backendEndpoint]);
     await Promise.all([w1.waitFor(/^ready$/m, START_MS), w2.waitFor(/^ready$/m, START_MS)]);
     await waitFor(() => q.readyWorkers === 2, WAIT, "both Python workers ready");
-    const client = startPython(here("peers/lpclient.py"), [q.frontendEndpoint, "20"]);
+    const client = startPython(peer("lpclient.py"), [q.frontendEndpoint, "20"]);
     await exit0(client);
     expect(count(client.stdout(), /^reply \d+ py \d+$/gm)).toBe(20);
     expect(client.stdout()).toContain("reply 20 py 20");
@@ -60,10 +59,10 @@ describe("our worker", () => {
         return [Buffer.from("ts"), ...req];
       },
     });
-    closers.push(() => worker.close());
+    track(worker);
     await worker.start();
     await queue.waitFor(/^worker ready$/m, START_MS);
-    const client = startPython(here("peers/lpclient.py"), [frontend, "10"]);
+    const client = startPython(peer("lpclient.py"), [frontend, "10"]);
     await exit0(client);
     expect(count(client.stdout(), /^reply \d+ ts \d+$/gm)).toBe(10);
     expect(bodies).toEqual(["1", "2", "3", "4", "5", "6", "7", "8", "9", "10"]);

@@ -6,9 +6,9 @@
 //   frontend --[client][""][reply]--> client
 import { afterEach, describe, expect, it } from "vitest";
 import { InvalidArgumentError, InvalidEndpointError, ZSocket, openSocketCount, shutdown, type TraceEvent } from "@zkit/core";
-import { inprocName, waitFor, within } from "@zkit/testkit";
+import { frames, inprocName, text, waitFor, within } from "@zkit/testkit";
 import { SimplePirateQueue, SimplePirateWorker } from "@zkit/spp";
-import { frames, lazyRequest, recv, text } from "./helpers.js";
+import { lazyRequest, recv } from "./helpers.js";
 
 const WAIT = 10_000;
 const ANY = "tcp://127.0.0.1:*";

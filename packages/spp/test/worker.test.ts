@@ -4,9 +4,9 @@
 //   backend --[w][""][client][""][body...]--> worker --[w][""][client][""][reply...]--> backend
 import { afterEach, describe, expect, it } from "vitest";
 import { InvalidArgumentError, InvalidEndpointError, ZSocket, openSocketCount, shutdown, sleep, type TraceEvent } from "@zkit/core";
-import { waitFor, within } from "@zkit/testkit";
+import { text, waitFor, within } from "@zkit/testkit";
 import { SimplePirateWorker, type SimplePirateHandler } from "@zkit/spp";
-import { recv, text } from "./helpers.js";
+import { recv } from "./helpers.js";
 
 const WAIT = 10_000;
 const E = Buffer.alloc(0);

@@ -4,9 +4,23 @@
  * reply is there, then titanic.close.
  * @module
  */
-import { AbortError, InvalidArgumentError, ProtocolError, TimeoutError, ZkitError, getLogger, sleep, type FrameLike, type TraceFn } from "@zkit/core";
-import { MajordomoClient, toBody } from "@zkit/mdp";
-import { checkOptions, describe, functionOption, numberOption, requiredString, signalOption } from "./options.js";
+import {
+  AbortError,
+  InvalidArgumentError,
+  ProtocolError,
+  TimeoutError,
+  ZkitError,
+  describeValue,
+  getLogger,
+  isMessageLike,
+  readOptions,
+  sleep,
+  toFrames,
+  type FrameLike,
+  type NumberRule,
+  type TraceFn,
+} from "@zkit/core";
+import { MajordomoClient } from "@zkit/mdp";
 import {
   TITANIC_CLOSE,
   TITANIC_REPLY,
@@ -123,6 +137,8 @@ export interface TitanicClientStats {
 const OPTION_NAMES = ["endpoint", "timeoutMs", "retries", "trace"] as const;
 const REQUEST_OPTIONS = ["pollIntervalMs", "timeoutMs", "signal", "onAccepted"] as const;
 const CALL_OPTIONS = ["timeoutMs", "retries", "signal"] as const;
+const TIMEOUT_RULE: NumberRule = { min: 0, exclusive: true };
+const RETRIES_RULE: NumberRule = { min: 0, integer: true };
 
 /**
  * A Titanic client (9/TSP, the Guide's `ticlient`): sends requests through
@@ -149,11 +165,11 @@ export class TitanicClient {
    * @throws `InvalidArgumentError` for a missing or bad option
    */
   constructor(options: TitanicClientOptions) {
-    const o = checkOptions(options, "TitanicClient", OPTION_NAMES);
-    this.endpoint = requiredString(o.endpoint, "endpoint", "tcp://localhost:5555");
-    const timeoutMs = numberOption(o.timeoutMs, "timeoutMs", 2500, { min: 0, exclusive: true });
-    const retries = numberOption(o.retries, "retries", 3, { min: 0, integer: true });
-    const trace = functionOption<TraceFn>(o.trace, "trace");
+    const o = readOptions(options, { owner: "TitanicClient", known: OPTION_NAMES });
+    this.endpoint = o.requiredString("endpoint", "tcp://localhost:5555", "the broker");
+    const timeoutMs = o.number("timeoutMs", 2500, TIMEOUT_RULE);
+    const retries = o.number("retries", 3, RETRIES_RULE);
+    const trace = o.function<TraceFn>("trace");
     this.#mdp = new MajordomoClient({ endpoint: this.endpoint, timeoutMs, retries, ...(trace ? { trace } : {}) });
   }
 
@@ -240,11 +256,11 @@ export class TitanicClient {
   async request(service: string, body: FrameLike | readonly FrameLike[], opts?: TitanicRequestOptions): Promise<Buffer[]> {
     const what = `TitanicClient.request("${service}")`;
     const frames = checkRequest(what, service, body);
-    const o = checkOptions(opts, what, REQUEST_OPTIONS);
-    const pollMs = numberOption(o.pollIntervalMs, "pollIntervalMs", DEFAULT_POLL_INTERVAL_MS, { min: 0 });
-    const timeoutMs = numberOption(o.timeoutMs, "timeoutMs", Infinity, { min: 0, exclusive: true, infinity: true });
-    const userSignal = signalOption(o.signal, "signal");
-    const onAccepted = functionOption<(uuid: string) => void>(o.onAccepted, "onAccepted");
+    const o = readOptions(opts, { owner: what, known: REQUEST_OPTIONS });
+    const pollMs = o.number("pollIntervalMs", DEFAULT_POLL_INTERVAL_MS, { min: 0 });
+    const timeoutMs = o.number("timeoutMs", Infinity, { ...TIMEOUT_RULE, infinity: true });
+    const userSignal = o.signal("signal");
+    const onAccepted = o.function<(uuid: string) => void>("onAccepted", "(uuid: string) => void");
     this.#stats.requests++;
     const deadline = new Deadline(timeoutMs, userSignal);
     try {
@@ -359,30 +375,27 @@ class Deadline {
 }
 
 function checkRequest(what: string, service: unknown, body: unknown): Buffer[] {
-  if (typeof service !== "string") throw new InvalidArgumentError(`${what}(service, body): service must be a string such as "echo", got ${describe(service)}`);
+  if (typeof service !== "string") throw new InvalidArgumentError(`${what}(service, body): service must be a string such as "echo", got ${describeValue(service)}`);
   const problem = targetServiceProblem(service);
   if (problem !== undefined) throw new InvalidArgumentError(`${what}(service, body): ${problem}`);
-  if (!isBody(body)) throw new InvalidArgumentError(`${what}(service, body): body must be a frame (Buffer, Uint8Array, string) or an array of frames, got ${describe(body)}`);
-  return toBody(body);
-}
-
-function isBody(value: unknown): value is FrameLike | readonly FrameLike[] {
-  const frameLike = (v: unknown): boolean => typeof v === "string" || v instanceof Uint8Array || v instanceof ArrayBuffer;
-  return Array.isArray(value) ? value.every(frameLike) : frameLike(value);
+  if (!isMessageLike(body)) throw new InvalidArgumentError(`${what}(service, body): body must be a frame (Buffer, Uint8Array, string) or an array of frames, got ${describeValue(body)}`);
+  return toFrames(body, `${what}(service, body)`, { allowEmpty: true });
 }
 
 function checkUuid(what: string, uuid: unknown): string {
   const id = typeof uuid === "string" ? normalizeUuid(uuid) : undefined;
-  if (id === undefined) throw new InvalidArgumentError(`${what}(uuid): pass the 32-hex-character uuid that submit() returned, got ${describe(uuid)}`);
+  if (id === undefined) throw new InvalidArgumentError(`${what}(uuid): pass the 32-hex-character uuid that submit() returned, got ${describeValue(uuid)}`);
   return id;
 }
 
 function checkCall(what: string, opts: TitanicCallOptions | undefined): { timeoutMs?: number; retries?: number; signal?: AbortSignal } {
-  const o = checkOptions(opts, what, CALL_OPTIONS);
+  const o = readOptions(opts, { owner: what, known: CALL_OPTIONS });
   const out: { timeoutMs?: number; retries?: number; signal?: AbortSignal } = {};
-  if (o.timeoutMs !== undefined) out.timeoutMs = numberOption(o.timeoutMs, "timeoutMs", 0, { min: 0, exclusive: true });
-  if (o.retries !== undefined) out.retries = numberOption(o.retries, "retries", 0, { min: 0, integer: true });
-  const signal = signalOption(o.signal, "signal");
+  const timeoutMs = o.number("timeoutMs", undefined, TIMEOUT_RULE);
+  if (timeoutMs !== undefined) out.timeoutMs = timeoutMs;
+  const retries = o.number("retries", undefined, RETRIES_RULE);
+  if (retries !== undefined) out.retries = retries;
+  const signal = o.signal("signal");
   if (signal !== undefined) out.signal = signal;
   return out;
 }

@@ -7,10 +7,9 @@
  */
 import { randomUUID } from "node:crypto";
 import { EventEmitter } from "node:events";
-import { ClosedError, ProtocolError, TimeoutError, getLogger, interruptSignal, type TraceEvent, type TraceFn } from "@zkit/core";
+import { ClosedError, ProtocolError, TimeoutError, connectEndpoints, getLogger, interruptSignal, readOptions, type TraceEvent, type TraceFn } from "@zkit/core";
 import { MMI_OK, MMI_SERVICE, MajordomoAsyncClient, MajordomoWorker, type MajordomoReply } from "@zkit/mdp";
 import { Dispatcher, type ForwardResult } from "./dispatcher.js";
-import { checkOptions, connectEndpoint, functionOption, numberOption, requiredString, stringOption } from "./options.js";
 import {
   TITANIC_CLOSE,
   TITANIC_REPLY,
@@ -231,23 +230,21 @@ export class Titanic extends EventEmitter<TitanicEvents> {
    */
   constructor(options: TitanicOptions) {
     super();
-    const o = checkOptions(options, "Titanic", OPTION_NAMES);
-    this.endpoint = connectEndpoint(requiredString(o.endpoint, "endpoint", "tcp://localhost:5555"));
-    this.#store = new TitanicStore(stringOption(o.dir, "dir", DEFAULT_DIR));
+    const o = readOptions(options, { owner: "Titanic", known: OPTION_NAMES });
+    this.endpoint = connectEndpoints(o.requiredString("endpoint", "tcp://localhost:5555", "the broker"));
+    this.#store = new TitanicStore(o.string("dir", DEFAULT_DIR));
     this.dir = this.#store.dir;
-    const optional = (name: string, rule: Parameters<typeof numberOption>[3]): number | undefined =>
-      o[name] === undefined ? undefined : numberOption(o[name], name, 0, rule);
     this.#config = {
-      heartbeatIntervalMs: optional("heartbeatIntervalMs", { min: 0, exclusive: true }),
-      liveness: optional("liveness", { min: 1, integer: true }),
-      reconnectMs: optional("reconnectMs", { min: 0 }),
-      dispatchIntervalMs: numberOption(o.dispatchIntervalMs, "dispatchIntervalMs", DEFAULT_DISPATCH_INTERVAL_MS, { min: 0, exclusive: true }),
-      dispatchTimeoutMs: numberOption(o.dispatchTimeoutMs, "dispatchTimeoutMs", DEFAULT_DISPATCH_TIMEOUT_MS, { min: 0, exclusive: true }),
-      mmiTimeoutMs: numberOption(o.mmiTimeoutMs, "mmiTimeoutMs", DEFAULT_MMI_TIMEOUT_MS, { min: 0, exclusive: true }),
-      dispatchConcurrency: numberOption(o.dispatchConcurrency, "dispatchConcurrency", DEFAULT_DISPATCH_CONCURRENCY, { min: 1, integer: true }),
-      maxRequestBytes: numberOption(o.maxRequestBytes, "maxRequestBytes", DEFAULT_MAX_REQUEST_BYTES, { min: 0, exclusive: true, integer: true, infinity: true }),
+      heartbeatIntervalMs: o.number("heartbeatIntervalMs", undefined, { min: 0, exclusive: true }),
+      liveness: o.number("liveness", undefined, { min: 1, integer: true }),
+      reconnectMs: o.number("reconnectMs", undefined, { min: 0 }),
+      dispatchIntervalMs: o.number("dispatchIntervalMs", DEFAULT_DISPATCH_INTERVAL_MS, { min: 0, exclusive: true }),
+      dispatchTimeoutMs: o.number("dispatchTimeoutMs", DEFAULT_DISPATCH_TIMEOUT_MS, { min: 0, exclusive: true }),
+      mmiTimeoutMs: o.number("mmiTimeoutMs", DEFAULT_MMI_TIMEOUT_MS, { min: 0, exclusive: true }),
+      dispatchConcurrency: o.number("dispatchConcurrency", DEFAULT_DISPATCH_CONCURRENCY, { min: 1, integer: true }),
+      maxRequestBytes: o.number("maxRequestBytes", DEFAULT_MAX_REQUEST_BYTES, { min: 0, exclusive: true, integer: true, infinity: true }),
     };
-    this.#trace = functionOption<TraceFn>(o.trace, "trace");
+    this.#trace = o.function<TraceFn>("trace");
     this.#dispatcher = new Dispatcher<Entry>(
       { intervalMs: this.#config.dispatchIntervalMs, concurrency: this.#config.dispatchConcurrency },
       {

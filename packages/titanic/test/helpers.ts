@@ -5,7 +5,7 @@
 import { fileURLToPath } from "node:url";
 import { ZSocket, shutdown } from "@zkit/core";
 import { MajordomoBroker, MajordomoWorker, type MajordomoHandler } from "@zkit/mdp";
-import { stopAll, tempDir, within } from "@zkit/testkit";
+import { closeTracked, stopAll, tempDir, track, within } from "@zkit/testkit";
 import { Titanic, type TitanicOptions } from "../src/index.js";
 
 /** Generous deadlines: the machine may be loaded. */
@@ -19,14 +19,9 @@ export const b = (s: string): Buffer => Buffer.from(s);
 /** The directory of this file (for fixtures and peers). */
 export const testDir = fileURLToPath(new URL(".", import.meta.url));
 
-const closers: (() => unknown)[] = [];
 const dirs: (() => void)[] = [];
 
-/** Registers something to close after the test (in reverse order). */
-export function track<T extends { close(): unknown }>(thing: T): T {
-  closers.push(() => thing.close());
-  return thing;
-}
+export { track };
 
 /** A fresh temporary directory, removed after the test. */
 export function storeDir(): string {
@@ -37,13 +32,7 @@ export function storeDir(): string {
 
 /** Closes everything tracked, every socket, every child process, then removes the temp dirs. Call in afterEach. */
 export async function cleanup(): Promise<void> {
-  for (const close of closers.splice(0).reverse()) {
-    try {
-      await close();
-    } catch {
-      // closing what already failed is fine
-    }
-  }
+  await closeTracked();
   shutdown();
   await stopAll();
   for (const remove of dirs.splice(0)) remove();
@@ -58,19 +47,8 @@ export async function startBroker(): Promise<{ broker: MajordomoBroker; endpoint
 }
 
 /** Resolves once the broker has a worker for `service`. */
-export function workerReady(broker: MajordomoBroker, service: string): Promise<void> {
-  return within(
-    new Promise<void>((resolve) => {
-      const on = (info: { service: string }): void => {
-        if (info.service !== service) return;
-        broker.off("worker-ready", on);
-        resolve();
-      };
-      broker.on("worker-ready", on);
-    }),
-    WAIT_MS,
-    `a worker for ${service} at the broker`,
-  );
+export async function workerReady(broker: MajordomoBroker, service: string): Promise<void> {
+  await nextEvent<{ service: string }>(broker, "worker-ready", (info) => info.service === service, `a worker for ${service} at the broker`);
 }
 
 /** A Majordomo worker for `service` (an echo worker unless a handler is given). */
@@ -94,11 +72,12 @@ export async function startTitanic(
   return titanic;
 }
 
-/** Resolves with the first event `name` of `emitter` whose payload satisfies `pred`. */
+/** Resolves with the first event `name` of `emitter` whose payload satisfies `pred`, within {@link WAIT_MS}. */
 export function nextEvent<T>(
   emitter: { on(name: string, fn: (arg: T) => void): unknown; off(name: string, fn: (arg: T) => void): unknown },
   name: string,
   pred: (arg: T) => boolean = () => true,
+  what = `the ${name} event`,
 ): Promise<T> {
   return within(
     new Promise<T>((resolve) => {
@@ -110,7 +89,7 @@ export function nextEvent<T>(
       emitter.on(name, on);
     }),
     WAIT_MS,
-    `the ${name} event`,
+    what,
   );
 }
 

@@ -6,7 +6,7 @@
 // forwards to, started only after the request was stored.
 import { join } from "node:path";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
-import { requirePyzmq, startPython } from "@zkit/testkit";
+import { peer, requirePyzmq, startPython } from "@zkit/testkit";
 import { WAIT_MS, cleanup, startBroker, startTitanic, startWorker, storeDir, testDir, workerReady } from "./helpers.js";
 
 beforeAll(() => {
@@ -59,7 +59,7 @@ describe("a Python TSP client against our broker and Titanic", () => {
     expect(titanic.stats.pending).toBe(1);
 
     const ready = workerReady(broker, "pyecho");
-    const worker = startPython(join(PEERS, "mdworker.py"), [endpoint, "pyecho", "250"]);
+    const worker = startPython(peer("mdworker.py"), [endpoint, "pyecho", "250"]);
     await worker.waitFor(/^ready$/m, START_MS);
     await ready;
     await client.waitFor(/^done$/m, START_MS);

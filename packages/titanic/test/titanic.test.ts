@@ -376,14 +376,14 @@ describe("TitanicClient", () => {
 
   it("checks its arguments and options", async () => {
     expect(() => new TitanicClient({ endpoint: "" })).toThrow(InvalidArgumentError);
-    expect(() => new TitanicClient({ endpoint: "tcp://x:1", timeoutMs: 0 })).toThrow(/option timeoutMs must be a number > 0/);
+    expect(() => new TitanicClient({ endpoint: "tcp://x:1", timeoutMs: 0 })).toThrow(/TitanicClient option timeoutMs must be a number of milliseconds > 0/);
     expect(() => new TitanicClient({ endpoint: "tcp://x:1", nope: 1 } as never)).toThrow(/unknown TitanicClient option "nope"/);
     const client = track(new TitanicClient({ endpoint: "tcp://127.0.0.1:1" }));
     await expect(client.submit("mmi.service", "x")).rejects.toThrow(/mmi\.\* service/);
     await expect(client.submit(42 as never, "x")).rejects.toBeInstanceOf(InvalidArgumentError);
     await expect(client.submit("echo", { a: 1 } as never)).rejects.toThrow(/body must be a frame/);
     await expect(client.fetchReply("nope")).rejects.toThrow(/32-hex-character uuid/);
-    await expect(client.request("echo", "x", { pollIntervalMs: -1 })).rejects.toThrow(/option pollIntervalMs must be a number >= 0/);
+    await expect(client.request("echo", "x", { pollIntervalMs: -1 })).rejects.toThrow(/option pollIntervalMs must be a number of milliseconds >= 0/);
     await expect(client.request("echo", "x", { timeout: 1 } as never)).rejects.toThrow(/unknown .* option "timeout"/);
     await client.close();
     await client.close();
@@ -396,7 +396,7 @@ describe("Titanic lifecycle and options", () => {
     expect(() => new Titanic({} as never)).toThrow(/option endpoint is required/);
     expect(() => new Titanic({ endpoint: "tcp://x:1", dir: "" })).toThrow(/option dir must be a non-empty string/);
     expect(() => new Titanic({ endpoint: "tcp://x:1", dispatchConcurrency: 0 })).toThrow(/option dispatchConcurrency must be an integer >= 1/);
-    expect(() => new Titanic({ endpoint: "tcp://x:1", dispatchTimeoutMs: -5 })).toThrow(/option dispatchTimeoutMs must be a number > 0/);
+    expect(() => new Titanic({ endpoint: "tcp://x:1", dispatchTimeoutMs: -5 })).toThrow(/Titanic option dispatchTimeoutMs must be a number of milliseconds > 0/);
     expect(() => new Titanic({ endpoint: "tcp://x:1", heartbeatIntervalMs: 0 })).toThrow(/option heartbeatIntervalMs/);
     expect(() => new Titanic({ endpoint: "tcp://x:1", trace: 1 } as never)).toThrow(/option trace must be a function/);
     expect(() => new Titanic({ endpoint: "tcp://x:1", dirr: "x" } as never)).toThrow(/unknown Titanic option "dirr"/);

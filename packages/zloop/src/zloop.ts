@@ -14,6 +14,7 @@ import {
   getLogger,
   interruptSignal,
   now,
+  readOptions,
   type Pollable,
 } from "@zkit/core";
 import { EventLoopTurn } from "./event-loop-turn.js";
@@ -89,7 +90,7 @@ export const MAX_TURN_MS = 1;
 /** What `#settle` returns for a handler that rejected. */
 const FAILED: unique symbol = Symbol("failed");
 
-const OPTION_NAMES = new Set(["nonstop", "verbose", "ticketDelayMs", "yieldEvery"]);
+const OPTION_NAMES = ["nonstop", "verbose", "ticketDelayMs", "yieldEvery"] as const;
 
 /** The registration of one socket in one loop. */
 interface ReaderState {
@@ -196,22 +197,12 @@ export class ZLoop {
    * @throws `InvalidArgumentError` for an unknown option or a bad value
    */
   constructor(options: ZLoopOptions = {}) {
-    if (typeof options !== "object" || options === null) {
-      throw new InvalidArgumentError(`ZLoop options must be an object like { nonstop: true }, got ${describe(options)}`);
-    }
-    for (const key of Object.keys(options)) {
-      if (!OPTION_NAMES.has(key)) {
-        throw new InvalidArgumentError(`unknown ZLoop option "${key}": the options are ${[...OPTION_NAMES].join(", ")}`);
-      }
-    }
-    this.nonstop = boolOption(options.nonstop, "nonstop", false);
-    this.verbose = boolOption(options.verbose, "verbose", false);
-    const yieldEvery = options.yieldEvery ?? DEFAULT_YIELD_EVERY;
-    if (!Number.isInteger(yieldEvery) || yieldEvery < 1) {
-      throw new InvalidArgumentError(`ZLoop option yieldEvery must be an integer >= 1 (messages per socket between yields), got ${String(yieldEvery)}`);
-    }
-    this.#yieldEvery = yieldEvery;
-    if (options.ticketDelayMs !== undefined) this.setTicketDelay(options.ticketDelayMs);
+    const o = readOptions(options, { owner: "ZLoop", known: OPTION_NAMES, example: "{ nonstop: true }" });
+    this.nonstop = o.boolean("nonstop", false);
+    this.verbose = o.boolean("verbose", false);
+    this.#yieldEvery = o.number("yieldEvery", DEFAULT_YIELD_EVERY, { min: 1, integer: true, meaning: "messages per socket between yields" });
+    const ticketDelayMs = o.number("ticketDelayMs", undefined, { min: 0, exclusive: true });
+    if (ticketDelayMs !== undefined) this.setTicketDelay(ticketDelayMs);
   }
 
   /** True between {@link ZLoop.start} and the end of the loop. */
@@ -950,10 +941,4 @@ export class ZLoop {
       else run.resolve();
     });
   }
-}
-
-function boolOption(value: unknown, name: string, dflt: boolean): boolean {
-  if (value === undefined) return dflt;
-  if (typeof value !== "boolean") throw new InvalidArgumentError(`ZLoop option ${name} must be true or false, got ${describe(value)}`);
-  return value;
 }

@@ -1,33 +1,26 @@
-// Test helpers for @zkit/zloop: deadlines instead of sleeps, child processes
-// that run TypeScript fixtures from source, unique inproc names.
-import { spawn, type ChildProcess } from "node:child_process";
+// Test helpers for @zkit/zloop: loops destroyed after each test, numbered
+// messages and a check that none was lost or reordered, and its fixtures
+// (test/fixtures/<name>.ts) as real child processes. Deadlines and inproc
+// names come from @zkit/testkit.
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { shutdown } from "@zkit/core";
+import { startNode, type Child } from "@zkit/testkit";
+import { ZLoop } from "@zkit/zloop";
 
-/** Resolves `p`, or rejects after `ms` with a message naming `what`. */
-export function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    p.finally(() => clearTimeout(timer)),
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
-    }),
-  ]);
+const loops: ZLoop[] = [];
+
+/** A new ZLoop that {@link destroyLoops} destroys after the test. */
+export function newLoop(...args: ConstructorParameters<typeof ZLoop>): ZLoop {
+  const loop = new ZLoop(...args);
+  loops.push(loop);
+  return loop;
 }
 
-/** Polls `cond` until it is true or the deadline passes. */
-export async function waitFor(cond: () => boolean, ms: number, what: string): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 2));
-  }
-}
-
-let inprocCounter = 0;
-/** A unique inproc endpoint name. */
-export function inprocName(): string {
-  return `inproc://zloop-test-${process.pid}-${++inprocCounter}`;
+/** Destroys every loop {@link newLoop} made and closes every socket. Call in afterEach. */
+export function destroyLoops(): void {
+  for (const l of loops.splice(0)) l.destroy();
+  shutdown();
 }
 
 /** The message `i` as a frame, and back. */
@@ -48,27 +41,7 @@ export function checkSequence(seq: number[], n: number): string | undefined {
 
 const here = fileURLToPath(new URL(".", import.meta.url));
 
-/** A running fixture process with its output so far. */
-export interface Fixture {
-  child: ChildProcess;
-  stdout: () => string;
-  stderr: () => string;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
-
-/** Runs `test/fixtures/<name>.ts` in a new Node process, from source, cwd the package. */
-export function runFixture(name: string, args: string[] = [], env: NodeJS.ProcessEnv = {}): Fixture {
-  const child = spawn(process.execPath, ["--conditions=@zkit/source", "--import", "tsx", join(here, "fixtures", `${name}.ts`), ...args], {
-    cwd: join(here, ".."),
-    env: { ...process.env, ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let out = "";
-  let err = "";
-  child.stdout!.on("data", (d: Buffer) => (out += d.toString()));
-  child.stderr!.on("data", (d: Buffer) => (err += d.toString()));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.on("exit", (code, signal) => resolve({ code, signal })),
-  );
-  return { child, stdout: () => out, stderr: () => err, exited };
+/** Runs `test/fixtures/<name>.ts` in a new Node process, from source, cwd the package. Stop it with testkit's `stopAll`. */
+export function runFixture(name: string, args: string[] = [], env: NodeJS.ProcessEnv = {}): Child {
+  return startNode(join(here, "fixtures", `${name}.ts`), args, { cwd: join(here, ".."), env, name });
 }

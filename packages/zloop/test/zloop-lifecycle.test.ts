@@ -1,29 +1,19 @@
 // ZLoop lifecycle: how start() ends (-1, stop(), a throw, an interrupt),
 // restarting, options, and a real process interrupted with SIGINT.
 import { afterEach, describe, expect, it } from "vitest";
-import { ErrorCode, InvalidArgumentError, ZSocket, ZkitError, setLogSink, shutdown } from "@zkit/core";
+import { ErrorCode, InvalidArgumentError, ZSocket, ZkitError, setLogSink } from "@zkit/core";
 import { ZLoop } from "@zkit/zloop";
-import { frame, runFixture, waitFor, within, type Fixture } from "./helpers.js";
+import { stopAll, waitFor, within, type Child } from "@zkit/testkit";
+import { destroyLoops, frame, newLoop, runFixture } from "./helpers.js";
 
-const loops: ZLoop[] = [];
-const running: Fixture[] = [];
-afterEach(() => {
-  for (const l of loops.splice(0)) l.destroy();
-  shutdown();
+afterEach(async () => {
+  destroyLoops();
   setLogSink(undefined);
-  for (const f of running.splice(0)) if (f.child.exitCode === null && f.child.signalCode === null) f.child.kill("SIGKILL");
+  await stopAll();
 });
 
-function newLoop(...args: ConstructorParameters<typeof ZLoop>): ZLoop {
-  const loop = new ZLoop(...args);
-  loops.push(loop);
-  return loop;
-}
-
-function fixture(name: string): Fixture {
-  const f = runFixture(name);
-  running.push(f);
-  return f;
+function fixture(name: string): Child {
+  return runFixture(name);
 }
 
 describe("start and its end", () => {
@@ -195,7 +185,7 @@ describe("interrupts (child processes)", () => {
     const endpoint = /ready (\S+)/.exec(f.stdout())![1]!;
     const push = await ZSocket.push(`>${endpoint}`);
     await push.send(frame(1));
-    f.child.kill("SIGINT");
+    f.kill("SIGINT");
     const { code } = await within(f.exited, 20_000, "process exit");
     expect(f.stderr()).toBe("");
     expect(code).toBe(0);
@@ -206,7 +196,7 @@ describe("interrupts (child processes)", () => {
   it("a nonstop loop keeps running after SIGINT until it stops itself", async () => {
     const f = fixture("nonstop-loop");
     await waitFor(() => f.stdout().includes("ready"), 20_000, "fixture ready");
-    f.child.kill("SIGINT");
+    f.kill("SIGINT");
     const { code } = await within(f.exited, 20_000, "process exit");
     expect(f.stderr()).toBe("");
     expect(code).toBe(0);
@@ -218,7 +208,7 @@ describe("interrupts (child processes)", () => {
   it("ZPoller.wait returns null with terminated on SIGINT", async () => {
     const f = fixture("poller-interrupt");
     await waitFor(() => f.stdout().includes("ready"), 20_000, "fixture ready");
-    f.child.kill("SIGINT");
+    f.kill("SIGINT");
     const { code } = await within(f.exited, 20_000, "process exit");
     expect(f.stderr()).toBe("");
     expect(code).toBe(0);

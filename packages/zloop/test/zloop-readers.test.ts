@@ -2,22 +2,15 @@
 // order, and nothing is lost by removing/re-adding readers or by stopping
 // and restarting the loop (the read-ahead message stays in the socket).
 import { afterEach, describe, expect, it } from "vitest";
-import { ErrorCode, InvalidArgumentError, ZSocket, ZkitError, openSocketCount, shutdown, type Pollable } from "@zkit/core";
+import { ErrorCode, InvalidArgumentError, ZSocket, ZkitError, openSocketCount, type Pollable } from "@zkit/core";
 import { ZLoop } from "@zkit/zloop";
-import { checkSequence, frame, inprocName, num, waitFor, within } from "./helpers.js";
+import { inprocName, waitFor, within } from "@zkit/testkit";
+import { checkSequence, destroyLoops, frame, newLoop, num } from "./helpers.js";
 
-const loops: ZLoop[] = [];
 afterEach(() => {
-  for (const l of loops.splice(0)) l.destroy();
-  shutdown();
+  destroyLoops();
   expect(openSocketCount()).toBe(0);
 });
-
-function newLoop(...args: ConstructorParameters<typeof ZLoop>): ZLoop {
-  const loop = new ZLoop(...args);
-  loops.push(loop);
-  return loop;
-}
 
 /** A PULL bound on tcp://127.0.0.1:* and a PUSH connected to it. */
 async function pushPull(options: { hwm?: number } = {}): Promise<{ push: ZSocket<"PUSH">; pull: ZSocket<"PULL"> }> {
@@ -193,7 +186,7 @@ describe("readers", () => {
   });
 
   it("leaves a read-ahead message in the socket for a direct receive() after readerEnd", async () => {
-    const name = inprocName();
+    const name = inprocName("zloop");
     const pull = await ZSocket.pull(`@${name}`);
     const push = await ZSocket.push(`>${name}`);
     const loop = newLoop();
@@ -306,7 +299,7 @@ describe("readers", () => {
     expect(() => loop.readerEnd(42 as unknown as Pollable)).toThrow(InvalidArgumentError);
     expect(() => loop.readerSetTolerant(pull)).toThrow(/call loop.reader\(sock, handler\) first/);
     expect(loop.readerEnd(pull)).toBe(false);
-    const closed = await ZSocket.pull(`@${inprocName()}`);
+    const closed = await ZSocket.pull(`@${inprocName("zloop")}`);
     closed.close();
     expect(() => loop.reader(closed, () => {})).toThrow(/closed/);
   });

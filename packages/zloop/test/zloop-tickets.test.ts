@@ -1,21 +1,12 @@
 // ZLoop tickets: thousands of per-peer expiries with one shared delay;
 // resets move a ticket to the back, the rest expire in deadline order.
 import { afterEach, describe, expect, it } from "vitest";
-import { InvalidArgumentError, now, shutdown } from "@zkit/core";
+import { InvalidArgumentError, now } from "@zkit/core";
 import { TIMER_RESOLUTION_MS, ZLoop, type Ticket } from "@zkit/zloop";
-import { within } from "./helpers.js";
+import { within } from "@zkit/testkit";
+import { destroyLoops, newLoop } from "./helpers.js";
 
-const loops: ZLoop[] = [];
-afterEach(() => {
-  for (const l of loops.splice(0)) l.destroy();
-  shutdown();
-});
-
-function newLoop(...args: ConstructorParameters<typeof ZLoop>): ZLoop {
-  const loop = new ZLoop(...args);
-  loops.push(loop);
-  return loop;
-}
+afterEach(destroyLoops);
 
 describe("tickets", () => {
   it("5000 tickets: the reset ones expire later, the deleted never, all in deadline order", async () => {

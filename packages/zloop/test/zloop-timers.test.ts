@@ -1,22 +1,15 @@
 // ZLoop timers: exact firing counts, drift-free repetition, timerEnd from
 // anywhere, and timers that keep firing while readers are flooded.
 import { afterEach, describe, expect, it } from "vitest";
-import { InvalidArgumentError, ZSocket, now, openSocketCount, shutdown } from "@zkit/core";
+import { InvalidArgumentError, ZSocket, now, openSocketCount } from "@zkit/core";
 import { TIMER_RESOLUTION_MS, ZLoop } from "@zkit/zloop";
-import { frame, inprocName, within } from "./helpers.js";
+import { inprocName, within } from "@zkit/testkit";
+import { destroyLoops, frame, newLoop } from "./helpers.js";
 
-const loops: ZLoop[] = [];
 afterEach(() => {
-  for (const l of loops.splice(0)) l.destroy();
-  shutdown();
+  destroyLoops();
   expect(openSocketCount()).toBe(0);
 });
-
-function newLoop(...args: ConstructorParameters<typeof ZLoop>): ZLoop {
-  const loop = new ZLoop(...args);
-  loops.push(loop);
-  return loop;
-}
 
 /** Busy-waits `ms` inside a handler, as a slow handler would. */
 function block(ms: number): void {
@@ -147,7 +140,7 @@ describe("timers", () => {
     // fill the sockets first (no high-water mark), so every reader is busy
     // from the first message to the last
     for (let s = 0; s < SOCKETS; s++) {
-      const name = inprocName();
+      const name = inprocName("zloop");
       const pull = await ZSocket.pull(`@${name}`, { receiveHighWaterMark: 0 });
       const push = await ZSocket.push(`>${name}`, { sendHighWaterMark: 0 });
       const sends: Promise<void>[] = [];
@@ -178,7 +171,7 @@ describe("timers", () => {
 
   it("keeps firing while a reader's handlers are slow (a turn is cut after MAX_TURN_MS)", async () => {
     const N = 150;
-    const name = inprocName();
+    const name = inprocName("zloop");
     const pull = await ZSocket.pull(`@${name}`);
     const push = await ZSocket.push(`>${name}`);
     await Promise.all(Array.from({ length: N }, (_, i) => push.send(frame(i))));

@@ -4,7 +4,8 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { ErrorCode, InvalidArgumentError, ZSocket, ZkitError, now, openSocketCount, shutdown, type Pollable } from "@zkit/core";
 import { ZPoller, isPollable } from "@zkit/zloop";
-import { checkSequence, frame, inprocName, num, within } from "./helpers.js";
+import { inprocName, within } from "@zkit/testkit";
+import { checkSequence, frame, num } from "./helpers.js";
 
 afterEach(() => {
   shutdown();
@@ -12,7 +13,7 @@ afterEach(() => {
 });
 
 async function pair(transport: "tcp" | "inproc" = "tcp"): Promise<{ push: ZSocket<"PUSH">; pull: ZSocket<"PULL"> }> {
-  const pull = await ZSocket.pull(transport === "tcp" ? "@tcp://127.0.0.1:*" : `@${inprocName()}`);
+  const pull = await ZSocket.pull(transport === "tcp" ? "@tcp://127.0.0.1:*" : `@${inprocName("zloop")}`);
   const push = await ZSocket.push(`>${pull.endpoint}`);
   return { push, pull };
 }

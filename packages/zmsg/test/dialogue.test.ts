@@ -3,7 +3,8 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { InvalidArgumentError, ProtocolError, ZSocket, openSocketCount, shutdown } from "@zkit/core";
 import { ZFrame, ZMsg, brecv, bsend, zrecv, zsend, zsignal, zwait } from "@zkit/zmsg";
-import { TRANSPORTS, bindEndpoint, removeTempDirs, within, type Transport } from "./helpers.js";
+import { within } from "@zkit/testkit";
+import { TRANSPORTS, bindEndpoint, removeTempDirs, type Transport } from "./helpers.js";
 
 const DEADLINE_MS = 5000;
 

@@ -1,48 +1,34 @@
-// Test helpers for @zkit/zmsg: deadlines instead of sleeps, endpoints for
-// every transport (tcp ephemeral port, ipc in a temp dir, unique inproc),
-// and a seeded random generator so fuzz failures can be replayed.
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+// Test helpers for @zkit/zmsg: endpoints for every transport (tcp ephemeral
+// port, ipc in a temp dir, unique inproc), and a seeded random generator so
+// fuzz failures can be replayed. Deadlines come from @zkit/testkit.
 import { join } from "node:path";
-
-/** Resolves `p`, or rejects after `ms` with a message naming `what`. */
-export function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    p.finally(() => clearTimeout(timer)),
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
-    }),
-  ]);
-}
+import { inprocName, tempDir } from "@zkit/testkit";
 
 /** The transports every dialogue runs over. */
 export const TRANSPORTS = ["tcp", "ipc", "inproc"] as const;
 /** One of {@link TRANSPORTS}. */
 export type Transport = (typeof TRANSPORTS)[number];
 
-let counter = 0;
-const dirs: string[] = [];
+const removers: (() => void)[] = [];
 
 /** A bind endpoint (with `@`) for `transport`; read the real one back from the socket. */
 export function bindEndpoint(transport: Transport): string {
-  counter++;
   switch (transport) {
     case "tcp":
       return "@tcp://127.0.0.1:*";
     case "ipc": {
-      const dir = mkdtempSync(join(tmpdir(), "zkit-zmsg-"));
-      dirs.push(dir);
-      return `@ipc://${join(dir, `s${counter}`)}`;
+      const t = tempDir("zkit-zmsg-");
+      removers.push(t.remove);
+      return `@ipc://${join(t.dir, "s")}`;
     }
     case "inproc":
-      return `@inproc://zmsg-test-${process.pid}-${counter}`;
+      return `@${inprocName("zmsg")}`;
   }
 }
 
 /** Removes the temp dirs made for ipc endpoints. */
 export function removeTempDirs(): void {
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+  for (const remove of removers.splice(0)) remove();
 }
 
 /** A small seeded PRNG (mulberry32): the same seed gives the same bytes. */

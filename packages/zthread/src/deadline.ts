@@ -6,7 +6,7 @@
  * @module
  * @internal
  */
-import { InvalidArgumentError, now } from "@zkit/core";
+import { now, type NumberRule } from "@zkit/core";
 
 /** What {@link raceDeadline} resolves with when the deadline passes first. */
 export const TIMED_OUT: unique symbol = Symbol("timed out");
@@ -33,18 +33,8 @@ export function settled(p: Promise<unknown>): Promise<typeof SETTLED> {
   );
 }
 
-/**
- * Checks a timeout option: a positive finite number of milliseconds, or
- * undefined for `fallback`.
- * @throws InvalidArgumentError naming the option
- */
-export function checkTimeout(value: unknown, name: string, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== "number" || !Number.isFinite(value) || value <= 0) {
-    throw new InvalidArgumentError(`${name} must be a positive number of milliseconds, got ${String(value)}`);
-  }
-  return value;
-}
+/** What a timeout option accepts: a finite number of milliseconds > 0 (for `readOptions` of `@zkit/core`). */
+export const TIMEOUT_RULE: NumberRule = { min: 0, exclusive: true };
 
 /** The default deadline for an actor's start and destroy and a thread's stop: 10 s. */
 export const DEFAULT_TIMEOUT_MS = 10_000;

@@ -3,8 +3,8 @@
  * sends a one-frame status, {@link waitSignal} reads until one comes.
  * @module
  */
-import { ClosedError, TimeoutError, now, type Pollable, type Sendable } from "@zkit/core";
-import { TIMED_OUT, checkTimeout, raceDeadline } from "./deadline.js";
+import { ClosedError, TimeoutError, now, readOptions, type Pollable, type Sendable } from "@zkit/core";
+import { TIMED_OUT, TIMEOUT_RULE, raceDeadline } from "./deadline.js";
 import { decodeSignal, encodeSignal } from "./signal-codec.js";
 
 /**
@@ -50,7 +50,7 @@ export interface WaitSignalOptions {
  * @throws `ClosedError` when the socket closes first
  */
 export async function waitSignal(sock: Pollable, options: WaitSignalOptions = {}): Promise<number> {
-  const timeoutMs = options.timeoutMs === undefined ? undefined : checkTimeout(options.timeoutMs, "waitSignal timeoutMs", 0);
+  const timeoutMs = readOptions(options, { owner: "waitSignal" }).number("timeoutMs", undefined, TIMEOUT_RULE);
   // created now so that its stack points at the caller
   const timeout = timeoutMs === undefined ? undefined : new TimeoutError(`waitSignal: no signal within ${timeoutMs} ms`);
   const deadline = timeoutMs === undefined ? undefined : now() + timeoutMs;

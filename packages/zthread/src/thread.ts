@@ -5,8 +5,8 @@
  * @module
  */
 import { EventEmitter } from "node:events";
-import { TimeoutError, now, type ZSocket } from "@zkit/core";
-import { DEFAULT_TIMEOUT_MS, TIMED_OUT, checkTimeout, raceDeadline, settled } from "./deadline.js";
+import { TimeoutError, now, readOptions, type ZSocket } from "@zkit/core";
+import { DEFAULT_TIMEOUT_MS, TIMED_OUT, TIMEOUT_RULE, raceDeadline, settled } from "./deadline.js";
 import type { ThreadError } from "./errors.js";
 import type { WorkerRunner } from "./worker-runner.js";
 
@@ -103,7 +103,7 @@ export class ZThread extends EventEmitter<ZThreadEvents> {
    *   server, a busy loop)
    */
   async stop(options: StopOptions = {}): Promise<void> {
-    const timeoutMs = checkTimeout(options.timeoutMs, "stop timeoutMs", DEFAULT_TIMEOUT_MS);
+    const timeoutMs = readOptions(options, { owner: "ZThread.stop" }).number("timeoutMs", DEFAULT_TIMEOUT_MS, TIMEOUT_RULE);
     const timeout = new TimeoutError(`thread ${this.#runner.label} (id ${this.threadId}) did not end within ${timeoutMs} ms after its sockets were closed`);
     this.#runner.forceStop();
     if ((await raceDeadline(settled(this.done), now() + timeoutMs)) === TIMED_OUT) throw timeout;

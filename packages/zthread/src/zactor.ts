@@ -12,12 +12,13 @@ import {
   InvalidArgumentError,
   TimeoutError,
   now,
+  readOptions,
   type MessageLike,
   type Pollable,
   type Sendable,
   type ZSocket,
 } from "@zkit/core";
-import { DEFAULT_TIMEOUT_MS, SETTLED, TIMED_OUT, checkTimeout, raceDeadline, settled } from "./deadline.js";
+import { DEFAULT_TIMEOUT_MS, SETTLED, TIMED_OUT, TIMEOUT_RULE, raceDeadline, settled } from "./deadline.js";
 import type { ThreadError } from "./errors.js";
 import { startInThread } from "./in-thread.js";
 import { handled, type Runner } from "./runner.js";
@@ -138,8 +139,7 @@ export class ZActor extends EventEmitter<ZActorEvents> implements Pollable, Send
    */
   static async create<A>(fn: ActorFn<A>, args?: A, options: ActorOptions = {}): Promise<ZActor> {
     if (typeof fn !== "function") throw new InvalidArgumentError(`ZActor.create: fn must be a function, got ${typeof fn}`);
-    const startTimeoutMs = checkTimeout(options.startTimeoutMs, "startTimeoutMs", DEFAULT_TIMEOUT_MS);
-    const destroyTimeoutMs = checkTimeout(options.destroyTimeoutMs, "destroyTimeoutMs", DEFAULT_TIMEOUT_MS);
+    const { startTimeoutMs, destroyTimeoutMs } = readDeadlines(options, "ZActor.create");
     const timeout = new TimeoutError("the actor did not start in time");
     const runner = await startInThread(fn, args as A, fn.name || "(anonymous)");
     const actor = new ZActor(runner, destroyTimeoutMs);
@@ -164,8 +164,7 @@ export class ZActor extends EventEmitter<ZActorEvents> implements Pollable, Send
    * @throws `InvalidArgumentError` when the module does not exist, `args` cannot be cloned or an option is bad
    */
   static async fork<A>(module: string | URL, args?: A, options: ActorForkOptions = {}): Promise<ZActor> {
-    const startTimeoutMs = checkTimeout(options.startTimeoutMs, "startTimeoutMs", DEFAULT_TIMEOUT_MS);
-    const destroyTimeoutMs = checkTimeout(options.destroyTimeoutMs, "destroyTimeoutMs", DEFAULT_TIMEOUT_MS);
+    const { startTimeoutMs, destroyTimeoutMs } = readDeadlines(options, "ZActor.fork");
     const timeout = new TimeoutError("the actor did not start in time");
     const thread = await startThread("actor", module, args, options, "ZActor.fork");
     const actor = new ZActor(threadRunner(thread), destroyTimeoutMs);
@@ -255,7 +254,7 @@ export class ZActor extends EventEmitter<ZActorEvents> implements Pollable, Send
     if (this.#destroying === undefined) {
       let timeoutMs: number;
       try {
-        timeoutMs = checkTimeout(options.timeoutMs, "destroy timeoutMs", this.#destroyTimeoutMs);
+        timeoutMs = readOptions(options, { owner: "ZActor.destroy" }).number("timeoutMs", this.#destroyTimeoutMs, TIMEOUT_RULE);
       } catch (err) {
         return Promise.reject(err);
       }
@@ -352,4 +351,13 @@ export class ZActor extends EventEmitter<ZActorEvents> implements Pollable, Send
       return raceDeadline(ended, deadline);
     }
   }
+}
+
+/** The start and destroy deadlines of `ZActor.create` and `ZActor.fork`. */
+function readDeadlines(options: ActorOptions, owner: string): { startTimeoutMs: number; destroyTimeoutMs: number } {
+  const o = readOptions(options, { owner });
+  return {
+    startTimeoutMs: o.number("startTimeoutMs", DEFAULT_TIMEOUT_MS, TIMEOUT_RULE),
+    destroyTimeoutMs: o.number("destroyTimeoutMs", DEFAULT_TIMEOUT_MS, TIMEOUT_RULE),
+  };
 }

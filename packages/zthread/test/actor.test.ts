@@ -14,7 +14,8 @@ import { threadId } from "node:worker_threads";
 import { afterEach, describe, expect, it } from "vitest";
 import { ClosedError, InvalidArgumentError, TimeoutError, ZSocket, openSocketCount, shutdown } from "@zkit/core";
 import { ThreadError, ZActor, runningThreadCount, signal, waitSignal, type ActorFn } from "@zkit/zthread";
-import { cleanUp, fixture, strs, track, waitFor, within } from "./helpers.js";
+import { waitFor, within } from "@zkit/testkit";
+import { cleanUp, fixture, strs, track } from "./helpers.js";
 
 afterEach(cleanUp);
 
@@ -229,7 +230,7 @@ describe("ZActor.create (in this thread)", () => {
     await expect(ZActor.create(42 as unknown as ActorFn)).rejects.toBeInstanceOf(InvalidArgumentError);
     await expect(ZActor.create(echoActor(), undefined, { startTimeoutMs: 0 })).rejects.toThrow(/startTimeoutMs/);
     const actor = track(await ZActor.create(echoActor()));
-    await expect(actor.destroy({ timeoutMs: Number.NaN })).rejects.toThrow(/destroy timeoutMs/);
+    await expect(actor.destroy({ timeoutMs: Number.NaN })).rejects.toThrow(/ZActor.destroy option timeoutMs must be a number of milliseconds > 0, got NaN/);
   });
 
   it("ZActor.isTerm looks at the first frame", () => {

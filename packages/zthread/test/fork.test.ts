@@ -11,7 +11,8 @@ import { threadId } from "node:worker_threads";
 import { afterEach, describe, expect, it } from "vitest";
 import { ClosedError, InvalidArgumentError, TimeoutError, ZSocket, openSocketCount } from "@zkit/core";
 import { ThreadError, ZThread, runningThreadCount, zthread } from "@zkit/zthread";
-import { cleanUp, fixture, inprocName, strs, track, waitFor, within } from "./helpers.js";
+import { inprocName, waitFor, within } from "@zkit/testkit";
+import { cleanUp, fixture, strs, track } from "./helpers.js";
 
 afterEach(cleanUp);
 
@@ -159,7 +160,7 @@ describe("the Worker's Node options", () => {
 
 describe("ZThread.stop", () => {
   it("closes every socket of the thread, so a child blocked on another socket ends normally", async () => {
-    const thread = track(await zthread.fork(fixture("blocked"), { endpoint: inprocName() }));
+    const thread = track(await zthread.fork(fixture("blocked"), { endpoint: inprocName("zthread") }));
     expect(strs(await within(thread.pipe.receive(), 15_000, "blocked"))).toEqual(["blocked"]);
     await within(thread.stop(), 10_000, "stop");
     expect(thread.running).toBe(false);
@@ -188,7 +189,7 @@ describe("ZThread.stop", () => {
 
 describe("zthread.new", () => {
   it("runs the module detached, with its args and no pipe", async () => {
-    const pull = await ZSocket.pull(`@${inprocName()}`);
+    const pull = await ZSocket.pull(`@${inprocName("zthread")}`);
     const thread = track(await zthread.new(fixture("detached"), { endpoint: pull.endpoint, word: "independent" }));
     expect(thread.pipe).toBeUndefined();
     const [tag, id, word] = strs(await within(pull.receive(), 15_000, "the detached thread's message"));
@@ -201,8 +202,8 @@ describe("zthread.new", () => {
   });
 
   it("stop() ends a detached thread blocked on a socket, as a normal end", async () => {
-    const pull = await ZSocket.pull(`@${inprocName()}`);
-    const thread = track(await zthread.new(fixture("detached-blocked"), { endpoint: pull.endpoint, idle: inprocName() }));
+    const pull = await ZSocket.pull(`@${inprocName("zthread")}`);
+    const thread = track(await zthread.new(fixture("detached-blocked"), { endpoint: pull.endpoint, idle: inprocName("zthread") }));
     expect(strs(await within(pull.receive(), 15_000, "blocked"))).toEqual(["blocked"]);
     await within(thread.stop(), 10_000, "stop");
     expect(thread.running).toBe(false);

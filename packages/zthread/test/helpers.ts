@@ -1,31 +1,12 @@
-// Test helpers for @zkit/zthread: deadlines instead of sleeps, fixture URLs,
-// child processes that run TypeScript fixtures from source, and tracking of
-// what a test started so that afterEach can end it.
-import { spawn, type ChildProcess } from "node:child_process";
+// Test helpers for @zkit/zthread: fixture URLs, child processes that run
+// TypeScript fixtures from source, and tracking of what a test started so
+// that afterEach can end it. Deadlines and inproc names come from
+// @zkit/testkit.
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { shutdown } from "@zkit/core";
+import { startNode, waitFor, type Child } from "@zkit/testkit";
 import { runningThreadCount, type ZActor, type ZThread } from "@zkit/zthread";
-
-/** Resolves `p`, or rejects after `ms` with a message naming `what`. */
-export function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout;
-  return Promise.race([
-    p.finally(() => clearTimeout(timer)),
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
-    }),
-  ]);
-}
-
-/** Polls `cond` until it is true or the deadline passes. */
-export async function waitFor(cond: () => boolean, ms: number, what: string): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
 
 const here = fileURLToPath(new URL(".", import.meta.url));
 
@@ -37,12 +18,6 @@ export function fixture(name: string): URL {
 /** The message as strings. */
 export function strs(msg: Buffer[]): string[] {
   return msg.map((f) => f.toString());
-}
-
-let inprocCounter = 0;
-/** A unique inproc endpoint name. */
-export function inprocName(): string {
-  return `inproc://zthread-test-${process.pid}-${++inprocCounter}`;
 }
 
 const actors: ZActor[] = [];
@@ -66,27 +41,7 @@ export async function cleanUp(): Promise<void> {
   await waitFor(() => runningThreadCount() === 0, 15_000, "every zthread thread to end");
 }
 
-/** A running fixture process with its output so far. */
-export interface Fixture {
-  child: ChildProcess;
-  stdout: () => string;
-  stderr: () => string;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
-
-/** Runs `test/fixtures/<name>.ts` in a plain Node process, from source, cwd the package dir. */
-export function runFixture(name: string, args: string[] = []): Fixture {
-  const child = spawn(process.execPath, ["--conditions=@zkit/source", "--import", "tsx", join(here, "fixtures", `${name}.ts`), ...args], {
-    cwd: join(here, ".."),
-    env: process.env,
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let out = "";
-  let err = "";
-  child.stdout!.on("data", (d: Buffer) => (out += d.toString()));
-  child.stderr!.on("data", (d: Buffer) => (err += d.toString()));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.on("exit", (code, signal) => resolve({ code, signal })),
-  );
-  return { child, stdout: () => out, stderr: () => err, exited };
+/** Runs `test/fixtures/<name>.ts` in a plain Node process, from source, cwd the package dir. Stop it with testkit's `stopAll`. */
+export function runFixture(name: string, args: string[] = []): Child {
+  return startNode(join(here, "fixtures", `${name}.ts`), args, { cwd: join(here, ".."), name });
 }

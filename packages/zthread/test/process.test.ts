@@ -4,36 +4,24 @@
 // process when a thread ends with a socket operation pending) runs where an
 // abort fails a test instead of killing the test runner.
 import { afterEach, describe, expect, it } from "vitest";
-import { runFixture, within, type Fixture } from "./helpers.js";
+import { stopAll, within } from "@zkit/testkit";
+import { runFixture } from "./helpers.js";
 
-const running: Fixture[] = [];
-afterEach(() => {
-  for (const f of running.splice(0)) if (f.child.exitCode === null && f.child.signalCode === null) f.child.kill("SIGKILL");
-});
-
-function start(name: string, args: string[] = []): Fixture {
-  const f = runFixture(name, args);
-  running.push(f);
-  return f;
-}
-
-function report(f: Fixture): string {
-  return `stdout:\n${f.stdout()}\nstderr:\n${f.stderr()}`;
-}
+afterEach(() => stopAll());
 
 describe("from a plain node process", () => {
   it("stop() drops what the thread's sockets had not delivered: the process exits without waiting", async () => {
-    const f = start("stop-undeliverable");
+    const f = runFixture("stop-undeliverable");
     const { code, signal } = await within(f.exited, 60_000, "stop-undeliverable to exit");
-    expect({ code, signal }, report(f)).toEqual({ code: 0, signal: null });
+    expect({ code, signal }, f.describe()).toEqual({ code: 0, signal: null });
     expect(f.stdout()).toBe("stopped\n");
     expect(f.stderr()).toBe("");
   });
 
   it("fork, new, an in-thread actor and a Worker actor all work", async () => {
-    const f = start("plain-node");
+    const f = runFixture("plain-node");
     const { code, signal } = await within(f.exited, 60_000, "plain-node to exit");
-    expect({ code, signal }, report(f)).toEqual({ code: 0, signal: null });
+    expect({ code, signal }, f.describe()).toEqual({ code: 0, signal: null });
     expect(f.stdout().split("\n")).toEqual([
       'fork args args {"from":"plain node"}',
       "fork echo hello pipe",
@@ -49,17 +37,17 @@ describe("from a plain node process", () => {
 
 describe("zeromq.js issue 411: no abort when threads end with receives pending", () => {
   it("100 start/destroy cycles of a Worker actor with receives pending in the child", async () => {
-    const f = start("cycles", ["100", "destroy"]);
+    const f = runFixture("cycles", ["100", "destroy"]);
     const { code, signal } = await within(f.exited, 170_000, "100 cycles");
-    expect({ code, signal }, report(f)).toEqual({ code: 0, signal: null });
+    expect({ code, signal }, f.describe()).toEqual({ code: 0, signal: null });
     expect(f.stdout()).toMatch(/^cycles 100 mode destroy in \d+ ms \(\d+ ms each\); threads left 0; sockets left 0\n$/);
     console.log(f.stdout().trim());
   }, 180_000);
 
   it("20 start/stop cycles of a forked thread, its sockets closed under pending receives", async () => {
-    const f = start("cycles", ["20", "stop"]);
+    const f = runFixture("cycles", ["20", "stop"]);
     const { code, signal } = await within(f.exited, 80_000, "20 cycles");
-    expect({ code, signal }, report(f)).toEqual({ code: 0, signal: null });
+    expect({ code, signal }, f.describe()).toEqual({ code: 0, signal: null });
     expect(f.stdout()).toMatch(/^cycles 20 mode stop in \d+ ms \(\d+ ms each\); threads left 0; sockets left 0\n$/);
     console.log(f.stdout().trim());
   }, 90_000);

@@ -5,6 +5,8 @@
  * @module
  */
 import { execFileSync } from "node:child_process";
+import { existsSync, readdirSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { startProcess, type Child, type StartOptions } from "./process.js";
 
 /** The interpreter interop tests use: Debian's, where python3-zmq installs. */
@@ -34,4 +36,20 @@ export function requirePyzmq(): string {
 /** Runs `python3 -u <script> ...args` (unbuffered, so lines arrive as printed). */
 export function startPython(script: string, args: string[] = [], options: StartOptions = {}): Child {
   return startProcess(PYTHON, ["-u", script, ...args], { ...options, name: options.name ?? script.split("/").pop()! });
+}
+
+const PEERS = fileURLToPath(new URL("../peers/", import.meta.url));
+
+/**
+ * The path of a Python peer that several packages' interop tests share,
+ * kept in `tools/testkit/peers/` (e.g. `"lpclient.py"`, the Guide's Lazy
+ * Pirate client; `"mdworker.py"`, a 7/MDP worker). Peers only one package
+ * uses stay in that package's `test/peers/`.
+ *
+ * @throws when there is no such peer, listing the ones there are
+ */
+export function peer(name: string): string {
+  const path = PEERS + name;
+  if (!existsSync(path)) throw new Error(`no shared Python peer ${JSON.stringify(name)} in ${PEERS}; there are: ${readdirSync(PEERS).join(", ")}`);
+  return path;
 }

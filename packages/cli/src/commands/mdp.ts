@@ -13,34 +13,20 @@ import {
   MajordomoWorker,
 } from "@zkit/mdp";
 import { UsageError, defineCommand, type Command } from "../command.js";
-import { frameDumper } from "../trace.js";
+import { traceOption } from "../trace.js";
+import { aborted, connectFlag, heartbeatFlag, livenessFlag, retriesFlag, serveUntilAborted, showFrame, timeoutFlag, workFlag } from "./common.js";
 
-const CONNECT_HELP = "the broker to connect to (CZMQ endpoint list)";
-const DEFAULT_CONNECT = "tcp://localhost:5555";
-
-/** Resolves when `signal` aborts (at once if it already has). */
-function aborted(signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) resolve();
-    else signal.addEventListener("abort", () => resolve(), { once: true });
-  });
-}
-
-/** A frame for the terminal: text when it is printable UTF-8, else `0x` and hex. */
-function showFrame(frame: Buffer): string {
-  const text = frame.toString("utf8");
-  // eslint-disable-next-line no-control-regex
-  if (Buffer.from(text, "utf8").equals(frame) && !/[\u0000-\u0008\u000e-\u001f\u007f]/.test(text)) return text;
-  return `0x${frame.toString("hex")}`;
-}
+const CONNECT = connectFlag("the broker to connect to (CZMQ endpoint list)");
+const TIMEOUT = timeoutFlag("reply timeout per attempt, in ms");
+const RETRIES = retriesFlag("resends after a timeout");
 
 const broker = defineCommand({
   path: ["mdp", "broker"],
   summary: "runs a Majordomo broker (7/MDP + 8/MMI) until Ctrl-C",
   flags: {
     bind: { type: "string", default: "tcp://*:5555", help: "where the broker's ROUTER binds (comma-separated list)" },
-    "heartbeat-ms": { type: "number", default: 2500, min: 1, help: "heartbeat interval with workers, in ms" },
-    liveness: { type: "number", default: 3, min: 1, help: "heartbeat intervals of silence before a worker expires" },
+    "heartbeat-ms": heartbeatFlag("heartbeat interval with workers, in ms"),
+    liveness: livenessFlag("heartbeat intervals of silence before a worker expires"),
     "request-expiry-ms": { type: "number", default: 10000, min: 1, help: "drop a request that waited this long for a worker, in ms" },
     "max-queue": { type: "number", default: 10000, min: 1, help: "the most requests queued per service (the oldest is dropped past it)" },
     "worker-prefetch": {
@@ -71,7 +57,7 @@ const broker = defineCommand({
       requestExpiryMs: ctx.flags["request-expiry-ms"],
       maxQueuePerService: ctx.flags["max-queue"],
       workerPrefetch: ctx.flags["worker-prefetch"],
-      ...(ctx.flags.verbose ? { trace: frameDumper(ctx.out) } : {}),
+      ...traceOption(ctx),
     });
     if (ctx.flags.verbose) {
       b.on("worker-ready", ({ service, worker }) => ctx.out(`I: worker ${worker} ready for ${service}`));
@@ -99,11 +85,11 @@ const worker = defineCommand({
   path: ["mdp", "worker"],
   summary: "runs a Majordomo echo worker: replies with the request body",
   flags: {
-    connect: { type: "string", default: DEFAULT_CONNECT, help: CONNECT_HELP },
+    connect: CONNECT,
     service: { type: "string", default: "echo", help: "the service to serve" },
-    "work-ms": { type: "number", default: 0, help: "how long each request's 'work' takes, in ms" },
-    "heartbeat-ms": { type: "number", default: 2500, min: 1, help: "heartbeat interval, in ms (use the broker's)" },
-    liveness: { type: "number", default: 3, min: 1, help: "heartbeat intervals of broker silence before reconnecting" },
+    "work-ms": workFlag("how long each request's 'work' takes, in ms"),
+    "heartbeat-ms": heartbeatFlag("heartbeat interval, in ms (use the broker's)"),
+    liveness: livenessFlag("heartbeat intervals of broker silence before reconnecting"),
     "reconnect-ms": { type: "number", default: 2500, help: "delay before reconnecting to a lost broker, in ms" },
     concurrency: {
       type: "number",
@@ -133,16 +119,11 @@ const worker = defineCommand({
         if (workMs > 0) await sleep(workMs);
         return request;
       },
-      ...(ctx.flags.verbose ? { trace: frameDumper(ctx.out) } : {}),
+      ...traceOption(ctx),
     });
     w.on("ready", ({ service }) => ctx.out(`worker ready for ${service} at ${ctx.flags.connect}`));
     w.on("disconnected", ({ reason }) => ctx.out(`worker disconnected (${reason}), reconnecting`));
-    try {
-      await w.start();
-      await aborted(ctx.signal);
-    } finally {
-      await w.close();
-    }
+    await serveUntilAborted(ctx.signal, w);
     ctx.out(`worker stopped: ${w.stats.replies} replies`);
   },
 });
@@ -152,12 +133,12 @@ const request = defineCommand({
   summary: "sends requests to a Majordomo service and prints the replies, or a throughput summary",
   positionals: "BODY...",
   flags: {
-    connect: { type: "string", default: DEFAULT_CONNECT, help: CONNECT_HELP },
+    connect: CONNECT,
     service: { type: "string", default: "echo", help: "the service to ask" },
     requests: { type: "number", default: 1, min: 1, help: "how many requests to send" },
     inflight: { type: "number", default: 1, min: 1, help: "how many requests in flight at once (more than 1 uses the async client)" },
-    "timeout-ms": { type: "number", default: 2500, min: 1, help: "reply timeout per attempt, in ms" },
-    retries: { type: "number", default: 3, help: "resends after a timeout" },
+    "timeout-ms": TIMEOUT,
+    retries: RETRIES,
   },
   details: [
     "Each BODY argument is one frame of the request body. With --requests 1 the reply's",
@@ -171,7 +152,7 @@ const request = defineCommand({
     const body = ctx.args;
     const { requests: n, inflight } = ctx.flags;
     const opts = { timeoutMs: ctx.flags["timeout-ms"], retries: ctx.flags.retries, signal: ctx.signal };
-    const trace = ctx.flags.verbose ? { trace: frameDumper(ctx.out) } : {};
+    const trace = traceOption(ctx);
     const client =
       inflight > 1
         ? new MajordomoAsyncClient({ endpoint: ctx.flags.connect, maxSockets: Math.min(inflight, 1000), ...trace })
@@ -221,9 +202,9 @@ const mmi = defineCommand({
   summary: "asks the broker whether a service has workers (8/MMI), or queries an mmi.* service",
   positionals: "SERVICE",
   flags: {
-    connect: { type: "string", default: DEFAULT_CONNECT, help: CONNECT_HELP },
-    "timeout-ms": { type: "number", default: 2500, min: 1, help: "reply timeout per attempt, in ms" },
-    retries: { type: "number", default: 3, help: "resends after a timeout" },
+    connect: CONNECT,
+    "timeout-ms": TIMEOUT,
+    retries: RETRIES,
   },
   details: [
     "With a service name, sends mmi.service and prints the answer: 200 (a worker serves it)",
@@ -239,7 +220,7 @@ const mmi = defineCommand({
       endpoint: ctx.flags.connect,
       timeoutMs: ctx.flags["timeout-ms"],
       retries: ctx.flags.retries,
-      ...(ctx.flags.verbose ? { trace: frameDumper(ctx.out) } : {}),
+      ...traceOption(ctx),
     });
     try {
       const direct = service.startsWith(MMI_PREFIX);

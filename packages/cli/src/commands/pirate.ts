@@ -9,24 +9,40 @@ import { LazyPirateClient, RetriesExhaustedError, decodeSequence, echoMatch, enc
 import { ParanoidPirateQueue, ParanoidPirateWorker, PPP_HEARTBEAT_INTERVAL_MS, PPP_LIVENESS, PPP_RECONNECT_INITIAL_MS, PPP_RECONNECT_MAX_MS } from "@zkit/ppp";
 import { SimplePirateQueue, SimplePirateWorker } from "@zkit/spp";
 import { defineCommand, type Command } from "../command.js";
-import { frameDumper } from "../trace.js";
+import { traceOption } from "../trace.js";
+import { connectFlag, heartbeatFlag, livenessFlag, retriesFlag, serveUntilAborted, timeoutFlag, workFlag } from "./common.js";
 
 const FRONTEND = { type: "string", default: "tcp://*:5555", help: "where clients connect: the frontend ROUTER binds here (CZMQ endpoint list)" } as const;
 const BACKEND = { type: "string", default: "tcp://*:5556", help: "where workers connect: the backend ROUTER binds here (CZMQ endpoint list)" } as const;
-const WORKER_CONNECT = { type: "string", default: "tcp://localhost:5556", help: "the queue's backend to connect to (CZMQ endpoint list)" } as const;
-const WORK_MS = { type: "number", default: 0, help: "how long each request's 'work' takes before the echo, in ms" } as const;
-const HEARTBEAT_MS = { type: "number", default: PPP_HEARTBEAT_INTERVAL_MS, min: 1, help: "heartbeat interval, in ms (the same on queue and workers)" } as const;
-const LIVENESS = { type: "number", default: PPP_LIVENESS, min: 1, help: "heartbeat intervals of silence before the peer counts as dead" } as const;
+const WORKER_CONNECT = connectFlag("the queue's backend to connect to (CZMQ endpoint list)", "tcp://localhost:5556");
+const WORK_MS = workFlag("how long each request's 'work' takes before the echo, in ms");
+const HEARTBEAT_MS = heartbeatFlag("heartbeat interval, in ms (the same on queue and workers)", PPP_HEARTBEAT_INTERVAL_MS);
+const LIVENESS = livenessFlag("heartbeat intervals of silence before the peer counts as dead", PPP_LIVENESS);
 
-/** Resolves when `signal` aborts (at once if it already has). */
-function aborted(signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) resolve();
-    else signal.addEventListener("abort", () => resolve(), { once: true });
+const hex = (id: Buffer): string => id.toString("hex");
+
+/** Runs a Pirate queue until Ctrl-C (or until it fails), printing where it listens. */
+function serveQueue(
+  ctx: { signal: AbortSignal; out(line: string): void },
+  q: { start(): Promise<void>; close(): Promise<void>; readonly done: Promise<void>; readonly frontendEndpoint: string; readonly backendEndpoint: string },
+): Promise<void> {
+  return serveUntilAborted(ctx.signal, q, {
+    started: () => {
+      ctx.out(`listening on ${q.frontendEndpoint} (frontend)`);
+      ctx.out(`listening on ${q.backendEndpoint} (backend)`);
+    },
+    until: () => q.done,
   });
 }
 
-const hex = (id: Buffer): string => id.toString("hex");
+/** An echo handler that "works" `workMs` first (interrupted by Ctrl-C). */
+function echoAfter(ctx: { flags: { "work-ms": number }; signal: AbortSignal }): (request: Buffer[]) => Promise<Buffer[]> {
+  const workMs = ctx.flags["work-ms"];
+  return async (request) => {
+    if (workMs > 0) await sleep(workMs, ctx.signal);
+    return request;
+  };
+}
 
 const sppQueue = defineCommand({
   path: ["spp", "queue"],
@@ -43,18 +59,11 @@ const sppQueue = defineCommand({
     const q = new SimplePirateQueue({
       frontend: ctx.flags.frontend,
       backend: ctx.flags.backend,
-      ...(ctx.flags.verbose ? { trace: frameDumper(ctx.out) } : {}),
+      ...traceOption(ctx),
     });
     q.on("worker-ready", ({ identity }) => ctx.out(`I: worker ${hex(identity)} ready`));
     q.on("worker-lost", ({ identity }) => ctx.out(`W: worker ${hex(identity)} gone, its request passed to the next worker`));
-    try {
-      await q.start();
-      ctx.out(`listening on ${q.frontendEndpoint} (frontend)`);
-      ctx.out(`listening on ${q.backendEndpoint} (backend)`);
-      await Promise.race([aborted(ctx.signal), q.done]);
-    } finally {
-      await q.close();
-    }
+    await serveQueue(ctx, q);
     const s = q.stats;
     ctx.out(`I: ${s.requests} requests, ${s.replies} replies, ${s.malformed} malformed dropped, ${s.workersLost} workers lost`);
   },
@@ -70,23 +79,10 @@ const sppWorker = defineCommand({
     "example: zkit spp worker --connect tcp://localhost:5556 --work-ms 100",
   ].join("\n"),
   async run(ctx) {
-    const workMs = ctx.flags["work-ms"];
-    const w = new SimplePirateWorker({
-      endpoint: ctx.flags.connect,
-      handler: async (request) => {
-        if (workMs > 0) await sleep(workMs, ctx.signal);
-        return request;
-      },
-      ...(ctx.flags.verbose ? { trace: frameDumper(ctx.out) } : {}),
-    });
+    const w = new SimplePirateWorker({ endpoint: ctx.flags.connect, handler: echoAfter(ctx), ...traceOption(ctx) });
     w.on("ready", () => ctx.out(`I: worker ready (connected to ${ctx.flags.connect})`));
     w.on("handler-error", (err) => ctx.err(`E: request dropped: ${(err as Error)?.message ?? String(err)}`));
-    try {
-      await w.start();
-      await Promise.race([aborted(ctx.signal), w.done]);
-    } finally {
-      await w.close();
-    }
+    await serveUntilAborted(ctx.signal, w, { until: () => w.done });
     ctx.out(`I: ${w.stats.replies} requests answered`);
   },
 });
@@ -108,20 +104,13 @@ const pppQueue = defineCommand({
       backend: ctx.flags.backend,
       heartbeatIntervalMs: ctx.flags["heartbeat-ms"],
       liveness: ctx.flags.liveness,
-      ...(ctx.flags.verbose ? { trace: frameDumper(ctx.out) } : {}),
+      ...traceOption(ctx),
     });
     q.on("worker-ready", ({ identity }) => ctx.out(`I: worker ${hex(identity)} ready`));
     q.on("worker-expired", ({ identity, busy, reason }) =>
       ctx.out(`W: worker ${hex(identity)} expired (${reason === "silent" ? "silent" : "disconnected"})${busy ? ", its request is lost" : ""}`),
     );
-    try {
-      await q.start();
-      ctx.out(`listening on ${q.frontendEndpoint} (frontend)`);
-      ctx.out(`listening on ${q.backendEndpoint} (backend)`);
-      await Promise.race([aborted(ctx.signal), q.done]);
-    } finally {
-      await q.close();
-    }
+    await serveQueue(ctx, q);
     const s = q.stats;
     ctx.out(
       `I: ${s.requests} requests, ${s.replies} replies, ${s.workersExpired} workers expired, ${s.lostRequests} requests lost, ` +
@@ -149,18 +138,14 @@ const pppWorker = defineCommand({
     "example: zkit ppp worker --connect tcp://localhost:5556 --work-ms 100",
   ].join("\n"),
   async run(ctx) {
-    const workMs = ctx.flags["work-ms"];
     const w = new ParanoidPirateWorker({
       endpoint: ctx.flags.connect,
       heartbeatIntervalMs: ctx.flags["heartbeat-ms"],
       liveness: ctx.flags.liveness,
       reconnectInitialMs: ctx.flags["reconnect-ms"],
       reconnectMaxMs: Math.max(ctx.flags["reconnect-max-ms"], ctx.flags["reconnect-ms"]),
-      handler: async (request) => {
-        if (workMs > 0) await sleep(workMs, ctx.signal);
-        return request;
-      },
-      ...(ctx.flags.verbose ? { trace: frameDumper(ctx.out) } : {}),
+      handler: echoAfter(ctx),
+      ...traceOption(ctx),
     });
     w.on("ready", () => ctx.out(`I: worker ready (connected to ${ctx.flags.connect})`));
     w.on("disconnected", () => ctx.out("W: heartbeat failure, can't reach queue"));
@@ -168,12 +153,7 @@ const pppWorker = defineCommand({
       ctx.out(reason === "silent" ? `W: reconnecting in ${delayMs} msec...` : "W: reconnecting at once (the request failed)"),
     );
     w.on("handler-error", (err) => ctx.err(`E: request dropped: ${(err as Error)?.message ?? String(err)}`));
-    try {
-      await w.start();
-      await Promise.race([aborted(ctx.signal), w.done]);
-    } finally {
-      await w.close();
-    }
+    await serveUntilAborted(ctx.signal, w, { until: () => w.done });
     ctx.out(`I: ${w.stats.replies} requests answered, ${w.stats.reconnects} reconnects`);
   },
 });
@@ -182,10 +162,10 @@ const lppClient = defineCommand({
   path: ["lpp", "client"],
   summary: "sends N requests through a Lazy Pirate client (timeout, retries, fresh socket) and prints a summary",
   flags: {
-    connect: { type: "string", default: "tcp://localhost:5555", help: "the server or queue frontend to connect to (CZMQ endpoint list)" },
+    connect: connectFlag("the server or queue frontend to connect to (CZMQ endpoint list)"),
     requests: { type: "number", default: 10, min: 1, help: "how many requests to send" },
-    "timeout-ms": { type: "number", default: 2500, min: 1, help: "how long each attempt waits for the reply, in ms" },
-    retries: { type: "number", default: 3, help: "resends after the first attempt before giving up" },
+    "timeout-ms": timeoutFlag("how long each attempt waits for the reply, in ms"),
+    retries: retriesFlag("resends after the first attempt before giving up"),
   },
   details: [
     "Each request is a sequence number (1, 2, ...) and only a reply that echoes it counts, as in",
@@ -200,7 +180,7 @@ const lppClient = defineCommand({
       timeoutMs: ctx.flags["timeout-ms"],
       retries: ctx.flags.retries,
       match: echoMatch,
-      ...(ctx.flags.verbose ? { trace: frameDumper(ctx.out) } : {}),
+      ...traceOption(ctx),
     });
     client.on("retry", ({ attempt }) => ctx.out(`W: no response from server, retrying... (attempt ${attempt + 1})`));
     client.on("unmatched", ({ reply }) => ctx.out(`E: malformed reply from server: ${reply.map(String).join(" ")}`));

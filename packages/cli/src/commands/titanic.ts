@@ -6,34 +6,18 @@
 import { TimeoutError } from "@zkit/core";
 import { DEFAULT_DIR, Titanic, TitanicClient } from "@zkit/titanic";
 import { UsageError, defineCommand, type Command } from "../command.js";
-import { frameDumper } from "../trace.js";
+import { traceOption } from "../trace.js";
+import { connectFlag, heartbeatFlag, serveUntilAborted, showFrame } from "./common.js";
 
-const CONNECT_HELP = "the Majordomo broker to connect to (CZMQ endpoint list)";
-const DEFAULT_CONNECT = "tcp://localhost:5555";
-
-/** Resolves when `signal` aborts (at once if it already has). */
-function aborted(signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) resolve();
-    else signal.addEventListener("abort", () => resolve(), { once: true });
-  });
-}
-
-/** A frame for the terminal: text when it is printable UTF-8, else `0x` and hex. */
-function showFrame(frame: Buffer): string {
-  const text = frame.toString("utf8");
-  // eslint-disable-next-line no-control-regex
-  if (Buffer.from(text, "utf8").equals(frame) && !/[\u0000-\u0008\u000e-\u001f\u007f]/.test(text)) return text;
-  return `0x${frame.toString("hex")}`;
-}
+const CONNECT = connectFlag("the Majordomo broker to connect to (CZMQ endpoint list)");
 
 const server = defineCommand({
   path: ["titanic"],
   summary: "runs a Titanic server (9/TSP): stores requests on disk, forwards them when their service is up",
   flags: {
-    connect: { type: "string", default: DEFAULT_CONNECT, help: CONNECT_HELP },
+    connect: CONNECT,
     dir: { type: "string", default: DEFAULT_DIR, help: "the storage directory (created if missing; one Titanic per directory)" },
-    "heartbeat-ms": { type: "number", default: 2500, min: 1, help: "heartbeat interval with the broker, in ms (use the broker's)" },
+    "heartbeat-ms": heartbeatFlag("heartbeat interval with the broker, in ms (use the broker's)"),
     "dispatch-interval-ms": { type: "number", default: 1000, min: 1, help: "how often pending requests are retried, in ms" },
     "dispatch-timeout-ms": { type: "number", default: 10000, min: 1, help: "how long a forwarded request waits for its reply, in ms" },
     concurrency: { type: "number", default: 16, min: 1, help: "the most requests forwarded at once" },
@@ -58,7 +42,7 @@ const server = defineCommand({
       dispatchIntervalMs: ctx.flags["dispatch-interval-ms"],
       dispatchTimeoutMs: ctx.flags["dispatch-timeout-ms"],
       dispatchConcurrency: ctx.flags.concurrency,
-      ...(ctx.flags.verbose ? { trace: frameDumper(ctx.out) } : {}),
+      ...traceOption(ctx),
     });
     t.on("corrupt", ({ file, reason, movedTo }) => ctx.err(`W: damaged file ${file}: ${reason}${movedTo ? ` (moved to ${movedTo})` : ""}`));
     t.on("storage-error", ({ operation, uuid, error }) => ctx.err(`E: ${operation} ${uuid ?? ""} failed: ${error.message}`));
@@ -69,14 +53,12 @@ const server = defineCommand({
       t.on("closed", ({ uuid }) => ctx.out(`I: closed request ${uuid}`));
       t.on("malformed", ({ service, reason }) => ctx.out(`W: malformed ${service} request answered 400: ${reason}`));
     }
-    try {
-      await t.start();
-      const s = t.stats;
-      ctx.out(`titanic ready at ${ctx.flags.connect}, store ${t.dir} (${s.pending} pending, ${s.stored - s.pending} answered)`);
-      await aborted(ctx.signal);
-    } finally {
-      await t.close();
-    }
+    await serveUntilAborted(ctx.signal, t, {
+      started: () => {
+        const s = t.stats;
+        ctx.out(`titanic ready at ${ctx.flags.connect}, store ${t.dir} (${s.pending} pending, ${s.stored - s.pending} answered)`);
+      },
+    });
     const s = t.stats;
     ctx.out(`titanic stopped: ${s.requests} requests stored, ${s.replies} replies stored, ${s.closes} closed, ${s.pending} pending`);
   },
@@ -87,7 +69,7 @@ const request = defineCommand({
   summary: "sends one request through Titanic and prints the reply once its service answered",
   positionals: "BODY...",
   flags: {
-    connect: { type: "string", default: DEFAULT_CONNECT, help: CONNECT_HELP },
+    connect: CONNECT,
     service: { type: "string", default: "echo", help: "the service to send it to" },
     "poll-ms": { type: "number", default: 1000, min: 0, help: "how often to ask titanic.reply while the request is pending, in ms" },
     "timeout-ms": { type: "number", default: 0, help: "give up after this many ms (exit 1); 0 waits as long as it takes" },
@@ -99,7 +81,7 @@ const request = defineCommand({
     "example: zkit titanic request --connect tcp://localhost:5555 --service echo 'Hello world'",
   ].join("\n"),
   async run(ctx) {
-    const client = new TitanicClient({ endpoint: ctx.flags.connect, ...(ctx.flags.verbose ? { trace: frameDumper(ctx.out) } : {}) });
+    const client = new TitanicClient({ endpoint: ctx.flags.connect, ...traceOption(ctx) });
     const timeoutMs = ctx.flags["timeout-ms"] > 0 ? ctx.flags["timeout-ms"] : Infinity;
     try {
       const reply = await client.request(ctx.flags.service, ctx.args, {
