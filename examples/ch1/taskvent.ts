@@ -9,9 +9,8 @@
  * tasks round-robin to the workers connected at that moment, so a worker that
  * connects late gets nothing (and the first one to connect may get them all).
  */
-import { createInterface } from "node:readline";
 import { ZSocket, interruptSignal } from "@zkit/core";
-import { binding, connecting, main, parseOptions } from "../lib/cli.js";
+import { binding, connecting, enterPressed, main, parseOptions } from "../lib/cli.js";
 
 const opts = parseOptions("taskvent", "Task ventilator: sends a batch of tasks to the workers through a PUSH socket.", {
   bind: { type: "string", default: "tcp://*:5557", help: "where the PUSH socket to the workers binds" },
@@ -19,27 +18,6 @@ const opts = parseOptions("taskvent", "Task ventilator: sends a batch of tasks t
   tasks: { type: "number", default: 100, help: "how many tasks in the batch" },
   "no-wait": { type: "boolean", help: "send at once instead of waiting for Enter" },
 });
-
-/** Resolves on the first line (Enter) or the end of stdin; rejects on Ctrl-C. */
-function enterPressed(signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const lines = createInterface({ input: process.stdin });
-    let settled = false;
-    const finish = (err?: unknown): void => {
-      if (settled) return;
-      settled = true;
-      signal.removeEventListener("abort", onAbort);
-      lines.close();
-      process.stdin.destroy(); // stdin must not keep the process alive
-      if (err === undefined) resolve();
-      else reject(err);
-    };
-    const onAbort = (): void => finish(signal.reason ?? new Error("interrupted"));
-    lines.once("line", () => finish());
-    lines.once("close", () => finish());
-    signal.addEventListener("abort", onAbort, { once: true });
-  });
-}
 
 await main(async () => {
   // Linger: when we close below, libzmq keeps up to 5 s to deliver what is

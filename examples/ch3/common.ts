@@ -8,7 +8,6 @@
  */
 import { rmSync } from "node:fs";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
 import type { ZSocket } from "@zkit/core";
 import { ZPoller } from "@zkit/zloop";
 import { ZActor, type ZThread } from "@zkit/zthread";
@@ -87,31 +86,6 @@ export function brokerNames(program: string, names: string[]): { self: string; p
   const [self, ...peers] = names as [string, ...string[]];
   if (peers.includes(self)) fail(`"${self}" cannot be its own peer`);
   return { self, peers };
-}
-
-/**
- * Resolves on the first line (Enter) or the end of stdin, so that a broker
- * run with stdin from /dev/null starts at once; rejects when `signal`
- * aborts (Ctrl-C).
- */
-export function enterPressed(signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const lines = createInterface({ input: process.stdin });
-    let settled = false;
-    const finish = (err?: unknown): void => {
-      if (settled) return;
-      settled = true;
-      signal.removeEventListener("abort", onAbort);
-      lines.close();
-      process.stdin.destroy(); // stdin must not keep the process alive
-      if (err === undefined) resolve();
-      else reject(err);
-    };
-    const onAbort = (): void => finish(signal.reason ?? new Error("interrupted"));
-    lines.once("line", () => finish());
-    lines.once("close", () => finish());
-    signal.addEventListener("abort", onAbort, { once: true });
-  });
 }
 
 /**

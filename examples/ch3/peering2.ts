@@ -20,8 +20,8 @@ import { ZSocket, interruptSignal } from "@zkit/core";
 import { ZPoller } from "@zkit/zloop";
 import { ZMsg, type ZFrame } from "@zkit/zmsg";
 import { ZActor } from "@zkit/zthread";
-import { main, parseOptions } from "../lib/cli.js";
-import { brokerNames, destroyActors, enterPressed, ipcEndpoint, isReady, randof, removeIpcFiles, splitNames, startAll } from "./common.js";
+import { enterPressed, main, parseOptions } from "../lib/cli.js";
+import { brokerNames, destroyActors, ipcEndpoint, isReady, randof, removeIpcFiles, splitNames, startAll } from "./common.js";
 import type { LbClientArgs } from "./lbclient.js";
 import type { LbWorkerArgs } from "./lbworker.js";
 

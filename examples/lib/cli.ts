@@ -5,8 +5,9 @@
  * at the end and sets the exit code.
  * @module
  */
+import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
-import { ZkitError, handleInterrupts, interrupted, shutdown } from "@zkit/core";
+import { ZkitError, bindEndpoints, connectEndpoints, handleInterrupts, interrupted, shutdown } from "@zkit/core";
 
 /** One command-line flag. */
 export type OptionSpec =
@@ -91,22 +92,35 @@ export function parseOptions<S extends Record<string, OptionSpec>>(
   return out as OptionValues<S>;
 }
 
-function withPrefix(endpoints: string, prefix: "@" | ">"): string {
-  return endpoints
-    .split(",")
-    .map((e) => e.trim())
-    .map((e) => (e.startsWith("@") || e.startsWith(">") ? e : `${prefix}${e}`))
-    .join(",");
-}
-
 /** A CZMQ endpoint list where every item without `@`/`>` binds: `"tcp://*:5555"` -> `"@tcp://*:5555"`. */
-export function binding(endpoints: string): string {
-  return withPrefix(endpoints, "@");
-}
+export const binding: (endpoints: string) => string = bindEndpoints;
 
 /** A CZMQ endpoint list where every item without `@`/`>` connects: `"tcp://localhost:5555"` -> `">tcp://localhost:5555"`. */
-export function connecting(endpoints: string): string {
-  return withPrefix(endpoints, ">");
+export const connecting: (endpoints: string) => string = connectEndpoints;
+
+/**
+ * Resolves on the first line (Enter) or the end of stdin, so that a broker
+ * run with stdin from /dev/null starts at once; rejects when `signal`
+ * aborts (Ctrl-C).
+ */
+export function enterPressed(signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const lines = createInterface({ input: process.stdin });
+    let settled = false;
+    const finish = (err?: unknown): void => {
+      if (settled) return;
+      settled = true;
+      signal.removeEventListener("abort", onAbort);
+      lines.close();
+      process.stdin.destroy(); // stdin must not keep the process alive
+      if (err === undefined) resolve();
+      else reject(err);
+    };
+    const onAbort = (): void => finish(signal.reason ?? new Error("interrupted"));
+    lines.once("line", () => finish());
+    lines.once("close", () => finish());
+    signal.addEventListener("abort", onAbort, { once: true });
+  });
 }
 
 /** Writes without a newline (the Guide's progress dots). */

@@ -53,6 +53,14 @@ export function parseEndpoints(endpoints: string, serverish: boolean): EndpointS
   });
 }
 
+function withPrefix(endpoints: string, prefix: "@" | ">"): string {
+  return endpoints
+    .split(",")
+    .map((e) => e.trim())
+    .map((e) => (e.startsWith("@") || e.startsWith(">") ? e : `${prefix}${e}`))
+    .join(",");
+}
+
 /**
  * Makes every item of a CZMQ endpoint list that has no `@` or `>` prefix
  * connect: `"tcp://host:5555,@ipc://x"` becomes `">tcp://host:5555,@ipc://x"`.
@@ -63,9 +71,16 @@ export function parseEndpoints(endpoints: string, serverish: boolean): EndpointS
  * @param endpoints - a CZMQ endpoint list
  */
 export function connectEndpoints(endpoints: string): string {
-  return endpoints
-    .split(",")
-    .map((e) => e.trim())
-    .map((e) => (e.startsWith("@") || e.startsWith(">") ? e : `>${e}`))
-    .join(",");
+  return withPrefix(endpoints, ">");
+}
+
+/**
+ * Makes every item of a CZMQ endpoint list that has no `@` or `>` prefix
+ * bind: `"tcp://*:5555,>tcp://peer:5556"` becomes `"@tcp://*:5555,>tcp://peer:5556"`.
+ * For servers, whose endpoints bind whatever the socket type's default.
+ *
+ * @param endpoints - a CZMQ endpoint list
+ */
+export function bindEndpoints(endpoints: string): string {
+  return withPrefix(endpoints, "@");
 }

@@ -19,7 +19,7 @@ export {
   type SocketOptionsOf,
   type SocketType,
 } from "./socket-types.js";
-export { connectEndpoints, parseEndpoints, type EndpointSpec } from "./endpoints.js";
+export { bindEndpoints, connectEndpoints, parseEndpoints, type EndpointSpec } from "./endpoints.js";
 export {
   AbortError,
   ClosedError,

@@ -42,7 +42,7 @@ export interface NumberRule {
 
 /**
  * A short description of any value for error messages: `null`, `an array`,
- * a string in quotes (cut after 40 characters), a number or boolean as
+ * `3 bytes` for a Buffer or Uint8Array, a string in quotes (cut after 40 characters), a number or boolean as
  * written, or the type's name (`object`, `function`, `undefined`).
  *
  * @param value - anything
@@ -50,6 +50,7 @@ export interface NumberRule {
 export function describeValue(value: unknown): string {
   if (value === null) return "null";
   if (Array.isArray(value)) return "an array";
+  if (value instanceof Uint8Array) return `${value.length} byte${value.length === 1 ? "" : "s"}`;
   if (typeof value === "string") return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}...` : value);
   if (typeof value === "number" || typeof value === "boolean" || typeof value === "bigint") return String(value);
   return typeof value;

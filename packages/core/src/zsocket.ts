@@ -7,6 +7,7 @@
 import * as zmq from "zeromq";
 import { parseEndpoints } from "./endpoints.js";
 import type { MessageLike } from "./frames.js";
+import { describeValue } from "./options.js";
 import type { Pollable, Sendable } from "./pollable.js";
 import { ClosedError, ErrorCode, InvalidArgumentError, ZkitError, fromZmqError } from "./errors.js";
 import { getLogger } from "./log.js";
@@ -629,10 +630,4 @@ function rejected(err: unknown): Promise<never> {
   const p = Promise.reject(err);
   p.catch(noop);
   return p;
-}
-
-function describeValue(value: unknown): string {
-  if (typeof value === "string") return JSON.stringify(value);
-  if (Buffer.isBuffer(value)) return `<Buffer of ${value.length} bytes>`;
-  return String(value);
 }

@@ -2,7 +2,7 @@
 // is tried with good and bad values, and every message must name the owner,
 // the option and what to pass.
 import { describe, expect, it } from "vitest";
-import { ErrorCode, InvalidArgumentError, connectEndpoints, describeValue, readOptions } from "@zkit/core";
+import { ErrorCode, InvalidArgumentError, bindEndpoints, connectEndpoints, describeValue, readOptions } from "@zkit/core";
 
 interface Opts {
   endpoint?: string;
@@ -162,7 +162,7 @@ describe("readOptions: function, requiredFunction, signal, fail", () => {
   });
 });
 
-describe("describeValue and connectEndpoints", () => {
+describe("describeValue, connectEndpoints and bindEndpoints", () => {
   it("describes values briefly", () => {
     expect(describeValue(null)).toBe("null");
     expect(describeValue(undefined)).toBe("undefined");
@@ -171,10 +171,17 @@ describe("describeValue and connectEndpoints", () => {
     expect(describeValue(3n)).toBe("3");
     expect(describeValue(false)).toBe("false");
     expect(describeValue(Symbol("s"))).toBe("symbol");
+    expect(describeValue(Buffer.from("abc"))).toBe("3 bytes");
+    expect(describeValue(new Uint8Array(1))).toBe("1 byte");
   });
 
   it("makes items with no prefix connect, trimming spaces", () => {
     expect(connectEndpoints("tcp://a:1")).toBe(">tcp://a:1");
     expect(connectEndpoints(" tcp://a:1 , @ipc:///x,>inproc://y")).toBe(">tcp://a:1,@ipc:///x,>inproc://y");
+  });
+
+  it("makes items with no prefix bind, trimming spaces", () => {
+    expect(bindEndpoints("tcp://*:1")).toBe("@tcp://*:1");
+    expect(bindEndpoints(" tcp://*:1 , >tcp://peer:2,@inproc://y")).toBe("@tcp://*:1,>tcp://peer:2,@inproc://y");
   });
 });
