@@ -40,6 +40,8 @@ describe("workerPrefetch over real sockets", () => {
     const replies = Promise.all(Array.from({ length: 40 }, (_, i) => client.request("echo", `r${i}`)));
 
     await waitFor(() => workers.every((w) => w.inHand === 8), WAIT_MS, "each worker to hold 8 requests");
+    // each request travels on its own connection: the last ones may still be on their way
+    await waitFor(() => broker.stats.requests === 40, WAIT_MS, "all 40 requests at the broker");
     expect(broker.stats).toMatchObject({ inFlight: 16, queued: 24 });
     expect(broker.snapshot("echo").serviceList[0]!.workerList.map((w) => w.inHand)).toEqual([8, 8]);
     expect(workers.map((w) => w.busy)).toEqual([true, true]); // one handler each, seven waiting

@@ -92,7 +92,7 @@ describe("readers", () => {
         loop.readerEnd(pull);
         toggles++;
         setImmediate(() => {
-          if (loop.readerCount === 0) loop.reader(pull, onB);
+          if (!pull.closed && loop.readerCount === 0) loop.reader(pull, onB);
         });
       }
       return undefined;
