@@ -30,6 +30,11 @@ export const ErrorCode = {
   HostUnreachable: "ZKIT_HOST_UNREACHABLE",
   /** A message does not follow the protocol it claims to speak. */
   Protocol: "ZKIT_PROTOCOL",
+  /**
+   * No socket could be created: libzmq's socket limit (1023 per context by
+   * default) or the process's file limit (`ulimit -n`) is reached.
+   */
+  TooManySockets: "ZKIT_TOO_MANY_SOCKETS",
   /** Any other socket failure reported by libzmq; see `cause`. */
   Socket: "ZKIT_SOCKET",
 } as const;
@@ -143,6 +148,13 @@ export function fromZmqError(err: unknown, context: string): ZkitError {
       return new ZkitError(ErrorCode.AddressInUse, `${context}: address already in use; pick another port or use ':*' for an ephemeral one`, opts);
     case "EHOSTUNREACH":
       return new ZkitError(ErrorCode.HostUnreachable, `${context}: no peer with that routing id`, opts);
+    case "EMFILE":
+    case "ENFILE":
+      return new ZkitError(
+        ErrorCode.TooManySockets,
+        `${context}: too many open sockets or files (${detail}); close sockets you no longer need, or raise the limit (libzmq allows 1023 sockets per context; the process's file limit is \`ulimit -n\`)`,
+        opts,
+      );
     case "EPROTONOSUPPORT":
     case "EINVAL":
     case "ENODEV":

@@ -82,3 +82,20 @@ function convert(frame: unknown, what: string | undefined, which: string): Buffe
 function prefix(what: string | undefined): string {
   return what === undefined ? "" : `${what}: `;
 }
+
+const EMPTY_FRAME = Buffer.alloc(0);
+const ONE_EMPTY_FRAME: readonly Buffer[] = Object.freeze([EMPTY_FRAME]);
+
+/**
+ * A message body of at least one frame: `body` itself, or one empty frame
+ * when it has none. The Guide's protocols (7/MDP, 6/PPP, 9/TSP...) carry at
+ * least one body frame in every request and reply, and some peers (the
+ * Guide's C broker) abort on a message without one: every zkit encoder sends
+ * bodies through this.
+ *
+ * @param body - the body frames, possibly none
+ * @returns `body`, or a shared read-only `[<empty frame>]`
+ */
+export function atLeastOneFrame(body: readonly Buffer[]): readonly Buffer[] {
+  return body.length === 0 ? ONE_EMPTY_FRAME : body;
+}

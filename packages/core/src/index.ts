@@ -8,13 +8,17 @@
  * @packageDocumentation
  */
 export { ZSocket, DEFAULT_LINGER_MS } from "./zsocket.js";
-export { isFrameLike, isMessageLike, toFrame, toFrames, type FrameLike, type MessageLike, type ToFramesOptions } from "./frames.js";
+export { atLeastOneFrame, isFrameLike, isMessageLike, toFrame, toFrames, type FrameLike, type MessageLike, type ToFramesOptions } from "./frames.js";
 export type { Pollable, Sendable } from "./pollable.js";
 export type { TraceEvent, TraceFn } from "./trace.js";
 export {
   BINDS_BY_DEFAULT,
   CAN_RECEIVE,
   CAN_SEND,
+  ROUTER_NOTIFY_CONNECT,
+  ROUTER_NOTIFY_DISCONNECT,
+  isRouterNotification,
+  type RouterExtraOptions,
   type SocketClassMap,
   type SocketOptionsOf,
   type SocketType,
@@ -35,7 +39,8 @@ export {
 } from "./errors.js";
 export { OptionReader, describeValue, readOptions, type NumberRule, type OptionsSpec } from "./options.js";
 export { now, sleep, time } from "./clock.js";
+export { IdleCollector, collectGarbage, type IdleCollectorOptions } from "./memory.js";
 export { zmqCapabilities, zmqVersion } from "./version.js";
-export { getLogger, setLogSink, type LogLevel, type LogSink, type Logger } from "./log.js";
+export { LogBurst, getLogger, setLogSink, type LogLevel, type LogSink, type Logger } from "./log.js";
 export { openSocketCount, shutdown, type ShutdownOptions } from "./registry.js";
 export { handleInterrupts, interruptSignal, interrupted, type InterruptOptions } from "./interrupt.js";

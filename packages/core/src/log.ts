@@ -86,3 +86,77 @@ function makeLogger(namespace: string): Logger {
     },
   };
 }
+
+/**
+ * Logs a burst of similar records without flooding: the first one at once,
+ * then at most one summary per window (`"N more: <what>"`), until a window
+ * passes with none. For events that can come by the thousand (requests
+ * dropped under load, malformed messages from a fuzzer), where an operator
+ * needs to know that it happens, how often, and what to do, but not each one.
+ *
+ * @example
+ * ```ts
+ * const drops = new LogBurst(log, "request dropped: the queue is full; raise maxQueueBytes");
+ * drops.record("request for %s dropped: the queue is full (maxQueueBytes %d)", service, limit);
+ * ```
+ */
+export class LogBurst {
+  readonly #logger: Logger;
+  readonly #what: string;
+  readonly #level: LogLevel;
+  readonly #windowMs: number;
+  #count = 0;
+  #timer: NodeJS.Timeout | undefined;
+
+  /**
+   * @param logger - where the records go
+   * @param what - what the summary says happened, e.g. `"requests dropped: queue full (raise maxQueueBytes)"`
+   * @param options - `level` (default `"warn"`) and `windowMs` (default 1000)
+   */
+  constructor(logger: Logger, what: string, options: { level?: LogLevel; windowMs?: number } = {}) {
+    this.#logger = logger;
+    this.#what = what;
+    this.#level = options.level ?? "warn";
+    this.#windowMs = options.windowMs ?? 1000;
+  }
+
+  /** True while a burst goes on: a record now would only be counted. */
+  get active(): boolean {
+    return this.#timer !== undefined;
+  }
+
+  /** Records one event: logged now if no burst is going on, else counted for the next summary. */
+  record(message: string, ...args: unknown[]): void {
+    if (this.#timer === undefined) {
+      this.#logger[this.#level](message, ...args);
+      this.#arm();
+    } else {
+      this.#count++;
+    }
+  }
+
+  /** Logs the pending summary now, if any, and ends the burst (e.g. when closing). */
+  flush(): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#summarize();
+  }
+
+  #arm(): void {
+    this.#timer = setTimeout(this.#tick, this.#windowMs);
+    this.#timer.unref();
+  }
+
+  #tick = (): void => {
+    this.#timer = undefined;
+    if (this.#summarize()) this.#arm();
+  };
+
+  #summarize(): boolean {
+    const n = this.#count;
+    if (n === 0) return false;
+    this.#count = 0;
+    this.#logger[this.#level]("%d more in the last %d ms: %s", n, this.#windowMs, this.#what);
+    return true;
+  }
+}

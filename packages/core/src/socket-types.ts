@@ -41,7 +41,40 @@ export interface SocketClassMap {
  * zeromq.js's names, e.g. `linger`, `routingId`, `sendHighWaterMark`,
  * `receiveTimeout`, `heartbeatInterval`, `curveServer`).
  */
-export type SocketOptionsOf<T extends SocketType> = zmq.SocketOptions<SocketClassMap[T]>;
+export type SocketOptionsOf<T extends SocketType> = zmq.SocketOptions<SocketClassMap[T]> & (T extends "ROUTER" ? RouterExtraOptions : unknown);
+
+/**
+ * Options zkit adds to ROUTER sockets, beyond what zeromq.js names.
+ */
+export interface RouterExtraOptions {
+  /**
+   * libzmq's `ZMQ_ROUTER_NOTIFY` (CZMQ `zsock_set_router_notify`): with
+   * {@link ROUTER_NOTIFY_DISCONNECT}, the ROUTER receives `[routing-id][""]`
+   * when a peer's connection ends (after every message that peer sent); with
+   * {@link ROUTER_NOTIFY_CONNECT}, the same two frames when a peer connects.
+   * Tell them apart from data with {@link isRouterNotification}. This is how
+   * a broker learns at once that a worker or client is gone, instead of after
+   * its heartbeats stop.
+   * @defaultValue 0 (no notifications)
+   */
+  routerNotify?: number;
+}
+
+/** {@link RouterExtraOptions.routerNotify}: a peer connected (`ZMQ_NOTIFY_CONNECT`). */
+export const ROUTER_NOTIFY_CONNECT = 1;
+/** {@link RouterExtraOptions.routerNotify}: a peer's connection ended (`ZMQ_NOTIFY_DISCONNECT`). */
+export const ROUTER_NOTIFY_DISCONNECT = 2;
+
+/**
+ * True when a message received on a ROUTER with `routerNotify` is a
+ * notification: exactly `[routing-id][""]`. A peer that sends one empty
+ * frame by itself looks the same; no protocol of the Guide sends that.
+ *
+ * @param frames - a message as received on a ROUTER (routing id first)
+ */
+export function isRouterNotification(frames: readonly Buffer[]): boolean {
+  return frames.length === 2 && frames[1]!.length === 0;
+}
 
 type Ctor = new (options?: object) => zmq.Socket;
 

@@ -116,12 +116,14 @@ export class ZSocket<T extends SocketType = SocketType> implements AsyncIterable
     try {
       raw = new Class(context === undefined ? { linger: DEFAULT_LINGER_MS } : { linger: DEFAULT_LINGER_MS, context: context as never }) as SocketClassMap[T];
     } catch (err) {
+      const code = (err as { code?: unknown })?.code;
+      if (code === "EMFILE" || code === "ENFILE") throw fromZmqError(err, `cannot create ${type} socket`);
       throw new InvalidArgumentError(`cannot create ${type} socket: ${(err as Error).message}`, { cause: err });
     }
     for (const [key, value] of Object.entries(settable)) {
       if (value === undefined) continue;
       try {
-        (raw as unknown as Record<string, unknown>)[key] = value;
+        setOption(raw, type, key, value);
       } catch (err) {
         raw.close();
         throw new InvalidArgumentError(
@@ -361,7 +363,7 @@ export class ZSocket<T extends SocketType = SocketType> implements AsyncIterable
   set<K extends keyof SocketOptionsOf<T>>(name: K, value: SocketOptionsOf<T>[K]): void {
     this.#checkOpen("set option");
     try {
-      (this.raw as unknown as Record<PropertyKey, unknown>)[name as PropertyKey] = value;
+      setOption(this.raw, this.type, name as string, value);
     } catch (err) {
       throw new InvalidArgumentError(`cannot set ${String(name)} on ${this.type}: ${(err as Error).message}`, { cause: err });
     }
@@ -370,6 +372,7 @@ export class ZSocket<T extends SocketType = SocketType> implements AsyncIterable
   /** Reads a socket option by its zeromq.js name. */
   get<K extends keyof SocketOptionsOf<T>>(name: K): SocketOptionsOf<T>[K] {
     this.#checkOpen("get option");
+    if (name === "routerNotify" && this.type === "ROUTER") return nativeOptions(this.raw).getInt32Option(ZMQ_ROUTER_NOTIFY) as SocketOptionsOf<T>[K];
     return (this.raw as unknown as Record<PropertyKey, unknown>)[name as PropertyKey] as SocketOptionsOf<T>[K];
   }
 
@@ -624,6 +627,32 @@ export class ZSocket<T extends SocketType = SocketType> implements AsyncIterable
       `${this.type} receive: another receive is already pending on this socket; read each socket from one place (one for-await loop, or a ZLoop reader)`,
     );
   }
+}
+
+/** libzmq's ZMQ_ROUTER_NOTIFY (a draft option that zeromq.js does not name). */
+const ZMQ_ROUTER_NOTIFY = 97;
+
+interface NativeOptions {
+  setInt32Option(id: number, value: number): void;
+  getInt32Option(id: number): number;
+}
+
+function nativeOptions(raw: unknown): NativeOptions {
+  return raw as NativeOptions;
+}
+
+/** Sets one option on a zeromq.js socket, including the ones zkit adds (`routerNotify`). */
+function setOption(raw: unknown, type: SocketType, name: string, value: unknown): void {
+  if (name === "routerNotify") {
+    if (type !== "ROUTER") throw new Error("routerNotify is an option of ROUTER sockets only");
+    if (typeof value !== "number" || !Number.isInteger(value) || value < 0 || value > 3) {
+      throw new Error(`routerNotify must be a combination of ROUTER_NOTIFY_CONNECT (1) and ROUTER_NOTIFY_DISCONNECT (2), got ${describeValue(value)}`);
+    }
+    if (!zmq.capability.draft) throw new Error("routerNotify needs libzmq built with draft APIs");
+    nativeOptions(raw).setInt32Option(ZMQ_ROUTER_NOTIFY, value);
+    return;
+  }
+  (raw as Record<string, unknown>)[name] = value;
 }
 
 function rejected(err: unknown): Promise<never> {

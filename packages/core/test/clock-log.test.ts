@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { ZSocket, getLogger, now, setLogSink, shutdown, sleep, time, type LogLevel } from "@zkit/core";
+import { LogBurst, ZSocket, getLogger, now, setLogSink, shutdown, sleep, time, type LogLevel } from "@zkit/core";
+import { waitFor } from "@zkit/testkit";
 
 afterEach(() => {
   setLogSink(undefined);
@@ -49,5 +50,37 @@ describe("versions", () => {
     expect(minor).toBeGreaterThanOrEqual(3);
     expect(Number.isInteger(patch)).toBe(true);
     expect(zmqCapabilities().ipc).toBe(true);
+  });
+});
+
+describe("LogBurst", () => {
+  it("logs the first record at once, then one summary per window while the burst lasts, then the first again", async () => {
+    const records: string[] = [];
+    setLogSink((level, _ns, msg) => records.push(`${level} ${msg}`));
+    const burst = new LogBurst(getLogger("test"), "requests dropped (raise maxQueueBytes)", { windowMs: 50 });
+    for (let i = 0; i < 1000; i++) burst.record("request %d dropped", i);
+    expect(records).toEqual(["warn request 0 dropped"]);
+    await waitFor(() => records.length === 2, 5000, "the summary");
+    expect(records[1]).toBe("warn 999 more in the last 50 ms: requests dropped (raise maxQueueBytes)");
+    // a quiet window ends the burst: the next record is logged in full
+    await waitFor(() => !burst.active, 5000, "the burst to end");
+    expect(records).toHaveLength(2);
+    burst.record("request %s dropped", "late");
+    expect(records.at(-1)).toBe("warn request late dropped");
+    burst.flush();
+  });
+
+  it("flush() writes what is pending and ends the burst", () => {
+    const records: string[] = [];
+    setLogSink((level, _ns, msg) => records.push(`${level} ${msg}`));
+    const burst = new LogBurst(getLogger("test"), "frames too big", { level: "info", windowMs: 60_000 });
+    burst.record("first");
+    burst.record("second");
+    burst.record("third");
+    burst.flush();
+    expect(records).toEqual(["info first", "info 2 more in the last 60000 ms: frames too big"]);
+    burst.record("fourth");
+    expect(records.at(-1)).toBe("info fourth");
+    burst.flush();
   });
 });
