@@ -76,7 +76,7 @@ describe("zkit mdp", () => {
     expect(worker.stdout()).toMatch(/^worker stopped: 1 replies$/m);
     broker.kill("SIGTERM");
     expect(await exitOf(broker)).toBe(0);
-    expect(broker.stdout()).toMatch(/^broker stopped: 1 requests, 1 replies, 0 expired, 0 dropped, 0 lost, 0 malformed$/m);
+    expect(broker.stdout()).toMatch(/^broker stopped: 1 requests, 1 replies, 0 requeued, 0 expired, 0 dropped, 0 abandoned, 0 lost, 0 forged, 0 malformed$/m);
   });
 
   it("request --requests N --inflight K prints a throughput summary", async () => {

@@ -16,8 +16,11 @@
  */
 import {
   ClosedError,
+  ErrorCode,
+  LogBurst,
   TimeoutError,
   ZSocket,
+  ZkitError,
   getLogger,
   parseEndpoints,
   readOptions,
@@ -29,6 +32,10 @@ import { decodeClientReply, encodeRequest, printable } from "./protocol.js";
 import { DEFAULT_TIMEOUT_MS, TIMEOUT_RULE, abortError, checkRequest, readEndpoint, type CheckedRequest, type MajordomoRequestOptions } from "./request.js";
 
 const log = getLogger("mdp");
+const noSockets = new LogBurst(log, "MajordomoAsyncClient: out of sockets, requests wait for one (lower maxSockets, or close sockets elsewhere)");
+
+/** How long the client waits before it tries again to open a socket, after libzmq had none left, in ms. */
+const SOCKET_RETRY_MS = 50;
 
 /** Default of {@link MajordomoAsyncClientOptions.maxSockets}. */
 export const DEFAULT_MAX_SOCKETS = 256;
@@ -143,6 +150,8 @@ export class MajordomoAsyncClient {
   #free: Slot[] = [];
   readonly #waiting = new Deque<Pending>();
   readonly #signals = new Map<AbortSignal, SignalWatch>();
+  /** Set while waiting to try opening sockets again (libzmq or the process had none left). */
+  #socketRetry: NodeJS.Timeout | undefined;
   #closed = false;
 
   /**
@@ -199,25 +208,61 @@ export class MajordomoAsyncClient {
     return new Promise<Buffer[]>((resolve, reject) => {
       const p: Pending = { req, resolve, reject, slot: undefined, timer: undefined, retriesLeft: req.retries, done: false };
       if (req.signal !== undefined) this.#watch(req.signal, p);
-      try {
-        this.#assign(p);
-      } catch (err) {
-        this.#finish(p); // a socket could not be opened or connected
-        reject(err);
-      }
+      this.#assign(p);
     });
   }
 
-  /** Puts `p` on a free socket, a new one, or in the waiting line. */
+  /**
+   * Puts `p` on a free socket, a new one, or in the waiting line. Never
+   * throws (it also runs from timers): a failure rejects `p` alone.
+   */
   #assign(p: Pending): void {
     let slot = this.#free.pop();
-    if (slot === undefined && this.#slots.size < this.#maxSockets) slot = this.#open();
+    if (slot === undefined && this.#slots.size < this.#maxSockets) {
+      const opened = this.#tryOpen();
+      if (opened instanceof Error) {
+        if (!this.#outOfSockets(opened)) {
+          this.#finish(p);
+          p.reject(opened);
+          return;
+        }
+      } else {
+        slot = opened;
+      }
+    }
     if (slot === undefined) {
       this.#waiting.push(p);
       this.#stats.waiting++;
       return;
     }
     this.#send(slot, p);
+  }
+
+  /** A new slot, or the error that kept it from being opened. */
+  #tryOpen(): Slot | ZkitError {
+    try {
+      return this.#open();
+    } catch (err) {
+      return err instanceof ZkitError ? err : new ZkitError(ErrorCode.Socket, `MajordomoAsyncClient: cannot open a socket: ${String(err)}`, { cause: err });
+    }
+  }
+
+  /**
+   * Handles a socket that could not be opened. When libzmq or the process
+   * ran out of sockets (closed sockets are freed a moment after close), the
+   * request waits and the client tries again shortly: true. Any other
+   * failure belongs to the request: false.
+   */
+  #outOfSockets(err: ZkitError): boolean {
+    if (err.code !== ErrorCode.TooManySockets) return false;
+    noSockets.record("MajordomoAsyncClient: no socket left for a request (%s): it waits, and the client tries again in %d ms", err.message, SOCKET_RETRY_MS);
+    if (this.#socketRetry === undefined && !this.#closed) {
+      this.#socketRetry = setTimeout(() => {
+        this.#socketRetry = undefined;
+        this.#openForWaiting();
+      }, SOCKET_RETRY_MS);
+    }
+    return true;
   }
 
   #open(): Slot {
@@ -299,11 +344,29 @@ export class MajordomoAsyncClient {
     this.#slots.delete(slot);
     this.#stats.sockets--;
     slot.socket.close(); // never in the free list: it carried a request
-    // the room it leaves may serve a waiting request
+    this.#openForWaiting(); // the room it leaves may serve a waiting request
+  }
+
+  /** Opens sockets for waiting requests while there is room; never throws. */
+  #openForWaiting(): void {
     for (let next = this.#waiting.peek(); next !== undefined && this.#slots.size < this.#maxSockets && !this.#closed; next = this.#waiting.peek()) {
+      if (next.done) {
+        this.#waiting.shift();
+        this.#stats.waiting--;
+        continue;
+      }
+      const opened = this.#tryOpen();
+      if (opened instanceof Error) {
+        if (this.#outOfSockets(opened)) return; // they keep waiting; tried again shortly
+        this.#waiting.shift();
+        this.#stats.waiting--;
+        this.#finish(next);
+        next.reject(opened);
+        continue;
+      }
       this.#waiting.shift();
       this.#stats.waiting--;
-      if (!next.done) this.#send(this.#open(), next);
+      this.#send(opened, next);
     }
   }
 
@@ -371,6 +434,7 @@ export class MajordomoAsyncClient {
   close(): Promise<void> {
     if (this.#closed) return Promise.resolve();
     this.#closed = true;
+    clearTimeout(this.#socketRetry);
     const err = (): ClosedError => new ClosedError("MajordomoAsyncClient.request: the client was closed before the reply came");
     for (let p = this.#waiting.shift(); p !== undefined; p = this.#waiting.shift()) {
       this.#stats.waiting--;

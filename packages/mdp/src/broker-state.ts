@@ -1,12 +1,13 @@
 /**
  * The Majordomo broker's decisions, without sockets or timers: services,
  * workers with credit (least loaded, then least recently used), the requests
- * each worker holds, bounded and expiring request queues, worker expiry,
- * MMI. {@link MajordomoBroker} feeds it decoded messages and clock ticks and
- * sends what it returns; tests drive it directly.
+ * each worker holds, clients and whether they are still connected, queues
+ * bounded by bytes, expiry of requests nobody can serve, worker expiry, MMI.
+ * {@link MajordomoBroker} feeds it decoded messages, connection notices and
+ * clock ticks and sends what it returns; tests drive it directly.
  * @module
  */
-import { getLogger } from "@zkit/core";
+import { LogBurst, getLogger } from "@zkit/core";
 import { Deque } from "./deque.js";
 import {
   MMI_NOT_FOUND,
@@ -25,11 +26,28 @@ import {
 
 const log = getLogger("mdp");
 
-/** What the broker does when a service's queue is full and another request comes. */
+/**
+ * What the broker does when a queue limit (`maxQueueBytes`,
+ * `maxQueuePerService`) is reached and another request comes: refuse the
+ * arriving one (`"drop-newest"`, the default: work already accepted is
+ * never thrown away) or make room by dropping the oldest queued requests of
+ * that service (`"drop-oldest"`: their clients have most likely given up).
+ */
 export type QueueOverflowPolicy = "drop-oldest" | "drop-newest";
 
-/** Why a worker left the broker's books (event `worker-gone`). */
-export type WorkerGoneReason = "expired" | "disconnected" | "protocol" | "closed";
+/**
+ * Why a worker left the broker's books (event `worker-gone`):
+ * - `expired`: silent for `liveness` heartbeat intervals;
+ * - `disconnected`: it sent DISCONNECT;
+ * - `connection-lost`: its connection ended (its process died, its socket
+ *   closed) or a message to it could not be delivered;
+ * - `protocol`: it broke the protocol (a second READY);
+ * - `closed`: the broker closed.
+ */
+export type WorkerGoneReason = "expired" | "disconnected" | "connection-lost" | "protocol" | "closed";
+
+/** Why a request was dropped (event `request-dropped`). */
+export type DropReason = "queue-full" | "too-many-services" | "service-evicted" | "max-deliveries";
 
 /** The broker's counters: totals since it started, and gauges of the present. */
 export interface BrokerStats {
@@ -39,25 +57,41 @@ export interface BrokerStats {
   replies: number;
   /** `mmi.*` requests answered by the broker. */
   mmiRequests: number;
-  /** Requests that waited in a queue longer than `requestExpiryMs` and were dropped. */
+  /**
+   * Requests dropped because they waited too long: for a service with no
+   * worker longer than `unservedExpiryMs`, or in any queue longer than
+   * `requestExpiryMs`.
+   */
   expired: number;
-  /** Requests dropped because their service's queue was full, or there were too many services. */
+  /**
+   * Requests dropped for a limit: a full queue (`maxQueueBytes`,
+   * `maxQueuePerService`), too many services, a service evicted to make
+   * room for a worker's service, or a request that went to `maxDeliveries`
+   * workers and none answered.
+   */
   dropped: number;
-  /** Requests a worker held when it expired or broke the protocol: the client must retry. */
+  /** Requests dropped unanswered because their client's connection ended (it gave up or retried on a new one). */
+  abandoned: number;
+  /** Requests workers held when the broker closed (their clients retry elsewhere). */
   lost: number;
-  /** Requests put back at the head of their queue because their worker sent DISCONNECT. */
+  /**
+   * Requests put back at the head of their queue because the worker holding
+   * them left before answering (DISCONNECT, lost connection, expiry,
+   * protocol error) or could not be reached: another worker gets them.
+   */
   requeued: number;
   /**
-   * REPLYs whose client address matched no request their worker held (a
-   * buggy or confused worker): forwarded to that address anyway, as 7/MDP
-   * brokers do, but they give the worker no credit back.
+   * REPLYs dropped because they answer no request the broker gave that
+   * worker (a worker naming a client it was never sent): never forwarded.
    */
-  repliesUnmatched: number;
+  forged: number;
+  /** Replies that could not be delivered: their client had gone, or its connection was full. */
+  repliesUndeliverable: number;
   /** Malformed messages dropped (bad header, missing frames, unknown command, oversized frame...). */
   malformed: number;
   /** DISCONNECT commands sent for valid but unexpected commands or refused services. */
   disconnectsSent: number;
-  /** READY commands refused (an `mmi.*` service, or too many services). */
+  /** READY commands refused (an `mmi.*` service, or too many services with workers). */
   workersRefused: number;
   /** Workers that registered (READY accepted). */
   workersReady: number;
@@ -65,14 +99,22 @@ export interface BrokerStats {
   workersExpired: number;
   /** Workers that sent DISCONNECT. */
   workersDisconnected: number;
+  /** Workers whose connection ended without DISCONNECT (a crash, a kill). */
+  workersLost: number;
+  /** Services with no worker forgotten, with their queued requests, to make room for a worker's service. */
+  servicesEvicted: number;
   /** Gauge: registered workers now. */
   workers: number;
   /** Gauge: services known now (a service is forgotten once it has neither workers nor queued requests). */
   services: number;
   /** Gauge: requests waiting in queues now. */
   queued: number;
+  /** Gauge: approximate bytes of the requests waiting in queues now (bodies, addresses and bookkeeping). */
+  queuedBytes: number;
   /** Gauge: requests held by workers now (sent to a worker, not yet answered). */
   inFlight: number;
+  /** Gauge: clients with a request queued or in flight now. */
+  clients: number;
 }
 
 /** A worker, as the broker's events describe it. */
@@ -96,8 +138,9 @@ export interface WorkerGoneInfo extends WorkerInfo {
   /** Why it left. */
   reason: WorkerGoneReason;
   /**
-   * How many requests it held when it left: requeued when it sent
-   * DISCONNECT, lost otherwise (each also has its own event).
+   * How many requests it held when it left: requeued (their event is
+   * `request-requeued`), unless their client had gone too, or the broker
+   * was closing (`request-lost`).
    */
   inHand: number;
 }
@@ -112,22 +155,34 @@ export interface ReplyInfo extends RequestInfo {
 
 /** A dropped request (event `request-dropped`). */
 export interface DroppedInfo extends RequestInfo {
-  /** Its service's queue was full, or too many services exist. */
-  reason: "queue-full" | "too-many-services";
+  /** Which limit dropped it; see {@link DropReason}. */
+  reason: DropReason;
 }
 
-/** A request lost with its worker (event `request-lost`). */
+/** A request held by a worker when the broker closed (event `request-lost`). */
 export interface LostInfo extends RequestInfo {
   /** The worker that held it, its routing id in hex. */
   worker: string;
-  /** Why the worker went. */
+  /** Why the worker went (`closed`). */
   reason: WorkerGoneReason;
 }
 
-/** A request given back by a worker that sent DISCONNECT (event `request-requeued`). */
+/** A request given back by a worker that left before answering (event `request-requeued`). */
 export interface RequeuedInfo extends RequestInfo {
   /** The worker that held it, its routing id in hex. */
   worker: string;
+  /** Why that worker left. */
+  reason: WorkerGoneReason;
+}
+
+/** A REPLY for a request the broker never gave that worker (event `reply-forged`). */
+export interface ForgedInfo {
+  /** The service of the worker that sent it. */
+  service: string;
+  /** The worker, its routing id in hex. */
+  worker: string;
+  /** The client address it named, in hex. */
+  client: string;
 }
 
 /** A malformed message (event `malformed`). */
@@ -144,20 +199,22 @@ export interface MalformedInfo {
 export interface MajordomoBrokerEvents {
   /** A worker registered (READY) for a service. */
   "worker-ready": [info: WorkerInfo];
-  /** A worker left: it expired, sent DISCONNECT, broke the protocol, or the broker closed. */
+  /** A worker left: it expired, sent DISCONNECT, lost its connection, broke the protocol, or the broker closed. */
   "worker-gone": [info: WorkerGoneInfo];
   /** A client request was queued for its service (emitted only when listened to). */
   request: [info: RequestInfo];
   /** A reply went back to a client (emitted only when listened to). */
   reply: [info: ReplyInfo];
-  /** A queued request waited longer than `requestExpiryMs` and was dropped. */
+  /** A queued request waited too long and was dropped (see `stats.expired`). */
   "request-expired": [info: RequestInfo];
-  /** A request was dropped: its queue was full, or too many services exist. */
+  /** A request was dropped for a limit; see {@link DropReason}. */
   "request-dropped": [info: DroppedInfo];
-  /** A worker held this request when it expired or broke the protocol (one event per request held); the client's retry recovers it. */
-  "request-lost": [info: LostInfo];
-  /** A worker sent DISCONNECT while holding this request (one event per request held), which went back to the head of its queue. */
+  /** A worker left before answering this request, which went back to the head of its queue (one event per request). */
   "request-requeued": [info: RequeuedInfo];
+  /** A worker held this request when the broker closed (one event per request). */
+  "request-lost": [info: LostInfo];
+  /** A worker's REPLY named a client it was never given: dropped, never forwarded. */
+  "reply-forged": [info: ForgedInfo];
   /** A malformed message was dropped. */
   malformed: [info: MalformedInfo];
 }
@@ -166,12 +223,15 @@ export interface MajordomoBrokerEvents {
 export interface BrokerConfig {
   heartbeatIntervalMs: number;
   liveness: number;
+  unservedExpiryMs: number;
   requestExpiryMs: number;
+  maxQueueBytes: number;
   maxQueuePerService: number;
   queueOverflow: QueueOverflowPolicy;
   maxFrameBytes: number;
   maxServices: number;
   workerPrefetch: number;
+  maxDeliveries: number;
 }
 
 /** What the state needs from its broker. @internal */
@@ -188,10 +248,24 @@ export interface BrokerHost {
   extraStats?(): Record<string, unknown>;
 }
 
+/** A client with requests in the broker: queued, or held by workers. */
+interface ClientEntry {
+  key: string;
+  identity: Buffer;
+  /** Its requests queued or in flight; the entry is forgotten at 0. */
+  pending: number;
+  /** True once its connection ended: its requests are dead work. */
+  gone: boolean;
+}
+
 interface QueuedRequest {
-  client: Buffer;
+  client: ClientEntry;
   body: Buffer[];
+  /** Approximate memory it holds, for `maxQueueBytes`. */
+  bytes: number;
   arrivedAt: number;
+  /** How many workers it has been sent to. */
+  deliveries: number;
 }
 
 interface ServiceEntry {
@@ -200,6 +274,8 @@ interface ServiceEntry {
   name: Buffer;
   label: string;
   queue: Deque<QueuedRequest>;
+  /** Bytes of its queued requests. */
+  queuedBytes: number;
   /**
    * Workers with credit (holding fewer than `workerPrefetch` requests), one
    * least-recently-used list per load: `heads[k]`..`tails[k]` hold the
@@ -218,6 +294,8 @@ interface ServiceEntry {
   workers: number;
   /** Requests its workers hold. */
   inFlight: number;
+  /** When it last had no worker (creation, or its last worker leaving); meaningful while `workers` is 0. */
+  unservedSince: number;
 }
 
 interface WorkerEntry {
@@ -233,6 +311,9 @@ interface WorkerEntry {
   list: number;
 }
 
+/** Bookkeeping bytes counted per queued request on top of its frames. */
+const REQUEST_OVERHEAD_BYTES = 64;
+
 /**
  * The broker's books and rules. Every public method is synchronous, never
  * throws on bad input, and sends through its host.
@@ -245,31 +326,55 @@ export class BrokerState {
     mmiRequests: 0,
     expired: 0,
     dropped: 0,
+    abandoned: 0,
     lost: 0,
     requeued: 0,
-    repliesUnmatched: 0,
+    forged: 0,
+    repliesUndeliverable: 0,
     malformed: 0,
     disconnectsSent: 0,
     workersRefused: 0,
     workersReady: 0,
     workersExpired: 0,
     workersDisconnected: 0,
+    workersLost: 0,
+    servicesEvicted: 0,
     workers: 0,
     services: 0,
     queued: 0,
+    queuedBytes: 0,
     inFlight: 0,
+    clients: 0,
   };
 
   readonly #config: BrokerConfig;
   readonly #host: BrokerHost;
   readonly #services = new Map<string, ServiceEntry>();
+  /** Services with no worker, in the order they lost (or never had) one: expiry and eviction walk it. */
+  readonly #unserved = new Map<string, ServiceEntry>();
   readonly #workers = new Map<string, WorkerEntry>();
+  readonly #clients = new Map<string, ClientEntry>();
   readonly #limits: { maxFrameBytes: number };
+  /** Bytes of queued requests let go of without being dispatched (expired, dropped, abandoned), since the start. */
+  #releasedBytes = 0;
+  readonly #logs = {
+    dropped: new LogBurst(log, "requests dropped for a limit (see stats.dropped and the request-dropped event)"),
+    expired: new LogBurst(log, "queued requests expired (see stats.expired)"),
+    forged: new LogBurst(log, "forged REPLYs dropped (see stats.forged)"),
+    malformed: new LogBurst(log, "malformed messages dropped (see stats.malformed)"),
+    undeliverable: new LogBurst(log, "replies that could not be delivered (see stats.repliesUndeliverable)"),
+    abandoned: new LogBurst(log, "requests dropped because their client had gone (see stats.abandoned)", { level: "info" }),
+  };
 
   constructor(config: BrokerConfig, host: BrokerHost) {
     this.#config = config;
     this.#host = host;
     this.#limits = { maxFrameBytes: config.maxFrameBytes };
+  }
+
+  /** Bytes of queued requests let go of without being dispatched (expired, dropped, abandoned) since the start. */
+  get releasedBytes(): number {
+    return this.#releasedBytes;
   }
 
   /** How long a worker may stay silent before it expires, in ms. */
@@ -310,33 +415,101 @@ export class BrokerState {
     }
   }
 
-  #request(client: Buffer, service: Buffer, body: Buffer[]): void {
-    this.stats.requests++;
-    const entry = this.#service(service);
-    const label = entry?.label ?? service.toString();
-    if (entry === undefined) {
-      this.#drop(label, client, "too-many-services");
+  /**
+   * A peer's connection ended (the ROUTER's disconnect notification), or a
+   * message to it could not be delivered: a worker leaves the books at once
+   * and its requests go to other workers; a client's queued requests are
+   * dropped as they come up (nobody would read their replies).
+   *
+   * @param identity - the peer's routing id
+   */
+  peerGone(identity: Buffer): void {
+    const k = key(identity);
+    const worker = this.#workers.get(k);
+    if (worker !== undefined) {
+      this.#deleteWorker(worker, "connection-lost");
       return;
     }
-    if (this.#host.listening("request")) this.#host.emit("request", { service: label, client: client.toString("hex") });
-    if (entry.queue.length >= this.#config.maxQueuePerService) {
-      if (this.#config.queueOverflow === "drop-newest") {
-        this.#drop(label, client, "queue-full");
-        return;
-      }
-      const oldest = entry.queue.shift()!;
-      this.stats.queued--;
-      this.#drop(label, oldest.client, "queue-full");
+    const client = this.#clients.get(k);
+    if (client !== undefined) {
+      client.gone = true;
+      this.#clients.delete(k);
+      this.stats.clients--;
+      log.debug("client %s gone with %d request(s) pending", identity.toString("hex"), client.pending);
     }
-    entry.queue.push({ client, body, arrivedAt: this.#host.now() });
+  }
+
+  /**
+   * A send failed. A worker that cannot be reached is gone (its requests,
+   * the undelivered one included, go to other workers); a reply that could
+   * not reach its client is counted, and the client forgotten if it is gone.
+   *
+   * @param identity - the routing id the message was for
+   * @param to - who it was for
+   * @param peerGone - true when the peer is not connected (EHOSTUNREACH),
+   *   false when its connection was full
+   */
+  sendFailed(identity: Buffer, to: "client" | "worker", peerGone: boolean): void {
+    if (to === "worker") {
+      const worker = this.#workers.get(key(identity));
+      if (worker !== undefined) this.#deleteWorker(worker, "connection-lost");
+      return;
+    }
+    this.stats.repliesUndeliverable++;
+    this.#logs.undeliverable.record("a reply to client %s could not be delivered: %s", identity.toString("hex"), peerGone ? "it has gone" : "its connection is full");
+    if (peerGone) this.peerGone(identity);
+  }
+
+  #request(sender: Buffer, service: Buffer, body: Buffer[]): void {
+    this.stats.requests++;
+    const entry = this.#service(service);
+    if (entry === undefined) {
+      this.#drop(service.toString(), sender, "too-many-services");
+      return;
+    }
+    const label = entry.label;
+    if (this.#host.listening("request")) this.#host.emit("request", { service: label, client: sender.toString("hex") });
+    let bytes = REQUEST_OVERHEAD_BYTES + sender.length;
+    for (let i = 0; i < body.length; i++) bytes += body[i]!.length + 16;
+    if (!this.#makeRoom(entry, bytes)) {
+      this.#drop(label, sender, "queue-full");
+      this.#forgetIfIdle(entry);
+      return;
+    }
+    const client = this.#client(sender);
+    client.pending++;
+    entry.queue.push({ client, body, bytes, arrivedAt: this.#host.now(), deliveries: 0 });
+    entry.queuedBytes += bytes;
     this.stats.queued++;
+    this.stats.queuedBytes += bytes;
     this.#dispatch(entry);
   }
 
-  #drop(service: string, client: Buffer, reason: "queue-full" | "too-many-services"): void {
+  /** True when a request of `bytes` fits, after dropping the oldest of `service` if the policy says so. */
+  #makeRoom(service: ServiceEntry, bytes: number): boolean {
+    const { maxQueueBytes, maxQueuePerService, queueOverflow } = this.#config;
+    const full = (): boolean => this.stats.queuedBytes + bytes > maxQueueBytes || service.queue.length >= maxQueuePerService;
+    if (!full()) return true;
+    if (queueOverflow === "drop-newest") return false;
+    while (full() && service.queue.length > 0) {
+      const oldest = this.#unqueue(service);
+      if (!oldest.client.gone) this.#drop(service.label, oldest.client.identity, "queue-full");
+      else this.#abandon(service, oldest);
+      this.#release(oldest.client);
+    }
+    return !full();
+  }
+
+  #drop(service: string, client: Buffer, reason: DroppedInfo["reason"]): void {
     this.stats.dropped++;
-    log.warn("request for %s from %s dropped: %s", service, client.toString("hex"), reason);
+    const hint = DROP_HINTS[reason];
+    this.#logs.dropped.record("request for %s from %s dropped: %s", service, client.toString("hex"), hint);
     this.#host.emit("request-dropped", { service, client: client.toString("hex"), reason });
+  }
+
+  #abandon(service: ServiceEntry, request: QueuedRequest): void {
+    this.stats.abandoned++;
+    this.#logs.abandoned.record("request for %s from %s dropped: its client has gone", service.label, request.client.identity.toString("hex"));
   }
 
   #ready(sender: Buffer, service: Buffer): void {
@@ -353,10 +526,11 @@ export class BrokerState {
       this.#disconnect(sender, `READY for ${printable(service)}: mmi.* services belong to the broker`);
       return;
     }
-    const entry = this.#service(service);
+    let entry = this.#service(service);
+    if (entry === undefined && this.#evictUnserved()) entry = this.#service(service);
     if (entry === undefined) {
       this.stats.workersRefused++;
-      this.#disconnect(sender, `READY for ${printable(service)}: too many services (maxServices ${this.#config.maxServices})`);
+      this.#disconnect(sender, `READY for ${printable(service)}: too many services with workers (maxServices ${this.#config.maxServices})`);
       return;
     }
     const worker: WorkerEntry = {
@@ -370,13 +544,34 @@ export class BrokerState {
       list: -1,
     };
     this.#workers.set(k, worker);
-    entry.workers++;
+    if (entry.workers++ === 0) this.#unserved.delete(entry.key);
     this.stats.workers++;
     this.stats.workersReady++;
     log.info("worker %s ready for %s", sender.toString("hex"), entry.label);
     this.#host.emit("worker-ready", { service: entry.label, worker: sender.toString("hex") });
     this.#link(worker);
     this.#dispatch(entry);
+  }
+
+  /**
+   * Forgets the service that has gone longest without a worker, with its
+   * queued requests, so that a worker's service fits: a worker is never
+   * refused because clients asked for services nobody serves.
+   */
+  #evictUnserved(): boolean {
+    const first = this.#unserved.values().next();
+    if (first.done) return false;
+    const service = first.value;
+    log.warn("service %s (no worker, %d request(s) queued) forgotten to make room for a worker's service (maxServices %d)", service.label, service.queue.length, this.#config.maxServices);
+    this.stats.servicesEvicted++;
+    while (service.queue.length > 0) {
+      const request = this.#unqueue(service);
+      if (request.client.gone) this.#abandon(service, request);
+      else this.#drop(service.label, request.client.identity, "service-evicted");
+      this.#release(request.client);
+    }
+    this.#forgetIfIdle(service);
+    return true;
   }
 
   #reply(sender: Buffer, client: Buffer, body: Buffer[]): void {
@@ -391,23 +586,30 @@ export class BrokerState {
     // in order (found at once), a concurrent one may not.
     const inHand = worker.inHand;
     let i = 0;
-    while (i < inHand.length && !inHand[i]!.client.equals(client)) i++;
-    if (i < inHand.length) {
-      if (i === 0) inHand.shift();
-      else inHand.splice(i, 1);
-      this.stats.inFlight--;
-      service.inFlight--;
-      this.#unlink(worker);
-      this.#link(worker); // one request lighter: the tail of its new load's list
+    while (i < inHand.length && !inHand[i]!.client.identity.equals(client)) i++;
+    if (i === inHand.length) {
+      this.stats.forged++;
+      this.#logs.forged.record("REPLY from worker %s names client %s, which it was never given: dropped", sender.toString("hex"), client.toString("hex"));
+      this.#host.emit("reply-forged", { service: service.label, worker: sender.toString("hex"), client: client.toString("hex") });
+      return;
+    }
+    const request = inHand[i]!;
+    if (i === 0) inHand.shift();
+    else inHand.splice(i, 1);
+    this.stats.inFlight--;
+    service.inFlight--;
+    this.#unlink(worker);
+    this.#link(worker); // one request lighter: the tail of its new load's list
+    if (request.client.gone) {
+      this.#abandon(service, request);
     } else {
-      this.stats.repliesUnmatched++;
-      log.warn("REPLY from worker %s to %s matches no request it holds: forwarded, no credit back", sender.toString("hex"), client.toString("hex"));
+      this.stats.replies++;
+      this.#host.send(encodeClientReply(client, service.name, body), "client");
+      if (this.#host.listening("reply")) {
+        this.#host.emit("reply", { service: service.label, client: client.toString("hex"), worker: sender.toString("hex"), inHand: inHand.length });
+      }
     }
-    this.stats.replies++;
-    this.#host.send(encodeClientReply(client, service.name, body), "client");
-    if (this.#host.listening("reply")) {
-      this.#host.emit("reply", { service: service.label, client: client.toString("hex"), worker: sender.toString("hex"), inHand: inHand.length });
-    }
+    this.#release(request.client);
     this.#dispatch(service);
   }
 
@@ -425,16 +627,48 @@ export class BrokerState {
   #malformed(reason: string, frame: number | undefined, sender: Buffer | undefined): void {
     this.stats.malformed++;
     const who = sender?.toString("hex");
-    log.warn("dropped a malformed message from %s: %s", who ?? "?", reason);
+    this.#logs.malformed.record("dropped a malformed message from %s: %s", who ?? "?", reason);
     this.#host.emit("malformed", { reason, frame, sender: who });
   }
 
+  // ------------------------------------------------------------- clients
+
+  #client(identity: Buffer): ClientEntry {
+    const k = key(identity);
+    let client = this.#clients.get(k);
+    if (client === undefined) {
+      client = { key: k, identity, pending: 0, gone: false };
+      this.#clients.set(k, client);
+      this.stats.clients++;
+    }
+    return client;
+  }
+
+  /** One request of `client` is done (answered, dropped, expired...). */
+  #release(client: ClientEntry): void {
+    if (--client.pending === 0 && !client.gone && this.#clients.get(client.key) === client) {
+      this.#clients.delete(client.key);
+      this.stats.clients--;
+    }
+  }
+
   // ------------------------------------------------------------ dispatch
+
+  /** Takes the head of a service's queue off the books of queued requests. */
+  #unqueue(service: ServiceEntry): QueuedRequest {
+    const request = service.queue.shift()!;
+    this.#releasedBytes += request.bytes; // dispatching takes it back off
+    service.queuedBytes -= request.bytes;
+    this.stats.queued--;
+    this.stats.queuedBytes -= request.bytes;
+    return request;
+  }
 
   /**
    * Hands queued requests to workers with credit: the least loaded first,
    * and among equally loaded ones the least recently used (with
    * `workerPrefetch` 1: idle workers in LRU order, as 7/MDP says).
+   * Requests whose client has gone are dropped on the way.
    */
   #dispatch(service: ServiceEntry): void {
     const queue = service.queue;
@@ -444,8 +678,12 @@ export class BrokerState {
     }
     const oldest = this.#host.now() - this.#config.requestExpiryMs;
     while (service.available > 0 && queue.length > 0) {
-      const request = queue.shift()!;
-      this.stats.queued--;
+      const request = this.#unqueue(service);
+      if (request.client.gone) {
+        this.#abandon(service, request);
+        this.#release(request.client);
+        continue;
+      }
       if (request.arrivedAt < oldest) {
         this.#expired(service, request);
         continue;
@@ -453,11 +691,14 @@ export class BrokerState {
       const worker = this.#leastLoaded(service);
       this.#unlink(worker);
       worker.inHand.push(request);
+      this.#releasedBytes -= request.bytes;
+      request.deliveries++;
       this.stats.inFlight++;
       service.inFlight++;
       this.#link(worker); // one request heavier, or out of the lists when it has no credit left
-      this.#host.send(encodeWorkerRequest(worker.identity, request.client, request.body), "worker");
+      this.#host.send(encodeWorkerRequest(worker.identity, request.client.identity, request.body), "worker");
     }
+    this.#forgetIfIdle(service);
   }
 
   /** The head of the lowest non-empty load list; only called when `service.available > 0`. */
@@ -469,10 +710,16 @@ export class BrokerState {
   }
 
   #expired(service: ServiceEntry, request: QueuedRequest): void {
-    this.stats.expired++;
-    const client = request.client.toString("hex");
-    log.warn("request for %s from %s expired after %d ms in the queue", service.label, client, this.#config.requestExpiryMs);
-    this.#host.emit("request-expired", { service: service.label, client });
+    if (request.client.gone) {
+      this.#abandon(service, request);
+    } else {
+      this.stats.expired++;
+      const client = request.client.identity.toString("hex");
+      const why = service.workers === 0 ? `no worker for ${service.label} within unservedExpiryMs (${this.#config.unservedExpiryMs} ms)` : `it waited longer than requestExpiryMs (${this.#config.requestExpiryMs} ms)`;
+      this.#logs.expired.record("request for %s from %s expired: %s", service.label, client, why);
+      this.#host.emit("request-expired", { service: service.label, client });
+    }
+    this.#release(request.client);
   }
 
   // ------------------------------------------------------------ services
@@ -488,6 +735,7 @@ export class BrokerState {
         name,
         label: name.toString(),
         queue: new Deque(),
+        queuedBytes: 0,
         heads: [],
         tails: [],
         minLoad: 0,
@@ -495,8 +743,10 @@ export class BrokerState {
         waiting: 0,
         workers: 0,
         inFlight: 0,
+        unservedSince: this.#host.now(),
       };
       this.#services.set(k, entry);
+      this.#unserved.set(k, entry);
       this.stats.services++;
     }
     return entry;
@@ -506,6 +756,7 @@ export class BrokerState {
   #forgetIfIdle(service: ServiceEntry): void {
     if (service.workers === 0 && service.queue.length === 0 && this.#services.get(service.key) === service) {
       this.#services.delete(service.key);
+      this.#unserved.delete(service.key);
       this.stats.services--;
     }
   }
@@ -556,10 +807,14 @@ export class BrokerState {
     this.#workers.delete(worker.key);
     this.#unlink(worker);
     const service = worker.service;
-    service.workers--;
+    if (--service.workers === 0) {
+      service.unservedSince = this.#host.now();
+      this.#unserved.set(service.key, service);
+    }
     this.stats.workers--;
     if (reason === "expired") this.stats.workersExpired++;
     else if (reason === "disconnected") this.stats.workersDisconnected++;
+    else if (reason === "connection-lost") this.stats.workersLost++;
     const id = worker.identity.toString("hex");
     const held = worker.inHand;
     worker.inHand = [];
@@ -567,27 +822,55 @@ export class BrokerState {
     if (k > 0) {
       this.stats.inFlight -= k;
       service.inFlight -= k;
-      if (reason === "disconnected") {
-        // A worker that says goodbye will not answer what it holds (it would
-        // have replied first): the requests go back to the head of the
-        // queue, in the order they were sent.
-        for (let i = k - 1; i >= 0; i--) service.queue.unshift(held[i]!);
-        this.stats.queued += k;
-        this.stats.requeued += k;
-        log.info("worker %s left holding %d request(s) for %s: requeued", id, k, service.label);
-        for (const request of held) this.#host.emit("request-requeued", { service: service.label, client: request.client.toString("hex"), worker: id });
-      } else {
-        // It may have acted on them: never resent by the broker; each
-        // client's retry recovers its request.
+      if (reason === "closed") {
         this.stats.lost += k;
-        const clients = held.map((r) => r.client.toString("hex"));
-        log.warn("worker %s (%s) held %d request(s) for %s: lost, their clients must retry (%s)", id, reason, k, service.label, clients.join(" "));
-        for (const client of clients) this.#host.emit("request-lost", { service: service.label, client, worker: id, reason });
+        for (const request of held) {
+          this.#host.emit("request-lost", { service: service.label, client: request.client.identity.toString("hex"), worker: id, reason });
+          this.#release(request.client);
+        }
+      } else {
+        this.#giveBack(service, held, id, reason);
       }
     }
-    log.info("worker %s for %s gone: %s", id, service.label, reason);
+    log.info("worker %s for %s gone: %s%s", id, service.label, reason, k > 0 ? ` holding ${k} request(s)` : "");
     this.#host.emit("worker-gone", { service: service.label, worker: id, reason, inHand: k });
     this.#dispatch(service);
+  }
+
+  /**
+   * The requests a worker held when it left before answering go back to the
+   * head of their queue, in the order they were sent, for the next worker:
+   * it cannot answer them any more (a reply on a later connection, or after
+   * it expired, is not forwarded). The worker may have acted on them, so a
+   * service sees at-least-once delivery, as it would from the client's own
+   * retry. Requests of clients that have gone are dropped, and a request
+   * already sent to `maxDeliveries` workers is dropped (a request that kills
+   * every worker it meets must not take them all down).
+   */
+  #giveBack(service: ServiceEntry, held: QueuedRequest[], worker: string, reason: WorkerGoneReason): void {
+    const back: QueuedRequest[] = [];
+    for (const request of held) {
+      if (request.client.gone) {
+        this.#abandon(service, request);
+        this.#release(request.client);
+      } else if (request.deliveries >= this.#config.maxDeliveries) {
+        this.#drop(service.label, request.client.identity, "max-deliveries");
+        this.#release(request.client);
+      } else {
+        back.push(request);
+        this.#host.emit("request-requeued", { service: service.label, client: request.client.identity.toString("hex"), worker, reason });
+      }
+    }
+    for (let i = back.length - 1; i >= 0; i--) {
+      const request = back[i]!;
+      service.queue.unshift(request);
+      service.queuedBytes += request.bytes;
+      this.stats.queued++;
+      this.stats.queuedBytes += request.bytes;
+    }
+    const requeued = back.length;
+    this.stats.requeued += requeued;
+    if (requeued > 0) log.info("worker %s (%s) left holding %d request(s) for %s: requeued", worker, reason, requeued, service.label);
   }
 
   // -------------------------------------------------------------- timers
@@ -605,19 +888,29 @@ export class BrokerState {
     }
   }
 
-  /** Drops queued requests older than `requestExpiryMs`, in every service. */
+  /**
+   * Drops queued requests that waited too long: in services with no worker,
+   * those that have had none for `unservedExpiryMs`; in every service, those
+   * older than `requestExpiryMs`.
+   */
   expireRequests(): void {
-    const oldest = this.#host.now() - this.#config.requestExpiryMs;
-    for (const service of [...this.#services.values()]) {
-      const queue = service.queue;
-      // queues are in arrival order (a requeued request is older than the rest)
-      while (queue.length > 0 && queue.peek()!.arrivedAt < oldest) {
-        const request = queue.shift()!;
-        this.stats.queued--;
-        this.#expired(service, request);
-      }
-      this.#forgetIfIdle(service);
+    const t = this.#host.now();
+    const unserved = t - this.#config.unservedExpiryMs;
+    for (const service of [...this.#unserved.values()]) {
+      if (service.unservedSince > unserved) break; // in the order they became unserved
+      this.#expireOlder(service, unserved);
     }
+    if (Number.isFinite(this.#config.requestExpiryMs)) {
+      const oldest = t - this.#config.requestExpiryMs;
+      for (const service of [...this.#services.values()]) this.#expireOlder(service, oldest);
+    }
+  }
+
+  #expireOlder(service: ServiceEntry, before: number): void {
+    // queues are in arrival order (a requeued request is older than the rest)
+    const queue = service.queue;
+    while (queue.length > 0 && queue.peek()!.arrivedAt < before) this.#expired(service, this.#unqueue(service));
+    this.#forgetIfIdle(service);
   }
 
   /** Sends DISCONNECT to every worker and forgets them all (the broker closes). */
@@ -627,6 +920,7 @@ export class BrokerState {
       this.stats.disconnectsSent++;
       this.#deleteWorker(worker, "closed");
     }
+    for (const burst of Object.values(this.#logs)) burst.flush();
   }
 
   // ----------------------------------------------------------------- MMI
@@ -640,7 +934,8 @@ export class BrokerState {
       const entry = asked === undefined ? undefined : this.#services.get(key(asked));
       reply = [Buffer.from(entry !== undefined && entry.workers > 0 ? MMI_OK : MMI_NOT_FOUND)];
     } else if (name === MMI_STATS) {
-      reply = [Buffer.from(MMI_OK), Buffer.from(JSON.stringify(this.snapshot(body[0]?.toString())))];
+      const only = body[0] !== undefined && body[0].length > 0 ? body[0].toString() : undefined;
+      reply = [Buffer.from(MMI_OK), Buffer.from(JSON.stringify(this.snapshot(only)))];
     } else {
       reply = [Buffer.from(MMI_NOT_IMPLEMENTED)];
     }
@@ -661,6 +956,7 @@ export class BrokerState {
         workers: entry.workers,
         waiting: entry.waiting,
         queued: entry.queue.length,
+        queuedBytes: entry.queuedBytes,
         inFlight: entry.inFlight,
         workerList: [],
       };
@@ -674,6 +970,14 @@ export class BrokerState {
   }
 }
 
+/** What each drop reason means for an operator, and which option to raise. */
+const DROP_HINTS: Readonly<Record<DropReason, string>> = {
+  "queue-full": "the queue is full (raise maxQueueBytes or maxQueuePerService)",
+  "too-many-services": "too many services (raise maxServices)",
+  "service-evicted": "its service had no worker and was forgotten to make room for one that has (raise maxServices)",
+  "max-deliveries": "it was sent to maxDeliveries workers and none answered (it may be crashing them)",
+};
+
 /** One service in a {@link BrokerSnapshot}. */
 export interface ServiceSnapshot {
   /** The service name. */
@@ -684,6 +988,8 @@ export interface ServiceSnapshot {
   waiting: number;
   /** Requests waiting for a worker. */
   queued: number;
+  /** Approximate bytes of the requests waiting. */
+  queuedBytes: number;
   /** Requests its workers hold (sent, not answered yet). */
   inFlight: number;
   /** Each of its workers (routing id in hex) and how many requests it holds now (at most `workerPrefetch`). */
@@ -696,7 +1002,7 @@ export interface BrokerSnapshot extends BrokerStats {
   workerPrefetch: number;
   /** The services, or the one asked for. */
   serviceList: ServiceSnapshot[];
-  /** Other figures the broker adds, such as `rssBytes` and `heapUsedBytes`. */
+  /** Other figures the broker adds: `rssBytes`, `heapUsedBytes`, `externalBytes`, `arrayBuffersBytes` (process.memoryUsage()). */
   [extra: string]: unknown;
 }
 

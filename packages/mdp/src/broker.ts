@@ -6,7 +6,21 @@
  * @module
  */
 import { EventEmitter } from "node:events";
-import { ClosedError, InvalidArgumentError, ZSocket, describeValue, getLogger, now, readOptions, type TraceFn } from "@zkit/core";
+import {
+  ClosedError,
+  ErrorCode,
+  IdleCollector,
+  InvalidArgumentError,
+  ROUTER_NOTIFY_DISCONNECT,
+  ZSocket,
+  ZkitError,
+  describeValue,
+  getLogger,
+  isRouterNotification,
+  now,
+  readOptions,
+  type TraceFn,
+} from "@zkit/core";
 import { ZLoop } from "@zkit/zloop";
 import {
   BrokerState,
@@ -20,16 +34,28 @@ import { DEFAULT_HEARTBEAT_INTERVAL_MS, DEFAULT_LIVENESS } from "./protocol.js";
 
 const log = getLogger("mdp");
 
-/** Default of {@link MajordomoBrokerOptions.requestExpiryMs}. */
-export const DEFAULT_REQUEST_EXPIRY_MS = 10_000;
-/** Default of {@link MajordomoBrokerOptions.maxQueuePerService}. */
-export const DEFAULT_MAX_QUEUE_PER_SERVICE = 10_000;
+/**
+ * Default of {@link MajordomoBrokerOptions.unservedExpiryMs}: a request for
+ * a service with no worker waits 10 s (four times the Guide's client
+ * timeout) for one to register.
+ */
+export const DEFAULT_UNSERVED_EXPIRY_MS = 10_000;
+/** Default of {@link MajordomoBrokerOptions.requestExpiryMs}: no limit while the service has workers. */
+export const DEFAULT_REQUEST_EXPIRY_MS = Infinity;
+/** Default of {@link MajordomoBrokerOptions.maxQueueBytes}: 256 MiB. */
+export const DEFAULT_MAX_QUEUE_BYTES = 256 * 1024 * 1024;
+/** Default of {@link MajordomoBrokerOptions.maxQueuePerService}: no limit of its own (`maxQueueBytes` bounds memory). */
+export const DEFAULT_MAX_QUEUE_PER_SERVICE = Infinity;
 /** Default of {@link MajordomoBrokerOptions.maxFrameBytes}: 16 MiB. */
 export const DEFAULT_MAX_FRAME_BYTES = 16 * 1024 * 1024;
 /** Default of {@link MajordomoBrokerOptions.maxServices}. */
 export const DEFAULT_MAX_SERVICES = 10_000;
 /** Default of {@link MajordomoBrokerOptions.workerPrefetch}: one request per worker at a time, as 7/MDP's broker. */
 export const DEFAULT_WORKER_PREFETCH = 1;
+/** Default of {@link MajordomoBrokerOptions.maxDeliveries}. */
+export const DEFAULT_MAX_DELIVERIES = 3;
+/** Default of {@link MajordomoBrokerOptions.queueOverflow}: refuse new work, never drop accepted work. */
+export const DEFAULT_QUEUE_OVERFLOW: QueueOverflowPolicy = "drop-newest";
 
 /** Options of {@link MajordomoBroker}; every one has a default. */
 export interface MajordomoBrokerOptions {
@@ -46,37 +72,73 @@ export interface MajordomoBrokerOptions {
    */
   liveness?: number;
   /**
-   * A request that waits in its service's queue (no worker free, or none at
-   * all) longer than this many ms is dropped and counted as expired; its
-   * client gets no reply (7/MDP has no error reply) and retries or times out.
+   * A request for a service that has no worker (none registered yet, or
+   * all gone) is dropped once it has waited this many ms without one, and
+   * counted as expired: 7/MDP's "SHOULD expire requests for services with
+   * no workers". Its client gets no reply (7/MDP has no error reply) and
+   * retries or gives up. `Infinity` keeps them until a worker comes.
    * @defaultValue 10000
+   */
+  unservedExpiryMs?: number;
+  /**
+   * A request that waits in a queue longer than this many ms is dropped
+   * even though its service has workers (they are all busy), and counted as
+   * expired. By default a request waits as long as it takes: a broker never
+   * throws away work a live worker of its service will serve.
+   * @defaultValue Infinity
    */
   requestExpiryMs?: number;
   /**
+   * The most memory queued requests may hold, in bytes, over all services
+   * (bodies, client addresses, and about 64 bytes of bookkeeping each).
+   * Past it, `queueOverflow` says which request is dropped (counted in
+   * `stats.dropped`, logged once per burst).
+   * @defaultValue 268435456 (256 MiB)
+   */
+  maxQueueBytes?: number;
+  /**
    * The most requests one service's queue holds; past it, `queueOverflow`
-   * says which request is dropped (counted in `stats.dropped`).
-   * @defaultValue 10000
+   * says which request is dropped.
+   * @defaultValue Infinity (`maxQueueBytes` bounds the memory)
    */
   maxQueuePerService?: number;
   /**
-   * Which request to drop when a queue is full: the oldest queued one (its
-   * client has most likely given up already) or the one arriving.
-   * @defaultValue "drop-oldest"
+   * Which request to drop when a queue limit is reached: the arriving one
+   * (`"drop-newest"`: work already accepted is never thrown away; the
+   * client retries later) or the oldest queued ones of that service
+   * (`"drop-oldest"`: their clients have most likely given up).
+   * @defaultValue "drop-newest"
    */
   queueOverflow?: QueueOverflowPolicy;
   /**
-   * A message with a frame larger than this many bytes is dropped and
-   * counted as malformed.
+   * The largest frame the broker accepts, in bytes. It is also the ROUTER's
+   * `maxMessageSize`, so libzmq itself refuses a bigger frame (it
+   * disconnects the sender) before receiving it: memory stays bounded
+   * whatever peers send. A frame above it that gets through otherwise is
+   * dropped and counted as malformed.
    * @defaultValue 16777216 (16 MiB)
    */
   maxFrameBytes?: number;
   /**
    * The most services the broker keeps at once (a service is forgotten once
-   * it has neither workers nor queued requests); requests and READYs for a
-   * new service past it are dropped or refused.
+   * it has neither workers nor queued requests). Past it, requests for a new
+   * service are dropped; a worker's READY for a new service makes the broker
+   * forget the service that has gone longest without a worker (and its
+   * queued requests) instead: clients asking for services nobody serves
+   * never lock a real worker out.
    * @defaultValue 10000
    */
   maxServices?: number;
+  /**
+   * How many workers one request may be sent to. A request whose worker
+   * leaves before answering (it crashed, expired, lost its connection or
+   * sent DISCONNECT) goes back to the head of its queue for the next
+   * worker; after this many deliveries with no answer it is dropped
+   * (counted in `stats.dropped`, reason `max-deliveries`): a request that
+   * kills every worker it meets must not take them all down.
+   * @defaultValue 3
+   */
+  maxDeliveries?: number;
   /**
    * The most requests the broker sends one worker before it replies
    * (pipelining). `1`, the default, is 7/MDP exactly as the Guide's broker
@@ -98,6 +160,17 @@ export interface MajordomoBrokerOptions {
    * @defaultValue 1
    */
   workerPrefetch?: number;
+  /**
+   * Run one full garbage collection when the broker goes quiet after a
+   * burst (a heartbeat interval with next to no traffic, after at least
+   * 1 MiB received or dropped). Node frees the native memory behind received
+   * frames only when V8 collects their Buffers, and an idle process may not
+   * collect for a long time: without this, a broker that has answered or
+   * dropped a burst can sit on hundreds of MB. Costs a few ms per burst;
+   * turn it off if your application manages collections itself.
+   * @defaultValue true
+   */
+  collectWhenIdle?: boolean;
   /** Called with every message the broker receives or sends (the CLI's `-v`). */
   trace?: TraceFn;
 }
@@ -105,12 +178,16 @@ export interface MajordomoBrokerOptions {
 const OPTION_NAMES = [
   "heartbeatIntervalMs",
   "liveness",
+  "unservedExpiryMs",
   "requestExpiryMs",
+  "maxQueueBytes",
   "maxQueuePerService",
   "queueOverflow",
   "maxFrameBytes",
   "maxServices",
   "workerPrefetch",
+  "maxDeliveries",
+  "collectWhenIdle",
   "trace",
 ] as const;
 
@@ -124,13 +201,21 @@ const OPTION_NAMES = [
  *   worker holds one request at a time. With `workerPrefetch` N > 1 a
  *   worker may hold up to N (pipelining): requests go to the least loaded
  *   worker with credit, least recently used among equals.
- * - Heartbeats both ways every `heartbeatIntervalMs`; a worker silent for
- *   `liveness` intervals expires, busy or not. The requests it held are
- *   counted as lost (the clients' retries recover them); a worker that
- *   sends DISCONNECT while holding some gives them back to the head of the
- *   queue.
- * - Per-service queues are bounded (`maxQueuePerService`, `queueOverflow`)
- *   and expire (`requestExpiryMs`).
+ * - A worker leaves the books the moment its connection ends (the ROUTER's
+ *   disconnect notification) or a message to it cannot be delivered, not
+ *   only after its heartbeats stop: no request goes to a dead worker while
+ *   a live one waits. Heartbeats both ways every `heartbeatIntervalMs`; a
+ *   worker silent for `liveness` intervals expires, busy or not.
+ * - A request whose worker leaves before answering (crash, expiry, lost
+ *   connection, DISCONNECT) goes back to the head of its queue for another
+ *   worker, up to `maxDeliveries` workers; a reply is forwarded only for a
+ *   request the broker gave that worker (forged ones are dropped).
+ * - Clients that disconnect (a Lazy Pirate client retrying on a fresh
+ *   socket) have their queued requests dropped: nobody would read the reply.
+ * - Queues are bounded by memory (`maxQueueBytes`, `queueOverflow`); a
+ *   request waits as long as its service has workers, and up to
+ *   `unservedExpiryMs` for one when it has none. libzmq refuses frames over
+ *   `maxFrameBytes` before receiving them.
  * - Any valid but unexpected command gets DISCONNECT; workers may not
  *   register `mmi.*`; `mmi.service` answers 200/404, `mmi.stats` the
  *   counters, other `mmi.*` 501.
@@ -153,6 +238,8 @@ export class MajordomoBroker extends EventEmitter<MajordomoBrokerEvents> {
   readonly #state: BrokerState;
   readonly #config: BrokerConfig;
   readonly #trace: TraceFn | undefined;
+  /** One full GC when the broker goes quiet after a burst: the native memory behind received frames goes back then, not whenever V8 next collects. */
+  readonly #collector: IdleCollector | undefined;
   #started = false;
   #closing: Promise<void> | undefined;
 
@@ -166,30 +253,46 @@ export class MajordomoBroker extends EventEmitter<MajordomoBrokerEvents> {
     this.#config = {
       heartbeatIntervalMs: o.number("heartbeatIntervalMs", DEFAULT_HEARTBEAT_INTERVAL_MS, { min: 0, exclusive: true }),
       liveness: o.number("liveness", DEFAULT_LIVENESS, { min: 1, integer: true }),
+      unservedExpiryMs: o.number("unservedExpiryMs", DEFAULT_UNSERVED_EXPIRY_MS, { min: 0, exclusive: true, infinity: true }),
       requestExpiryMs: o.number("requestExpiryMs", DEFAULT_REQUEST_EXPIRY_MS, { min: 0, exclusive: true, infinity: true }),
+      maxQueueBytes: o.number("maxQueueBytes", DEFAULT_MAX_QUEUE_BYTES, { min: 1, integer: true, infinity: true }),
       maxQueuePerService: o.number("maxQueuePerService", DEFAULT_MAX_QUEUE_PER_SERVICE, { min: 1, integer: true, infinity: true }),
-      queueOverflow: o.oneOf<QueueOverflowPolicy>("queueOverflow", ["drop-oldest", "drop-newest"], "drop-oldest"),
+      queueOverflow: o.oneOf<QueueOverflowPolicy>("queueOverflow", ["drop-oldest", "drop-newest"], DEFAULT_QUEUE_OVERFLOW),
       maxFrameBytes: o.number("maxFrameBytes", DEFAULT_MAX_FRAME_BYTES, { min: 1, integer: true, infinity: true }),
       maxServices: o.number("maxServices", DEFAULT_MAX_SERVICES, { min: 1, integer: true, infinity: true }),
       workerPrefetch: o.number("workerPrefetch", DEFAULT_WORKER_PREFETCH, { min: 1, integer: true }),
+      maxDeliveries: o.number("maxDeliveries", DEFAULT_MAX_DELIVERIES, { min: 1, integer: true }),
     };
     this.#trace = o.function<TraceFn>("trace");
-    this.#socket = new ZSocket("ROUTER");
+    if (o.boolean("collectWhenIdle", true)) this.#collector = new IdleCollector({ thresholdBytes: 1024 * 1024 });
+    // mandatory + no send timeout: a message to a peer that is gone fails at
+    // once instead of vanishing; routerNotify: a peer whose connection ends
+    // is reported at once; maxMessageSize: libzmq refuses oversized frames
+    // before they are received
+    this.#socket = new ZSocket("ROUTER", {
+      mandatory: true,
+      sendTimeout: 0,
+      routerNotify: ROUTER_NOTIFY_DISCONNECT,
+      maxMessageSize: Number.isFinite(this.#config.maxFrameBytes) ? this.#config.maxFrameBytes : -1,
+    });
     const trace = this.#trace;
     const socket = this.#socket;
+    const failed = (frames: Buffer[], to: "client" | "worker") => (err: unknown): void => {
+      if (socket.closed) return;
+      const gone = err instanceof ZkitError && err.code === ErrorCode.HostUnreachable;
+      this.#state.sendFailed(frames[0]!, to, gone);
+    };
     this.#state = new BrokerState(this.#config, {
-      send: trace
-        ? (frames, to) => {
-            trace({ direction: "out", socket: to, frames });
-            void socket.send(frames);
-          }
-        : (frames) => void socket.send(frames),
+      send: (frames, to) => {
+        trace?.({ direction: "out", socket: to, frames });
+        socket.send(frames).catch(failed(frames, to));
+      },
       now,
       emit: (event, ...args) => (this.emit as (e: string, ...a: unknown[]) => boolean)(event, ...args),
       listening: (event) => this.listenerCount(event) > 0,
       extraStats: () => {
         const m = process.memoryUsage();
-        return { rssBytes: m.rss, heapUsedBytes: m.heapUsed };
+        return { rssBytes: m.rss, heapUsedBytes: m.heapUsed, externalBytes: m.external, arrayBuffersBytes: m.arrayBuffers };
       },
     });
   }
@@ -201,7 +304,7 @@ export class MajordomoBroker extends EventEmitter<MajordomoBrokerEvents> {
 
   /** The settings in force, defaults applied. */
   get options(): Readonly<Required<Omit<MajordomoBrokerOptions, "trace">>> {
-    return this.#config;
+    return { ...this.#config, collectWhenIdle: this.#collector !== undefined };
   }
 
   /** Every endpoint the broker is bound to (real addresses, ports resolved). */
@@ -255,21 +358,34 @@ export class MajordomoBroker extends EventEmitter<MajordomoBrokerEvents> {
     this.#started = true;
     const state = this.#state;
     const trace = this.#trace;
+    const collector = this.#collector;
     this.#loop.reader(this.#socket, (frames) => {
       if (trace) trace({ direction: "in", socket: peerKind(frames), frames });
+      if (collector !== undefined) {
+        let bytes = 0;
+        for (let i = 0; i < frames.length; i++) bytes += frames[i]!.length;
+        collector.received(bytes);
+      }
       try {
-        state.onMessage(frames);
+        if (isRouterNotification(frames)) state.peerGone(frames[0]!);
+        else state.onMessage(frames);
       } catch (err) {
         // BrokerState never throws on input; a bug must still not stop the broker
         log.error("broker: a message could not be handled: %s", (err as Error)?.stack ?? String(err));
       }
     });
     this.#loop.readerSetTolerant(this.#socket);
+    let released = 0;
     this.#loop.timer(this.#config.heartbeatIntervalMs, 0, () => {
       state.purgeWorkers();
       state.heartbeat();
+      if (collector !== undefined) {
+        collector.released(state.releasedBytes - released);
+        released = state.releasedBytes;
+        collector.tick();
+      }
     });
-    const expiry = this.#config.requestExpiryMs;
+    const expiry = Math.min(this.#config.unservedExpiryMs, this.#config.requestExpiryMs);
     if (Number.isFinite(expiry)) {
       this.#loop.timer(Math.min(1000, Math.max(10, expiry / 4)), 0, () => state.expireRequests());
     }

@@ -10,17 +10,23 @@
  */
 export {
   MajordomoBroker,
+  DEFAULT_MAX_DELIVERIES,
   DEFAULT_MAX_FRAME_BYTES,
+  DEFAULT_MAX_QUEUE_BYTES,
   DEFAULT_MAX_QUEUE_PER_SERVICE,
   DEFAULT_MAX_SERVICES,
+  DEFAULT_QUEUE_OVERFLOW,
   DEFAULT_REQUEST_EXPIRY_MS,
+  DEFAULT_UNSERVED_EXPIRY_MS,
   DEFAULT_WORKER_PREFETCH,
   type MajordomoBrokerOptions,
 } from "./broker.js";
 export type {
   BrokerSnapshot,
   BrokerStats,
+  DropReason,
   DroppedInfo,
+  ForgedInfo,
   LostInfo,
   MajordomoBrokerEvents,
   MalformedInfo,

@@ -16,7 +16,7 @@
  * ```
  * @module
  */
-import { ProtocolError, toFrames, toFrame as coreToFrame, type FrameLike, type MessageLike } from "@zkit/core";
+import { ProtocolError, atLeastOneFrame, toFrames, toFrame as coreToFrame, type FrameLike, type MessageLike } from "@zkit/core";
 
 /** The protocol header of every client message, 7/MDP's `MDPC01`. */
 export const MDPC01 = "MDPC01";
@@ -135,24 +135,34 @@ export function isMmiService(name: Buffer | string): boolean {
 // ---------------------------------------------------------------- encoders
 
 /**
+ * 7/MDP: every REQUEST and REPLY carries at least one body frame; an empty
+ * body is one empty frame (the Guide's C broker asserts on a 3-frame client
+ * REQUEST). Every encoder below sends it so; decoders accept both.
+ */
+const atLeastOne = atLeastOneFrame;
+
+/**
  * A client REQUEST as a DEALER sends it: `[""]["MDPC01"][service][body...]`
- * (a REQ socket adds the empty frame itself: drop the first frame).
+ * (a REQ socket adds the empty frame itself: drop the first frame). An
+ * empty body goes out as one empty frame.
  */
 export function encodeRequest(service: FrameLike, body: readonly Buffer[]): Buffer[] {
-  return [EMPTY, MDPC01_FRAME, toFrame(service), ...body];
+  return [EMPTY, MDPC01_FRAME, toFrame(service), ...atLeastOne(body)];
 }
 
 /**
  * A REPLY to a client as the broker's ROUTER sends it:
- * `[client][""]["MDPC01"][service][body...]`.
+ * `[client][""]["MDPC01"][service][body...]`; an empty body goes out as one
+ * empty frame.
  */
 export function encodeClientReply(client: Buffer, service: Buffer, body: readonly Buffer[]): Buffer[] {
-  const out = new Array<Buffer>(4 + body.length);
+  const frames = atLeastOne(body);
+  const out = new Array<Buffer>(4 + frames.length);
   out[0] = client;
   out[1] = EMPTY;
   out[2] = MDPC01_FRAME;
   out[3] = service;
-  for (let i = 0; i < body.length; i++) out[4 + i] = body[i]!;
+  for (let i = 0; i < frames.length; i++) out[4 + i] = frames[i]!;
   return out;
 }
 
@@ -163,9 +173,11 @@ export function encodeReady(service: FrameLike): Buffer[] {
 
 /**
  * A REQUEST to a worker as the broker's ROUTER sends it:
- * `[worker][""]["MDPW01"][0x02][client][""][body...]`.
+ * `[worker][""]["MDPW01"][0x02][client][""][body...]`; an empty body (a
+ * client that sent none) goes out as one empty frame.
  */
-export function encodeWorkerRequest(worker: Buffer, client: Buffer, body: readonly Buffer[]): Buffer[] {
+export function encodeWorkerRequest(worker: Buffer, client: Buffer, request: readonly Buffer[]): Buffer[] {
+  const body = atLeastOne(request);
   const out = new Array<Buffer>(6 + body.length);
   out[0] = worker;
   out[1] = EMPTY;
@@ -177,8 +189,12 @@ export function encodeWorkerRequest(worker: Buffer, client: Buffer, body: readon
   return out;
 }
 
-/** A worker REPLY as its DEALER sends it: `[""]["MDPW01"][0x03][client][""][body...]`. */
-export function encodeReply(client: Buffer, body: readonly Buffer[]): Buffer[] {
+/**
+ * A worker REPLY as its DEALER sends it: `[""]["MDPW01"][0x03][client][""][body...]`;
+ * an empty body goes out as one empty frame.
+ */
+export function encodeReply(client: Buffer, reply: readonly Buffer[]): Buffer[] {
+  const body = atLeastOne(reply);
   const out = new Array<Buffer>(5 + body.length);
   out[0] = EMPTY;
   out[1] = MDPW01_FRAME;

@@ -75,8 +75,9 @@ export interface MajordomoWorkerOptions {
   reconnectMs?: number;
   /**
    * Builds the reply when the handler throws (7/MDP has no error reply, so
-   * the convention is yours). Without it, the worker replies with no body
-   * frames at all, so that the client is not left waiting.
+   * the convention is yours). Without it, the worker replies with an empty
+   * body (one empty frame, as 7/MDP wants), so that the client is not left
+   * waiting.
    */
   onError?: (err: unknown, request: Buffer[]) => MajordomoReply;
   /** Called with every message the worker receives or sends. */

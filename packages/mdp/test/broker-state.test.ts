@@ -1,8 +1,10 @@
-// The broker's rules without sockets: BrokerState fed with messages and a
-// hand-driven clock, its sends and events recorded. Dispatch order (LRU),
-// expiry of busy workers, a purge that does not stop at the first live
-// worker, bounded and expiring queues, DISCONNECT for every valid but
-// unexpected command, MMI; then pipelining (workerPrefetch > 1): credit,
+// The broker's rules without sockets: BrokerState fed with messages,
+// connection notices and a hand-driven clock, its sends and events recorded.
+// Dispatch order (LRU), expiry of busy workers, a purge that does not stop at
+// the first live worker, workers and clients whose connection ends, requests
+// given back when their worker leaves, forged replies, queues bounded by
+// bytes, expiry only of requests nobody can serve, DISCONNECT for every valid
+// but unexpected command, MMI; then pipelining (workerPrefetch > 1): credit,
 // least-loaded choice, reply matching, expiry and DISCONNECT with several
 // requests in hand. The same rules are exercised over real sockets in
 // broker.test.ts and prefetch.test.ts.
@@ -18,12 +20,15 @@ const hex = (n: number): string => id(n).toString("hex");
 const CONFIG: BrokerConfig = {
   heartbeatIntervalMs: 100,
   liveness: 3,
-  requestExpiryMs: 1000,
+  unservedExpiryMs: 1000,
+  requestExpiryMs: Infinity,
+  maxQueueBytes: Infinity,
   maxQueuePerService: 5,
   queueOverflow: "drop-oldest",
   maxFrameBytes: 1024,
   maxServices: 3,
   workerPrefetch: 1,
+  maxDeliveries: 3,
 };
 
 function harness(config: Partial<BrokerConfig> = {}) {
@@ -54,6 +59,8 @@ function harness(config: Partial<BrokerConfig> = {}) {
     reply: (w: number, c: number, body: string) => state.onMessage([id(w), EMPTY, b("MDPW01"), Buffer.from([3]), id(100 + c), EMPTY, b(body)]),
     heartbeat: (w: number) => state.onMessage([id(w), EMPTY, b("MDPW01"), Buffer.from([4])]),
     disconnect: (w: number) => state.onMessage([id(w), EMPTY, b("MDPW01"), Buffer.from([5])]),
+    /** The connection of worker `n` (or client `n - 100`) ended. */
+    gone: (n: number) => state.peerGone(id(n)),
   };
 }
 
@@ -104,8 +111,8 @@ describe("dispatch", () => {
     h.request(1, "x", "time");
     expect(h.take()).toEqual([toWorker(2, 1, "x")]);
     expect(h.state.snapshot().serviceList).toEqual([
-      { name: "echo", workers: 1, waiting: 1, queued: 0, inFlight: 0, workerList: [{ worker: hex(1), inHand: 0 }] },
-      { name: "time", workers: 1, waiting: 0, queued: 0, inFlight: 1, workerList: [{ worker: hex(2), inHand: 1 }] },
+      { name: "echo", workers: 1, waiting: 1, queued: 0, queuedBytes: 0, inFlight: 0, workerList: [{ worker: hex(1), inHand: 0 }] },
+      { name: "time", workers: 1, waiting: 0, queued: 0, queuedBytes: 0, inFlight: 1, workerList: [{ worker: hex(2), inHand: 1 }] },
     ]);
     h.disconnect(1);
     expect(h.state.stats.services).toBe(1); // echo had no worker and no request left
@@ -188,22 +195,27 @@ describe("heartbeats and worker expiry", () => {
     h.heartbeat(1); // the first in line lives; the Guide's purge stopped here
     h.advance(150);
     h.state.purgeWorkers();
-    expect(h.state.snapshot().serviceList).toEqual([{ name: "echo", workers: 1, waiting: 1, queued: 0, inFlight: 0, workerList: [{ worker: hex(1), inHand: 0 }] }]);
+    expect(h.state.snapshot().serviceList).toEqual([{ name: "echo", workers: 1, waiting: 1, queued: 0, queuedBytes: 0, inFlight: 0, workerList: [{ worker: hex(1), inHand: 0 }] }]);
     h.request(1, "x");
     expect(h.take()).toEqual([toWorker(1, 1, "x")]);
   });
 
-  it("a busy worker expires too, and its request is counted lost, not silently forgotten", () => {
+  it("a busy worker expires too; its request goes back to the queue for the next worker, and its late reply is never forwarded", () => {
     const h = harness();
     h.ready(1);
     h.request(1, "x");
     h.take();
     h.advance(301);
     h.state.purgeWorkers();
-    expect(h.state.stats).toMatchObject({ workers: 0, lost: 1, inFlight: 0, queued: 0 });
-    expect(h.events).toContainEqual(["request-lost", { service: "echo", client: id(101).toString("hex"), worker: id(1).toString("hex"), reason: "expired" }]);
+    expect(h.state.stats).toMatchObject({ workers: 0, requeued: 1, lost: 0, inFlight: 0, queued: 1 });
+    expect(h.events).toContainEqual(["request-requeued", { service: "echo", client: hex(101), worker: hex(1), reason: "expired" }]);
     h.reply(1, 1, "late"); // the expired worker comes back: unknown now
     expect(h.take()).toEqual([disconnectTo(1)]);
+    h.ready(2);
+    expect(h.take()).toEqual([toWorker(2, 1, "x")]);
+    h.reply(2, 1, "X");
+    expect(h.take()).toEqual([toClient(1, "X")]);
+    expect(h.state.stats).toMatchObject({ replies: 1, forged: 0 });
   });
 
   it("a worker that sends DISCONNECT holding a request gives it back to the head of the queue", () => {
@@ -220,7 +232,7 @@ describe("heartbeats and worker expiry", () => {
 });
 
 describe("request queues", () => {
-  it("a request waiting longer than requestExpiryMs expires, with or without workers", () => {
+  it("a request for a service with no worker expires after unservedExpiryMs", () => {
     const h = harness();
     h.request(1, "a", "nobody");
     h.advance(600);
@@ -231,11 +243,56 @@ describe("request queues", () => {
     expect(h.events).toContainEqual(["request-expired", { service: "nobody", client: id(101).toString("hex") }]);
     h.advance(501); // b came at 600: expired past 1600
     h.state.expireRequests();
+    expect(h.state.stats).toMatchObject({ expired: 2, queued: 0, services: 0, clients: 0 });
+  });
+
+  it("a request whose service has workers never expires by default, however long they stay busy", () => {
+    const h = harness();
+    h.ready(1);
+    h.request(1, "busy");
+    for (let c = 2; c <= 4; c++) h.request(c, `r${c}`);
+    h.take();
+    h.advance(3_600_000);
+    h.heartbeat(1); // the worker heartbeats: it stays
+    h.state.purgeWorkers();
+    h.state.expireRequests();
+    expect(h.state.stats).toMatchObject({ expired: 0, queued: 3 });
+    h.reply(1, 1, "done");
+    expect(h.take()).toEqual([toClient(1, "done"), toWorker(1, 2, "r2")]);
+  });
+
+  it("when a service loses its last worker, its queued requests get unservedExpiryMs from then to find another", () => {
+    const h = harness();
+    h.ready(1);
+    h.request(1, "in hand");
+    h.request(2, "queued");
+    h.take();
+    h.advance(5000); // long queued, but the service had a worker all along
+    h.disconnect(1); // "in hand" goes back to the queue too
+    h.state.expireRequests();
+    expect(h.state.stats).toMatchObject({ expired: 0, queued: 2 });
+    h.advance(999);
+    h.state.expireRequests();
+    expect(h.state.stats.expired).toBe(0);
+    h.advance(2);
+    h.state.expireRequests();
     expect(h.state.stats).toMatchObject({ expired: 2, queued: 0, services: 0 });
   });
 
+  it("with requestExpiryMs set, a request waiting longer expires even while its service has workers", () => {
+    const h = harness({ requestExpiryMs: 1000 });
+    h.ready(1);
+    h.request(1, "busy");
+    h.request(2, "waits");
+    h.take();
+    h.advance(1001);
+    h.heartbeat(1);
+    h.state.expireRequests();
+    expect(h.state.stats).toMatchObject({ expired: 1, queued: 0 });
+  });
+
   it("an expired request is never dispatched, even when a worker comes before the sweep", () => {
-    const h = harness();
+    const h = harness({ requestExpiryMs: 1000 });
     h.request(1, "old");
     h.advance(1001);
     h.request(2, "new");
@@ -264,7 +321,7 @@ describe("request queues", () => {
     expect(h.take()).toEqual([toWorker(1, 1, "r1")]);
   });
 
-  it("past maxServices, new services are refused: requests dropped, READY answered with DISCONNECT", () => {
+  it("past maxServices, requests for new services are dropped; a worker's READY evicts the service longest without a worker", () => {
     const h = harness();
     h.request(1, "x", "s1");
     h.request(2, "x", "s2");
@@ -272,10 +329,54 @@ describe("request queues", () => {
     h.request(4, "x", "s4");
     expect(h.state.stats).toMatchObject({ services: 3, dropped: 1 });
     expect(h.events).toContainEqual(["request-dropped", { service: "s4", client: id(104).toString("hex"), reason: "too-many-services" }]);
-    h.ready(1, "s5");
-    expect(h.take()).toEqual([disconnectTo(1)]);
-    h.ready(2, "s1"); // an existing service is fine
-    expect(h.take()).toEqual([toWorker(2, 1, "x")]);
+    h.ready(1, "s5"); // s1 has waited longest without a worker: it goes, with its request
+    expect(h.take()).toEqual([]);
+    expect(h.state.stats).toMatchObject({ services: 3, workers: 1, workersRefused: 0, servicesEvicted: 1, dropped: 2 });
+    expect(h.events).toContainEqual(["request-dropped", { service: "s1", client: hex(101), reason: "service-evicted" }]);
+    h.request(5, "y", "s5");
+    expect(h.take()).toEqual([toWorker(1, 5, "y", )]);
+    h.ready(2, "s2"); // an existing service is fine
+    expect(h.take()).toEqual([toWorker(2, 2, "x")]);
+  });
+
+  it("READY is refused only when every service has a worker", () => {
+    const h = harness();
+    h.ready(1, "s1");
+    h.ready(2, "s2");
+    h.ready(3, "s3");
+    h.ready(4, "s4");
+    expect(h.take()).toEqual([disconnectTo(4)]);
+    expect(h.state.stats).toMatchObject({ workers: 3, workersRefused: 1, servicesEvicted: 0 });
+  });
+
+  it("11,000 requests for distinct unknown services fill the table, and a real worker still registers at once", () => {
+    const h = harness({ maxServices: 10_000 });
+    for (let i = 0; i < 11_000; i++) h.state.onMessage([id(200), EMPTY, b("MDPC01"), b(`nobody-${i}`), b("x")]);
+    expect(h.state.stats).toMatchObject({ services: 10_000, dropped: 1000 });
+    h.ready(1, "echo");
+    expect(h.take()).toEqual([]);
+    expect(h.state.stats).toMatchObject({ workers: 1, workersRefused: 0, servicesEvicted: 1 });
+    h.request(1, "hello");
+    expect(h.take()).toEqual([toWorker(1, 1, "hello")]);
+  });
+
+  it("maxQueueBytes bounds the memory of all queues; by default (drop-newest) the arriving request is refused, never an accepted one", () => {
+    const h = harness({ maxQueueBytes: 10_000, maxQueuePerService: Infinity, queueOverflow: "drop-newest" });
+    const body = "x".repeat(1000);
+    let accepted = 0;
+    for (let c = 1; c <= 20; c++) {
+      h.request(c, body, c % 2 ? "a" : "b");
+      accepted = h.state.stats.queued;
+    }
+    expect(accepted).toBeGreaterThan(5);
+    expect(accepted).toBeLessThan(10);
+    expect(h.state.stats.queuedBytes).toBeLessThanOrEqual(10_000);
+    expect(h.state.stats.dropped).toBe(20 - accepted);
+    expect(h.events.filter(([e]) => e === "request-dropped").every(([, i]) => (i as { reason: string }).reason === "queue-full")).toBe(true);
+    // the first ones, accepted, are served
+    h.ready(1, "a");
+    expect(h.take()).toEqual([toWorker(1, 1, body, )].map((m) => ({ ...m, frames: [W(1), "", "MDPW01", "0x02", C(1), "", body] })));
+    expect(h.state.stats.queuedBytes).toBeLessThan(10_000);
   });
 });
 
@@ -285,7 +386,7 @@ describe("MMI", () => {
     h.ready(1, "echo");
     h.request(1, "echo", "mmi.service");
     h.request(2, "nothing", "mmi.service");
-    h.state.onMessage([id(103), EMPTY, b("MDPC01"), b("mmi.service")]); // no name at all
+    h.state.onMessage([id(103), EMPTY, b("MDPC01"), b("mmi.service")]); // no body at all (3 frames, tolerated)
     expect(h.take()).toEqual([toClient(1, "200", "mmi.service"), toClient(2, "404", "mmi.service"), toClient(3, "404", "mmi.service")]);
     expect(h.state.stats).toMatchObject({ mmiRequests: 3, requests: 0 });
   });
@@ -360,7 +461,7 @@ describe("malformed input", () => {
 });
 
 describe("closing", () => {
-  it("disconnectAll sends DISCONNECT to every worker and counts held requests lost", () => {
+  it("disconnectAll sends DISCONNECT to every worker and counts held requests lost (the only way a held request is lost)", () => {
     const h = harness();
     h.ready(1);
     h.ready(2);
@@ -385,7 +486,9 @@ describe("pipelining (workerPrefetch > 1)", () => {
     for (let c = 1; c <= 5; c++) h.request(c, `r${c}`);
     expect(h.take()).toEqual([toWorker(1, 1, "r1"), toWorker(1, 2, "r2"), toWorker(1, 3, "r3")]);
     expect(h.state.stats).toMatchObject({ inFlight: 3, queued: 2 });
-    expect(h.state.snapshot().serviceList).toEqual([{ name: "echo", workers: 1, waiting: 0, queued: 2, inFlight: 3, workerList: [{ worker: hex(1), inHand: 3 }] }]);
+    expect(h.state.snapshot().serviceList).toEqual([
+      { name: "echo", workers: 1, waiting: 0, queued: 2, queuedBytes: expect.any(Number), inFlight: 3, workerList: [{ worker: hex(1), inHand: 3 }] },
+    ]);
     h.reply(1, 1, "R1");
     expect(h.take()).toEqual([toClient(1, "R1"), toWorker(1, 4, "r4")]);
     expect(h.events.filter(([e]) => e === "reply")).toEqual([["reply", { service: "echo", client: hex(101), worker: hex(1), inHand: 2 }]]);
@@ -449,50 +552,28 @@ describe("pipelining (workerPrefetch > 1)", () => {
     h.reply(1, 3, "C"); // out of order
     h.reply(1, 1, "A1");
     expect(h.take()).toEqual([toClient(3, "C"), toClient(1, "A1")]);
-    expect(h.state.stats).toMatchObject({ inFlight: 2, repliesUnmatched: 0 });
+    expect(h.state.stats).toMatchObject({ inFlight: 2, forged: 0 });
     // what is left in hand is b and a2, in that order: DISCONNECT gives them back so
     h.disconnect(1);
     h.ready(2);
     expect(h.take()).toEqual([toWorker(2, 2, "b"), toWorker(2, 1, "a2")]);
   });
 
-  it("a REPLY to a client the worker holds nothing for is forwarded, counted, and gives no credit", () => {
-    const warnings: string[] = [];
-    setLogSink((level, _ns, message) => void (level === "warn" && warnings.push(message)));
-    const h = harness({ workerPrefetch: 2 });
-    h.ready(1);
-    h.request(1, "a");
-    h.request(2, "b");
-    h.request(3, "c");
-    h.take();
-    h.reply(1, 9, "stray");
-    expect(h.take()).toEqual([toClient(9, "stray")]); // no dispatch: still no credit
-    expect(h.state.stats).toMatchObject({ repliesUnmatched: 1, replies: 1, inFlight: 2, queued: 1 });
-    expect(warnings.some((w) => w.includes(hex(109)) && w.includes("matches no request"))).toBe(true);
-  });
-
-  it("a worker that expires holding k requests: k lost, k events, one warning naming them; the others go to live workers", () => {
-    const warnings: string[] = [];
-    setLogSink((level, _ns, message) => void (level === "warn" && warnings.push(message)));
+  it("a worker that expires holding k requests: k requeued in order, k events; a new worker serves them", () => {
     const h = harness({ workerPrefetch: 4 });
     h.ready(1);
     for (let c = 1; c <= 3; c++) h.request(c, `r${c}`);
     h.take();
     h.advance(301);
     h.state.purgeWorkers();
-    expect(h.state.stats).toMatchObject({ lost: 3, inFlight: 0, queued: 0, workers: 0, workersExpired: 1 });
-    expect(h.events.filter(([e]) => e === "request-lost")).toEqual(
-      [1, 2, 3].map((c) => ["request-lost", { service: "echo", client: hex(100 + c), worker: hex(1), reason: "expired" }]),
-    );
+    expect(h.state.stats).toMatchObject({ requeued: 3, lost: 0, inFlight: 0, queued: 3, workers: 0, workersExpired: 1 });
+    expect(h.events.filter(([e]) => e === "request-requeued").map(([, i]) => (i as { client: string }).client).sort()).toEqual([hex(101), hex(102), hex(103)]);
     expect(h.events.filter(([e]) => e === "worker-gone")).toEqual([["worker-gone", { service: "echo", worker: hex(1), reason: "expired", inHand: 3 }]]);
-    expect(warnings.filter((w) => w.includes("lost"))).toEqual([expect.stringContaining(`held 3 request(s) for echo: lost`)]);
-    // the clients retry; a new worker serves them
     h.ready(2);
-    for (let c = 1; c <= 3; c++) h.request(c, `r${c}`);
     expect(h.take()).toEqual([1, 2, 3].map((c) => toWorker(2, c, `r${c}`)));
   });
 
-  it("a second READY from a worker holding k requests: DISCONNECT, and the k are lost", () => {
+  it("a second READY from a worker holding k requests: DISCONNECT, and the k go to the next worker", () => {
     const h = harness({ workerPrefetch: 4 });
     h.ready(1);
     h.request(1, "a");
@@ -500,7 +581,7 @@ describe("pipelining (workerPrefetch > 1)", () => {
     h.take();
     h.ready(1);
     expect(h.take()).toEqual([disconnectTo(1)]);
-    expect(h.state.stats).toMatchObject({ lost: 2, inFlight: 0, workers: 0 });
+    expect(h.state.stats).toMatchObject({ requeued: 2, lost: 0, inFlight: 0, workers: 0, queued: 2 });
   });
 
   it("a worker that sends DISCONNECT holding k requests gives all k back to the head of the queue, in order", () => {
@@ -532,7 +613,7 @@ describe("pipelining (workerPrefetch > 1)", () => {
   });
 
   it("services keep their own credit; a request that expired while workers were full never takes a credit", () => {
-    const h = harness({ workerPrefetch: 2 });
+    const h = harness({ workerPrefetch: 2, requestExpiryMs: 1000 });
     h.ready(1, "echo");
     h.ready(2, "time");
     h.request(1, "t1", "time");
@@ -553,5 +634,146 @@ describe("pipelining (workerPrefetch > 1)", () => {
       ["echo", 2, 0],
       ["time", 2, 0],
     ]);
+  });
+});
+
+describe("workers and clients that go (connection ended, or unreachable)", () => {
+  it("a worker whose connection ended leaves the books at once: the next request goes to the idle live one, not to it", () => {
+    const h = harness();
+    h.ready(1); // A
+    h.ready(2); // B
+    h.gone(1); // A is SIGKILLed while idle
+    h.request(1, "hello");
+    expect(h.take()).toEqual([toWorker(2, 1, "hello")]);
+    expect(h.state.stats).toMatchObject({ workers: 1, workersLost: 1, requeued: 0 });
+    expect(h.events).toContainEqual(["worker-gone", { service: "echo", worker: hex(1), reason: "connection-lost", inHand: 0 }]);
+  });
+
+  it("a worker that dies holding a request: the request goes to another worker at once, and only its reply reaches the client", () => {
+    const h = harness();
+    h.ready(1);
+    h.ready(2);
+    h.request(1, "x");
+    expect(h.take()).toEqual([toWorker(1, 1, "x")]);
+    h.gone(1);
+    expect(h.take()).toEqual([toWorker(2, 1, "x")]);
+    expect(h.state.stats).toMatchObject({ requeued: 1, inFlight: 1, workersLost: 1 });
+    h.reply(2, 1, "X");
+    expect(h.take()).toEqual([toClient(1, "X")]);
+  });
+
+  it("a request sent to a worker that could not be reached (mandatory send failed) goes to the next worker", () => {
+    const h = harness();
+    h.ready(1);
+    h.ready(2);
+    h.request(1, "x");
+    h.take();
+    h.state.sendFailed(id(1), "worker", true);
+    expect(h.take()).toEqual([toWorker(2, 1, "x")]);
+    h.state.sendFailed(id(1), "worker", true); // already gone: nothing more
+    expect(h.state.stats).toMatchObject({ workers: 1, workersLost: 1, requeued: 1 });
+  });
+
+  it("a request that outlives maxDeliveries workers is dropped instead of killing the next one too", () => {
+    const h = harness({ maxDeliveries: 2 });
+    h.ready(1);
+    h.request(1, "poison");
+    h.take();
+    h.gone(1);
+    h.ready(2);
+    expect(h.take()).toEqual([toWorker(2, 1, "poison")]);
+    h.gone(2);
+    h.ready(3);
+    expect(h.take()).toEqual([]);
+    expect(h.state.stats).toMatchObject({ dropped: 1, requeued: 1, queued: 0, inFlight: 0, clients: 0 });
+    expect(h.events).toContainEqual(["request-dropped", { service: "echo", client: hex(101), reason: "max-deliveries" }]);
+  });
+
+  it("a client whose connection ended: its queued requests are dropped when they come up, and the reply to one in hand is not sent", () => {
+    const h = harness();
+    h.ready(1);
+    h.request(1, "in hand");
+    h.request(1, "queued 1");
+    h.request(2, "other client");
+    h.request(1, "queued 2");
+    h.take();
+    expect(h.state.stats.clients).toBe(2);
+    h.gone(101); // client 1 gave up (a Lazy Pirate retry closes the socket)
+    expect(h.state.stats.clients).toBe(1);
+    h.reply(1, 1, "nobody reads this");
+    // no reply to client 1; its queued requests are skipped; client 2's goes out
+    expect(h.take()).toEqual([toWorker(1, 2, "other client")]);
+    expect(h.state.stats).toMatchObject({ abandoned: 2, replies: 0, queued: 1, forged: 0 });
+    h.reply(1, 2, "yes");
+    expect(h.take()).toEqual([toClient(2, "yes")]); // "queued 2" is skipped on the way
+    expect(h.state.stats).toMatchObject({ abandoned: 3, queued: 0, clients: 0, inFlight: 0 });
+  });
+
+  it("a client that comes back with the same routing id starts afresh", () => {
+    const h = harness();
+    h.request(1, "old");
+    h.gone(101);
+    h.request(1, "new");
+    h.ready(1);
+    expect(h.take()).toEqual([toWorker(1, 1, "new")]);
+    expect(h.state.stats).toMatchObject({ abandoned: 1 });
+  });
+
+  it("a reply whose client cannot be reached is counted, and that client forgotten", () => {
+    const h = harness();
+    h.ready(1);
+    h.request(1, "a");
+    h.request(1, "b");
+    h.take();
+    h.reply(1, 1, "A");
+    h.take();
+    h.state.sendFailed(id(101), "client", true);
+    h.state.sendFailed(id(102), "client", false); // a full connection: counted, not forgotten
+    expect(h.state.stats).toMatchObject({ repliesUndeliverable: 2, replies: 1 });
+    h.take();
+    h.reply(1, 1, "B"); // b was in hand for a client now gone
+    expect(h.take()).toEqual([]);
+    expect(h.state.stats).toMatchObject({ abandoned: 1, clients: 0 });
+  });
+});
+
+describe("forged replies", () => {
+  it("a REPLY naming a client the worker was never given is dropped, counted, and never forwarded", () => {
+    const warnings: string[] = [];
+    setLogSink((level, _ns, message) => void (level === "warn" && warnings.push(message)));
+    try {
+      const h = harness();
+      h.ready(1);
+      h.ready(2);
+      h.request(1, "for worker 1");
+      h.take();
+      // worker 2 learned client 1's address somehow and answers for it
+      h.reply(2, 1, "forged");
+      h.reply(2, 9, "made up");
+      expect(h.take()).toEqual([]);
+      expect(h.state.stats).toMatchObject({ forged: 2, replies: 0, inFlight: 1 });
+      expect(h.events.filter(([e]) => e === "reply-forged")).toEqual([
+        ["reply-forged", { service: "echo", worker: hex(2), client: hex(101) }],
+        ["reply-forged", { service: "echo", worker: hex(2), client: hex(109) }],
+      ]);
+      expect(warnings.some((w) => w.includes(hex(101)) && w.includes("never given"))).toBe(true);
+      // the real answer still goes through
+      h.reply(1, 1, "real");
+      expect(h.take()).toEqual([toClient(1, "real")]);
+    } finally {
+      setLogSink(undefined);
+    }
+  });
+
+  it("a forged REPLY gives the worker no credit", () => {
+    const h = harness({ workerPrefetch: 2 });
+    h.ready(1);
+    h.request(1, "a");
+    h.request(2, "b");
+    h.request(3, "c");
+    h.take();
+    h.reply(1, 9, "stray");
+    expect(h.take()).toEqual([]); // no dispatch: still no credit
+    expect(h.state.stats).toMatchObject({ forged: 1, replies: 0, inFlight: 2, queued: 1 });
   });
 });

@@ -113,21 +113,38 @@ describe("heartbeats and expiry", () => {
     expect(show(await recv(client, "the REPLY"))).toEqual(["", "MDPC01", "echo", "done"]);
   });
 
-  it("a busy worker that goes silent expires: its request is counted lost and logged, the next request goes elsewhere", async () => {
+  it("a busy worker that goes silent (socket open, nothing sent) expires; its request goes to the next worker, and its late reply is not forwarded", async () => {
     const { broker, endpoint } = await startBroker({ heartbeatIntervalMs: 100, liveness: 3 });
-    const lost = new Promise<unknown>((r) => broker.once("request-lost", r));
-    const dead = await rawWorker(endpoint, "echo");
+    const requeued = new Promise<unknown>((r) => broker.once("request-requeued", r));
+    const silent = await rawWorker(endpoint, "echo");
+    await waitFor(() => broker.stats.workers === 1, WAIT_MS, "the first worker");
+    const client = await rawClient(endpoint);
+    await client.send([EMPTY, b("MDPC01"), b("echo"), b("slow")]);
+    const request = await recvUntil(silent, (f) => f[2]?.[0] === 2, "the REQUEST at the worker that will go silent");
+    expect(await requeued).toMatchObject({ service: "echo", reason: "expired" });
+    expect(broker.stats).toMatchObject({ requeued: 1, lost: 0, inFlight: 0, workers: 0, workersExpired: 1 });
+    track(new MajordomoWorker({ endpoint, service: "echo", heartbeatIntervalMs: 100, handler: ([x]) => [`${x} by the second`] })).start();
+    expect(show(await recv(client, "the reply from the second worker"))).toEqual(["", "MDPC01", "echo", "slow by the second"]);
+    // the silent one wakes up and answers: too late, never forwarded
+    await silent.send([EMPTY, b("MDPW01"), Buffer.from([3]), request[3]!, EMPTY, b("late")]);
+    await recvUntil(silent, (f) => show(f).join() === ",MDPW01,0x05", "DISCONNECT for the late reply");
+    expect(await quiet(client, 200)).toBe(true);
+    expect(broker.stats.replies).toBe(1);
+  });
+
+  it("a worker whose socket closes while it holds a request leaves at once (no heartbeat wait): the request goes to another worker without any client retry", async () => {
+    const { broker, endpoint } = await startBroker({ heartbeatIntervalMs: 60_000 }); // expiry would take 3 minutes
+    const gone = new Promise<unknown>((r) => broker.once("worker-gone", r));
+    const dying = await rawWorker(endpoint, "echo");
     await waitFor(() => broker.stats.workers === 1, WAIT_MS, "the first worker");
     const client = await rawClient(endpoint);
     await client.send([EMPTY, b("MDPC01"), b("echo"), b("doomed")]);
-    await recvUntil(dead, (f) => f[2]?.[0] === 2, "the REQUEST at the worker that will die");
-    dead.close(); // dies holding it
-    expect(await lost).toMatchObject({ service: "echo", reason: "expired" });
-    expect(broker.stats).toMatchObject({ lost: 1, inFlight: 0, workers: 0 });
-    // the client's retry goes to a live worker
-    track(new MajordomoWorker({ endpoint, service: "echo", heartbeatIntervalMs: 100, handler: (r) => r })).start();
-    await client.send([EMPTY, b("MDPC01"), b("echo"), b("retry")]);
-    expect(show(await recv(client, "the reply to the retry"))).toEqual(["", "MDPC01", "echo", "retry"]);
+    await recvUntil(dying, (f) => f[2]?.[0] === 2, "the REQUEST at the worker that will die");
+    dying.close();
+    expect(await gone).toMatchObject({ reason: "connection-lost", inHand: 1 });
+    expect(broker.stats).toMatchObject({ workers: 0, workersLost: 1, requeued: 1, queued: 1 });
+    track(new MajordomoWorker({ endpoint, service: "echo", handler: (r) => r })).start();
+    expect(show(await recv(client, "the reply, without a retry"))).toEqual(["", "MDPC01", "echo", "doomed"]);
   });
 
   it("a worker closing with DISCONNECT while it holds a request gives the request back to the queue", async () => {
@@ -144,8 +161,8 @@ describe("heartbeats and expiry", () => {
     expect(broker.stats.lost).toBe(0);
   });
 
-  it("a request for a service with no worker expires after requestExpiryMs instead of queueing forever", async () => {
-    const { broker, endpoint } = await startBroker({ requestExpiryMs: 150 });
+  it("a request for a service with no worker expires after unservedExpiryMs instead of queueing forever", async () => {
+    const { broker, endpoint } = await startBroker({ unservedExpiryMs: 150 });
     const expired = new Promise<unknown>((r) => broker.once("request-expired", r));
     const client = await rawClient(endpoint);
     await client.send([EMPTY, b("MDPC01"), b("nobody"), b("anyone?")]);
@@ -157,8 +174,18 @@ describe("heartbeats and expiry", () => {
     expect(await quiet(late, 300)).toBe(true);
   });
 
-  it("the queue per service is bounded: past maxQueuePerService the oldest is dropped and counted", async () => {
+  it("a bounded queue refuses what arrives past maxQueuePerService (drop-newest, the default): accepted work is kept", async () => {
     const { broker, endpoint } = await startBroker({ maxQueuePerService: 3 });
+    const client = await rawClient(endpoint);
+    for (let i = 0; i < 5; i++) await client.send([EMPTY, b("MDPC01"), b("later"), b(`r${i}`)]);
+    await waitFor(() => broker.stats.requests === 5, WAIT_MS, "five requests");
+    expect(broker.stats).toMatchObject({ queued: 3, dropped: 2 });
+    const worker = await rawWorker(endpoint, "later");
+    expect(show((await recvUntil(worker, (f) => f[2]?.[0] === 2, "the first request left")).slice(5))).toEqual(["r0"]);
+  });
+
+  it("with queueOverflow drop-oldest, the oldest queued requests make room", async () => {
+    const { broker, endpoint } = await startBroker({ maxQueuePerService: 3, queueOverflow: "drop-oldest" });
     const client = await rawClient(endpoint);
     for (let i = 0; i < 5; i++) await client.send([EMPTY, b("MDPC01"), b("later"), b(`r${i}`)]);
     await waitFor(() => broker.stats.requests === 5, WAIT_MS, "five requests");
@@ -187,7 +214,9 @@ describe("8/MMI", () => {
     const json = JSON.parse(stats[4]!.toString()) as { workers: number; rssBytes: number; serviceList: unknown[] };
     expect(json.workers).toBe(1);
     expect(json.rssBytes).toBeGreaterThan(0);
-    expect(json.serviceList).toEqual([{ name: "echo", workers: 1, waiting: 1, queued: 0, inFlight: 0, workerList: [{ worker: expect.stringMatching(/^[0-9a-f]{10}$/), inHand: 0 }] }]);
+    expect(json.serviceList).toEqual([
+      { name: "echo", workers: 1, waiting: 1, queued: 0, queuedBytes: 0, inFlight: 0, workerList: [{ worker: expect.stringMatching(/^[0-9a-f]{10}$/), inHand: 0 }] },
+    ]);
   });
 
   it("refuses a worker that registers an mmi.* service", async () => {
@@ -221,7 +250,7 @@ describe("valid but unexpected commands get DISCONNECT", () => {
 });
 
 describe("malformed and hostile input", () => {
-  it("wrong header, missing frames, unknown command, oversized frame: each dropped and counted, others unharmed", async () => {
+  it("wrong header, missing frames, unknown command: each dropped and counted, others unharmed", async () => {
     const { broker, endpoint } = await startBroker({ maxFrameBytes: 1024 });
     const malformed: unknown[] = [];
     broker.on("malformed", (info) => malformed.push(info));
@@ -233,27 +262,29 @@ describe("malformed and hostile input", () => {
       [EMPTY, b("MDPC01")],
       [EMPTY, b("MDPW01")],
       [EMPTY, b("MDPW01"), Buffer.from([0x77])],
-      [EMPTY, b("MDPC01"), b("echo"), Buffer.alloc(4096)],
     ];
     for (const frames of bad) await hostile.send(frames);
     const client = track(new MajordomoClient({ endpoint, timeoutMs: 5000 }));
     expect(show(await client.request("echo", "still served"))).toEqual(["still served"]);
     await waitFor(() => broker.stats.malformed === bad.length, WAIT_MS, `${bad.length} malformed messages`);
-    expect(malformed.map((m) => (m as { frame: number }).frame)).toEqual([1, 2, 3, 3, 3, 4]);
+    expect(malformed.map((m) => (m as { frame: number }).frame)).toEqual([1, 2, 3, 3, 3]);
     expect(await quiet(hostile, 100)).toBe(true); // nothing is answered
   });
 
-  it("an oversized request never reaches a worker; its client times out", async () => {
+  it("a frame over maxFrameBytes is refused by libzmq before it is received (the socket's maxMessageSize): the sender is cut off, nobody else notices", async () => {
     const { broker, endpoint } = await startBroker({ maxFrameBytes: 1024 });
     track(new MajordomoWorker({ endpoint, service: "echo", handler: (r) => r })).start();
-    const client = track(new MajordomoClient({ endpoint, timeoutMs: 300, retries: 0 }));
-    await expect(client.request("echo", Buffer.alloc(2000))).rejects.toBeInstanceOf(TimeoutError);
-    expect(broker.stats).toMatchObject({ malformed: 1, replies: 0 });
+    const big = track(new MajordomoClient({ endpoint, timeoutMs: 300, retries: 0 }));
+    await expect(big.request("echo", Buffer.alloc(2000))).rejects.toBeInstanceOf(TimeoutError);
+    const small = track(new MajordomoClient({ endpoint, timeoutMs: 5000 }));
+    expect(show(await small.request("echo", Buffer.alloc(1000, "x")))).toEqual(["x".repeat(1000)]);
+    // the big one never reached the broker's books
+    expect(broker.stats).toMatchObject({ requests: 1, replies: 1, malformed: 0 });
   });
 
   it("10,000 random messages from a fuzzing client: the broker survives, counts each malformed one, and a normal client's requests all succeed", async () => {
     const LIMIT = 512;
-    const { broker, endpoint } = await startBroker({ heartbeatIntervalMs: 500, maxFrameBytes: LIMIT, requestExpiryMs: 500 });
+    const { broker, endpoint } = await startBroker({ heartbeatIntervalMs: 500, maxFrameBytes: LIMIT, unservedExpiryMs: 500 });
     const normal = track(new MajordomoClient({ endpoint, timeoutMs: 5000 }));
     for (let i = 0; i < 2; i++) track(new MajordomoWorker({ endpoint, service: "echo", heartbeatIntervalMs: 500, handler: (r) => r })).start();
     expect(show(await normal.request("echo", "warm"))).toEqual(["warm"]);
@@ -266,11 +297,14 @@ describe("malformed and hostile input", () => {
     const bytes = (n: number): Buffer => Buffer.from(Array.from({ length: n }, () => rnd(256)));
     const heads = [EMPTY, b("MDPC01"), b("MDPW01"), b("MDPC02"), bytes(6)];
     const pieces = [EMPTY, Buffer.from([1]), Buffer.from([2]), Buffer.from([3]), Buffer.from([4]), Buffer.from([5]), Buffer.from([9]), b("fuzz"), b("mmi.service"), b("mmi.nope")];
+    // frames up to the limit: a bigger one would make libzmq cut the fuzzer
+    // off (its own test above); a lone empty frame would read as the ROUTER's
+    // disconnect notice for the fuzzer (isRouterNotification): neither is sent
     const fuzz = (): Buffer[] => {
       const kind = rnd(4);
-      if (kind === 0) return Array.from({ length: 1 + rnd(6) }, () => bytes(rnd(40))); // garbage (a message has at least one frame)
+      if (kind === 0) return Array.from({ length: 1 + rnd(6) }, () => bytes(1 + rnd(40))); // garbage (a message has at least one frame)
       const frames = [rnd(5) === 0 ? bytes(1 + rnd(3)) : EMPTY, heads[rnd(heads.length)]!]; // some valid headers
-      for (let i = rnd(6); i > 0; i--) frames.push(rnd(3) === 0 ? bytes(rnd(rnd(10) === 0 ? 2 * LIMIT : 16)) : pieces[rnd(pieces.length)]!);
+      for (let i = rnd(6); i > 0; i--) frames.push(rnd(3) === 0 ? bytes(rnd(rnd(10) === 0 ? LIMIT : 16)) : pieces[rnd(pieces.length)]!);
       return frames;
     };
 
@@ -293,7 +327,7 @@ describe("malformed and hostile input", () => {
       await fuzzer.send(frames);
       if (i % 500 === 0) replies.push(normal.request("echo", `normal ${i}`));
     }
-    await fuzzer.send([EMPTY, b("MDPC01"), b("mmi.stats")]); // handled after every fuzz message
+    await fuzzer.send([EMPTY, b("MDPC01"), b("mmi.stats"), EMPTY]); // handled after every fuzz message
     const final = await within(drained, 30_000, "the broker to work through 10,000 fuzz messages");
     draining = false;
     const answered = await Promise.all(replies);
@@ -327,6 +361,9 @@ describe("lifecycle and options", () => {
       [{ heartbeatIntervalMs: 0 }, /MajordomoBroker option heartbeatIntervalMs must be a number of milliseconds > 0/],
       [{ liveness: 1.5 }, /liveness must be an integer >= 1/],
       [{ requestExpiryMs: -1 }, /requestExpiryMs/],
+      [{ unservedExpiryMs: 0 }, /unservedExpiryMs/],
+      [{ maxQueueBytes: 0.5 }, /maxQueueBytes/],
+      [{ maxDeliveries: 0 }, /maxDeliveries must be an integer >= 1/],
       [{ maxQueuePerService: 0 }, /maxQueuePerService/],
       [{ queueOverflow: "drop-all" as never }, /queueOverflow must be "drop-oldest" or "drop-newest"/],
       [{ heartbeat: 1 } as never, /unknown MajordomoBroker option "heartbeat"/],
@@ -343,5 +380,15 @@ describe("lifecycle and options", () => {
       expect((err as Error).message).toMatch(message);
     }
     expect(track(new MajordomoBroker({ requestExpiryMs: Infinity, maxQueuePerService: Infinity })).options).toMatchObject({ requestExpiryMs: Infinity, liveness: 3, heartbeatIntervalMs: 2500 });
+    // the defaults: nothing a live worker will serve is dropped; memory bounded by bytes
+    expect(track(new MajordomoBroker()).options).toMatchObject({
+      unservedExpiryMs: 10_000,
+      requestExpiryMs: Infinity,
+      maxQueueBytes: 256 * 1024 * 1024,
+      maxQueuePerService: Infinity,
+      queueOverflow: "drop-newest",
+      maxFrameBytes: 16 * 1024 * 1024,
+      maxDeliveries: 3,
+    });
   });
 });

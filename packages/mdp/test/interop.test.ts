@@ -78,7 +78,7 @@ describe("Python peers against our broker", () => {
       expect(show(frames.slice(4)).join()).toMatch(/^,n\d+,x$/);
     }
     expect(requests.map((f) => f[5]!.toString()).sort()).toEqual(Array.from({ length: 20 }, (_, i) => `n${i}`).sort());
-    expect(broker.stats).toMatchObject({ requests: 20, replies: 20, inFlight: 0, repliesUnmatched: 0, malformed: 0 });
+    expect(broker.stats).toMatchObject({ requests: 20, replies: 20, inFlight: 0, forged: 0, malformed: 0 });
   });
 
   it("the Python client gets mmi.service answers from our broker", async () => {
@@ -89,13 +89,44 @@ describe("Python peers against our broker", () => {
   });
 });
 
+describe("the Guide's burst client (mdclient2) against our broker with default options", () => {
+  it("20,000 requests sent at once by a Python DEALER client are all answered, each exactly once", async () => {
+    const { broker, endpoint } = await startBroker(); // every option at its default
+    for (let i = 0; i < 2; i++) track(new MajordomoWorker({ endpoint, service: "echo", handler: (r) => r })).start();
+    await waitFor(() => broker.stats.workers === 2, WAIT_MS, "two workers");
+    const client = startPython(join(PEERS, "mdclient2.py"), [endpoint, "echo", "20000"]);
+    const exit = await client.waitForExit(180_000);
+    expect(client.stdout()).toMatch(/^replies 20000 distinct 20000 bad 0$/m);
+    expect(exit, client.describe()).toEqual({ code: 0, signal: null });
+    expect(broker.stats).toMatchObject({ requests: 20_000, replies: 20_000, dropped: 0, expired: 0, queued: 0 });
+  });
+});
+
+describe("7/MDP's minimum frame counts, checked by a strict Python broker", () => {
+  it("our clients and worker never send a REQUEST or REPLY without a body frame, even for empty bodies", async () => {
+    const broker = startPython(join(PEERS, "mdbroker.py"), ["tcp://127.0.0.1:*", "250", "--strict"]);
+    const endpoint = (await broker.waitFor(/^listening on (.*)$/m, START_MS))[1]!;
+    track(new MajordomoWorker({ endpoint, service: "empty", heartbeatIntervalMs: 250, handler: () => [] })).start();
+    const client = track(new MajordomoClient({ endpoint, timeoutMs: 2000, retries: 10 }));
+    await waitFor(async () => show(await client.request("mmi.service", "empty"))[0] === "200", WAIT_MS, "the Python broker to know our worker");
+    // an empty body both ways: one empty frame on the wire each time
+    expect(show(await client.request("empty", []))).toEqual([""]);
+    const asyncClient = track(new MajordomoAsyncClient({ endpoint, timeoutMs: 5000 }));
+    expect(show(await asyncClient.request("empty", []))).toEqual([""]);
+    expect(broker.stdout()).not.toMatch(/violation/);
+
+    // and the checker does catch a body-less REQUEST (a raw 3-frame one)
+    const raw = track(await ZSocket.dealer(`>${endpoint}`, { linger: 0 }));
+    await raw.send([Buffer.alloc(0), Buffer.from("MDPC01"), Buffer.from("empty")]);
+    await broker.waitFor(/^violation client-request-without-body 3$/m, WAIT_MS);
+  });
+});
+
 describe("our clients and worker against a Python broker", () => {
   it("MajordomoWorker registers, MajordomoClient and MajordomoAsyncClient get their replies", async () => {
-    const probe = await ZSocket.router("@tcp://127.0.0.1:*");
-    const endpoint = probe.endpoint;
-    probe.close();
-    const broker = startPython(join(PEERS, "mdbroker.py"), [endpoint, "250"]);
-    await broker.waitFor(/^listening on /m, START_MS);
+    // the Python broker binds an ephemeral port itself: a port probed and freed here could be taken meanwhile
+    const broker = startPython(join(PEERS, "mdbroker.py"), ["tcp://127.0.0.1:*", "250"]);
+    const endpoint = (await broker.waitFor(/^listening on (.*)$/m, START_MS))[1]!;
 
     const worker = track(new MajordomoWorker({ endpoint, service: "echo", heartbeatIntervalMs: 250, handler: ([x, y]) => [`${y ?? ""}`, `${x}`] }));
     await worker.start();
@@ -110,11 +141,8 @@ describe("our clients and worker against a Python broker", () => {
   });
 
   it("our worker survives the Python broker's restart: it reconnects and registers again", async () => {
-    const probe = await ZSocket.router("@tcp://127.0.0.1:*");
-    const endpoint = probe.endpoint;
-    probe.close();
-    let broker = startPython(join(PEERS, "mdbroker.py"), [endpoint, "100"]);
-    await broker.waitFor(/^listening on /m, START_MS);
+    let broker = startPython(join(PEERS, "mdbroker.py"), ["tcp://127.0.0.1:*", "100"]);
+    const endpoint = (await broker.waitFor(/^listening on (.*)$/m, START_MS))[1]!;
     const worker = track(new MajordomoWorker({ endpoint, service: "echo", heartbeatIntervalMs: 100, reconnectMs: 100, handler: (r) => r }));
     await worker.start();
     broker.kill("SIGKILL");

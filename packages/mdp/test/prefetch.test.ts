@@ -50,7 +50,7 @@ describe("workerPrefetch over real sockets", () => {
 
     expect(tracker.highest()).toBe(8);
     expect([...tracker.most.values()]).toEqual([8, 8]);
-    expect(broker.stats).toMatchObject({ requests: 40, replies: 40, inFlight: 0, queued: 0, lost: 0, repliesUnmatched: 0 });
+    expect(broker.stats).toMatchObject({ requests: 40, replies: 40, inFlight: 0, queued: 0, lost: 0, forged: 0 });
     expect(workers.map((w) => w.stats.replies).reduce((a, b) => a + b)).toBe(40);
   });
 
@@ -67,7 +67,7 @@ describe("workerPrefetch over real sockets", () => {
     expect(tracker.highest()).toBeLessThanOrEqual(8);
     expect(tracker.highest()).toBeGreaterThan(1); // pipelined: more than one at a time
     expect(workers.every((w) => w.stats.replies > 0)).toBe(true);
-    expect(broker.stats).toMatchObject({ replies: 400, inFlight: 0, lost: 0, repliesUnmatched: 0 });
+    expect(broker.stats).toMatchObject({ replies: 400, inFlight: 0, lost: 0, forged: 0 });
   });
 
   it("a concurrent worker (concurrency 4) behind prefetch 4 answers out of order; every client gets its own reply", async () => {
@@ -91,7 +91,7 @@ describe("workerPrefetch over real sockets", () => {
     }
     expect(await Promise.all(replies)).toEqual(["r0 ok", "r1 ok", "r2 ok", "r3 ok"]);
     expect(order).toEqual(["r2 ok", "r0 ok", "r3 ok", "r1 ok"]);
-    expect(broker.stats).toMatchObject({ replies: 4, inFlight: 0, repliesUnmatched: 0 });
+    expect(broker.stats).toMatchObject({ replies: 4, inFlight: 0, forged: 0 });
   });
 
   it("a worker closed while it holds several requests: its reply goes out, the others are requeued (not lost) and another worker serves them", async () => {

@@ -139,7 +139,7 @@ describe("MajordomoWorker", () => {
     });
     worker.on("handler-error", ({ error }) => errors.push(error));
     await request(router, wid, "C1", "bad");
-    expect(show(await recvUntil(router, isCommand(3), "an empty REPLY")).slice(3)).toEqual(["0x03", "C1", ""]);
+    expect(show(await recvUntil(router, isCommand(3), "an empty REPLY: one empty body frame, as 7/MDP wants")).slice(3)).toEqual(["0x03", "C1", "", ""]);
     await request(router, wid, "C2", "good");
     expect(show(await recvUntil(router, isCommand(3), "the next REPLY")).slice(4)).toEqual(["C2", "", "good"]);
     expect(errors).toEqual([new Error("boom")]);
@@ -158,7 +158,7 @@ describe("MajordomoWorker", () => {
   it("a handler returning something that is not a body counts as an error", async () => {
     const { router, wid, worker } = await setup({ handler: () => 42 as never });
     await request(router, wid, "C1", "x");
-    expect(show(await recvUntil(router, isCommand(3), "an empty REPLY")).slice(3)).toEqual(["0x03", "C1", ""]);
+    expect(show(await recvUntil(router, isCommand(3), "an empty REPLY")).slice(3)).toEqual(["0x03", "C1", "", ""]);
     expect(worker.stats.handlerErrors).toBe(1);
   });
 

@@ -16,7 +16,7 @@
  * retry later".
  * @module
  */
-import { ProtocolError } from "@zkit/core";
+import { ProtocolError, atLeastOneFrame } from "@zkit/core";
 
 /** The service that stores a request and answers its uuid. */
 export const TITANIC_REQUEST = "titanic.request";
@@ -121,9 +121,9 @@ export function parseStatus(frame: Buffer | undefined, index = 0): TspStatus | P
 
 // ------------------------------------------------- client side: encoders
 
-/** The body of a `titanic.request`: `[service][body...]`. */
+/** The body of a `titanic.request`: `[service][body...]`, at least one body frame (an empty one for an empty body). */
 export function encodeRequestBody(service: string, body: readonly Buffer[]): Buffer[] {
-  return [Buffer.from(service, "utf8"), ...body];
+  return [Buffer.from(service, "utf8"), ...atLeastOneFrame(body)];
 }
 
 /** The body of a `titanic.reply` or `titanic.close`: `[uuid]`. */

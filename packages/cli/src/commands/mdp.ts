@@ -4,6 +4,11 @@
  */
 import { sleep } from "@zkit/core";
 import {
+  DEFAULT_MAX_DELIVERIES,
+  DEFAULT_MAX_FRAME_BYTES,
+  DEFAULT_MAX_QUEUE_BYTES,
+  DEFAULT_UNSERVED_EXPIRY_MS,
+  DEFAULT_WORKER_PREFETCH,
   MMI_OK,
   MMI_PREFIX,
   MMI_SERVICE,
@@ -27,11 +32,25 @@ const broker = defineCommand({
     bind: { type: "string", default: "tcp://*:5555", help: "where the broker's ROUTER binds (comma-separated list)" },
     "heartbeat-ms": heartbeatFlag("heartbeat interval with workers, in ms"),
     liveness: livenessFlag("heartbeat intervals of silence before a worker expires"),
-    "request-expiry-ms": { type: "number", default: 10000, min: 1, help: "drop a request that waited this long for a worker, in ms" },
-    "max-queue": { type: "number", default: 10000, min: 1, help: "the most requests queued per service (the oldest is dropped past it)" },
+    "unserved-expiry-ms": {
+      type: "number",
+      default: DEFAULT_UNSERVED_EXPIRY_MS,
+      min: 1,
+      help: "drop a request for a service that has had no worker this long, in ms",
+    },
+    "request-expiry-ms": { type: "number", min: 1, help: "drop any request that waited this long, in ms, even while its service has workers (default: no limit)" },
+    "max-queue-bytes": { type: "number", default: DEFAULT_MAX_QUEUE_BYTES, min: 1, help: "the most memory queued requests may hold, in bytes (new requests are refused past it)" },
+    "max-queue": { type: "number", min: 1, help: "the most requests queued per service (default: no limit of its own)" },
+    "max-frame-bytes": {
+      type: "number",
+      default: DEFAULT_MAX_FRAME_BYTES,
+      min: 1,
+      help: "the largest frame accepted, in bytes (libzmq cuts off a peer that sends a bigger one)",
+    },
+    "max-deliveries": { type: "number", default: DEFAULT_MAX_DELIVERIES, min: 1, help: "how many workers a request may go to when the one holding it leaves" },
     "worker-prefetch": {
       type: "number",
-      default: 1,
+      default: DEFAULT_WORKER_PREFETCH,
       min: 1,
       help: "the most requests a worker gets before it replies (1 = 7/MDP's one at a time)",
     },
@@ -43,9 +62,12 @@ const broker = defineCommand({
     "Monitor it with `zkit mdp mmi mmi.stats`.",
     "",
     "--worker-prefetch N > 1 pipelines: each worker may hold N requests, the next ones",
-    "waiting in its socket while it works (any 7/MDP worker copes). More throughput; a",
-    "worker that dies loses up to N requests (clients retry), and N x the work time must",
-    "stay under the clients' timeout.",
+    "waiting in its socket while it works (any 7/MDP worker copes). More throughput; N x",
+    "the work time must stay under the clients' timeout.",
+    "",
+    "A request waits as long as its service has workers (memory is bounded by",
+    "--max-queue-bytes) and up to --unserved-expiry-ms for one when it has none. A",
+    "worker that dies or leaves gives its requests back to the queue for another.",
     "",
     "example: zkit mdp broker --bind tcp://*:5555 -v",
     "         zkit mdp broker --worker-prefetch 32",
@@ -54,15 +76,21 @@ const broker = defineCommand({
     const b = new MajordomoBroker({
       heartbeatIntervalMs: ctx.flags["heartbeat-ms"],
       liveness: ctx.flags.liveness,
+      unservedExpiryMs: ctx.flags["unserved-expiry-ms"],
       requestExpiryMs: ctx.flags["request-expiry-ms"],
+      maxQueueBytes: ctx.flags["max-queue-bytes"],
       maxQueuePerService: ctx.flags["max-queue"],
+      maxFrameBytes: ctx.flags["max-frame-bytes"],
+      maxDeliveries: ctx.flags["max-deliveries"],
       workerPrefetch: ctx.flags["worker-prefetch"],
       ...traceOption(ctx),
     });
     if (ctx.flags.verbose) {
       b.on("worker-ready", ({ service, worker }) => ctx.out(`I: worker ${worker} ready for ${service}`));
       b.on("worker-gone", ({ service, worker, reason }) => ctx.out(`I: worker ${worker} for ${service} gone (${reason})`));
+      b.on("request-requeued", ({ service, client, worker, reason }) => ctx.out(`W: request for ${service} from ${client} back in the queue: worker ${worker} left (${reason})`));
       b.on("request-lost", ({ service, client, worker }) => ctx.out(`W: request for ${service} from ${client} lost with worker ${worker}`));
+      b.on("reply-forged", ({ service, client, worker }) => ctx.out(`W: worker ${worker} for ${service} sent a REPLY for client ${client}, which it was never given: dropped`));
       b.on("request-expired", ({ service, client }) => ctx.out(`W: request for ${service} from ${client} expired in the queue`));
       b.on("request-dropped", ({ service, client, reason }) => ctx.out(`W: request for ${service} from ${client} dropped (${reason})`));
       b.on("malformed", ({ reason, sender }) => ctx.out(`W: malformed message from ${sender ?? "?"} dropped: ${reason}`));
@@ -77,7 +105,9 @@ const broker = defineCommand({
       await b.close();
     }
     const s = b.stats;
-    ctx.out(`broker stopped: ${s.requests} requests, ${s.replies} replies, ${s.expired} expired, ${s.dropped} dropped, ${s.lost} lost, ${s.malformed} malformed`);
+    ctx.out(
+      `broker stopped: ${s.requests} requests, ${s.replies} replies, ${s.requeued} requeued, ${s.expired} expired, ${s.dropped} dropped, ${s.abandoned} abandoned, ${s.lost} lost, ${s.forged} forged, ${s.malformed} malformed`,
+    );
   },
 });
 

@@ -1,18 +1,23 @@
 """A minimal independent 7/MDP broker on pyzmq (written for zkit's interop tests).
 
-usage: mdbroker.py BIND_ENDPOINT [HEARTBEAT_MS]
+usage: mdbroker.py BIND_ENDPOINT [HEARTBEAT_MS] [--strict]
 
 One ROUTER; workers register with READY, requests wait in a FIFO per
 service and go to idle workers in LRU order; REPLYs go back to the client;
 HEARTBEAT both ways, silent workers expire; mmi.service answers 200/404.
-Prints "listening on <endpoint>".
+Prints "listening on <endpoint>". With --strict it also checks 7/MDP's rule
+that every REQUEST and REPLY carries at least one body frame (the Guide's C
+broker asserts on a client REQUEST without one) and prints
+"violation <what> <frame count>" for each message that breaks it.
 """
 import sys, time
 from collections import deque
 import zmq
 
-bind = sys.argv[1]
-interval = int(sys.argv[2]) / 1000 if len(sys.argv) > 2 else 2.5
+strict = "--strict" in sys.argv
+argv = [a for a in sys.argv if a != "--strict"]
+bind = argv[1]
+interval = int(argv[2]) / 1000 if len(argv) > 2 else 2.5
 ctx = zmq.Context()
 sock = ctx.socket(zmq.ROUTER)
 sock.linger = 0
@@ -46,6 +51,10 @@ while True:
     if sock in events:
         frames = sock.recv_multipart()
         sender, header = frames[0], frames[2] if len(frames) > 2 else b""
+        if strict and header == b"MDPC01" and len(frames) < 5:
+            print("violation client-request-without-body %d" % (len(frames) - 1), flush=True)
+        if strict and header == b"MDPW01" and len(frames) >= 4 and frames[3] == b"\x03" and len(frames) < 7:
+            print("violation worker-reply-without-body %d" % (len(frames) - 1), flush=True)
         if header == b"MDPC01" and len(frames) >= 4:
             service, body = frames[3], frames[4:]
             if service == b"mmi.service":
