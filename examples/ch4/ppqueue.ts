@@ -24,7 +24,9 @@ await main(async () => {
     liveness: opts.liveness,
   });
   queue.on("worker-ready", ({ identity }) => console.log(`I: worker ${identity.toString("hex")} ready`));
-  queue.on("worker-expired", ({ identity, busy }) => console.log(`W: worker ${identity.toString("hex")} expired${busy ? " (its request is lost)" : ""}`));
+  queue.on("worker-expired", ({ identity, busy, reason }) =>
+    console.log(`W: worker ${identity.toString("hex")} gone (${reason})${busy ? ": its request goes to the next worker" : ""}`),
+  );
   await queue.start();
   console.log(`listening on ${queue.frontendEndpoint} (frontend)`);
   console.log(`listening on ${queue.backendEndpoint} (backend)`);

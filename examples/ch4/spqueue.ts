@@ -16,6 +16,7 @@ const opts = parseOptions("spqueue", "Simple Pirate queue: an LRU queue between 
 await main(async () => {
   const queue = new SimplePirateQueue({ frontend: binding(opts.frontend), backend: binding(opts.backend) });
   queue.on("worker-ready", ({ identity }) => console.log(`I: worker ${identity.toString("hex")} ready`));
+  queue.on("worker-lost", ({ identity }) => console.log(`W: worker ${identity.toString("hex")} gone`));
   await queue.start();
   console.log(`listening on ${queue.frontendEndpoint} (frontend)`);
   console.log(`listening on ${queue.backendEndpoint} (backend)`);

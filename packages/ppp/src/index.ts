@@ -11,6 +11,8 @@
  */
 export {
   ParanoidPirateQueue,
+  PPP_MAX_DELIVERIES,
+  PPP_MAX_FRAME_BYTES,
   type ParanoidPirateQueueEvents,
   type ParanoidPirateQueueOptions,
   type ParanoidPirateQueueStats,

@@ -17,7 +17,7 @@
  * Commands are single frames with no empty delimiter before them.
  * @module
  */
-import { ProtocolError } from "@zkit/core";
+import { ProtocolError, atLeastOneFrame } from "@zkit/core";
 
 /** The READY command byte: a worker's first message on every connection. */
 export const PPP_READY = 0x01;
@@ -99,7 +99,7 @@ export function decodeClientRequest(frames: readonly Buffer[]): ClientRequest | 
 
 /** Queue -> worker request: `[w][client][""][body...]`. */
 export function encodeWorkerRequest(worker: Buffer, client: Buffer, body: readonly Buffer[]): Buffer[] {
-  return [worker, client, EMPTY, ...body];
+  return [worker, client, EMPTY, ...atLeastOneFrame(body)];
 }
 
 /** Queue -> worker heartbeat: `[w][0x02]`. */
@@ -109,7 +109,7 @@ export function encodeQueueHeartbeat(worker: Buffer): Buffer[] {
 
 /** Queue -> client reply: `[client][""][body...]`. */
 export function encodeClientReply(client: Buffer, body: readonly Buffer[]): Buffer[] {
-  return [client, EMPTY, ...body];
+  return [client, EMPTY, ...atLeastOneFrame(body)];
 }
 
 /** Worker -> queue READY: `[0x01]`. */
@@ -124,7 +124,7 @@ export function encodeHeartbeat(): Buffer[] {
 
 /** Worker -> queue reply: `[client][""][reply...]`. */
 export function encodeWorkerReply(client: Buffer, body: readonly Buffer[]): Buffer[] {
-  return [client, EMPTY, ...body];
+  return [client, EMPTY, ...atLeastOneFrame(body)];
 }
 
 function describe(frame: Buffer): string {

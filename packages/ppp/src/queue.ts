@@ -5,7 +5,19 @@
  * @module
  */
 import { EventEmitter } from "node:events";
-import { ErrorCode, ProtocolError, ZSocket, ZkitError, getLogger, parseEndpoints, readOptions, type TraceFn } from "@zkit/core";
+import {
+  ErrorCode,
+  LogBurst,
+  ProtocolError,
+  ROUTER_NOTIFY_DISCONNECT,
+  ZSocket,
+  ZkitError,
+  getLogger,
+  isRouterNotification,
+  parseEndpoints,
+  readOptions,
+  type TraceFn,
+} from "@zkit/core";
 import { ZLoop, type Ticket } from "@zkit/zloop";
 import {
   PPP_HEARTBEAT_INTERVAL_MS,
@@ -20,6 +32,24 @@ import {
 import { Workers, type WorkerEntry } from "./workers.js";
 
 const log = getLogger("ppp");
+const forgedLog = new LogBurst(log, "forged replies dropped (see stats.forged)");
+
+/** Default of {@link ParanoidPirateQueueOptions.maxFrameBytes}: 16 MiB. */
+export const PPP_MAX_FRAME_BYTES = 16 * 1024 * 1024;
+/** Default of {@link ParanoidPirateQueueOptions.maxDeliveries}. */
+export const PPP_MAX_DELIVERIES = 3;
+
+/** A request the queue accepted, with how many workers it was given to. */
+interface HeldRequest extends ClientRequest {
+  deliveries: number;
+}
+
+/** What the queue keeps per worker. */
+interface WorkerData {
+  ticket: Ticket;
+  /** The request it holds, while busy. */
+  request: HeldRequest | undefined;
+}
 
 /** Options of a {@link ParanoidPirateQueue}. */
 export interface ParanoidPirateQueueOptions {
@@ -43,6 +73,22 @@ export interface ParanoidPirateQueueOptions {
    */
   liveness?: number;
   /**
+   * The largest frame either socket accepts, in bytes: the sockets'
+   * `maxMessageSize`, so libzmq refuses a bigger frame (and cuts off its
+   * sender) before receiving it. Memory stays bounded whatever peers send.
+   * @defaultValue 16777216 (16 MiB, {@link PPP_MAX_FRAME_BYTES})
+   */
+  maxFrameBytes?: number;
+  /**
+   * How many workers one request may be given to. A request whose worker
+   * leaves before answering (its connection ended, or it went silent) goes
+   * to the next worker, up to this many in all; then it is dropped and
+   * counted (`stats.lostRequests`): a request that kills every worker it
+   * meets must not take them all down.
+   * @defaultValue 3 ({@link PPP_MAX_DELIVERIES})
+   */
+  maxDeliveries?: number;
+  /**
    * Called with every message the queue receives or sends, with `socket`
    * `"frontend"` or `"backend"` (`zkit ppp queue -v`).
    * @defaultValue undefined
@@ -61,15 +107,16 @@ export interface WorkerExpiredEvent {
   /** The worker's routing id at the backend. */
   readonly identity: Buffer;
   /**
-   * True if it held a request, which is then lost for the queue (the
-   * client's Lazy Pirate retry sends it again).
+   * True if it held a request, which then goes to the next worker (up to
+   * `maxDeliveries` workers in all).
    */
   readonly busy: boolean;
   /**
    * `"silent"`: nothing from it for `liveness` heartbeat intervals;
-   * `"unreachable"`: it had disconnected when the queue sent to it.
+   * `"disconnected"`: its connection ended (its process died, its socket
+   * closed); `"unreachable"`: a message to it could not be delivered.
    */
-  readonly reason: "silent" | "unreachable";
+  readonly reason: "silent" | "disconnected" | "unreachable";
 }
 
 /** The events of a {@link ParanoidPirateQueue}. */
@@ -91,14 +138,20 @@ export interface ParanoidPirateQueueStats {
   /**
    * Well-formed messages dropped because they break the protocol's order:
    * a HEARTBEAT or reply from a worker that never sent READY (or was
-   * expired), a reply from a worker that holds no request, a second READY.
+   * expired), a second READY.
    */
   readonly unexpected: number;
-  /** Workers expired, silent or unreachable. */
+  /**
+   * Replies dropped because they answer no request the queue gave that
+   * worker (a worker naming a client it was never sent, or holding
+   * nothing): never forwarded.
+   */
+  readonly forged: number;
+  /** Workers forgotten: silent, disconnected or unreachable. */
   readonly workersExpired: number;
-  /** Requests held by a worker when it was expired (recovered by the client's retry). */
+  /** Requests dropped after `maxDeliveries` workers left without answering them (the client's retry may still recover them). */
   readonly lostRequests: number;
-  /** Requests given to another worker because the first was unreachable. */
+  /** Requests given to another worker because the one holding them left or could not be reached. */
   readonly redispatched: number;
 }
 
@@ -116,11 +169,15 @@ type State = "new" | "starting" | "running" | "closed";
  *   idle or busy. Any message from a worker refreshes its expiry; a worker
  *   silent for `liveness` intervals is expired whether idle or busy (the
  *   Guide's queue purges only up to the first live worker and never
- *   expires busy ones). A busy worker's request is then counted in
- *   `stats.lostRequests`; the client's retry recovers it.
- * - A request sent to a worker that has disconnected is not lost: the
- *   backend ROUTER reports it unroutable, the worker is expired
- *   (`"unreachable"`) and the request goes to the next worker.
+ *   expires busy ones).
+ * - A worker whose connection ends (its process died) leaves at once, not
+ *   after `liveness` intervals; a request sent to a worker that is gone
+ *   fails at once (the backend ROUTER is `mandatory`) and is not lost.
+ * - A request whose worker leaves before answering (disconnected, silent,
+ *   unreachable) goes to the next worker, up to `maxDeliveries` workers.
+ * - A reply goes to a client only if it answers the request the queue gave
+ *   that worker: anything else is dropped as forged.
+ * - Both sockets refuse frames over `maxFrameBytes` before receiving them.
  * - Malformed or out-of-order messages are dropped, counted and logged as
  *   warnings on `zkit:ppp`; the queue never stops for them.
  *
@@ -137,17 +194,19 @@ export class ParanoidPirateQueue extends EventEmitter<ParanoidPirateQueueEvents>
   readonly #backendSpec: string;
   readonly #intervalMs: number;
   readonly #liveness: number;
+  readonly #maxFrameBytes: number;
+  readonly #maxDeliveries: number;
   readonly #trace: TraceFn | undefined;
   readonly #loop: ZLoop;
   #frontend: ZSocket<"ROUTER"> | undefined;
   #backend: ZSocket<"ROUTER"> | undefined;
-  readonly #workers = new Workers<{ ticket: Ticket }>();
-  /** Accepted requests whose worker was unreachable, waiting for the next ready worker. */
-  readonly #held: ClientRequest[] = [];
+  readonly #workers = new Workers<WorkerData>();
+  /** Accepted requests whose worker left or was unreachable, waiting for the next ready worker. */
+  readonly #held: HeldRequest[] = [];
   #reading = false;
   #state: State = "new";
   #done: Promise<void> = Promise.resolve();
-  #stats = { requests: 0, replies: 0, malformed: 0, unexpected: 0, workersExpired: 0, lostRequests: 0, redispatched: 0 };
+  #stats = { requests: 0, replies: 0, malformed: 0, unexpected: 0, forged: 0, workersExpired: 0, lostRequests: 0, redispatched: 0 };
 
   /**
    * @param options - see {@link ParanoidPirateQueueOptions}
@@ -163,6 +222,8 @@ export class ParanoidPirateQueue extends EventEmitter<ParanoidPirateQueueEvents>
     parseEndpoints(this.#backendSpec, true);
     this.#intervalMs = o.number("heartbeatIntervalMs", PPP_HEARTBEAT_INTERVAL_MS, { min: 0, exclusive: true });
     this.#liveness = o.number("liveness", PPP_LIVENESS, { min: 1, integer: true, meaning: "heartbeat intervals a worker may stay silent" });
+    this.#maxFrameBytes = o.number("maxFrameBytes", PPP_MAX_FRAME_BYTES, { min: 1, integer: true, infinity: true });
+    this.#maxDeliveries = o.number("maxDeliveries", PPP_MAX_DELIVERIES, { min: 1, integer: true });
     this.#trace = o.function<TraceFn>("trace", "({ direction, socket, frames }) => void");
     this.#loop = new ZLoop({ ticketDelayMs: this.#intervalMs * this.#liveness });
   }
@@ -225,11 +286,13 @@ export class ParanoidPirateQueue extends EventEmitter<ParanoidPirateQueueEvents>
   async start(): Promise<void> {
     if (this.#state !== "new") throw new ZkitError(ErrorCode.State, `ParanoidPirateQueue.start: the queue is ${this.#state === "closed" ? "closed" : "already started"}; create a new one`);
     this.#state = "starting";
+    const maxMessageSize = Number.isFinite(this.#maxFrameBytes) ? this.#maxFrameBytes : -1;
     try {
-      this.#frontend = await ZSocket.router(this.#frontendSpec);
+      this.#frontend = await ZSocket.router(this.#frontendSpec, { maxMessageSize });
       // mandatory + no send timeout: a send to a worker that is gone fails at
-      // once instead of vanishing, so its request can go to another worker
-      this.#backend = await ZSocket.router(this.#backendSpec, { mandatory: true, sendTimeout: 0 });
+      // once instead of vanishing, so its request can go to another worker;
+      // routerNotify: a worker whose connection ends is known at once
+      this.#backend = await ZSocket.router(this.#backendSpec, { mandatory: true, sendTimeout: 0, routerNotify: ROUTER_NOTIFY_DISCONNECT, maxMessageSize });
     } catch (err) {
       this.#frontend?.close();
       this.#state = "closed";
@@ -290,6 +353,15 @@ export class ParanoidPirateQueue extends EventEmitter<ParanoidPirateQueueEvents>
 
   #onBackend = (msg: Buffer[]): void => {
     this.#trace?.({ direction: "in", socket: "backend", frames: msg });
+    if (isRouterNotification(msg)) {
+      // a worker's connection ended: it leaves now, not after liveness intervals
+      const gone = this.#workers.get(msg[0]!);
+      if (gone !== undefined && this.#workers.remove(gone)) {
+        log.warn("worker %s disconnected%s", gone.identity.toString("hex"), gone.busy ? ": its request goes to the next worker" : "");
+        this.#forget(gone, "disconnected");
+      }
+      return;
+    }
     const m = decodeBackend(msg);
     if (m instanceof ProtocolError) {
       this.#stats.malformed++;
@@ -307,19 +379,25 @@ export class ParanoidPirateQueue extends EventEmitter<ParanoidPirateQueueEvents>
     switch (m.kind) {
       case "heartbeat":
         return;
-      case "ready":
-        // READY again on the same connection: the worker starts over
+      case "ready": {
+        // READY again on the same connection: the worker starts over, and
+        // the request it held goes to the next worker
         this.#unexpected(m.worker, "a second READY");
-        if (worker.busy) {
-          this.#stats.lostRequests++;
-          this.#idle(worker);
-        }
+        const held = worker.data.request;
+        worker.data.request = undefined;
+        if (held !== undefined) this.#giveBack(held);
+        if (worker.busy) this.#idle(worker);
         return;
+      }
       case "reply": {
-        if (!worker.busy) {
-          this.#unexpected(m.worker, "a reply from a worker that holds no request");
+        const request = worker.data.request;
+        if (!worker.busy || request === undefined || !request.client.equals(m.client)) {
+          // only the answer to the request this worker was given goes out
+          this.#stats.forged++;
+          forgedLog.record("backend: dropped a reply from worker %s for client %s: it was never given that client's request", m.worker.toString("hex"), m.client.toString("hex"));
           return;
         }
+        worker.data.request = undefined;
         const out = encodeClientReply(m.client, m.body);
         this.#trace?.({ direction: "out", socket: "frontend", frames: out });
         void this.#frontend!.send(out);
@@ -339,7 +417,7 @@ export class ParanoidPirateQueue extends EventEmitter<ParanoidPirateQueueEvents>
       return;
     }
     this.#stats.requests++;
-    this.#dispatch(r);
+    this.#dispatch({ client: r.client, body: r.body, deliveries: 0 });
   };
 
   #unexpected(identity: Buffer, what: string): void {
@@ -350,14 +428,14 @@ export class ParanoidPirateQueue extends EventEmitter<ParanoidPirateQueueEvents>
   // ------------------------------------------------------------- workers
 
   #register(identity: Buffer): void {
-    const entry = this.#workers.add(identity, { ticket: this.#loop.ticket(() => this.#expire(entry, "silent")) });
+    const entry = this.#workers.add(identity, { ticket: this.#loop.ticket(() => this.#expire(entry)), request: undefined });
     log.info("worker %s ready", identity.toString("hex"));
     this.#emit("worker-ready", { identity });
     this.#idle(entry);
   }
 
   /** A worker can take a request: a held one first, else it joins the LRU list. */
-  #idle(worker: WorkerEntry<{ ticket: Ticket }>): void {
+  #idle(worker: WorkerEntry<WorkerData>): void {
     const held = this.#held.shift();
     if (held !== undefined) this.#send(worker, held);
     else this.#workers.idle(worker);
@@ -365,39 +443,64 @@ export class ParanoidPirateQueue extends EventEmitter<ParanoidPirateQueueEvents>
   }
 
   /** Gives `r` to the least recently used ready worker, or holds it until one is ready. */
-  #dispatch(r: ClientRequest): void {
+  #dispatch(r: HeldRequest): void {
     const worker = this.#workers.take();
     if (worker === undefined) this.#held.push(r);
     else this.#send(worker, r);
     this.#updateReading();
   }
 
-  #send(worker: WorkerEntry<{ ticket: Ticket }>, r: ClientRequest): void {
+  #send(worker: WorkerEntry<WorkerData>, r: HeldRequest): void {
     worker.busy = true;
+    worker.data.request = r;
+    r.deliveries++;
     const out = encodeWorkerRequest(worker.identity, r.client, r.body);
     this.#trace?.({ direction: "out", socket: "backend", frames: out });
     this.#backend!.send(out).catch((err: unknown) => {
       if (this.#state !== "running") return;
       // unroutable (disconnected) or its pipe is full: it will not answer
       log.warn("request for worker %s not delivered (%s): passing it to the next worker", worker.identity.toString("hex"), (err as Error)?.message ?? String(err));
-      if (this.#workers.remove(worker)) this.#forget(worker, false, "unreachable");
-      this.#stats.redispatched++;
-      this.#dispatch(r);
+      if (this.#workers.remove(worker)) {
+        r.deliveries--; // it never left
+        this.#forget(worker, "unreachable");
+      }
     });
   }
 
   /** Expiry, the one place: a worker silent for liveness intervals. */
-  #expire(worker: WorkerEntry<{ ticket: Ticket }>, reason: "silent"): void {
+  #expire(worker: WorkerEntry<WorkerData>): void {
     if (!this.#workers.remove(worker)) return;
-    log.warn("worker %s expired: silent for %d ms%s", worker.identity.toString("hex"), this.#intervalMs * this.#liveness, worker.busy ? ", its request is lost" : "");
-    this.#forget(worker, worker.busy, reason);
+    log.warn("worker %s expired: silent for %d ms%s", worker.identity.toString("hex"), this.#intervalMs * this.#liveness, worker.busy ? ", its request goes to the next worker" : "");
+    this.#forget(worker, "silent");
   }
 
-  #forget(worker: WorkerEntry<{ ticket: Ticket }>, busy: boolean, reason: "silent" | "unreachable"): void {
+  /** A worker left the books (it was removed): its request, if any, goes to the next worker. */
+  #forget(worker: WorkerEntry<WorkerData>, reason: "silent" | "disconnected" | "unreachable"): void {
     this.#loop.ticketDelete(worker.data.ticket);
     this.#stats.workersExpired++;
-    if (busy) this.#stats.lostRequests++;
-    this.#emit("worker-expired", { identity: worker.identity, busy, reason });
+    const held = worker.data.request;
+    worker.data.request = undefined;
+    this.#emit("worker-expired", { identity: worker.identity, busy: held !== undefined, reason });
+    if (held !== undefined) this.#giveBack(held);
+    this.#updateReading();
+  }
+
+  /**
+   * A request whose worker left before answering goes to the next worker
+   * (first in line): that worker cannot answer it any more (a late reply
+   * is dropped as forged). The service sees it at least once, as with the
+   * client's own retry. After `maxDeliveries` workers it is dropped.
+   */
+  #giveBack(r: HeldRequest): void {
+    if (r.deliveries >= this.#maxDeliveries) {
+      this.#stats.lostRequests++;
+      log.warn("a request from client %s was given to %d workers and none answered: dropped (the client's retry may still recover it)", r.client.toString("hex"), r.deliveries);
+      return;
+    }
+    this.#stats.redispatched++;
+    const worker = this.#workers.take();
+    if (worker === undefined) this.#held.unshift(r);
+    else this.#send(worker, r);
     this.#updateReading();
   }
 
@@ -409,8 +512,8 @@ export class ParanoidPirateQueue extends EventEmitter<ParanoidPirateQueueEvents>
       this.#backend!.send(out).catch((err: unknown) => {
         if (this.#state !== "running" || !(err instanceof ZkitError) || err.code !== ErrorCode.HostUnreachable) return;
         if (!this.#workers.remove(worker)) return;
-        log.warn("worker %s expired: disconnected%s", worker.identity.toString("hex"), worker.busy ? ", its request is lost" : "");
-        this.#forget(worker, worker.busy, "unreachable");
+        log.warn("worker %s unreachable%s", worker.identity.toString("hex"), worker.busy ? ": its request goes to the next worker" : "");
+        this.#forget(worker, "unreachable");
       });
     }
   };

@@ -60,7 +60,7 @@ describe("routing", () => {
     await w.reply(w.requests[0]!, frames("A", "C"));
     expect(text(await recv(client))).toEqual(["A", "C"]);
     await waitFor(() => q.readyWorkers === 1, WAIT, "the worker ready again");
-    expect(q.stats).toEqual({ requests: 1, replies: 1, malformed: 0, unexpected: 0, workersExpired: 0, lostRequests: 0, redispatched: 0 });
+    expect(q.stats).toEqual({ requests: 1, replies: 1, malformed: 0, unexpected: 0, forged: 0, workersExpired: 0, lostRequests: 0, redispatched: 0 });
   });
 
   it("gives requests to the least recently used worker first", async () => {
@@ -157,23 +157,27 @@ describe("heartbeats and expiry", () => {
     expect(silent.requests).toHaveLength(0);
   });
 
-  it("expires a busy worker that falls silent and counts its request as lost", async () => {
+  it("expires a busy worker that falls silent; its request goes to the next worker, its late reply is never forwarded", async () => {
     const expired: WorkerExpiredEvent[] = [];
     const q = await queue({ heartbeatIntervalMs: 100, liveness: 3 });
     q.on("worker-expired", (e) => expired.push(e));
     const w = await raw(q, 50);
     const client = await ZSocket.req(`>${q.frontendEndpoint}`);
-    await client.send("doomed");
+    await client.send("slow");
     await waitFor(() => w.requests.length === 1, WAIT, "the request");
     w.stopHeartbeats();
     await waitFor(() => expired.length === 1, WAIT, "the busy worker expired");
     expect(expired[0]).toMatchObject({ busy: true, reason: "silent" });
-    expect(q.stats).toMatchObject({ workersExpired: 1, lostRequests: 1 });
+    expect(q.stats).toMatchObject({ workersExpired: 1, lostRequests: 0, redispatched: 1 });
     expect(q.workerCount).toBe(0);
-    // its late reply is dropped as unexpected, never forwarded
+    const next = await raw(q, 50);
+    await waitFor(() => next.requests.length === 1, WAIT, "the request at the next worker");
+    await next.reply(next.requests[0]!, frames("from the next"));
+    expect(text(await recv(client))).toEqual(["from the next"]);
+    // the silent one's late reply is dropped, never forwarded
     await w.reply(w.requests[0]!, frames("late"));
     await waitFor(() => q.stats.unexpected === 1, WAIT, "the late reply dropped");
-    expect(q.stats.replies).toBe(0);
+    expect(q.stats.replies).toBe(1);
   });
 
   it("any message from a worker refreshes its expiry: replies alone keep it alive", async () => {
@@ -204,13 +208,12 @@ describe("bad input and unreachable workers", () => {
     await stranger.send([Buffer.from("c"), E, Buffer.from("r")]); // reply before READY
     await stranger.send(Buffer.from([0x07])); // unknown command
     await stranger.send([Buffer.from("c"), Buffer.from("x"), Buffer.from("r")]); // no delimiter
-    await stranger.send(E); // an empty frame
-    await w.sock.send([Buffer.from("c"), E, Buffer.from("r")]); // reply while holding no request
+    await w.sock.send([Buffer.from("c"), E, Buffer.from("r")]); // reply while holding no request: forged
     await w.sock.send(Buffer.from([0x01])); // a second READY
     const badClient = await ZSocket.dealer(`>${q.frontendEndpoint}`);
     await badClient.send("no delimiter");
     await badClient.send(E);
-    await waitFor(() => q.stats.malformed === 5 && q.stats.unexpected === 4, WAIT, "5 malformed and 4 unexpected");
+    await waitFor(() => q.stats.malformed === 4 && q.stats.unexpected === 3 && q.stats.forged === 1, WAIT, "4 malformed, 3 unexpected, 1 forged");
     expect(q.workerCount).toBe(1);
     const client = await ZSocket.req(`>${q.frontendEndpoint}`);
     await client.send("still serving");
@@ -219,34 +222,67 @@ describe("bad input and unreachable workers", () => {
     expect(text(await recv(client))).toEqual(["yes"]);
   });
 
-  it("a second READY from a busy worker frees it and counts its request as lost", async () => {
+  it("a second READY from a busy worker: it starts over, and gets its request again", async () => {
     const q = await queue();
     const w = await raw(q, 100);
     const client = await ZSocket.req(`>${q.frontendEndpoint}`);
-    await client.send("abandoned");
+    await client.send("again");
     await waitFor(() => w.requests.length === 1, WAIT, "the request");
     await w.sock.send(Buffer.from([0x01]));
-    await waitFor(() => q.readyWorkers === 1, WAIT, "the worker idle again");
-    expect(q.stats).toMatchObject({ unexpected: 1, lostRequests: 1 });
+    await waitFor(() => w.requests.length === 2, WAIT, "the request given again");
+    expect(q.stats).toMatchObject({ unexpected: 1, lostRequests: 0, redispatched: 1 });
+    await w.reply(w.requests[1]!, frames("done"));
+    expect(text(await recv(client))).toEqual(["done"]);
   });
 
-  it("a request for a worker that disconnected goes to the next worker", async () => {
+  it("a worker that disconnects leaves at once: the next request goes to a live worker", async () => {
     const expired: WorkerExpiredEvent[] = [];
     const q = await queue({ heartbeatIntervalMs: 200, liveness: 50 }); // no silent expiry in this test
     q.on("worker-expired", (e) => expired.push(e));
     const gone = await raw(q, 100);
     const next = await raw(q, 100);
     await gone.close();
-    const third = await raw(q, 100); // its handshake: by then the backend has seen the first one go
+    await waitFor(() => expired.length === 1, WAIT, "the first worker gone");
+    expect(expired).toEqual([expect.objectContaining({ busy: false, reason: "disconnected" })]);
     const pending = lazyRequest(q.frontendEndpoint, frames("for the first worker"), 5000, 3);
     await waitFor(() => next.requests.length === 1, WAIT, "the request at the next worker");
     await next.reply(next.requests[0]!, frames("served"));
     const { reply, attempts } = await within(pending, WAIT, "reply");
     expect(text(reply)).toEqual(["served"]);
     expect(attempts).toBe(1);
-    expect(expired).toEqual([expect.objectContaining({ busy: false, reason: "unreachable" })]);
-    expect(q.stats).toMatchObject({ redispatched: 1, workersExpired: 1, lostRequests: 0 });
-    expect(third.requests).toHaveLength(0);
+    expect(q.stats).toMatchObject({ redispatched: 0, workersExpired: 1, lostRequests: 0 });
+  });
+
+  it("a worker that disconnects holding a request: the request goes to the next worker at once", async () => {
+    const q = await queue({ heartbeatIntervalMs: 200, liveness: 50 });
+    const doomed = await raw(q, 100);
+    const next = await raw(q, 100);
+    const pending = lazyRequest(q.frontendEndpoint, frames("job"), 10_000, 1);
+    await waitFor(() => doomed.requests.length + next.requests.length === 1, WAIT, "the request at a worker");
+    const [holder, other] = doomed.requests.length === 1 ? [doomed, next] : [next, doomed];
+    await holder.close();
+    await waitFor(() => other.requests.length === 1, WAIT, "the request at the other worker");
+    await other.reply(other.requests[0]!, frames("done"));
+    const { reply, attempts } = await within(pending, WAIT, "reply");
+    expect(text(reply)).toEqual(["done"]);
+    expect(attempts).toBe(1);
+    expect(q.stats).toMatchObject({ redispatched: 1, lostRequests: 0 });
+  });
+
+  it("a reply naming a client the worker was never given is dropped as forged, never forwarded", async () => {
+    const q = await queue();
+    const honest = await raw(q, 100);
+    const rogue = await raw(q, 100);
+    const victim = await ZSocket.req(`>${q.frontendEndpoint}`);
+    await victim.send("mine");
+    await waitFor(() => honest.requests.length + rogue.requests.length === 1, WAIT, "the request at a worker");
+    const [holder, other] = honest.requests.length === 1 ? [honest, rogue] : [rogue, honest];
+    // the other worker learned the client's id and forges ten replies with it
+    for (let i = 0; i < 10; i++) await other.reply(holder.requests[0]!, frames(`forged ${i}`));
+    await waitFor(() => q.stats.forged === 10, WAIT, "ten forged replies dropped");
+    await holder.reply(holder.requests[0]!, frames("real"));
+    expect(text(await recv(victim))).toEqual(["real"]);
+    expect(q.stats).toMatchObject({ replies: 1, forged: 10 });
   });
 });
 

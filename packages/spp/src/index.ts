@@ -10,6 +10,8 @@
  */
 export {
   SimplePirateQueue,
+  SPP_MAX_DELIVERIES,
+  SPP_MAX_FRAME_BYTES,
   type SimplePirateQueueEvents,
   type SimplePirateQueueOptions,
   type SimplePirateQueueStats,

@@ -14,7 +14,7 @@
  * ```
  * @module
  */
-import { ProtocolError } from "@zkit/core";
+import { ProtocolError, atLeastOneFrame } from "@zkit/core";
 
 /** The READY command byte a worker sends once, when it starts. */
 export const SPP_READY = 0x01;
@@ -67,12 +67,12 @@ export function decodeClientRequest(frames: readonly Buffer[]): ClientRequest | 
 
 /** The request the queue sends a worker: `[w][""][client][""][body...]`. */
 export function encodeWorkerRequest(worker: Buffer, client: Buffer, body: readonly Buffer[]): Buffer[] {
-  return [worker, EMPTY, client, EMPTY, ...body];
+  return [worker, EMPTY, client, EMPTY, ...atLeastOneFrame(body)];
 }
 
 /** The reply the queue sends a client: `[client][""][body...]`. */
 export function encodeClientReply(client: Buffer, body: readonly Buffer[]): Buffer[] {
-  return [client, EMPTY, ...body];
+  return [client, EMPTY, ...atLeastOneFrame(body)];
 }
 
 /** What a worker sends first (its REQ socket adds the delimiter): `[0x01]`. */
@@ -94,7 +94,7 @@ export function decodeWorkerRequest(frames: readonly Buffer[]): ClientRequest | 
 
 /** A worker's reply (its REQ socket adds the delimiter): `[client][""][reply...]`. */
 export function encodeWorkerReply(client: Buffer, body: readonly Buffer[]): Buffer[] {
-  return [client, EMPTY, ...body];
+  return [client, EMPTY, ...atLeastOneFrame(body)];
 }
 
 function describe(frame: Buffer): string {

@@ -6,11 +6,34 @@
  * @module
  */
 import { EventEmitter } from "node:events";
-import { ErrorCode, ProtocolError, ZSocket, ZkitError, getLogger, parseEndpoints, readOptions, type TraceFn } from "@zkit/core";
+import {
+  ErrorCode,
+  LogBurst,
+  ProtocolError,
+  ROUTER_NOTIFY_DISCONNECT,
+  ZSocket,
+  ZkitError,
+  getLogger,
+  isRouterNotification,
+  parseEndpoints,
+  readOptions,
+  type TraceFn,
+} from "@zkit/core";
 import { ZLoop } from "@zkit/zloop";
 import { decodeBackend, decodeClientRequest, encodeClientReply, encodeWorkerRequest, type ClientRequest } from "./protocol.js";
 
 const log = getLogger("spp");
+const forgedLog = new LogBurst(log, "forged replies dropped (see stats.forged)");
+
+/** Default of {@link SimplePirateQueueOptions.maxFrameBytes}: 16 MiB. */
+export const SPP_MAX_FRAME_BYTES = 16 * 1024 * 1024;
+/** Default of {@link SimplePirateQueueOptions.maxDeliveries}. */
+export const SPP_MAX_DELIVERIES = 3;
+
+/** A request the queue accepted, with how many workers it was given to. */
+interface HeldRequest extends ClientRequest {
+  deliveries: number;
+}
 
 /** Options of a {@link SimplePirateQueue}. */
 export interface SimplePirateQueueOptions {
@@ -22,6 +45,20 @@ export interface SimplePirateQueueOptions {
   frontend: string;
   /** Where workers connect, like `frontend` (the Guide's is `"tcp://*:5556"`). */
   backend: string;
+  /**
+   * The largest frame either socket accepts, in bytes: the sockets'
+   * `maxMessageSize`, so libzmq refuses a bigger frame (and cuts off its
+   * sender) before receiving it.
+   * @defaultValue 16777216 (16 MiB, {@link SPP_MAX_FRAME_BYTES})
+   */
+  maxFrameBytes?: number;
+  /**
+   * How many workers one request may be given to: a request whose worker's
+   * connection ends before it answers goes to the next worker, up to this
+   * many in all, then it is dropped (counted in `stats.lostRequests`).
+   * @defaultValue 3 ({@link SPP_MAX_DELIVERIES})
+   */
+  maxDeliveries?: number;
   /**
    * Called with every message the queue receives or sends, with `socket`
    * `"frontend"` or `"backend"` (`zkit spp queue -v`).
@@ -47,9 +84,9 @@ export interface SimplePirateQueueEvents {
   /** A worker sent READY: it joins the ready list. */
   "worker-ready": [event: WorkerReadyEvent];
   /**
-   * A request could not be handed to a worker of the ready list because the
-   * worker is gone (it disconnected since it became ready): the worker is
-   * forgotten and the request goes to the next ready worker instead.
+   * A worker is gone: its connection ended, or a request could not be
+   * handed to it. It is forgotten, and the request it held (if any) goes to
+   * the next ready worker.
    */
   "worker-lost": [event: WorkerLostEvent];
 }
@@ -62,10 +99,14 @@ export interface SimplePirateQueueStats {
   readonly replies: number;
   /** Malformed messages dropped (either socket). */
   readonly malformed: number;
-  /** Workers found gone when a request was sent to them. */
+  /** Workers gone: their connection ended, or a request could not be sent to them. */
   readonly workersLost: number;
   /** Requests given to another worker because the first was gone. */
   readonly redispatched: number;
+  /** Replies dropped because they answer no request the queue gave that worker: never forwarded. */
+  readonly forged: number;
+  /** Requests dropped after `maxDeliveries` workers were lost holding them. */
+  readonly lostRequests: number;
 }
 
 type State = "new" | "starting" | "running" | "closed";
@@ -82,9 +123,13 @@ type State = "new" | "starting" | "running" | "closed";
  * - A request sent to a worker that has disconnected since it became ready
  *   is not lost: the queue notices (the backend ROUTER reports unroutable
  *   messages), forgets the worker and gives the request to the next one.
- * - A worker that dies while it holds a request loses that request; the
- *   client's Lazy Pirate retry recovers it (Simple Pirate has no heartbeats:
- *   that is what Paranoid Pirate, `@zkit/ppp`, adds).
+ * - A worker whose connection ends (its process died) is forgotten at once;
+ *   a request it held goes to the next worker (up to `maxDeliveries`). A
+ *   worker that hangs with its connection open is not detected (Simple
+ *   Pirate has no heartbeats: that is what Paranoid Pirate, `@zkit/ppp`,
+ *   adds); the client's Lazy Pirate retry recovers its request.
+ * - A reply goes to a client only if it answers the request the queue gave
+ *   that worker: anything else is dropped as forged.
  * - A malformed message is dropped, counted in `stats.malformed` and
  *   logged as a warning on `zkit:spp`.
  *
@@ -99,18 +144,22 @@ type State = "new" | "starting" | "running" | "closed";
 export class SimplePirateQueue extends EventEmitter<SimplePirateQueueEvents> {
   readonly #frontendSpec: string;
   readonly #backendSpec: string;
+  readonly #maxFrameBytes: number;
+  readonly #maxDeliveries: number;
   readonly #trace: TraceFn | undefined;
   readonly #loop = new ZLoop();
   #frontend: ZSocket<"ROUTER"> | undefined;
   #backend: ZSocket<"ROUTER"> | undefined;
   /** Ready workers, least recently used first (a Map keeps insertion order). */
   readonly #ready = new Map<string, Buffer>();
+  /** Busy workers and the request each holds. */
+  readonly #busy = new Map<string, HeldRequest>();
   /** Accepted requests whose worker was gone, waiting for the next ready worker. */
-  readonly #held: ClientRequest[] = [];
+  readonly #held: HeldRequest[] = [];
   #reading = false;
   #state: State = "new";
   #done: Promise<void> = Promise.resolve();
-  #stats = { requests: 0, replies: 0, malformed: 0, workersLost: 0, redispatched: 0 };
+  #stats = { requests: 0, replies: 0, malformed: 0, workersLost: 0, redispatched: 0, forged: 0, lostRequests: 0 };
 
   /**
    * @param options - see {@link SimplePirateQueueOptions}
@@ -124,6 +173,8 @@ export class SimplePirateQueue extends EventEmitter<SimplePirateQueueEvents> {
     parseEndpoints(this.#frontendSpec, true);
     this.#backendSpec = o.requiredString("backend", "tcp://*:5556", "a CZMQ endpoint list to bind");
     parseEndpoints(this.#backendSpec, true);
+    this.#maxFrameBytes = o.number("maxFrameBytes", SPP_MAX_FRAME_BYTES, { min: 1, integer: true, infinity: true });
+    this.#maxDeliveries = o.number("maxDeliveries", SPP_MAX_DELIVERIES, { min: 1, integer: true });
     this.#trace = o.function<TraceFn>("trace", "({ direction, socket, frames }) => void");
   }
 
@@ -170,11 +221,13 @@ export class SimplePirateQueue extends EventEmitter<SimplePirateQueueEvents> {
   async start(): Promise<void> {
     if (this.#state !== "new") throw new ZkitError(ErrorCode.State, `SimplePirateQueue.start: the queue is ${this.#state === "closed" ? "closed" : "already started"}; create a new one`);
     this.#state = "starting";
+    const maxMessageSize = Number.isFinite(this.#maxFrameBytes) ? this.#maxFrameBytes : -1;
     try {
-      this.#frontend = await ZSocket.router(this.#frontendSpec);
+      this.#frontend = await ZSocket.router(this.#frontendSpec, { maxMessageSize });
       // mandatory + no send timeout: a request to a worker that is gone fails
-      // at once (instead of vanishing), so it can go to another worker
-      this.#backend = await ZSocket.router(this.#backendSpec, { mandatory: true, sendTimeout: 0 });
+      // at once (instead of vanishing), so it can go to another worker;
+      // routerNotify: a worker whose connection ends is known at once
+      this.#backend = await ZSocket.router(this.#backendSpec, { mandatory: true, sendTimeout: 0, routerNotify: ROUTER_NOTIFY_DISCONNECT, maxMessageSize });
     } catch (err) {
       this.#frontend?.close();
       this.#state = "closed";
@@ -221,6 +274,7 @@ export class SimplePirateQueue extends EventEmitter<SimplePirateQueueEvents> {
     this.#state = "closed";
     this.#loop.destroy();
     this.#ready.clear();
+    this.#busy.clear();
     if (this.#held.length) log.warn("closed with %d request(s) held for a worker", this.#held.length);
     this.#held.length = 0;
     this.#closeSockets();
@@ -234,13 +288,26 @@ export class SimplePirateQueue extends EventEmitter<SimplePirateQueueEvents> {
 
   #onBackend = (msg: Buffer[]): void => {
     this.#trace?.({ direction: "in", socket: "backend", frames: msg });
+    if (isRouterNotification(msg)) {
+      this.#workerGone(msg[0]!, "its connection ended");
+      return;
+    }
     const m = decodeBackend(msg);
     if (m instanceof ProtocolError) {
       this.#stats.malformed++;
       log.warn("backend: dropped a malformed message (%s)", m.message);
       return;
     }
+    const key = m.worker.toString("latin1");
+    const held = this.#busy.get(key);
     if (m.kind === "reply") {
+      if (held === undefined || !held.client.equals(m.client)) {
+        // only the answer to the request this worker was given goes out
+        this.#stats.forged++;
+        forgedLog.record("backend: dropped a reply from worker %s for client %s: it was never given that client's request", m.worker.toString("hex"), m.client.toString("hex"));
+        return;
+      }
+      this.#busy.delete(key);
       const out = encodeClientReply(m.client, m.body);
       this.#trace?.({ direction: "out", socket: "frontend", frames: out });
       void this.#frontend!.send(out);
@@ -248,9 +315,50 @@ export class SimplePirateQueue extends EventEmitter<SimplePirateQueueEvents> {
     } else {
       log.debug("worker %s ready", m.worker.toString("hex"));
       this.#emit("worker-ready", { identity: m.worker });
+      if (held !== undefined) {
+        // READY while holding a request: it starts over; the request goes on
+        this.#busy.delete(key);
+        this.#giveBack(held);
+      }
     }
     this.#workerReady(m.worker);
   };
+
+  /** A worker is gone: off the ready list, and its request (if any) to the next worker. */
+  #workerGone(worker: Buffer, why: string): void {
+    const key = worker.toString("latin1");
+    const wasReady = this.#ready.delete(key);
+    const held = this.#busy.get(key);
+    this.#busy.delete(key);
+    if (!wasReady && held === undefined) return;
+    this.#stats.workersLost++;
+    log.warn("worker %s is gone (%s)%s", worker.toString("hex"), why, held !== undefined ? ": its request goes to the next worker" : "");
+    this.#emit("worker-lost", { identity: worker });
+    if (held !== undefined) this.#giveBack(held);
+    this.#updateReading();
+  }
+
+  /**
+   * A request whose worker is gone goes to the next worker, first in line:
+   * the gone worker cannot answer it any more. At-least-once, as with the
+   * client's own retry; dropped after `maxDeliveries` workers.
+   */
+  #giveBack(r: HeldRequest): void {
+    if (r.deliveries >= this.#maxDeliveries) {
+      this.#stats.lostRequests++;
+      log.warn("a request from client %s was given to %d workers and none answered: dropped", r.client.toString("hex"), r.deliveries);
+      return;
+    }
+    this.#stats.redispatched++;
+    const next = this.#ready.entries().next();
+    if (next.done) {
+      this.#held.unshift(r);
+    } else {
+      this.#ready.delete(next.value[0]);
+      this.#send(next.value[1], r);
+    }
+    this.#updateReading();
+  }
 
   #onFrontend = (msg: Buffer[]): void => {
     this.#trace?.({ direction: "in", socket: "frontend", frames: msg });
@@ -261,7 +369,7 @@ export class SimplePirateQueue extends EventEmitter<SimplePirateQueueEvents> {
       return;
     }
     this.#stats.requests++;
-    this.#dispatch(r);
+    this.#dispatch({ client: r.client, body: r.body, deliveries: 0 });
   };
 
   /** A worker can take a request: a held one first, else it joins the LRU list. */
@@ -273,7 +381,7 @@ export class SimplePirateQueue extends EventEmitter<SimplePirateQueueEvents> {
   }
 
   /** Gives `r` to the least recently used ready worker, or holds it. */
-  #dispatch(r: ClientRequest): void {
+  #dispatch(r: HeldRequest): void {
     const next = this.#ready.entries().next();
     if (next.done) {
       this.#held.push(r);
@@ -284,18 +392,18 @@ export class SimplePirateQueue extends EventEmitter<SimplePirateQueueEvents> {
     this.#updateReading();
   }
 
-  #send(worker: Buffer, r: ClientRequest): void {
+  #send(worker: Buffer, r: HeldRequest): void {
+    const key = worker.toString("latin1");
+    this.#busy.set(key, r);
+    r.deliveries++;
     const out = encodeWorkerRequest(worker, r.client, r.body);
     this.#trace?.({ direction: "out", socket: "backend", frames: out });
     this.#backend!.send(out).catch((err: unknown) => {
-      if (this.#state !== "running") return;
+      if (this.#state !== "running" || this.#busy.get(key) !== r) return;
       // unroutable (the worker disconnected) or its pipe is full: either way
-      // it will not answer; the request goes to the next ready worker
-      this.#stats.workersLost++;
-      this.#stats.redispatched++;
-      log.warn("worker %s is gone (%s): request passed to the next worker", worker.toString("hex"), (err as Error)?.message ?? String(err));
-      this.#emit("worker-lost", { identity: worker });
-      this.#dispatch(r);
+      // it will not answer; the request (which never left) goes on
+      r.deliveries--;
+      this.#workerGone(worker, (err as Error)?.message ?? String(err));
     });
   }
 

@@ -58,7 +58,7 @@ describe("routing", () => {
     await w.send([E, clientId!, E, Buffer.from("re"), Buffer.from("ply")]);
     expect(text(await recv(client))).toEqual(["re", "ply"]);
     await waitFor(() => q.readyWorkers === 1, WAIT, "the worker back in the ready list");
-    expect(q.stats).toEqual({ requests: 1, replies: 1, malformed: 0, workersLost: 0, redispatched: 0 });
+    expect(q.stats).toEqual({ requests: 1, replies: 1, malformed: 0, workersLost: 0, redispatched: 0, forged: 0, lostRequests: 0 });
   });
 
   it("gives requests to the least recently used worker first", async () => {
@@ -163,7 +163,7 @@ describe("bad input and lost workers", () => {
     expect(text(await recv(client))).toEqual(["still there?"]);
   });
 
-  it("a request for a worker that disconnected goes to the next ready worker", async () => {
+  it("a worker that disconnects leaves the ready list at once; the request goes to the next ready worker", async () => {
     const lost: Buffer[] = [];
     const q = await queue();
     q.on("worker-lost", ({ identity }) => lost.push(identity));
@@ -172,19 +172,50 @@ describe("bad input and lost workers", () => {
     const w2 = await rawWorker(q);
     await waitFor(() => q.readyWorkers === 2, WAIT, "worker 2 ready");
     gone.close();
-    // a third worker's handshake: by then the backend has seen the first one go
-    const w3 = await rawWorker(q);
-    await waitFor(() => q.readyWorkers === 3, WAIT, "worker 3 ready");
+    await waitFor(() => q.readyWorkers === 1, WAIT, "worker 1 off the ready list");
+    expect(lost).toHaveLength(1);
     const pending = lazyRequest(q.frontendEndpoint, frames("for the first worker"), 5000, 3);
     const [, cid, , body] = await recv(w2, WAIT, "the request at worker 2");
     await w2.send([E, cid!, E, body!]);
     const { reply, attempts } = await within(pending, WAIT, "reply");
     expect(text(reply)).toEqual(["for the first worker"]);
     expect(attempts).toBe(1);
-    expect(q.stats).toMatchObject({ requests: 1, replies: 1, workersLost: 1, redispatched: 1 });
-    expect(lost).toHaveLength(1);
-    expect(q.readyWorkers).toBe(2); // worker 3, and worker 2 again
-    w3.close();
+    expect(q.stats).toMatchObject({ requests: 1, replies: 1, workersLost: 1, redispatched: 0 });
+    expect(q.readyWorkers).toBe(1); // worker 2 again
+  });
+
+  it("a worker that disconnects holding a request: the request goes to the next worker, no client retry", async () => {
+    const q = await queue();
+    const doomed = await rawWorker(q);
+    await waitFor(() => q.readyWorkers === 1, WAIT, "worker 1 ready");
+    const w2 = await rawWorker(q);
+    await waitFor(() => q.readyWorkers === 2, WAIT, "worker 2 ready");
+    const pending = lazyRequest(q.frontendEndpoint, frames("job"), 10_000, 1);
+    await recv(doomed, WAIT, "the request at worker 1 (least recently used)");
+    doomed.close();
+    const [, cid, , body] = await recv(w2, WAIT, "the request at worker 2");
+    await w2.send([E, cid!, E, body!]);
+    const { reply, attempts } = await within(pending, WAIT, "reply");
+    expect(text(reply)).toEqual(["job"]);
+    expect(attempts).toBe(1);
+    expect(q.stats).toMatchObject({ workersLost: 1, redispatched: 1, lostRequests: 0 });
+  });
+
+  it("a reply naming a client the worker was never given is dropped as forged, never forwarded", async () => {
+    const q = await queue();
+    const honest = await rawWorker(q);
+    await waitFor(() => q.readyWorkers === 1, WAIT, "the honest worker ready");
+    const rogue = await ZSocket.dealer(`>${q.backendEndpoint}`); // a REQ could not do this: a DEALER can
+    await rogue.send([E, Buffer.from([1])]);
+    await waitFor(() => q.readyWorkers === 2, WAIT, "the rogue ready");
+    const victim = await ZSocket.req(`>${q.frontendEndpoint}`);
+    await victim.send("mine");
+    const [, cid] = await recv(honest, WAIT, "the request at the honest worker (least recently used)");
+    for (let i = 0; i < 10; i++) await rogue.send([E, cid!, E, Buffer.from(`forged ${i}`)]);
+    await waitFor(() => q.stats.forged === 10, WAIT, "ten forged replies dropped");
+    await honest.send([E, cid!, E, Buffer.from("real")]);
+    expect(text(await recv(victim))).toEqual(["real"]);
+    expect(q.stats).toMatchObject({ replies: 1, forged: 10 });
   });
 });
 
