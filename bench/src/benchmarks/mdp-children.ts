@@ -5,7 +5,7 @@
  * child, read from /proc.
  *
  * Run directly, this file is the child: `mdp-children.ts broker [prefetch]`,
- * `mdp-children.ts workers <endpoint> <n> [concurrency]`,
+ * `mdp-children.ts workers <endpoint> <n> [concurrency] [work ms]`,
  * `mdp-children.ts raw-echo`, and the same Majordomo roles written on bare
  * zeromq.js (the least a broker in Node can do, without zkit's checks,
  * heartbeats or expiry): `mdp-children.ts raw-broker [prefetch]`,
@@ -91,7 +91,8 @@ async function child(role: string, args: string[]): Promise<void> {
   const stopped = new Promise<void>((resolve) => interruptSignal().addEventListener("abort", () => resolve(), { once: true }));
   if (role === "broker") {
     const { MajordomoBroker } = await import("@zkit/mdp");
-    const broker = new MajordomoBroker({ requestExpiryMs: 60_000, maxQueuePerService: 100_000, workerPrefetch: Number(args[0] ?? 1) });
+    // the defaults, but for pipelining: what a user runs
+    const broker = new MajordomoBroker({ workerPrefetch: Number(args[0] ?? 1) });
     const endpoint = await broker.bind("tcp://127.0.0.1:*");
     await broker.start();
     console.log(`ready ${endpoint}`);
@@ -100,7 +101,10 @@ async function child(role: string, args: string[]): Promise<void> {
   } else if (role === "workers") {
     const { MajordomoWorker } = await import("@zkit/mdp");
     const concurrency = Number(args[2] ?? 1);
-    const workers = Array.from({ length: Number(args[1] ?? 2) }, () => new MajordomoWorker({ endpoint: args[0]!, service: "echo", concurrency, handler: (request) => request }));
+    const workMs = Number(args[3] ?? 0);
+    const { sleep } = await import("@zkit/core");
+    const handler = workMs > 0 ? async (request: Buffer[]) => (await sleep(workMs), request) : (request: Buffer[]) => request;
+    const workers = Array.from({ length: Number(args[1] ?? 2) }, () => new MajordomoWorker({ endpoint: args[0]!, service: "echo", concurrency, handler }));
     await Promise.all(workers.map((w) => w.start()));
     console.log(`ready ${args[0]}`);
     await stopped;

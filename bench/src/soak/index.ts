@@ -1,0 +1,20 @@
+/**
+ * `pnpm soak <name> [--flag=N ...]`: long runs under faults that print their
+ * figures and write `results/soak-<name>.json`. Soaks are run by hand (they
+ * take minutes), never in the test suite; each prints what it measured and
+ * the target it is judged by.
+ *
+ * - `mdp-kill`: Majordomo with a worker SIGKILLed every second (issue 8.1).
+ * - `mdp-fuzz-memory`: the broker's memory through a long fuzz run and a quiet spell (issue 8.3).
+ * - `mdp-burst`: the Guide's mdclient2 burst of 100,000 requests at once, default options (issue 9.3).
+ * @module
+ */
+const SOAKS = ["mdp-kill", "mdp-fuzz-memory", "mdp-burst"] as const;
+
+const [name, ...rest] = process.argv.slice(2).filter((a) => a !== "--");
+if (name === undefined || !(SOAKS as readonly string[]).includes(name)) {
+  console.error(`usage: pnpm soak <${SOAKS.join("|")}> [--flag=N ...]`);
+  process.exit(2);
+}
+process.argv = [process.argv[0]!, process.argv[1]!, ...rest];
+await import(`./${name}.js`);
