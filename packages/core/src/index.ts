@@ -39,6 +39,7 @@ export {
 } from "./errors.js";
 export { OptionReader, describeValue, readOptions, type NumberRule, type OptionsSpec } from "./options.js";
 export { now, sleep, time } from "./clock.js";
+export { DeadlineSignal, RETRIES_RULE, TIMED_OUT, TIMEOUT_RULE, abortError, raceDeadline, type RaceOptions } from "./deadline.js";
 export { IdleCollector, collectGarbage, type IdleCollectorOptions } from "./memory.js";
 export { zmqCapabilities, zmqVersion } from "./version.js";
 export { LogBurst, getLogger, setLogSink, type LogLevel, type LogSink, type Logger } from "./log.js";
