@@ -39,10 +39,12 @@ export type {
   WorkerGoneReason,
   WorkerInfo,
 } from "./broker-state.js";
-export { MajordomoClient, type MajordomoClientOptions, type MajordomoClientStats } from "./client.js";
+export { MajordomoClient, type MajordomoClientEvents, type MajordomoClientOptions, type MajordomoClientStats } from "./client.js";
+export { Reply, RetriesExhaustedError, type RetryEvent } from "@zkit/reliability";
 export {
   MajordomoAsyncClient,
   DEFAULT_MAX_SOCKETS,
+  type MajordomoAsyncClientEvents,
   type MajordomoAsyncClientOptions,
   type MajordomoAsyncClientStats,
 } from "./async-client.js";
