@@ -3,7 +3,7 @@
  * 6/PPP): the Simple Pirate queue plus heartbeats both ways and expiry of
  * workers that fall silent, idle or busy. Over @zkit/ppp.
  *
- *   npx tsx --conditions=@zkit/source ch4/ppqueue.ts [--frontend tcp://*:5555] [--backend tcp://*:5556]
+ *   node --conditions=@zkit/source --import tsx ch4/ppqueue.ts [--frontend tcp://*:5555] [--backend tcp://*:5556]
  *     [--heartbeat-ms 1000] [--liveness 3]
  */
 import { ParanoidPirateQueue } from "@zkit/ppp";

@@ -23,7 +23,17 @@ export {
   type SocketOptionsOf,
   type SocketType,
 } from "./socket-types.js";
-export { bindEndpoints, connectEndpoints, parseEndpoints, type EndpointSpec } from "./endpoints.js";
+export {
+  DYNAMIC_PORT_FIRST,
+  DYNAMIC_PORT_LAST,
+  bindEndpoints,
+  connectEndpoints,
+  parseEndpoint,
+  parseEndpoints,
+  portRangeAddresses,
+  type EndpointSpec,
+  type PortRange,
+} from "./endpoints.js";
 export {
   AbortError,
   ClosedError,

@@ -104,7 +104,20 @@ export interface WorkerStats {
 
 /** The events of a {@link MajordomoWorker}. */
 export interface MajordomoWorkerEvents {
-  /** READY was sent on a fresh connection. */
+  /** A fresh socket is about to connect (the first connection and every reconnection). */
+  connecting: [
+    info: {
+      /** The broker endpoint(s). */
+      endpoint: string;
+      /** Which connection this is: 1 for the first, 2 after the first reconnection, ... */
+      connection: number;
+    },
+  ];
+  /**
+   * READY was sent on a fresh connection (handed to libzmq, which delivers
+   * it once the broker is there): the broker may not be up yet, see
+   * `broker-seen`.
+   */
   ready: [
     info: {
       /** The service registered. */
@@ -113,11 +126,29 @@ export interface MajordomoWorkerEvents {
       connection: number;
     },
   ];
+  /**
+   * The first well-formed 7/MDP message from the broker on this connection:
+   * the broker is there and has the worker's READY.
+   */
+  "broker-seen": [
+    info: {
+      /** Which connection this is. */
+      connection: number;
+      /** The command that came first: `heartbeat`, `request` or `disconnect`. */
+      first: "heartbeat" | "request" | "disconnect";
+    },
+  ];
   /** The connection was dropped; the worker reconnects. */
   disconnected: [
     info: {
       /** The broker went silent (`broker-lost`) or sent DISCONNECT. */
       reason: "broker-lost" | "disconnect";
+      /** True when the broker had answered on this connection; false when it never did (none listening, or not a 7/MDP broker). */
+      brokerSeen: boolean;
+      /** How long the broker had been silent, in ms. */
+      silentMs: number;
+      /** The wait before the next connection, in ms. */
+      reconnectInMs: number;
     },
   ];
   /** The handler threw; `onError`'s reply (or an empty one) was sent. */
@@ -206,6 +237,8 @@ export class MajordomoWorker extends EventEmitter<MajordomoWorkerEvents> {
   /** Bumped on every (re)connection: a reply for an older one is dropped. */
   #generation = 0;
   #lastHeard = 0;
+  /** True once the broker sent a well-formed message on the current connection. */
+  #brokerSeen = false;
   #lastConnect = -Infinity;
   #reconnectTimer: NodeJS.Timeout | undefined;
   /** Requests received, waiting for a handler. */
@@ -309,6 +342,7 @@ export class MajordomoWorker extends EventEmitter<MajordomoWorkerEvents> {
   async #connect(): Promise<void> {
     if (this.#closing !== undefined) return;
     this.#lastConnect = now();
+    this.emit("connecting", { endpoint: this.endpoint, connection: this.#stats.connections + 1 });
     const socket = await ZSocket.dealer(this.endpoint);
     if (this.#closing !== undefined) {
       socket.close();
@@ -317,6 +351,7 @@ export class MajordomoWorker extends EventEmitter<MajordomoWorkerEvents> {
     this.#socket = socket;
     this.#generation++;
     this.#lastHeard = now();
+    this.#brokerSeen = false;
     this.#loop.reader(socket, (frames) => this.#onMessage(frames));
     this.#loop.readerSetTolerant(socket);
     this.#stats.connections++;
@@ -347,6 +382,11 @@ export class MajordomoWorker extends EventEmitter<MajordomoWorkerEvents> {
     this.#trace?.({ direction: "in", socket: "broker", frames });
     this.#lastHeard = now();
     const msg = decodeWorkerMessage(frames);
+    if (!this.#brokerSeen && msg.kind !== "invalid") {
+      this.#brokerSeen = true;
+      log.info("worker %s: the broker at %s answered", this.service, this.endpoint);
+      this.emit("broker-seen", { connection: this.#stats.connections, first: msg.kind });
+    }
     switch (msg.kind) {
       case "request":
         this.#stats.requests++;
@@ -449,7 +489,7 @@ export class MajordomoWorker extends EventEmitter<MajordomoWorkerEvents> {
     socket.close();
     this.#jobs.clear(); // every waiting job belongs to the dropped connection
     this.#stats.reconnects++;
-    this.emit("disconnected", { reason });
+    this.emit("disconnected", { reason, brokerSeen: this.#brokerSeen, silentMs: Math.round(now() - this.#lastHeard), reconnectInMs: delayMs });
     clearTimeout(this.#reconnectTimer);
     this.#reconnectTimer = setTimeout(() => {
       this.#reconnectTimer = undefined;

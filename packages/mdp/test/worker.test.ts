@@ -61,11 +61,38 @@ describe("MajordomoWorker", () => {
     const { router, wid, worker } = await setup({ liveness: 3, reconnectMs: 200 });
     const disconnected = new Promise<unknown>((r) => worker.once("disconnected", r));
     // the router never answers: heartbeats only go one way
-    expect(await disconnected).toEqual({ reason: "broker-lost" });
+    expect(await disconnected).toMatchObject({ reason: "broker-lost", brokerSeen: false, reconnectInMs: 200 });
     const again = await recvUntil(router, isCommand(1), "a new READY");
     expect(again[0]).not.toEqual(wid);
     expect(show(again.slice(1))).toEqual(["", "MDPW01", "0x01", "echo"]);
     expect(worker.stats).toMatchObject({ connections: 2, reconnects: 1 });
+  });
+
+  it("says what is true: connecting, READY sent, then broker-seen once per connection on the broker's first message", async () => {
+    const router = track(await ZSocket.router("@tcp://127.0.0.1:*", { linger: 0 }));
+    const worker = track(new MajordomoWorker({ endpoint: router.endpoint, service: "echo", heartbeatIntervalMs: 100, liveness: 10, reconnectMs: 100, handler: (r) => r }));
+    const events: string[] = [];
+    worker.on("connecting", ({ connection, endpoint }) => events.push(`connecting ${connection} ${endpoint === worker.endpoint}`));
+    worker.on("ready", ({ connection }) => events.push(`ready ${connection}`));
+    worker.on("broker-seen", ({ connection, first }) => events.push(`broker-seen ${connection} ${first}`));
+    worker.on("disconnected", ({ reason, brokerSeen }) => events.push(`disconnected ${reason} ${brokerSeen}`));
+    await worker.start();
+    const ready = await recv(router, "READY");
+    await waitFor(() => events.length === 2, WAIT_MS, "ready");
+    expect(events).toEqual(["connecting 1 true", "ready 1"]); // READY is out, the broker has said nothing yet
+    await router.send([ready[0]!, EMPTY, b("MDPW01"), Buffer.from([4])]);
+    await waitFor(() => events.length === 3, WAIT_MS, "broker-seen");
+    await router.send([ready[0]!, EMPTY, b("MDPW01"), Buffer.from([4])]);
+    await request(router, ready[0]!, "C1", "x");
+    await recvUntil(router, isCommand(3), "the REPLY"); // later messages do not say it again
+    expect(events).toEqual(["connecting 1 true", "ready 1", "broker-seen 1 heartbeat"]);
+    // the router falls silent: lost after liveness intervals, then a fresh connection that has not seen the broker
+    await recvUntil(router, isCommand(1), "the READY of the second connection");
+    await waitFor(() => events.length >= 6, WAIT_MS, "the second connection's events");
+    expect(events.slice(3, 6)).toEqual(["disconnected broker-lost true", "connecting 2 true", "ready 2"]);
+    // nothing answers the second connection: its loss says the broker was never seen on it
+    await waitFor(() => events.length >= 7, WAIT_MS, "the second loss");
+    expect(events[6]).toBe("disconnected broker-lost false");
   });
 
   it("stays connected while the broker heartbeats", async () => {

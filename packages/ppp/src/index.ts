@@ -26,6 +26,7 @@ export {
   type ParanoidPirateWorkerEvents,
   type ParanoidPirateWorkerOptions,
   type ParanoidPirateWorkerStats,
+  type QueueSeenEvent,
   type ReconnectEvent,
 } from "./worker.js";
 export {

@@ -93,10 +93,21 @@ export interface ReconnectEvent {
   readonly reason: "silent" | "handler-error";
 }
 
+/** What `queue-seen` reports. */
+export interface QueueSeenEvent {
+  /** Which connection this is: 1 for the first, 2 after the first reconnect, ... */
+  readonly connection: number;
+}
+
 /** The events of a {@link ParanoidPirateWorker}. */
 export interface ParanoidPirateWorkerEvents {
-  /** READY was sent on a new connection. */
+  /**
+   * READY was sent on a new connection (handed to libzmq, which delivers it
+   * once the queue is there): the queue may not be up yet, see `queue-seen`.
+   */
   ready: [];
+  /** The queue's first well-formed message on this connection: it is there and has the READY. */
+  "queue-seen": [event: QueueSeenEvent];
   /** The queue was silent for `liveness` heartbeat intervals ("heartbeat failure"). */
   disconnected: [event: DisconnectedEvent];
   /** The old socket is closed; a fresh one connects after `delayMs`. */
@@ -167,6 +178,8 @@ export class ParanoidPirateWorker extends EventEmitter<ParanoidPirateWorkerEvent
   /** Connection number: bumped on each connect, so late replies of an old one are dropped. */
   #conn = 0;
   #lastHeard = 0;
+  /** True once the queue sent a well-formed message on the current connection. */
+  #queueSeen = false;
   #nextDelay: number;
   #attempt = 0;
   readonly #jobs: Job[] = [];
@@ -308,6 +321,7 @@ export class ParanoidPirateWorker extends EventEmitter<ParanoidPirateWorkerEvent
     this.#sock = sock;
     this.#conn++;
     this.#lastHeard = now();
+    this.#queueSeen = false;
     this.#loop.reader(sock, this.#onMessage);
     this.#send(encodeReady());
     log.debug("worker ready (connection %d)", this.#conn);
@@ -401,6 +415,10 @@ export class ParanoidPirateWorker extends EventEmitter<ParanoidPirateWorkerEvent
       this.#stats.malformed++;
       log.warn("dropped a malformed message from the queue (%s)", m.message);
       return;
+    }
+    if (!this.#queueSeen) {
+      this.#queueSeen = true;
+      this.#emit("queue-seen", { connection: this.#conn });
     }
     if (m.kind === "heartbeat") return;
     this.#jobs.push({ conn: this.#conn, client: m.client, body: m.body });

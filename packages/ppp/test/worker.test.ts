@@ -209,6 +209,27 @@ describe("liveness and reconnects", () => {
     expect(reconnects[before]!.attempt).toBe(1);
   });
 
+  it("queue-seen: once per connection, on the queue's first well-formed message, never for a silent or garbled queue", async () => {
+    const q = await FakeQueue.start();
+    const seen: number[] = [];
+    const { worker, id } = await start(q, { heartbeatIntervalMs: 100, liveness: 10, reconnectInitialMs: 10 });
+    worker.on("queue-seen", ({ connection }) => seen.push(connection));
+    await q.router.send([id, Buffer.from([0x09])]); // malformed: not a sign of a 6/PPP queue
+    await waitFor(() => worker.stats.malformed === 1, WAIT, "the malformed message");
+    expect(seen).toEqual([]);
+    q.heartbeat(id, 40);
+    await waitFor(() => seen.length === 1, WAIT, "queue-seen");
+    await waitFor(() => q.heartbeatsFrom(id) >= 4, WAIT, "more heartbeats both ways");
+    expect(seen).toEqual([1]);
+    q.stopHeartbeats();
+    // silent: a new connection, not seen until the queue speaks on it
+    await waitFor(() => q.readies().length === 2, WAIT, "the second READY");
+    expect(seen).toEqual([1]);
+    q.heartbeat(q.readies()[1]!, 40);
+    await waitFor(() => seen.length === 2, WAIT, "queue-seen on the second connection");
+    expect(seen).toEqual([1, 2]);
+  });
+
   it("a handler that fails: the request is dropped and the worker starts over at once on a fresh socket", async () => {
     const q = await FakeQueue.start();
     const errors: unknown[] = [];
