@@ -187,7 +187,7 @@ describe("zkit mdp", () => {
     const endpoint = (await broker.waitFor(/^listening on (tcp:\/\/\S+)$/m, START_MS))[1]!;
     const request = zkit("mdp", "request", "--connect", endpoint, "--service", "nobody", "--timeout-ms", "200", "--retries", "1", "x");
     expect(await exitOf(request)).toBe(1);
-    expect(request.stderr()).toMatch(/ZKIT_TIMEOUT: .*no reply after 2 attempt\(s\) of 200 ms/);
+    expect(request.stderr()).toMatch(/ZKIT_TIMEOUT: .*no reply after 2 attempts of 200 ms each/);
   });
 
   it("bad command lines exit 2 with the usage", async () => {

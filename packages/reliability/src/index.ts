@@ -24,3 +24,5 @@ export { HandlerRunner, type Handler, type HandlerContext, type HandlerRunnerOpt
 export { RetriesExhaustedError, withRetries, type RetryEvent, type RetryOptions } from "./retry.js";
 export { Reply } from "./reply.js";
 export { peerId } from "./peer.js";
+export { PeerConnection, type ConnectionEvent, type PeerConnectionOptions } from "./connection.js";
+export { WorkerQueue, type QueuedWork, type QueuedWorker, type WorkerQueueOptions } from "./worker-queue.js";

@@ -168,23 +168,24 @@ const worker = defineCommand({
       if (connection === 1) ctx.out("READY sent; waiting for the broker to answer");
       else if (ctx.flags.verbose) ctx.out(`I: READY sent on connection ${connection}`);
     });
-    w.on("broker-seen", () => {
+    w.on("connected", () => {
       silenceReported = false;
       ctx.out(`broker at ${where} answered: serving ${w.service}`);
     });
-    w.on("disconnected", ({ reason, brokerSeen, silentMs, reconnectInMs }) => {
+    w.on("disconnected", ({ reason, answered, silentMs }) => {
       if (reason === "disconnect") {
         ctx.out(`the broker at ${where} sent DISCONNECT; reconnecting`);
         return;
       }
-      if (brokerSeen) {
+      if (answered) {
         ctx.out(`lost the broker at ${where} (silent for ${silentMs} ms); reconnecting every ${reconnectMs} ms until it answers`);
       } else if (!silenceReported) {
         ctx.out(`no broker answered at ${where} within ${silentMs} ms; reconnecting every ${reconnectMs} ms until one does`);
-      } else if (ctx.flags.verbose) {
-        ctx.out(`I: still no answer; reconnecting in ${reconnectInMs} ms`);
       }
       silenceReported = true;
+    });
+    w.on("reconnecting", ({ delayMs, attempt }) => {
+      if (ctx.flags.verbose && attempt > 1) ctx.out(`I: still no answer; reconnecting in ${delayMs} ms`);
     });
     await serveUntilAborted(ctx.signal, w);
     ctx.out(`worker stopped: ${w.stats.replies} replies`);
