@@ -23,8 +23,8 @@ export interface BeaconInterface {
   readonly broadcast: string;
 }
 
-/** One interface address as `os.networkInterfaces()` lists it. */
-type InterfaceList = NodeJS.Dict<NetworkInterfaceInfo[]>;
+/** The interfaces of a host as `os.networkInterfaces()` lists them: name to addresses. */
+export type InterfaceList = NodeJS.Dict<NetworkInterfaceInfo[]>;
 
 /** Names of interfaces that are usually not the LAN: container bridges, virtual pairs, tunnels. */
 const VIRTUAL = /^(docker|br-|veth|virbr|vboxnet|vmnet|tun|tap|wg|zt|tailscale|utun|lxc|lxd|cni|flannel|cali|kube)/;

@@ -33,4 +33,5 @@ export {
   defaultRouteInterface,
   resolveBeaconInterface,
   type BeaconInterface,
+  type InterfaceList,
 } from "./beacon-interface.js";
