@@ -112,6 +112,7 @@ class Tap {
   readonly #listeners = new Set<TapListener>();
   readonly #observer: zmq.Observer;
   #ended = false;
+  #stopTimer: NodeJS.Timeout | undefined;
 
   constructor(
     readonly socket: ZSocket,
@@ -121,6 +122,7 @@ class Tap {
     onClose(socket, () => this.#socketClosing());
     void this.#run().finally(() => {
       this.#ended = true;
+      if (this.#stopTimer !== undefined) clearTimeout(this.#stopTimer);
       onEnd();
       for (const l of [...this.#listeners]) l.end();
       this.#listeners.clear();
@@ -140,6 +142,7 @@ class Tap {
   }
 
   #socketClosing(): void {
+    if (this.#ended) return;
     let linger: number;
     try {
       linger = this.socket.raw.linger;
@@ -148,11 +151,13 @@ class Tap {
     }
     // linger -1: libzmq keeps the socket (and may report on it) until it delivered everything
     if (linger < 0) return;
-    setTimeout(() => {
+    // unref: the observer's pending read keeps the process alive meanwhile;
+    // cleared when the monitor stops, so a close never delays an exit
+    this.#stopTimer = setTimeout(() => {
       if (this.#ended) return;
       log.debug("%s socket closed %d ms ago without monitor-stopped: monitoring ends", this.socket.type, linger + STOP_GRACE_MS);
       this.#observer.close();
-    }, linger + STOP_GRACE_MS);
+    }, linger + STOP_GRACE_MS).unref();
   }
 
   async #run(): Promise<void> {

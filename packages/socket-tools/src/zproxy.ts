@@ -380,10 +380,7 @@ export class ZProxy {
     this.#trace?.({ direction: "in", socket: from, frames: msg });
     if (this.#verbose) log.info("%s -> %s\n%s", from, toName, new ZMsg(msg).dump({ prefix: "  " }));
     const capture = this.#capture;
-    if (capture !== undefined) {
-      this.#stats.captured++;
-      capture.send(msg).catch(this.#captureFailed);
-    }
+    if (capture !== undefined) capture.send(msg).then(this.#captureSent, this.#captureFailed);
     this.#trace?.({ direction: "out", socket: toName, frames: msg });
     return to.send(msg).then(
       () => {
@@ -398,9 +395,12 @@ export class ZProxy {
     );
   }
 
+  #captureSent = (): void => {
+    this.#stats.captured++;
+  };
+
   #captureFailed = (err: unknown): void => {
     if (this.#state !== "running") return;
-    this.#stats.captured--;
     this.#stats.captureDropped++;
     if (this.#stats.captureDropped === 1 || this.#stats.captureDropped % 1000 === 0) {
       log.warn("capture: %d cop%s dropped so far (%s)", this.#stats.captureDropped, this.#stats.captureDropped === 1 ? "y" : "ies", (err as Error)?.message ?? String(err));
