@@ -356,20 +356,22 @@ export class ZSocket<T extends SocketType = SocketType> implements AsyncIterable
   /**
    * Subscribes a SUB or XSUB socket to messages whose first frame starts with
    * one of `prefixes` (`""` for all). On XSUB, sends the subscription frame.
+   * On an XPUB in `manual` mode, subscribes the peer whose subscription
+   * message was received last (libzmq's `ZMQ_SUBSCRIBE` on XPUB).
    */
   subscribe(...prefixes: (string | Buffer)[]): void {
     this.#checkOpen("subscribe");
-    if (this.type === "SUB") (this.raw as zmq.Subscriber).subscribe(...prefixes);
+    if (this.type === "SUB" || this.type === "XPUB") (this.raw as zmq.Subscriber).subscribe(...prefixes);
     else if (this.type === "XSUB") for (const p of prefixes) void this.send(Buffer.concat([Buffer.from([1]), Buffer.from(p)]));
-    else throw this.#unsupported("subscribe", "SUB or XSUB");
+    else throw this.#unsupported("subscribe", "SUB, XSUB or XPUB in manual mode");
   }
 
-  /** Removes subscriptions made with {@link subscribe}. */
+  /** Removes subscriptions made with {@link subscribe} (on XPUB: of the last peer, in `manual` mode). */
   unsubscribe(...prefixes: (string | Buffer)[]): void {
     this.#checkOpen("unsubscribe");
-    if (this.type === "SUB") (this.raw as zmq.Subscriber).unsubscribe(...prefixes);
+    if (this.type === "SUB" || this.type === "XPUB") (this.raw as zmq.Subscriber).unsubscribe(...prefixes);
     else if (this.type === "XSUB") for (const p of prefixes) void this.send(Buffer.concat([Buffer.from([0]), Buffer.from(p)]));
-    else throw this.#unsupported("unsubscribe", "SUB or XSUB");
+    else throw this.#unsupported("unsubscribe", "SUB, XSUB or XPUB in manual mode");
   }
 
   /**
