@@ -124,7 +124,21 @@ export default defineConfig({
     search: { provider: "local" },
     outline: { level: [2, 3] },
     socialLinks: [{ icon: "github", link: REPOSITORY }],
-    editLink: { pattern: `${REPOSITORY}/edit/main/docs/:path`, text: "Edit this page" },
+    editLink: {
+      // Generated pages are edited where they come from: a package's README, its
+      // TSDoc. VitePress sends this function to the browser as its source text,
+      // so it names the repository itself instead of using REPOSITORY.
+      pattern: ({ relativePath }) => {
+        const repository = "https://github.com/zkit-js/zkit";
+        if (relativePath === "api/index.md") return `${repository}/tree/main/packages`;
+        const api = /^api\/([^/.]+)/.exec(relativePath);
+        if (api) return `${repository}/tree/main/packages/${api[1]}/src`;
+        const pkg = /^packages\/([^/.]+)\.md$/.exec(relativePath);
+        if (pkg) return `${repository}/edit/main/packages/${pkg[1]}/README.md`;
+        return `${repository}/edit/main/docs/${relativePath}`;
+      },
+      text: "Edit this page",
+    },
     footer: { message: "Released under the MPL-2.0 license.", copyright: "zkit contributors" },
   },
 });

@@ -97,6 +97,11 @@ export function siteLink(repoPath: string, fragment: string): string {
   return `${isDir ? TREE : BLOB}${path}${fragment}`;
 }
 
+/** `text` with its first letter in upper case: a table cell or a summary as a sentence. */
+function sentence(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
 /** The anchor of an example's section on its chapter page. */
 export function exampleAnchor(name: string): string {
   return `ex-${slug(name)}`;
@@ -177,7 +182,7 @@ function examplesPart(n: number): string {
     const row = rows.get(f)!;
     const name = f.replace(/\.ts$/, "");
     out.push(`### ${name} {#${exampleAnchor(name)}}`, "");
-    out.push(`${row.what}. *Guide: ${row.section}.*`, "");
+    out.push(`${sentence(row.what)}. *Guide: ${row.section}.*`, "");
     out.push("```sh", `cd examples`, row.command, "```", "");
     out.push(...source(`ch${n}/${f}`));
   }
@@ -240,7 +245,7 @@ function cliPart(): string {
       out.push(`### ${pattern}`, "");
       if (entry) out.push(`Over [\`@zkit/${entry.dir}\`](${pageOf(entry)}): ${entry.title}.`, "");
     }
-    out.push(`#### zkit ${c.path.join(" ")} {#${slug(`zkit ${c.path.join(" ")}`)}}`, "", `${c.summary}.`, "", "```text", c.usage, "```", "");
+    out.push(`#### zkit ${c.path.join(" ")} {#${slug(`zkit ${c.path.join(" ")}`)}}`, "", `${sentence(c.summary)}.`, "", "```text", c.usage, "```", "");
   }
   return `${out.join("\n")}\n`;
 }

@@ -32,7 +32,7 @@ export const packages: readonly PackageEntry[] = [
   { dir: "cli", title: "The zkit command", kind: "tool", chapters: "4" },
 ];
 
-/** The site page of a package: its pattern page, the CLI reference, or its API index. */
+/** The site page of a package: its pattern page, the CLI reference, or its README page (`packages/[dir].md`). */
 export function pageOf(p: PackageEntry): string {
   if (p.kind === "pattern") return `/patterns/${p.dir}`;
   if (p.kind === "tool" && p.dir === "cli") return "/cli";
