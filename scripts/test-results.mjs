@@ -8,7 +8,9 @@
 // so does a report that says the run failed outside any test (an error in a
 // hook or an unhandled rejection), unless `allowMissing` (a filtered run).
 //
-//   node scripts/test-results.mjs [--label L] [--counts] [--allow-missing]
+//   node scripts/test-results.mjs [--label L] [--counts] [--allow-missing] [--dirs a,b]
+// (--dirs: only those workspace directories, e.g. docs or tools/release-check,
+// whose tests are run by their own steps of .ci/run)
 // prints one line per package on stderr, then "N passed, N failed" (with
 // --counts: "passed failed skipped", for scripts) on stdout.
 import { existsSync, readFileSync, readdirSync, rmSync } from "node:fs";
@@ -18,15 +20,15 @@ import { fileURLToPath } from "node:url";
 /** The repository root. */
 export const ROOT = fileURLToPath(new URL("..", import.meta.url));
 
-/** Every workspace directory that has a `test` script. */
-export function testedPackages(root = ROOT) {
-  const dirs = [...readdirSync(join(root, "packages")).map((d) => join("packages", d)), "examples", "bench"];
+/** Every workspace directory that has a `test` script (or the given ones). */
+export function testedPackages(root = ROOT, only = undefined) {
+  const dirs = only ?? [...readdirSync(join(root, "packages")).map((d) => join("packages", d)), "examples", "bench"];
   const out = [];
   for (const dir of dirs) {
     const file = join(root, dir, "package.json");
     if (!existsSync(file)) continue;
     const pkg = JSON.parse(readFileSync(file, "utf8"));
-    if (pkg.scripts?.test) out.push({ dir, name: pkg.name });
+    if (only !== undefined || pkg.scripts?.test) out.push({ dir, name: pkg.name });
   }
   return out;
 }
@@ -40,13 +42,13 @@ export function clearResults(root = ROOT) {
  * Sums the reports.
  * @returns `{ passed, failed, skipped, lines }`, `lines` one per package
  */
-export function collectResults({ root = ROOT, label = "", allowMissing = false } = {}) {
+export function collectResults({ root = ROOT, label = "", allowMissing = false, only = undefined } = {}) {
   const tag = label ? `[${label}] ` : "";
   let passed = 0;
   let failed = 0;
   let skipped = 0;
   const lines = [];
-  for (const { dir, name } of testedPackages(root)) {
+  for (const { dir, name } of testedPackages(root, only)) {
     const file = join(root, dir, ".vitest-results", "results.json");
     if (!existsSync(file)) {
       if (allowMissing) continue;
@@ -76,7 +78,9 @@ export function summaryLine({ passed, failed, skipped }) {
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const args = process.argv.slice(2);
   const labelAt = args.indexOf("--label");
-  const result = collectResults({ label: labelAt >= 0 ? args[labelAt + 1] : "", allowMissing: args.includes("--allow-missing") });
+  const dirsAt = args.indexOf("--dirs");
+  const only = dirsAt >= 0 ? args[dirsAt + 1].split(",").filter((d) => d !== "") : undefined;
+  const result = collectResults({ label: labelAt >= 0 ? args[labelAt + 1] : "", allowMissing: args.includes("--allow-missing"), only });
   for (const line of result.lines) console.error(line);
   console.log(args.includes("--counts") ? `${result.passed} ${result.failed} ${result.skipped}` : summaryLine(result));
 }

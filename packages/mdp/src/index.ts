@@ -51,9 +51,11 @@ export {
 export { DEFAULT_RETRIES, DEFAULT_TIMEOUT_MS, type MajordomoRequestOptions } from "./request.js";
 export {
   MajordomoWorker,
+  DEFAULT_CLOSE_TIMEOUT_MS,
   DEFAULT_CONCURRENCY,
   DEFAULT_RECONNECT_MS,
   type MajordomoHandler,
+  type MajordomoJob,
   type MajordomoReply,
   type MajordomoWorkerEvents,
   type MajordomoWorkerOptions,

@@ -15,7 +15,7 @@
  *
  * @packageDocumentation
  */
-export { Lifecycle, stateError, type LifecycleEvents, type LifecycleOptions, type LifecycleState } from "./lifecycle.js";
+export { Lifecycle, stateError, type EventMap, type LifecycleEvents, type LifecycleOptions, type LifecycleState } from "./lifecycle.js";
 export { CHANNELS, diagnosticsChannel, publish, type DiagnosticsChannelName, type DiagnosticsMessage } from "./diagnostics.js";
 export { Heartbeat, type HeartbeatOptions } from "./heartbeat.js";
 export { PeerExpiry, type ExpiryHandle } from "./expiry.js";
