@@ -62,6 +62,15 @@ export function collectResults({ root = ROOT, label = "", allowMissing = false, 
     passed += r.numPassedTests;
     failed += r.numFailedTests;
     skipped += pending;
+    // Name each failed test and the first line of its error, so that a red CI
+    // log says what broke without the runner's full output.
+    for (const suite of r.testResults ?? []) {
+      for (const t of suite.assertionResults ?? []) {
+        if (t.status !== "failed") continue;
+        const why = String(t.failureMessages?.[0] ?? "").split("\n")[0].slice(0, 300);
+        lines.push(`${tag}  FAILED ${dir}/${suite.name?.split(`/${dir}/`).pop() ?? "?"} > ${t.fullName}: ${why}`);
+      }
+    }
     if (r.numFailedTests === 0 && !r.success) {
       lines.push(`${tag}${name}: the run reported errors outside the tests`);
       failed += 1;
