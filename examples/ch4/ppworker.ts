@@ -54,7 +54,7 @@ await main(async () => {
   });
   worker.on("ready", () => console.log("I: worker ready"));
   worker.on("disconnected", () => console.log("W: heartbeat failure, can't reach queue"));
-  worker.on("reconnect", ({ delayMs }) => console.log(`W: reconnecting in ${delayMs} msec...`));
+  worker.on("reconnecting", ({ delayMs }) => console.log(`W: reconnecting in ${delayMs} msec...`));
   await worker.start();
   await worker.done; // until Ctrl-C
 });

@@ -43,8 +43,9 @@ export interface WorkerQueueOptions<R extends QueuedWork> {
   maxDeliveries?: number;
   /**
    * Expire workers silent this long (ms) on `expiry.loop`'s tickets;
-   * `onExpire` is told (the worker is already removed and its request given
-   * back). Without it, workers never expire.
+   * `onExpire` is told first (the worker still holds its request then);
+   * the worker is then forgotten and its request given back. Without it,
+   * workers never expire.
    */
   expiry?: { loop: ZLoop; expiryMs: number; onExpire: (worker: QueuedWorker<R>) => void };
 }
@@ -88,7 +89,10 @@ export class WorkerQueue<R extends QueuedWork> {
     const e = options.expiry;
     if (e !== undefined) {
       this.#expiry = new PeerExpiry<Worker<R>>(e.loop, e.expiryMs, (worker) => {
-        if (this.#forget(worker)) e.onExpire(worker);
+        if (this.#all.get(worker.key) !== worker) return;
+        worker.expiry = undefined; // its ticket has fired
+        e.onExpire(worker); // it still holds its request here
+        this.#forget(worker);
       });
     }
   }

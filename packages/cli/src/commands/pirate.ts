@@ -116,14 +116,15 @@ const pppQueue = defineCommand({
       liveness: ctx.flags.liveness,
       ...traceOption(ctx),
     });
-    q.on("worker-ready", ({ identity }) => ctx.out(`I: worker ${hex(identity)} ready`));
-    q.on("worker-expired", ({ identity, busy, reason }) =>
-      ctx.out(`W: worker ${hex(identity)} expired (${reason === "silent" ? "silent" : "disconnected"})${busy ? ", its request is lost" : ""}`),
+    q.on("worker-ready", ({ worker }) => ctx.out(`I: worker ${worker} ready`));
+    q.on("worker-gone", ({ worker, reason, inHand }) =>
+      ctx.out(`W: worker ${worker} expired (${reason})${inHand > 0 ? ", its request goes to the next worker" : ""}`),
     );
+    q.on("request-dropped", ({ client }) => ctx.out(`W: request from ${client} dropped: no worker answered it`));
     await serveQueue(ctx, q);
     const s = q.stats;
     ctx.out(
-      `I: ${s.requests} requests, ${s.replies} replies, ${s.workersExpired} workers expired, ${s.lostRequests} requests lost, ` +
+      `I: ${s.requests} requests, ${s.replies} replies, ${s.workersExpired} workers expired, ${s.redispatched} requests re-dispatched, ${s.lostRequests} requests lost, ` +
         `${s.malformed + s.unexpected} bad messages dropped`,
     );
   },
@@ -175,7 +176,7 @@ const pppWorker = defineCommand({
       if (connections === 1) ctx.out("I: READY sent; waiting for the queue to answer");
       else if (ctx.flags.verbose) ctx.out(`I: READY sent on connection ${connections}`);
     });
-    w.on("queue-seen", () => {
+    w.on("connected", () => {
       seen = true;
       silenceReported = false;
       lastDelay = undefined;
@@ -186,12 +187,12 @@ const pppWorker = defineCommand({
       else if (!silenceReported) ctx.out(`W: no queue answered at ${where} within ${Math.round(silentMs)} ms`);
       silenceReported = true;
     });
-    w.on("reconnect", ({ delayMs, reason }) => {
+    w.on("reconnecting", ({ delayMs, reason }) => {
       if (reason !== "silent") ctx.out("W: reconnecting at once (the request failed)");
       else if (delayMs !== lastDelay || ctx.flags.verbose) ctx.out(`W: reconnecting in ${delayMs} msec...`);
       if (reason === "silent") lastDelay = delayMs;
     });
-    w.on("handler-error", (err) => ctx.err(`E: request dropped: ${(err as Error)?.message ?? String(err)}`));
+    w.on("handler-error", ({ error }) => ctx.err(`E: request dropped: ${(error as Error)?.message ?? String(error)}`));
     await serveUntilAborted(ctx.signal, w, { until: () => w.done });
     ctx.out(`I: ${w.stats.replies} requests answered, ${w.stats.reconnects} reconnects`);
   },
