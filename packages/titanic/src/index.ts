@@ -28,6 +28,7 @@ export {
   TITANIC_ERROR_CODE,
   DEFAULT_POLL_INTERVAL_MS,
   type TitanicCallOptions,
+  type TitanicClientEvents,
   type TitanicClientOptions,
   type TitanicClientStats,
   type TitanicRequestOptions,
