@@ -4,6 +4,12 @@
  */
 import { sleep } from "@zkit/core";
 import {
+  DEFAULT_CONCURRENCY,
+  DEFAULT_HEARTBEAT_INTERVAL_MS,
+  DEFAULT_LIVENESS,
+  DEFAULT_RECONNECT_MS,
+  DEFAULT_RETRIES,
+  DEFAULT_TIMEOUT_MS,
   DEFAULT_MAX_DELIVERIES,
   DEFAULT_MAX_FRAME_BYTES,
   DEFAULT_MAX_QUEUE_BYTES,
@@ -22,16 +28,16 @@ import { traceOption } from "../trace.js";
 import { aborted, bindFlag, connectFlag, heartbeatFlag, livenessFlag, retriesFlag, serveUntilAborted, showFrame, timeoutFlag, workFlag } from "./common.js";
 
 const CONNECT = connectFlag("the broker to connect to (CZMQ endpoint list)");
-const TIMEOUT = timeoutFlag("reply timeout per attempt, in ms");
-const RETRIES = retriesFlag("resends after a timeout");
+const TIMEOUT = timeoutFlag("reply timeout per attempt, in ms", DEFAULT_TIMEOUT_MS);
+const RETRIES = retriesFlag("resends after a timeout", DEFAULT_RETRIES);
 
 const broker = defineCommand({
   path: ["mdp", "broker"],
   summary: "runs a Majordomo broker (7/MDP + 8/MMI) until Ctrl-C",
   flags: {
     bind: bindFlag("where the broker's ROUTER binds (comma-separated list)", "tcp://*:5555", true),
-    "heartbeat-ms": heartbeatFlag("heartbeat interval with workers, in ms"),
-    liveness: livenessFlag("heartbeat intervals of silence before a worker expires"),
+    "heartbeat-ms": heartbeatFlag("heartbeat interval with workers, in ms", DEFAULT_HEARTBEAT_INTERVAL_MS),
+    liveness: livenessFlag("heartbeat intervals of silence before a worker expires", DEFAULT_LIVENESS),
     "unserved-expiry-ms": {
       type: "number",
       default: DEFAULT_UNSERVED_EXPIRY_MS,
@@ -118,12 +124,12 @@ const worker = defineCommand({
     connect: CONNECT,
     service: { type: "string", default: "echo", help: "the service to serve" },
     "work-ms": workFlag("how long each request's 'work' takes, in ms"),
-    "heartbeat-ms": heartbeatFlag("heartbeat interval, in ms (use the broker's)"),
-    liveness: livenessFlag("heartbeat intervals of broker silence before reconnecting"),
-    "reconnect-ms": { type: "number", default: 2500, help: "delay before reconnecting to a lost broker, in ms" },
+    "heartbeat-ms": heartbeatFlag("heartbeat interval, in ms (use the broker's)", DEFAULT_HEARTBEAT_INTERVAL_MS),
+    liveness: livenessFlag("heartbeat intervals of broker silence before reconnecting", DEFAULT_LIVENESS),
+    "reconnect-ms": { type: "number", default: DEFAULT_RECONNECT_MS, help: "delay before reconnecting to a lost broker, in ms" },
     concurrency: {
       type: "number",
-      default: 1,
+      default: DEFAULT_CONCURRENCY,
       min: 1,
       help: "how many requests to work on at once (useful with a broker's --worker-prefetch)",
     },
