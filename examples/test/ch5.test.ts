@@ -206,3 +206,21 @@ describe("flags", () => {
     expect(e.stderr()).toContain("suisnail: --max-delay-ms must be an integer >= 1");
   });
 });
+
+describe("kvsimple and kvmsg (the Clone pattern's messages)", () => {
+  it("kvsimple sends three frames [key][sequence][body] and reads them back", async () => {
+    const e = startExample("ch5/kvsimple.ts");
+    await expectCleanExit(e);
+    expect(e.stdout()).toContain("frames: 3 (6b6579 0000000000000001 626f6479)");
+    expect(e.stdout()).toContain("equal: true; map holds 1 key(s)");
+  });
+
+  it("kvmsg carries the uuid, the properties and the ttl, and an empty body deletes", async () => {
+    const e = startExample("ch5/kvmsg.ts");
+    await expectCleanExit(e);
+    const out = e.stdout();
+    expect(out).toMatch(/^received \[seq:1\]\[key:key\]\[size:4\] uuid=[0-9a-f]{32} prop1=value1 prop2=value2 ttl=30 "body"$/m);
+    expect(out).toContain("equal: true; prop2=value2; ttl=30; map holds 1 key(s)");
+    expect(out).toContain("after a delete the map holds 0 key(s)");
+  });
+});
