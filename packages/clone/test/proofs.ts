@@ -1,0 +1,165 @@
+// The proofs of @zkit/clone as functions, so the test suite runs a short
+// version and `pnpm soak clone-converge` / `clone-late-joiner` the full one,
+// with the same code: only @zkit/clone and @zkit/core, no test framework.
+import { createHash, randomBytes } from "node:crypto";
+import { CloneClient, type CloneClientOptions, type CloneServer } from "@zkit/clone";
+import type { KVMsg } from "@zkit/kvmsg";
+
+/** The sha256 of a map: its keys in order, each with its body. */
+export function mapDigest(map: ReadonlyMap<string, KVMsg>): string {
+  const h = createHash("sha256");
+  for (const key of [...map.keys()].sort()) h.update(key).update("\0").update(map.get(key)!.body).update("\0");
+  return h.digest("hex");
+}
+
+/** Polls `cond` every `everyMs` until true, or throws after `ms` saying what did not happen. */
+export async function until(cond: () => boolean | Promise<boolean>, ms: number, what: string, everyMs = 20): Promise<void> {
+  const deadline = performance.now() + ms;
+  while (!(await cond())) {
+    if (performance.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+/** Timings suited to a loaded machine and a local server. */
+export const PROOF_CLIENT: CloneClientOptions = { serverTtlMs: 5000, snapshotTimeoutMs: 10_000, subscribeSettleMs: 300, resyncInitialMs: 50, resyncMaxMs: 1000 };
+
+async function clientOf(server: CloneServer, extra: CloneClientOptions = {}): Promise<CloneClient> {
+  const c = new CloneClient({ ...PROOF_CLIENT, ...extra, servers: [`tcp://127.0.0.1:${server.port}`] });
+  await c.waitSynced({ timeoutMs: 60_000 });
+  return c;
+}
+
+/** True when every client holds the server's map at the server's sequence. */
+function converged(server: CloneServer, clients: CloneClient[]): boolean {
+  if (!clients.every((c) => c.synced && c.sequence === server.sequence)) return false;
+  const want = mapDigest(server.entries());
+  return clients.every((c) => mapDigest(c.map) === want);
+}
+
+/** What {@link convergence} measured. */
+export interface ConvergenceResult {
+  clients: number;
+  updatesSent: number;
+  ephemeral: number;
+  deletes: number;
+  sendSeconds: number;
+  convergeSeconds: number;
+  serverKeys: number;
+  serverSequence: number;
+  gaps: number;
+  failovers: number;
+}
+
+/**
+ * Convergence: `clients` clients each send `updates` updates at once, with
+ * random keys among `keys`, random values, a ttl (0.2 to `maxTtlSeconds` s)
+ * on `ttlFraction` of them and deletes on `deleteFraction`. Then waits until
+ * every ephemeral key expired and every client's map equals the server's,
+ * byte for byte, at the server's sequence. Closes its clients.
+ */
+export async function convergence(
+  server: CloneServer,
+  o: { clients: number; updates: number; keys: number; ttlFraction: number; deleteFraction: number; maxTtlSeconds: number; timeoutMs: number },
+): Promise<ConvergenceResult> {
+  const clients = await Promise.all(Array.from({ length: o.clients }, () => clientOf(server)));
+  try {
+    const before = server.stats.updates;
+    let ephemeral = 0;
+    let deletes = 0;
+    const t0 = performance.now();
+    await Promise.all(
+      clients.map((c) => {
+        const sets: Promise<string>[] = [];
+        for (let i = 0; i < o.updates; i++) {
+          const key = `/conv/${Math.floor(Math.random() * o.keys)}`;
+          const r = Math.random();
+          if (r < o.deleteFraction) {
+            deletes++;
+            sets.push(c.delete(key, { timeoutMs: o.timeoutMs }));
+          } else if (r < o.deleteFraction + o.ttlFraction) {
+            ephemeral++;
+            sets.push(c.set(key, randomBytes(8 + Math.floor(Math.random() * 56)), { ttlSeconds: 0.2 + Math.random() * (o.maxTtlSeconds - 0.2), timeoutMs: o.timeoutMs }));
+          } else {
+            sets.push(c.set(key, randomBytes(8 + Math.floor(Math.random() * 56)), { timeoutMs: o.timeoutMs }));
+          }
+        }
+        return Promise.all(sets);
+      }),
+    );
+    const total = o.clients * o.updates;
+    await until(() => server.stats.updates - before >= total, o.timeoutMs, `${total} updates at the server`);
+    const sendSeconds = (performance.now() - t0) / 1000;
+    // every ephemeral key expires, then every map is the server's
+    await until(() => [...server.entries().values()].every((m) => m.ttl === undefined) && converged(server, clients), o.timeoutMs, "every client's map equal to the server's", 100);
+    return {
+      clients: o.clients,
+      updatesSent: total,
+      ephemeral,
+      deletes,
+      sendSeconds,
+      convergeSeconds: (performance.now() - t0) / 1000,
+      serverKeys: server.size,
+      serverSequence: server.sequence,
+      gaps: clients.reduce((n, c) => n + c.stats.gaps, 0),
+      failovers: clients.reduce((n, c) => n + c.stats.failovers, 0),
+    };
+  } finally {
+    await Promise.all(clients.map((c) => c.close()));
+  }
+}
+
+/** What {@link lateJoiner} measured. */
+export interface LateJoinerResult {
+  keys: number;
+  snapshotSeconds: number;
+  updatesDuringJoin: number;
+  convergeSeconds: number;
+  gaps: number;
+  snapshots: number;
+  failovers: number;
+}
+
+/**
+ * Late joiner: fills the store with `keys` keys (values of 32 bytes), then
+ * lets a writer update random keys without pause while a new client joins.
+ * The new client must sync once (one snapshot, no gap, no failover), and
+ * equal the server's map once the writer stops. Closes its clients.
+ */
+export async function lateJoiner(server: CloneServer, o: { keys: number; timeoutMs: number }): Promise<LateJoinerResult> {
+  const writer = await clientOf(server, { subtree: "/late/" });
+  let joiner: CloneClient | undefined;
+  try {
+    const fill: Promise<string>[] = [];
+    for (let i = 0; i < o.keys; i++) fill.push(writer.set(`/late/${i}`, randomBytes(16).toString("hex"), { timeoutMs: o.timeoutMs }));
+    await Promise.all(fill);
+    await until(() => server.size >= o.keys, o.timeoutMs, `${o.keys} keys at the server`);
+    // a writer that never stops while the joiner syncs
+    let writing = true;
+    const storm = (async () => {
+      while (writing) {
+        const batch: Promise<string>[] = [];
+        for (let i = 0; i < 50; i++) batch.push(writer.set(`/late/${Math.floor(Math.random() * (o.keys + 1000))}`, randomBytes(16).toString("hex"), { timeoutMs: o.timeoutMs }));
+        await Promise.all(batch);
+        await new Promise((r) => setImmediate(r));
+      }
+    })();
+    const t0 = performance.now();
+    const seqAtJoin = server.sequence;
+    joiner = new CloneClient({ ...PROOF_CLIENT, servers: [`tcp://127.0.0.1:${server.port}`] });
+    await joiner.waitSynced({ timeoutMs: o.timeoutMs });
+    const snapshotSeconds = (performance.now() - t0) / 1000;
+    // let some live updates follow the snapshot, then stop the writer
+    const seqSynced = joiner.sequence;
+    await until(() => joiner!.sequence > seqSynced + 200, o.timeoutMs, "live updates after the snapshot");
+    writing = false;
+    await storm;
+    const updatesDuringJoin = server.sequence - seqAtJoin;
+    const j = joiner;
+    await until(() => converged(server, [j]), o.timeoutMs, "the late joiner equal to the server", 100);
+    return { keys: o.keys, snapshotSeconds, updatesDuringJoin, convergeSeconds: (performance.now() - t0) / 1000, gaps: j.stats.gaps, snapshots: j.stats.snapshots, failovers: j.stats.failovers };
+  } finally {
+    await joiner?.close();
+    await writer.close();
+  }
+}
