@@ -283,7 +283,9 @@ export class CloneClient extends Lifecycle<CloneClientEvents> {
     });
     const servers = o.raw("servers") ?? [];
     if (!Array.isArray(servers)) o.fail("servers", `must be an array of "tcp://host:port" strings, got ${describeValue(servers)}`);
-    this.#subtree = o.string("subtree", "");
+    const subtree = o.raw("subtree") ?? "";
+    if (typeof subtree !== "string") o.fail("subtree", `must be a string, a key prefix such as "/client/" or "" for every key, got ${describeValue(subtree)}`);
+    this.#subtree = subtree as string;
     this.#serverTtlMs = o.number("serverTtlMs", CLONE_SERVER_TTL_MS, { min: 0, exclusive: true });
     this.#snapshotTimeoutMs = o.number("snapshotTimeoutMs", CLONE_SNAPSHOT_TIMEOUT_MS, { min: 0, exclusive: true });
     this.#settleMs = o.number("subscribeSettleMs", CLONE_SUBSCRIBE_SETTLE_MS, { min: 0 });

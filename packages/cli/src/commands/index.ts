@@ -6,7 +6,8 @@ import type { Command } from "../command.js";
 import { mdpCommands } from "./mdp.js";
 import { pirateCommands } from "./pirate.js";
 import { titanicCommands } from "./titanic.js";
+import { cloneCommands } from "./clone.js";
 
 /** Every `zkit` subcommand. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const commands: Command<any>[] = [...pirateCommands, ...mdpCommands, ...titanicCommands];
+export const commands: Command<any>[] = [...pirateCommands, ...mdpCommands, ...titanicCommands, ...cloneCommands];
