@@ -224,3 +224,94 @@ describe("kvsimple and kvmsg (the Clone pattern's messages)", () => {
     expect(out).toContain("after a delete the map holds 0 key(s)");
   });
 });
+
+/**
+ * The Clone models (Guide chapter 5, "Reliable Pub-Sub (Clone Pattern)"),
+ * server and clients as real processes on free ports: model one publishes,
+ * model two adds snapshots, three takes updates from clients, four
+ * subtrees, five ephemeral values (CloneServer and CloneClient), six a
+ * client that moves to the other server when its server dies.
+ */
+describe("Clone models 1 to 6", () => {
+  const server = async (script: string, ...args: string[]): Promise<{ e: Example; connect: string }> => {
+    const e = startExample(script, ["--port", "0", "--host", "127.0.0.1", ...args]);
+    return { e, connect: await listening(e) };
+  };
+
+  it("model one: a client stores what the publisher sends", async () => {
+    const { e: srv, connect } = await server("ch5/clonesrv1.ts", "--interval-ms", "1");
+    const cli = startExample("ch5/clonecli1.ts", ["--connect", connect, "--count", "100"]);
+    await expectCleanExit(cli);
+    expect(cli.stdout()).toMatch(/^100 messages in \(last sequence \d+, \d+ keys\)$/m);
+    srv.kill("SIGINT");
+    await expectCleanExit(srv);
+    expect(srv.stdout()).toMatch(/^Interrupted\n\d+ messages out$/m);
+  });
+
+  it("model two: a snapshot, then only the updates after it", async () => {
+    const { e: srv, connect } = await server("ch5/clonesrv2.ts", "--interval-ms", "1", "--keys", "100");
+    const cli = startExample("ch5/clonecli2.ts", ["--connect", connect, "--count", "50"]);
+    await expectCleanExit(cli);
+    const snap = Number(/^I: received snapshot=(\d+)$/m.exec(cli.stdout())![1]);
+    const last = Number(/last sequence (\d+)$/m.exec(cli.stdout())![1]);
+    expect(cli.stdout()).toMatch(/^50 updates applied after the snapshot, \d+ older ones skipped, \d+ gaps; last sequence \d+$/m);
+    expect(last).toBeGreaterThanOrEqual(snap + 50);
+    expect(srv.stdout()).toContain(`I: sending shapshot=${snap}`);
+    srv.kill("SIGINT");
+    await expectCleanExit(srv);
+  });
+
+  it("model three: updates from clients, republished with a sequence, reach every client", async () => {
+    const { e: srv, connect } = await server("ch5/clonesrv3.ts", "--verbose");
+    const a = startExample("ch5/clonecli3.ts", ["--connect", connect, "--interval-ms", "50", "--count", "30"]);
+    const b = startExample("ch5/clonecli3.ts", ["--connect", connect, "--interval-ms", "50", "--count", "30"]);
+    await expectCleanExit(a);
+    await expectCleanExit(b);
+    for (const c of [a, b]) expect(c.stdout()).toMatch(/^30 updates applied, \d+ sent; \d+ keys; last sequence \d+$/m);
+    // each applied updates the other one sent: more than it sent itself before it stopped
+    expect(count(srv.stdout(), /^I: publishing update=\d+ \d+$/gm)).toBeGreaterThanOrEqual(30);
+    srv.kill("SIGINT");
+    await expectCleanExit(srv);
+  });
+
+  it("model four: a client of a subtree gets only its keys", async () => {
+    const { e: srv, connect } = await server("ch5/clonesrv4.ts");
+    const mine = startExample("ch5/clonecli4.ts", ["--connect", connect, "--subtree", "/client/", "--interval-ms", "30", "--count", "20"]);
+    const other = startExample("ch5/clonecli4.ts", ["--connect", connect, "--subtree", "/other/", "--interval-ms", "30", "--count", "20"]);
+    await expectCleanExit(mine);
+    await expectCleanExit(other);
+    const keys = (e: Example): string[] => [...e.stdout().matchAll(/^I: received update=\d+ (\S+)$/gm)].map((m) => m[1]!);
+    expect(keys(mine).length).toBe(20);
+    expect(keys(mine).every((k) => k.startsWith("/client/"))).toBe(true);
+    expect(keys(other).every((k) => k.startsWith("/other/"))).toBe(true);
+    srv.kill("SIGINT");
+    await expectCleanExit(srv);
+  });
+
+  it("model five: ephemeral values are deleted when their ttl expires", async () => {
+    const { e: srv, connect } = await server("ch5/clonesrv5.ts", "--verbose");
+    const cli = startExample("ch5/clonecli5.ts", ["--connect", connect, "--interval-ms", "100", "--ttl", "1", "--count", "30"]);
+    await expectCleanExit(cli);
+    expect(cli.stdout()).toMatch(/^I: synced with tcp:\/\/127\.0\.0\.1:\d+ at sequence=\d+ \(\d+ keys\)$/m);
+    expect(cli.stdout()).toMatch(/^I: received update=\d+ \/client\/\d+ \(deleted\)$/m);
+    await srv.waitFor(/^I: publishing delete=\d+ \/client\/\d+$/m, START_MS);
+    srv.kill("SIGINT");
+    await expectCleanExit(srv);
+    expect(srv.stdout()).toMatch(/^Interrupted\n\d+ updates, \d+ expired$/m);
+  });
+
+  it("model six: the client moves to the other server when its server is SIGKILLed", async () => {
+    const { e: primary, connect: p } = await server("ch5/clonesrv5.ts");
+    const { connect: b } = await server("ch5/clonesrv5.ts");
+    const cli = startExample("ch5/clonecli6.ts", ["--connect", `${p},${b}`, "--interval-ms", "100", "--server-ttl-ms", "1000"]);
+    await cli.waitFor(new RegExp(`^I: synced with ${p.replace(/[.]/g, "\\.")} `, "m"), START_MS);
+    await cli.waitFor(/^I: received update=/m, START_MS);
+    primary.kill("SIGKILL");
+    await cli.waitFor(new RegExp(`^I: server at ${p.replace(/[.]/g, "\\.")} didn't give HUGZ, moving to ${b.replace(/[.]/g, "\\.")}$`, "m"), START_MS);
+    await cli.waitFor(new RegExp(`^I: synced with ${b.replace(/[.]/g, "\\.")} `, "m"), START_MS);
+    const before = count(cli.stdout(), /^I: received update=/gm);
+    await waitForCount(cli, /^I: received update=/gm, before + 3);
+    cli.kill("SIGINT");
+    await expectCleanExit(cli);
+  });
+});
