@@ -32,6 +32,7 @@ export const packages: readonly PackageEntry[] = [
   { dir: "mdp", title: "Majordomo", kind: "pattern", chapters: "4" },
   { dir: "titanic", title: "Titanic", kind: "pattern", chapters: "4" },
   { dir: "kvmsg", title: "kvmsg", kind: "foundation", chapters: "5" },
+  { dir: "clone", title: "Clone", kind: "pattern", chapters: "5" },
   { dir: "cli", title: "The zkit command", kind: "tool", chapters: "4" },
 ];
 
