@@ -13,7 +13,7 @@
  *   map built). Raw: a DEALER asks a ROUTER, which streams the same 100,000
  *   five-frame messages and an end marker back (a snapshot is a
  *   ROUTER-to-DEALER stream: over PUB/SUB it would be dropped at the
- *   high-water mark). The store is filled once per process.
+ *   high-water mark). The store is filled before the clock starts, each round.
  * @module
  */
 import { randomBytes } from "node:crypto";
@@ -22,6 +22,7 @@ import * as zmq from "zeromq";
 import { CloneClient, CloneServer } from "@zkit/clone";
 import { KVMsg } from "@zkit/kvmsg";
 import type { BenchCase, RunContext, Sample } from "../harness.js";
+import { chainedSender } from "../raw-send-queue.js";
 
 const UPDATES = 20_000;
 const QUICK_UPDATES = 2_000;
@@ -46,7 +47,10 @@ function updateFrames(i: number, value: Buffer): Buffer[] {
 
 async function zkitUpdates(ctx: RunContext): Promise<Sample> {
   const n = ctx.quick ? QUICK_UPDATES : UPDATES;
-  const server = new CloneServer({ port: 0, host: "127.0.0.1" });
+  // the Guide's form: its HUGZ carry the sequence, so a client that lost the
+  // last updates at the publisher's high-water mark finds out without a
+  // further update (with the RFC's HUGZ it would wait for one)
+  const server = new CloneServer({ port: 0, host: "127.0.0.1", dialect: "guide", hugzIntervalMs: 100 });
   await server.start();
   const clients = Array.from({ length: SUBSCRIBERS }, () => new CloneClient({ ...CLIENT, servers: [`tcp://127.0.0.1:${server.port}`] }));
   try {
@@ -108,7 +112,9 @@ async function rawUpdates(ctx: RunContext): Promise<Sample> {
     for (let i = 0; i < got.length; i++) got[i] = 0;
     const value = randomBytes(32);
     const t0 = performance.now();
-    for (let i = 0; i < n; i++) await push.send(updateFrames(i, value));
+    // every update handed over at once, as the zkit side does (raw needs a promise chain for that)
+    const send = chainedSender(push);
+    await Promise.all(Array.from({ length: n }, (_, i) => send(updateFrames(i, value))));
     await until(() => got.every((g) => g >= n), "every SUB to get every update");
     const ms = performance.now() - t0;
     void relay;
@@ -121,22 +127,19 @@ async function rawUpdates(ctx: RunContext): Promise<Sample> {
   }
 }
 
-let store: { server: CloneServer; keys: number } | undefined;
-
-/** A server holding `keys` keys, filled once per process (through a client, as any update). */
+/** A server holding `keys` keys, filled through a client as any update would be (outside the clock). */
 async function filledServer(keys: number): Promise<CloneServer> {
-  if (store?.keys === keys) return store.server;
-  await store?.server.close();
   const server = new CloneServer({ port: 0, host: "127.0.0.1" });
   await server.start();
   const writer = new CloneClient({ ...CLIENT, servers: [`tcp://127.0.0.1:${server.port}`], subtree: "/snap/" });
-  const sets: Promise<string>[] = [];
-  for (let i = 0; i < keys; i++) sets.push(writer.set(`/snap/${i}`, randomBytes(32), { timeoutMs: 300_000 }));
-  await Promise.all(sets);
-  await until(() => server.size >= keys, `${keys} keys at the server`);
-  await writer.close();
-  store = { server, keys };
-  process.once("beforeExit", () => void server.close());
+  try {
+    const sets: Promise<string>[] = [];
+    for (let i = 0; i < keys; i++) sets.push(writer.set(`/snap/${i}`, randomBytes(32), { timeoutMs: 300_000 }));
+    await Promise.all(sets);
+    await until(() => server.size >= keys, `${keys} keys at the server`);
+  } finally {
+    await writer.close();
+  }
   return server;
 }
 
@@ -153,6 +156,7 @@ async function zkitSnapshot(ctx: RunContext): Promise<Sample> {
     return { ms };
   } finally {
     await client.close();
+    await server.close();
   }
 }
 
