@@ -22,7 +22,7 @@ export async function until(cond: () => boolean | Promise<boolean>, ms: number, 
 }
 
 /** Timings suited to a loaded machine and a local server. */
-export const PROOF_CLIENT: CloneClientOptions = { serverTtlMs: 5000, snapshotTimeoutMs: 10_000, subscribeSettleMs: 300, resyncInitialMs: 50, resyncMaxMs: 1000 };
+export const PROOF_CLIENT: CloneClientOptions = { serverTtlMs: 10_000, snapshotTimeoutMs: 30_000, subscribeSettleMs: 300, resyncInitialMs: 50, resyncMaxMs: 1000 };
 
 async function clientOf(server: CloneServer, extra: CloneClientOptions = {}): Promise<CloneClient> {
   const c = new CloneClient({ ...PROOF_CLIENT, ...extra, servers: [`tcp://127.0.0.1:${server.port}`] });
@@ -134,14 +134,16 @@ export async function lateJoiner(server: CloneServer, o: { keys: number; timeout
     for (let i = 0; i < o.keys; i++) fill.push(writer.set(`/late/${i}`, randomBytes(16).toString("hex"), { timeoutMs: o.timeoutMs }));
     await Promise.all(fill);
     await until(() => server.size >= o.keys, o.timeoutMs, `${o.keys} keys at the server`);
-    // a writer that never stops while the joiner syncs
+    // a writer that never stops while the joiner syncs (batches of 50, a
+    // timer turn between them: the storm shares the process with the
+    // server and the joiner, and must not starve them)
     let writing = true;
     const storm = (async () => {
       while (writing) {
         const batch: Promise<string>[] = [];
         for (let i = 0; i < 50; i++) batch.push(writer.set(`/late/${Math.floor(Math.random() * (o.keys + 1000))}`, randomBytes(16).toString("hex"), { timeoutMs: o.timeoutMs }));
         await Promise.all(batch);
-        await new Promise((r) => setImmediate(r));
+        await new Promise((r) => setTimeout(r, 2));
       }
     })();
     const t0 = performance.now();
