@@ -2,17 +2,17 @@
  * SimplePirateQueue: the Simple Pirate queue (ZeroMQ Guide chapter 4,
  * "Basic Reliable Queuing"): a ROUTER frontend for REQ clients, a ROUTER
  * backend for REQ workers, and a least-recently-used list of ready workers.
- * It reads the frontend only while a worker is ready.
+ * It reads the frontend only while a worker is ready. Its worker
+ * bookkeeping is the reliability layer's `WorkerQueue` (the same as
+ * Paranoid Pirate's, without expiry: Simple Pirate has no heartbeat); its
+ * lifecycle is a `Lifecycle`.
  * @module
  */
-import { EventEmitter } from "node:events";
 import {
-  ErrorCode,
   LogBurst,
   ProtocolError,
   ROUTER_NOTIFY_DISCONNECT,
   ZSocket,
-  ZkitError,
   getLogger,
   isRouterNotification,
   parseEndpoints,
@@ -20,18 +20,22 @@ import {
   type TraceFn,
 } from "@zkit/core";
 import { ZLoop } from "@zkit/zloop";
-import { decodeBackend, decodeClientRequest, encodeClientReply, encodeWorkerRequest, type ClientRequest } from "./protocol.js";
+import { Lifecycle, WorkerQueue, peerId, type QueuedWorker } from "@zkit/reliability";
+import { decodeBackend, decodeClientRequest, encodeClientReply, encodeWorkerRequest } from "./protocol.js";
 
 const log = getLogger("spp");
 const forgedLog = new LogBurst(log, "forged replies dropped (see stats.forged)");
+const malformedLog = new LogBurst(log, "malformed messages dropped (see stats.malformed)");
 
 /** Default of {@link SimplePirateQueueOptions.maxFrameBytes}: 16 MiB. */
 export const SPP_MAX_FRAME_BYTES = 16 * 1024 * 1024;
 /** Default of {@link SimplePirateQueueOptions.maxDeliveries}. */
 export const SPP_MAX_DELIVERIES = 3;
 
-/** A request the queue accepted, with how many workers it was given to. */
-interface HeldRequest extends ClientRequest {
+/** A request the queue accepted. */
+interface Work {
+  readonly client: Buffer;
+  readonly body: Buffer[];
   deliveries: number;
 }
 
@@ -48,14 +52,16 @@ export interface SimplePirateQueueOptions {
   /**
    * The largest frame either socket accepts, in bytes: the sockets'
    * `maxMessageSize`, so libzmq refuses a bigger frame (and cuts off its
-   * sender) before receiving it.
+   * sender) before receiving it. Memory stays bounded whatever peers send.
    * @defaultValue 16777216 (16 MiB, {@link SPP_MAX_FRAME_BYTES})
    */
   maxFrameBytes?: number;
   /**
-   * How many workers one request may be given to: a request whose worker's
-   * connection ends before it answers goes to the next worker, up to this
-   * many in all, then it is dropped (counted in `stats.lostRequests`).
+   * How many workers one request may be given to. A request whose worker
+   * leaves before answering (its connection ended, or a request could not
+   * be delivered to it) goes to the next worker, up to this many in all;
+   * then it is dropped and counted (`stats.lostRequests`): a request that
+   * kills every worker it meets must not take them all down.
    * @defaultValue 3 ({@link SPP_MAX_DELIVERIES})
    */
   maxDeliveries?: number;
@@ -67,28 +73,32 @@ export interface SimplePirateQueueOptions {
   trace?: TraceFn;
 }
 
-/** What `worker-ready` reports. */
-export interface WorkerReadyEvent {
-  /** The worker's routing id at the backend. */
-  readonly identity: Buffer;
-}
+/**
+ * Why a worker left (`worker-gone`): its connection ended
+ * (`"disconnected"`), or a request could not be delivered to it
+ * (`"unreachable"`). Simple Pirate has no heartbeat, so no worker leaves
+ * for being silent.
+ */
+export type WorkerGoneReason = "disconnected" | "unreachable";
 
-/** What `worker-lost` reports. */
-export interface WorkerLostEvent {
-  /** The worker's routing id at the backend. */
-  readonly identity: Buffer;
-}
-
-/** The events of a {@link SimplePirateQueue}. */
+/** The events of a {@link SimplePirateQueue} (the standard names of `@zkit/reliability`; workers and clients by routing id in hex). */
 export interface SimplePirateQueueEvents {
-  /** A worker sent READY: it joins the ready list. */
-  "worker-ready": [event: WorkerReadyEvent];
+  /** A new worker sent READY: it joins the ready list. */
+  "worker-ready": [info: { worker: string }];
   /**
-   * A worker is gone: its connection ended, or a request could not be
-   * handed to it. It is forgotten, and the request it held (if any) goes to
-   * the next ready worker.
+   * A worker was forgotten: its connection ended (`"disconnected"`), or a
+   * message to it could not be delivered (`"unreachable"`). `inHand` is 1
+   * when it held a request, which goes to the next worker.
    */
-  "worker-lost": [event: WorkerLostEvent];
+  "worker-gone": [info: { worker: string; reason: WorkerGoneReason; inHand: number }];
+  /** A request whose worker left (or sent READY again) goes to the next worker. */
+  "request-requeued": [info: { client: string; worker: string }];
+  /** A request given to `maxDeliveries` workers, none of which answered, was dropped. */
+  "request-dropped": [info: { client: string; reason: "max-deliveries" }];
+  /** A reply for a request that worker was never given was dropped. */
+  "reply-forged": [info: { worker: string; client: string }];
+  /** A malformed message was dropped. */
+  malformed: [info: { reason: string; frame: number | undefined; peer: string | undefined; socket: "frontend" | "backend" }];
 }
 
 /** The counters of a {@link SimplePirateQueue}, since it started. */
@@ -99,17 +109,19 @@ export interface SimplePirateQueueStats {
   readonly replies: number;
   /** Malformed messages dropped (either socket). */
   readonly malformed: number;
-  /** Workers gone: their connection ended, or a request could not be sent to them. */
-  readonly workersLost: number;
-  /** Requests given to another worker because the first was gone. */
-  readonly redispatched: number;
-  /** Replies dropped because they answer no request the queue gave that worker: never forwarded. */
+  /**
+   * Replies dropped because they answer no request the queue gave that
+   * worker (a worker naming a client it was never sent, holding nothing,
+   * or unknown to the queue): never forwarded.
+   */
   readonly forged: number;
-  /** Requests dropped after `maxDeliveries` workers were lost holding them. */
+  /** Workers gone: their connection ended, or a request could not be delivered to them. */
+  readonly workersLost: number;
+  /** Requests dropped after `maxDeliveries` workers left without answering them (the client's retry may still recover them). */
   readonly lostRequests: number;
+  /** Requests given to another worker because the one holding them left or could not be reached. */
+  readonly redispatched: number;
 }
-
-type State = "new" | "starting" | "running" | "closed";
 
 /**
  * A Simple Pirate queue. Clients are REQ sockets (plain Lazy Pirate
@@ -120,46 +132,42 @@ type State = "new" | "starting" | "running" | "closed";
  * - Requests go to the worker that has been ready the longest (LRU).
  * - The frontend is read only while a worker is ready; requests wait in the
  *   frontend socket (its high-water mark applies) when none is.
- * - A request sent to a worker that has disconnected since it became ready
- *   is not lost: the queue notices (the backend ROUTER reports unroutable
- *   messages), forgets the worker and gives the request to the next one.
- * - A worker whose connection ends (its process died) is forgotten at once;
- *   a request it held goes to the next worker (up to `maxDeliveries`). A
- *   worker that hangs with its connection open is not detected (Simple
- *   Pirate has no heartbeats: that is what Paranoid Pirate, `@zkit/ppp`,
- *   adds); the client's Lazy Pirate retry recovers its request.
+ * - A worker whose connection ends (its process died) leaves at once; a
+ *   request sent to a worker that is gone fails at once (the backend
+ *   ROUTER is `mandatory`) and is not lost.
+ * - A request whose worker leaves before answering goes to the next
+ *   worker, up to `maxDeliveries` workers. A worker that hangs with its
+ *   connection open is not detected (Simple Pirate has no heartbeats: that
+ *   is what Paranoid Pirate, `@zkit/ppp`, adds); the client's Lazy Pirate
+ *   retry recovers its request.
+ * - A worker that sends READY again (it starts over on the same
+ *   connection) gives back the request it held, which goes to the next
+ *   worker (which may be itself).
  * - A reply goes to a client only if it answers the request the queue gave
  *   that worker: anything else is dropped as forged.
+ * - Both sockets refuse frames over `maxFrameBytes` before receiving them.
  * - A malformed message is dropped, counted in `stats.malformed` and
- *   logged as a warning on `zkit:spp`.
+ *   logged as a warning on `zkit:spp`; the queue never stops for it.
  *
  * @example
  * ```ts
  * const queue = new SimplePirateQueue({ frontend: "tcp://*:5555", backend: "tcp://*:5556" });
- * queue.on("worker-ready", ({ identity }) => console.log(`worker ${identity.toString("hex")} ready`));
+ * queue.on("worker-ready", ({ worker }) => console.log(`worker ${worker} ready`));
  * await queue.start();
  * await queue.done; // until close() or Ctrl-C (with handleInterrupts())
  * ```
  */
-export class SimplePirateQueue extends EventEmitter<SimplePirateQueueEvents> {
+export class SimplePirateQueue extends Lifecycle<SimplePirateQueueEvents> {
   readonly #frontendSpec: string;
   readonly #backendSpec: string;
   readonly #maxFrameBytes: number;
-  readonly #maxDeliveries: number;
   readonly #trace: TraceFn | undefined;
-  readonly #loop = new ZLoop();
+  readonly #loop = new ZLoop({ nonstop: true });
+  readonly #workers: WorkerQueue<Work>;
   #frontend: ZSocket<"ROUTER"> | undefined;
   #backend: ZSocket<"ROUTER"> | undefined;
-  /** Ready workers, least recently used first (a Map keeps insertion order). */
-  readonly #ready = new Map<string, Buffer>();
-  /** Busy workers and the request each holds. */
-  readonly #busy = new Map<string, HeldRequest>();
-  /** Accepted requests whose worker was gone, waiting for the next ready worker. */
-  readonly #held: HeldRequest[] = [];
   #reading = false;
-  #state: State = "new";
-  #done: Promise<void> = Promise.resolve();
-  #stats = { requests: 0, replies: 0, malformed: 0, workersLost: 0, redispatched: 0, forged: 0, lostRequests: 0 };
+  #stats = { requests: 0, replies: 0, malformed: 0, forged: 0, workersLost: 0, lostRequests: 0, redispatched: 0 };
 
   /**
    * @param options - see {@link SimplePirateQueueOptions}
@@ -167,15 +175,28 @@ export class SimplePirateQueue extends EventEmitter<SimplePirateQueueEvents> {
    *   `InvalidEndpointError` for a bad endpoint
    */
   constructor(options: SimplePirateQueueOptions) {
-    super();
+    super({ owner: "SimplePirateQueue", channel: "zkit:spp:queue" });
     const o = readOptions(options, { owner: "SimplePirateQueue", example: '{ frontend: "tcp://*:5555", backend: "tcp://*:5556" }' });
     this.#frontendSpec = o.requiredString("frontend", "tcp://*:5555", "a CZMQ endpoint list to bind");
     parseEndpoints(this.#frontendSpec, true);
     this.#backendSpec = o.requiredString("backend", "tcp://*:5556", "a CZMQ endpoint list to bind");
     parseEndpoints(this.#backendSpec, true);
     this.#maxFrameBytes = o.number("maxFrameBytes", SPP_MAX_FRAME_BYTES, { min: 1, integer: true, infinity: true });
-    this.#maxDeliveries = o.number("maxDeliveries", SPP_MAX_DELIVERIES, { min: 1, integer: true });
+    const maxDeliveries = o.number("maxDeliveries", SPP_MAX_DELIVERIES, { min: 1, integer: true });
     this.#trace = o.function<TraceFn>("trace", "({ direction, socket, frames }) => void");
+    this.#workers = new WorkerQueue<Work>({
+      maxDeliveries,
+      send: (worker, work) => this.#send(worker, work),
+      onRequeued: (work, from) => {
+        this.#stats.redispatched++;
+        this.notify("request-requeued", { client: peerId(work.client), worker: peerId(from.identity) });
+      },
+      onDropped: (work) => {
+        this.#stats.lostRequests++;
+        log.warn("a request from client %s was given to %d workers and none answered: dropped (the client's retry may still recover it)", peerId(work.client), work.deliveries);
+        this.notify("request-dropped", { client: peerId(work.client), reason: "max-deliveries" });
+      },
+    });
   }
 
   /** The frontend's real endpoint (the last one bound), once started. */
@@ -188,9 +209,14 @@ export class SimplePirateQueue extends EventEmitter<SimplePirateQueueEvents> {
     return this.#backend?.endpoint ?? "";
   }
 
+  /** Workers known to the queue (idle and busy). */
+  get workerCount(): number {
+    return this.#workers.size;
+  }
+
   /** Workers ready for a request right now. */
   get readyWorkers(): number {
-    return this.#ready.size;
+    return this.#workers.readyCount;
   }
 
   /** The counters since the queue started (a snapshot). */
@@ -198,229 +224,143 @@ export class SimplePirateQueue extends EventEmitter<SimplePirateQueueEvents> {
     return { ...this.#stats };
   }
 
-  /** True from {@link SimplePirateQueue.start} until the queue stops. */
-  get running(): boolean {
-    return this.#state === "running";
-  }
-
   /**
-   * Settles when the queue has stopped and closed its sockets: after
-   * {@link SimplePirateQueue.close}, or once the process is interrupted
-   * (`handleInterrupts()` of `@zkit/core`). Rejects only if its reactor
-   * failed, with that error.
+   * Binds both sockets and starts serving (what `start()` does); `start()`
+   * resolves once bound, and rejects with `ZKIT_ADDRESS_IN_USE` or another
+   * bind error (nothing stays open then).
    */
-  get done(): Promise<void> {
-    return this.#done;
-  }
-
-  /**
-   * Binds both sockets and starts serving; resolves once bound.
-   * @throws `ZkitError` `ZKIT_STATE` if started twice or after close;
-   *   `ZKIT_ADDRESS_IN_USE` and other bind errors (nothing stays open then)
-   */
-  async start(): Promise<void> {
-    if (this.#state !== "new") throw new ZkitError(ErrorCode.State, `SimplePirateQueue.start: the queue is ${this.#state === "closed" ? "closed" : "already started"}; create a new one`);
-    this.#state = "starting";
+  protected async onStart(): Promise<void> {
     const maxMessageSize = Number.isFinite(this.#maxFrameBytes) ? this.#maxFrameBytes : -1;
-    try {
-      this.#frontend = await ZSocket.router(this.#frontendSpec, { maxMessageSize });
-      // mandatory + no send timeout: a request to a worker that is gone fails
-      // at once (instead of vanishing), so it can go to another worker;
-      // routerNotify: a worker whose connection ends is known at once
-      this.#backend = await ZSocket.router(this.#backendSpec, { mandatory: true, sendTimeout: 0, routerNotify: ROUTER_NOTIFY_DISCONNECT, maxMessageSize });
-    } catch (err) {
-      this.#frontend?.close();
-      this.#state = "closed";
-      throw err;
-    }
-    if (this.#state !== "starting") {
-      this.#closeSockets();
-      throw new ZkitError(ErrorCode.Closed, "SimplePirateQueue.start: closed while starting");
-    }
-    this.#state = "running";
+    this.#frontend = await ZSocket.router(this.#frontendSpec, { maxMessageSize });
+    // mandatory + no send timeout: a request to a worker that is gone fails
+    // at once instead of vanishing, so it can go to another worker;
+    // routerNotify: a worker whose connection ends is known at once
+    this.#backend = await ZSocket.router(this.#backendSpec, { mandatory: true, sendTimeout: 0, routerNotify: ROUTER_NOTIFY_DISCONNECT, maxMessageSize });
     this.#loop.reader(this.#backend, this.#onBackend);
-    this.#done = this.#loop.start().then(
-      () => this.#stopped(),
-      (err: unknown) => {
-        log.error("queue stopped by an error: %s", (err as Error)?.message ?? String(err));
-        this.#stopped();
-        throw err;
-      },
-    );
-    this.#done.catch(() => {});
+    this.#loop.start().catch((err: unknown) => this.fail(err));
     log.info("queue started: frontend %s, backend %s", this.frontendEndpoint, this.backendEndpoint);
   }
 
   /**
    * Stops reading, lets the messages already sent leave (the sockets'
-   * linger), closes both sockets. Idempotent; resolves once stopped.
+   * linger), closes both sockets (what `close()` does).
    */
-  async close(): Promise<void> {
-    if (this.#state === "new" || this.#state === "starting") {
-      this.#state = "closed";
-      return;
-    }
-    if (this.#state === "running") this.#loop.stop();
-    await this.#done.catch(() => {});
-  }
-
-  /** Closes the queue (for `await using`). */
-  [Symbol.asyncDispose](): Promise<void> {
-    return this.close();
-  }
-
-  #stopped(): void {
-    if (this.#state === "closed") return;
-    this.#state = "closed";
+  protected onClose(): void {
     this.#loop.destroy();
-    this.#ready.clear();
-    this.#busy.clear();
-    if (this.#held.length) log.warn("closed with %d request(s) held for a worker", this.#held.length);
-    this.#held.length = 0;
-    this.#closeSockets();
+    const held = this.#workers.clear();
+    if (held.length) log.warn("closed with %d request(s) held for a worker", held.length);
+    this.#frontend?.close();
+    this.#backend?.close();
     log.info("queue stopped");
   }
 
-  #closeSockets(): void {
-    this.#frontend?.close();
-    this.#backend?.close();
-  }
+  // ------------------------------------------------------------ messages
 
   #onBackend = (msg: Buffer[]): void => {
     this.#trace?.({ direction: "in", socket: "backend", frames: msg });
     if (isRouterNotification(msg)) {
-      this.#workerGone(msg[0]!, "its connection ended");
+      // a worker's connection ended: it leaves now, with its request (if any)
+      const gone = this.#workers.get(msg[0]!);
+      if (gone !== undefined) {
+        log.warn("worker %s disconnected%s", peerId(gone.identity), gone.busy && gone.request !== undefined ? ": its request goes to the next worker" : "");
+        this.#gone(gone, "disconnected");
+      }
       return;
     }
     const m = decodeBackend(msg);
     if (m instanceof ProtocolError) {
-      this.#stats.malformed++;
-      log.warn("backend: dropped a malformed message (%s)", m.message);
+      this.#malformed("backend", m, msg[0]);
       return;
     }
-    const key = m.worker.toString("latin1");
-    const held = this.#busy.get(key);
-    if (m.kind === "reply") {
-      if (held === undefined || !held.client.equals(m.client)) {
-        // only the answer to the request this worker was given goes out
-        this.#stats.forged++;
-        forgedLog.record("backend: dropped a reply from worker %s for client %s: it was never given that client's request", m.worker.toString("hex"), m.client.toString("hex"));
-        return;
+    const worker = this.#workers.get(m.worker);
+    if (m.kind === "ready") {
+      if (worker === undefined) this.#register(m.worker);
+      else {
+        // READY again on the same connection: the worker starts over, and
+        // the request it held goes to the next worker (which may be itself)
+        log.debug("worker %s sent READY again", peerId(m.worker));
+        this.#workers.ready(worker);
+        this.#updateReading();
       }
-      this.#busy.delete(key);
-      const out = encodeClientReply(m.client, m.body);
-      this.#trace?.({ direction: "out", socket: "frontend", frames: out });
-      void this.#frontend!.send(out);
-      this.#stats.replies++;
-    } else {
-      log.debug("worker %s ready", m.worker.toString("hex"));
-      this.#emit("worker-ready", { identity: m.worker });
-      if (held !== undefined) {
-        // READY while holding a request: it starts over; the request goes on
-        this.#busy.delete(key);
-        this.#giveBack(held);
-      }
+      return;
     }
-    this.#workerReady(m.worker);
+    const work = worker === undefined ? undefined : this.#workers.reply(worker, m.client);
+    if (worker === undefined || work === undefined) {
+      // only the answer to the request this worker was given goes out
+      this.#stats.forged++;
+      forgedLog.record("backend: dropped a reply from worker %s for client %s: it was never given that client's request", peerId(m.worker), peerId(m.client));
+      this.notify("reply-forged", { worker: peerId(m.worker), client: peerId(m.client) });
+      return;
+    }
+    const out = encodeClientReply(m.client, m.body);
+    this.#trace?.({ direction: "out", socket: "frontend", frames: out });
+    void this.#frontend!.send(out);
+    this.#stats.replies++;
+    this.#workers.ready(worker);
+    this.#updateReading();
   };
-
-  /** A worker is gone: off the ready list, and its request (if any) to the next worker. */
-  #workerGone(worker: Buffer, why: string): void {
-    const key = worker.toString("latin1");
-    const wasReady = this.#ready.delete(key);
-    const held = this.#busy.get(key);
-    this.#busy.delete(key);
-    if (!wasReady && held === undefined) return;
-    this.#stats.workersLost++;
-    log.warn("worker %s is gone (%s)%s", worker.toString("hex"), why, held !== undefined ? ": its request goes to the next worker" : "");
-    this.#emit("worker-lost", { identity: worker });
-    if (held !== undefined) this.#giveBack(held);
-    this.#updateReading();
-  }
-
-  /**
-   * A request whose worker is gone goes to the next worker, first in line:
-   * the gone worker cannot answer it any more. At-least-once, as with the
-   * client's own retry; dropped after `maxDeliveries` workers.
-   */
-  #giveBack(r: HeldRequest): void {
-    if (r.deliveries >= this.#maxDeliveries) {
-      this.#stats.lostRequests++;
-      log.warn("a request from client %s was given to %d workers and none answered: dropped", r.client.toString("hex"), r.deliveries);
-      return;
-    }
-    this.#stats.redispatched++;
-    const next = this.#ready.entries().next();
-    if (next.done) {
-      this.#held.unshift(r);
-    } else {
-      this.#ready.delete(next.value[0]);
-      this.#send(next.value[1], r);
-    }
-    this.#updateReading();
-  }
 
   #onFrontend = (msg: Buffer[]): void => {
     this.#trace?.({ direction: "in", socket: "frontend", frames: msg });
     const r = decodeClientRequest(msg);
     if (r instanceof ProtocolError) {
-      this.#stats.malformed++;
-      log.warn("frontend: dropped a malformed message (%s)", r.message);
+      this.#malformed("frontend", r, msg[0]);
       return;
     }
     this.#stats.requests++;
-    this.#dispatch({ client: r.client, body: r.body, deliveries: 0 });
+    this.#workers.dispatch({ client: r.client, body: r.body, deliveries: 0 });
+    this.#updateReading();
   };
 
-  /** A worker can take a request: a held one first, else it joins the LRU list. */
-  #workerReady(worker: Buffer): void {
-    const held = this.#held.shift();
-    if (held !== undefined) this.#send(worker, held);
-    else this.#ready.set(worker.toString("latin1"), worker);
+  #malformed(socket: "frontend" | "backend", error: ProtocolError, sender: Buffer | undefined): void {
+    this.#stats.malformed++;
+    malformedLog.record("%s: dropped a malformed message (%s)", socket, error.message);
+    this.notify("malformed", { reason: error.message, frame: error.frame, peer: sender === undefined ? undefined : peerId(sender), socket });
+  }
+
+  // ------------------------------------------------------------- workers
+
+  #register(identity: Buffer): void {
+    const worker = this.#workers.register(identity);
+    if (worker === undefined) return;
+    log.debug("worker %s ready", peerId(identity));
+    this.notify("worker-ready", { worker: peerId(identity) });
+    this.#workers.ready(worker);
     this.#updateReading();
   }
 
-  /** Gives `r` to the least recently used ready worker, or holds it. */
-  #dispatch(r: HeldRequest): void {
-    const next = this.#ready.entries().next();
-    if (next.done) {
-      this.#held.push(r);
-    } else {
-      this.#ready.delete(next.value[0]);
-      this.#send(next.value[1], r);
-    }
-    this.#updateReading();
-  }
-
-  #send(worker: Buffer, r: HeldRequest): void {
-    const key = worker.toString("latin1");
-    this.#busy.set(key, r);
-    r.deliveries++;
-    const out = encodeWorkerRequest(worker, r.client, r.body);
+  #send(worker: QueuedWorker<Work>, work: Work): void {
+    const out = encodeWorkerRequest(worker.identity, work.client, work.body);
     this.#trace?.({ direction: "out", socket: "backend", frames: out });
     this.#backend!.send(out).catch((err: unknown) => {
-      if (this.#state !== "running" || this.#busy.get(key) !== r) return;
-      // unroutable (the worker disconnected) or its pipe is full: either way
-      // it will not answer; the request (which never left) goes on
-      r.deliveries--;
-      this.#workerGone(worker, (err as Error)?.message ?? String(err));
+      if (!this.running || this.#workers.get(worker.identity) !== worker) return;
+      // unroutable (disconnected) or its pipe is full: it will not answer;
+      // the request, which never left, goes to the next worker
+      log.warn("request for worker %s not delivered (%s): passing it to the next worker", peerId(worker.identity), (err as Error)?.message ?? String(err));
+      this.#notifyGone(worker, "unreachable");
+      this.#workers.undelivered(worker, work);
+      this.#updateReading();
     });
+  }
+
+  /** A worker left: forgotten, its request (if any) to the next worker. */
+  #gone(worker: QueuedWorker<Work>, reason: WorkerGoneReason): void {
+    this.#notifyGone(worker, reason);
+    this.#workers.remove(worker);
+    this.#updateReading();
+  }
+
+  #notifyGone(worker: QueuedWorker<Work>, reason: WorkerGoneReason): void {
+    this.#stats.workersLost++;
+    this.notify("worker-gone", { worker: peerId(worker.identity), reason, inHand: worker.busy && worker.request !== undefined ? 1 : 0 });
   }
 
   /** Reads the frontend only while a worker is ready and nothing is held. */
   #updateReading(): void {
-    const want = this.#ready.size > 0 && this.#held.length === 0 && this.#state === "running";
+    const want = this.#workers.canTake && !this.closed;
     if (want === this.#reading) return;
     this.#reading = want;
     if (want) this.#loop.reader(this.#frontend!, this.#onFrontend);
     else this.#loop.readerEnd(this.#frontend!);
-  }
-
-  #emit<K extends keyof SimplePirateQueueEvents>(name: K, ...args: SimplePirateQueueEvents[K]): void {
-    try {
-      (this.emit as (n: string, ...a: unknown[]) => boolean)(name, ...args);
-    } catch (err) {
-      log.error("a %s listener threw: %s", name, (err as Error)?.stack ?? String(err));
-    }
   }
 }

@@ -1,23 +1,44 @@
 /**
  * SimplePirateWorker: a Simple Pirate worker (ZeroMQ Guide chapter 4,
  * "Basic Reliable Queuing"): a REQ socket that tells the queue it is ready,
- * then answers each request with a handler.
+ * then answers each request with a handler (or hands it to a `for await`
+ * loop). Its connection is the reliability layer's `PeerConnection` (no
+ * heartbeat: Simple Pirate has none), its handler runs in a
+ * `HandlerRunner`, its lifecycle is a `Lifecycle`.
  * @module
  */
-import { EventEmitter } from "node:events";
-import { ErrorCode, ProtocolError, ZSocket, ZkitError, getLogger, parseEndpoints, readOptions, toFrames, type MessageLike, type TraceFn } from "@zkit/core";
+import { ProtocolError, getLogger, parseEndpoints, readOptions, toFrames, type MessageLike, type TraceFn } from "@zkit/core";
 import { ZLoop } from "@zkit/zloop";
+import { Backoff, HandlerRunner, Lifecycle, PeerConnection, peerId, type ConnectionEvent, type HandlerContext, type Job } from "@zkit/reliability";
 import { decodeWorkerRequest, encodeReady, encodeWorkerReply } from "./protocol.js";
 
 const log = getLogger("spp");
 
+/** Default of {@link SimplePirateWorkerOptions.closeTimeoutMs}. */
+export const SPP_CLOSE_TIMEOUT_MS = 2500;
+
 /**
- * Answers one request: gets the request's frames, returns the reply (one
- * frame or an array of frames; strings are sent as UTF-8), or a promise of
- * it. If it throws or rejects, the request gets no answer (the client's
- * Lazy Pirate retry sends it again, possibly to another worker).
+ * The waits before connecting again when a fresh socket could not be made
+ * (no sockets left, for instance), in ms: the Guide's Paranoid Pirate
+ * range. A worker that drops its connection on purpose (a failed handler,
+ * a malformed request) reconnects at once.
  */
-export type SimplePirateHandler = (request: Buffer[]) => MessageLike | Promise<MessageLike>;
+const RECONNECT_INITIAL_MS = 1000;
+const RECONNECT_MAX_MS = 32_000;
+
+/**
+ * Answers one request: gets the request's frames (any number), returns the
+ * reply (one frame or an array of frames; strings are sent as UTF-8), or a
+ * promise of it. `ctx.signal` aborts when `close()` outlasts
+ * `closeTimeoutMs`. If it throws or rejects, the request gets no answer
+ * (the queue gives it to the next worker, or the client's Lazy Pirate retry
+ * sends it again) and the worker starts over on a fresh socket: a REQ
+ * socket cannot skip a reply.
+ */
+export type SimplePirateHandler = (request: Buffer[], ctx: HandlerContext) => MessageLike | Promise<MessageLike>;
+
+/** One request, as a `for await (const job of worker)` loop gets it (a worker made without a handler). */
+export type SimplePirateJob = Job<Buffer[], MessageLike>;
 
 /** Options of a {@link SimplePirateWorker}. */
 export interface SimplePirateWorkerOptions {
@@ -26,13 +47,18 @@ export interface SimplePirateWorkerOptions {
    * `"tcp://localhost:5556"` (the Guide's).
    */
   endpoint: string;
-  /** Answers each request; see {@link SimplePirateHandler}. */
-  handler: SimplePirateHandler;
+  /**
+   * Answers each request; see {@link SimplePirateHandler}. Leave it out to
+   * consume the requests as jobs with `for await (const job of worker)`.
+   * @defaultValue undefined (pull the requests with `for await`)
+   */
+  handler?: SimplePirateHandler;
   /**
    * How long {@link SimplePirateWorker.close} waits for the request in
-   * progress to be answered before closing anyway, in ms.
-   * @defaultValue 2500 (a Lazy Pirate client's reference timeout: by then its
-   *   client has resent the request)
+   * progress to be answered, in ms; then the handler's `ctx.signal` aborts
+   * and it gets as long again before the socket closes.
+   * @defaultValue 2500 ({@link SPP_CLOSE_TIMEOUT_MS}: a Lazy Pirate
+   *   client's reference timeout; by then its client has resent the request)
    */
   closeTimeoutMs?: number;
   /**
@@ -43,16 +69,32 @@ export interface SimplePirateWorkerOptions {
   trace?: TraceFn;
 }
 
-/** The events of a {@link SimplePirateWorker}. */
+/** The events of a {@link SimplePirateWorker} (the standard names of `@zkit/reliability`). */
 export interface SimplePirateWorkerEvents {
-  /** READY was sent on a new socket: the worker waits for requests. */
-  ready: [];
+  /** A fresh socket is connecting (the first connection and every reconnection). */
+  connecting: [info: { endpoint: string; connection: number }];
   /**
-   * The handler threw or rejected, or returned something that is not a
-   * message. The request is dropped and the worker starts over on a fresh
-   * socket (a REQ socket cannot skip a reply).
+   * READY was sent on a new connection (handed to libzmq, which delivers it
+   * once the queue is there): Simple Pirate has no heartbeat, so the queue
+   * says nothing until it sends a request, see `connected`.
    */
-  "handler-error": [error: unknown];
+  ready: [info: { connection: number }];
+  /** The queue's first well-formed request on this connection: it is there and has the READY. */
+  connected: [info: { connection: number }];
+  /**
+   * The connection was dropped on purpose: the handler failed
+   * (`"handler-error"`) or the queue sent a malformed request
+   * (`"malformed"`); a REQ socket that cannot answer is stuck, so only a
+   * fresh one goes on. `answered` says whether the queue had sent a
+   * well-formed request on that connection.
+   */
+  disconnected: [info: { connection: number; reason: string; silentMs: number; answered: boolean }];
+  /** The old socket is closed; a fresh one connects after `delayMs` (0 after a drop on purpose). */
+  reconnecting: [info: { delayMs: number; attempt: number; reason: string }];
+  /** The handler threw or rejected, or returned something that is not a message: the request gets no answer. */
+  "handler-error": [info: { error: unknown; request: Buffer[] }];
+  /** A malformed request from the queue was dropped (the worker then starts over on a fresh socket). */
+  malformed: [info: { reason: string; frame: number | undefined; peer: string | undefined }];
 }
 
 /** The counters of a {@link SimplePirateWorker}, since it started. */
@@ -67,19 +109,32 @@ export interface SimplePirateWorkerStats {
   readonly handlerErrors: number;
   /** Fresh sockets opened after a malformed request or a handler failure. */
   readonly reconnects: number;
+  /** Requests answered or pending when their connection was replaced or the worker closed: their replies were dropped. */
+  readonly dropped: number;
 }
 
-/** Default of {@link SimplePirateWorkerOptions.closeTimeoutMs}. */
-export const SPP_CLOSE_TIMEOUT_MS = 2500;
-
-type State = "new" | "starting" | "running" | "closed";
+/** What the runner keeps per request. */
+interface Meta {
+  readonly connection: number;
+  readonly client: Buffer;
+  readonly request: Buffer[];
+}
 
 /**
- * A Simple Pirate worker: connects a REQ socket to the queue's backend,
- * sends READY (`[0x01]`), then for each request `[client][""][body...]`
- * calls the handler with the body and sends back `[client][""][reply...]`.
- * One request at a time (REQ is lockstep). Multi-frame bodies and replies
- * pass through.
+ * A Simple Pirate worker.
+ *
+ * - Connects a REQ socket to the queue's backend and sends READY
+ *   (`[0x01]`).
+ * - For each request `[client][""][body...]` calls the handler,
+ *   `(request, ctx)`, and sends back `[client][""][reply...]`; one request
+ *   at a time (REQ is lockstep). Multi-frame bodies and replies pass
+ *   through. Without a handler, `for await (const job of worker)` pulls
+ *   the requests.
+ * - A handler that fails, or a malformed request, leaves a REQ socket
+ *   unable to go on: the worker closes it and connects a fresh one with a
+ *   new READY, at once.
+ * - No heartbeat: a queue that dies is not noticed (Paranoid Pirate,
+ *   `@zkit/ppp`, adds that).
  *
  * @example
  * ```ts
@@ -90,17 +145,12 @@ type State = "new" | "starting" | "running" | "closed";
  * await worker.start();
  * ```
  */
-export class SimplePirateWorker extends EventEmitter<SimplePirateWorkerEvents> {
-  readonly #endpoint: string;
-  readonly #handler: SimplePirateHandler;
+export class SimplePirateWorker extends Lifecycle<SimplePirateWorkerEvents> implements AsyncIterable<SimplePirateJob> {
   readonly #closeTimeoutMs: number;
-  readonly #trace: TraceFn | undefined;
-  readonly #loop = new ZLoop();
-  #sock: ZSocket<"REQ"> | undefined;
-  #state: State = "new";
-  #done: Promise<void> = Promise.resolve();
-  #finish: ((err?: unknown) => void) | undefined;
-  #stats = { requests: 0, replies: 0, malformed: 0, handlerErrors: 0, reconnects: 0 };
+  readonly #loop = new ZLoop({ nonstop: true });
+  readonly #conn: PeerConnection;
+  readonly #runner: HandlerRunner<Buffer[], MessageLike, Meta>;
+  #stats = { requests: 0, replies: 0, malformed: 0, handlerErrors: 0, reconnects: 0, dropped: 0 };
 
   /**
    * @param options - see {@link SimplePirateWorkerOptions}
@@ -108,13 +158,31 @@ export class SimplePirateWorker extends EventEmitter<SimplePirateWorkerEvents> {
    *   `InvalidEndpointError` for a bad endpoint
    */
   constructor(options: SimplePirateWorkerOptions) {
-    super();
+    super({ owner: "SimplePirateWorker", channel: "zkit:spp:worker" });
     const o = readOptions(options, { owner: "SimplePirateWorker", example: '{ endpoint: "tcp://localhost:5556", handler: async (request) => reply }' });
-    this.#endpoint = o.requiredString("endpoint", "tcp://localhost:5556", "the queue's backend");
-    parseEndpoints(this.#endpoint, false);
-    this.#handler = o.requiredFunction("handler", "async (request: Buffer[]) => reply");
+    const endpoint = o.requiredString("endpoint", "tcp://localhost:5556", "the queue's backend");
+    parseEndpoints(endpoint, false);
+    const handler = o.function<SimplePirateHandler>("handler", "async (request: Buffer[], ctx) => reply");
     this.#closeTimeoutMs = o.number("closeTimeoutMs", SPP_CLOSE_TIMEOUT_MS, { min: 0 });
-    this.#trace = o.function<TraceFn>("trace", "({ direction, socket, frames }) => void");
+    const trace = o.function<TraceFn>("trace", "({ direction, socket, frames }) => void");
+    this.#runner = new HandlerRunner<Buffer[], MessageLike, Meta>({
+      ...(handler !== undefined ? { handler } : {}),
+      concurrency: 1,
+      onResult: (meta, reply) => this.#reply(meta, reply),
+      onError: (meta, err) => this.#failed(meta, err),
+    });
+    this.#conn = new PeerConnection({
+      owner: "SimplePirateWorker",
+      endpoint,
+      type: "REQ",
+      loop: this.#loop,
+      backoff: new Backoff({ initialMs: RECONNECT_INITIAL_MS, maxMs: RECONNECT_MAX_MS }),
+      hello: () => encodeReady(),
+      onMessage: (frames, connection) => this.#onMessage(frames, connection),
+      onEvent: (e) => this.#onConnection(e),
+      ...(trace !== undefined ? { trace } : {}),
+      traceName: "queue",
+    });
   }
 
   /** The counters since the worker started (a snapshot). */
@@ -122,149 +190,101 @@ export class SimplePirateWorker extends EventEmitter<SimplePirateWorkerEvents> {
     return { ...this.#stats };
   }
 
-  /** True from {@link SimplePirateWorker.start} until the worker stops. */
-  get running(): boolean {
-    return this.#state === "running";
+  /** True while a socket is connected (or connecting), false between a dropped socket and its successor. */
+  get connected(): boolean {
+    return this.#conn.connected;
+  }
+
+  /** The requests as jobs, for a worker made without a handler; the loop ends when the worker closes. */
+  [Symbol.asyncIterator](): AsyncIterator<SimplePirateJob> {
+    return this.#runner[Symbol.asyncIterator]();
   }
 
   /**
-   * Settles when the worker has stopped and closed its socket: after
-   * {@link SimplePirateWorker.close}, or once the process is interrupted
-   * (`handleInterrupts()` of `@zkit/core`). Rejects only if its reactor
-   * failed, with that error.
+   * Connects, sends READY and starts serving (what `start()` does);
+   * `start()` resolves once READY is on its way (the queue may not be up
+   * yet: libzmq connects when it is).
    */
-  get done(): Promise<void> {
-    return this.#done;
-  }
-
-  /**
-   * Connects, sends READY and starts serving; resolves once READY is on its
-   * way (the queue may not be up yet: libzmq connects when it is).
-   * @throws `ZkitError` `ZKIT_STATE` if started twice or after close
-   */
-  async start(): Promise<void> {
-    if (this.#state !== "new") throw new ZkitError(ErrorCode.State, `SimplePirateWorker.start: the worker is ${this.#state === "closed" ? "closed" : "already started"}; create a new one`);
-    this.#state = "starting";
-    try {
-      await this.#connect();
-    } catch (err) {
-      this.#state = "closed";
-      throw err;
-    }
-    if (this.#state !== "starting") {
-      this.#sock?.close();
-      throw new ZkitError(ErrorCode.Closed, "SimplePirateWorker.start: closed while starting");
-    }
-    this.#state = "running";
-    this.#done = new Promise<void>((resolve, reject) => {
-      this.#finish = (err) => (err === undefined ? resolve() : reject(err));
-    });
-    this.#done.catch(() => {});
-    this.#loop.start().then(
-      () => this.#stopped(),
-      (err: unknown) => {
-        log.error("worker stopped by an error: %s", (err as Error)?.message ?? String(err));
-        this.#stopped(err);
-      },
-    );
+  protected async onStart(): Promise<void> {
+    this.#loop.start().catch((err: unknown) => this.fail(err));
+    await this.#conn.start();
   }
 
   /**
    * Stops taking requests, waits up to `closeTimeoutMs` for the request in
-   * progress to be answered, then closes the socket. Idempotent.
+   * progress to be answered (its reply is sent; its `ctx.signal` aborts
+   * then), then closes the socket (what `close()` does).
    */
-  async close(): Promise<void> {
-    if (this.#state === "new" || this.#state === "starting") {
-      this.#state = "closed";
-      return;
-    }
-    if (this.#state === "running") this.#loop.stop();
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, this.#closeTimeoutMs);
-    });
-    await Promise.race([this.#done.catch(() => {}), timeout]);
-    clearTimeout(timer);
-    this.#stopped();
-  }
-
-  /** Closes the worker (for `await using`). */
-  [Symbol.asyncDispose](): Promise<void> {
-    return this.close();
-  }
-
-  /** Closes the socket and settles `done`; the first call wins. */
-  #stopped(err?: unknown): void {
-    this.#state = "closed";
+  protected async onClose(): Promise<void> {
+    this.#stats.dropped += this.#runner.queued;
+    await this.#runner.close(this.#closeTimeoutMs);
+    await this.#conn.flush(1000);
+    this.#conn.close();
     this.#loop.destroy();
-    this.#sock?.close();
-    this.#sock = undefined;
-    const finish = this.#finish;
-    this.#finish = undefined;
-    finish?.(err);
   }
 
-  async #connect(): Promise<void> {
-    const sock = await ZSocket.req(this.#endpoint);
-    if (this.#state === "closed") {
-      sock.close();
-      return;
+  #onConnection(e: ConnectionEvent): void {
+    switch (e.type) {
+      case "connecting":
+        this.notify("connecting", { endpoint: e.endpoint, connection: e.connection });
+        return;
+      case "ready":
+        log.debug("worker ready (connection %d)", e.connection);
+        this.notify("ready", { connection: e.connection });
+        return;
+      case "connected":
+        this.notify("connected", { connection: e.connection });
+        return;
+      case "disconnected":
+        this.#stats.dropped += this.#runner.discard((meta) => meta.connection === e.connection);
+        this.#stats.reconnects++;
+        this.notify("disconnected", { connection: e.connection, reason: e.reason, silentMs: e.silentMs, answered: e.answered });
+        return;
+      case "reconnecting":
+        log.debug("starting over on a fresh socket in %d ms (%s)", e.delayMs, e.reason);
+        this.notify("reconnecting", { delayMs: e.delayMs, attempt: e.attempt, reason: e.reason });
+        return;
     }
-    this.#sock = sock;
-    this.#loop.reader(sock, this.#onRequest);
-    const ready = encodeReady();
-    this.#trace?.({ direction: "out", socket: "queue", frames: ready });
-    await sock.send(ready);
-    log.debug("worker ready");
-    this.#emit("ready");
   }
 
-  /** Replaces the socket: the only way out for a REQ socket that cannot reply. */
-  async #reconnect(): Promise<void> {
-    const old = this.#sock;
-    if (old) {
-      this.#loop.readerEnd(old);
-      old.set("linger", 0);
-      old.close();
-    }
-    this.#sock = undefined;
-    if (this.#state !== "running") return;
-    this.#stats.reconnects++;
-    await this.#connect();
-  }
-
-  #onRequest = async (msg: Buffer[], sock: ZSocket<"REQ">): Promise<void> => {
-    this.#trace?.({ direction: "in", socket: "queue", frames: msg });
-    const r = decodeWorkerRequest(msg);
+  #onMessage(frames: Buffer[], connection: number): boolean {
+    const r = decodeWorkerRequest(frames);
     if (r instanceof ProtocolError) {
       this.#stats.malformed++;
       log.warn("dropped a malformed request (%s); starting over on a fresh socket", r.message);
-      await this.#reconnect();
-      return;
+      this.notify("malformed", { reason: r.message, frame: r.frame, peer: undefined });
+      // a REQ socket owes the queue a reply it cannot give: only a fresh one goes on
+      if (!this.closed) this.#conn.drop("malformed", 0);
+      return false;
     }
+    if (this.closed) return true;
     this.#stats.requests++;
+    this.#runner.submit(r.body, { connection, client: r.client, request: r.body }, { peer: peerId(r.client) });
+    return true;
+  }
+
+  #reply(meta: Meta, result: MessageLike): void {
     let reply: Buffer[];
     try {
-      reply = toFrames(await this.#handler(r.body), "SimplePirateWorker handler result");
+      reply = toFrames(result, "SimplePirateWorker handler result");
     } catch (err) {
-      this.#stats.handlerErrors++;
-      log.warn("the handler failed (%s); the request is dropped, starting over on a fresh socket", (err as Error)?.message ?? String(err));
-      this.#emit("handler-error", err);
-      if (sock === this.#sock) await this.#reconnect();
+      this.#failed(meta, err);
       return;
     }
-    if (sock !== this.#sock || sock.closed) return;
-    const out = encodeWorkerReply(r.client, reply);
-    this.#trace?.({ direction: "out", socket: "queue", frames: out });
-    await sock.send(out);
-    this.#stats.replies++;
-  };
-
-  #emit<K extends keyof SimplePirateWorkerEvents>(name: K, ...args: SimplePirateWorkerEvents[K]): void {
-    try {
-      (this.emit as (n: string, ...a: unknown[]) => boolean)(name, ...args);
-    } catch (err) {
-      log.error("a %s listener threw: %s", name, (err as Error)?.stack ?? String(err));
+    if (meta.connection !== this.#conn.connection || !this.#conn.connected) {
+      this.#stats.dropped++;
+      log.warn("dropped a reply: its connection to the queue was replaced meanwhile");
+      return;
     }
+    this.#conn.send(encodeWorkerReply(meta.client, reply));
+    this.#stats.replies++;
+  }
+
+  /** The handler failed: the request gets no answer, and the worker starts over on a fresh socket (its REQ socket owes a reply). */
+  #failed(meta: Meta, err: unknown): void {
+    this.#stats.handlerErrors++;
+    log.warn("the handler failed (%s): the request is dropped, starting over on a fresh socket", (err as Error)?.message ?? String(err));
+    this.notify("handler-error", { error: err, request: meta.request });
+    if (meta.connection === this.#conn.connection && !this.closed) this.#conn.drop("handler-error", 0);
   }
 }
