@@ -52,7 +52,7 @@ describe("a worker killed in the middle of a request (SIGKILL)", () => {
     expect(attempts).toBe(1);
     expect(gone).toEqual([expect.objectContaining({ reason: "disconnected", inHand: 1 })]);
     expect(requeued).toEqual([expect.objectContaining({ worker: gone[0]!.worker })]);
-    expect(q.stats).toMatchObject({ workersLost: 1, redispatched: 1, lostRequests: 0 });
+    expect(q.stats).toMatchObject({ workersExpired: 1, redispatched: 1, lostRequests: 0 });
     expect(q.workerCount).toBe(1);
     await healthy.waitFor(/^request 1$/m, WAIT);
     for (let n = 2; n <= 10; n++) {
@@ -80,7 +80,7 @@ describe("a request that kills every worker it meets (SIGKILL)", () => {
     await client.send("poison");
     await waitFor(() => dropped.length === 1, WAIT, "the poison request dropped");
     expect(dropped[0]!.reason).toBe("max-deliveries");
-    expect(q.stats).toMatchObject({ requests: 1, replies: 0, workersLost: 2, redispatched: 1, lostRequests: 1 });
+    expect(q.stats).toMatchObject({ requests: 1, replies: 0, workersExpired: 2, redispatched: 1, lostRequests: 1 });
     // the two least recently used workers took it and died; the third never saw it
     expect((await within(ws[0]!.exited, WAIT, "worker 1 dead")).signal).toBe("SIGKILL");
     expect((await within(ws[1]!.exited, WAIT, "worker 2 dead")).signal).toBe("SIGKILL");

@@ -4,7 +4,7 @@
 //   backend --[w][""][client][""][body...]--> worker --[w][""][client][""][reply...]--> backend
 import { afterEach, describe, expect, it } from "vitest";
 import { InvalidArgumentError, InvalidEndpointError, ZSocket, openSocketCount, shutdown, sleep, type TraceEvent } from "@zkit/core";
-import { text, waitFor, within } from "@zkit/testkit";
+import { checkLifecycle, text, waitFor, within } from "@zkit/testkit";
 import { SimplePirateWorker, type SimplePirateHandler, type SimplePirateWorkerEvents } from "@zkit/spp";
 import { recv } from "./helpers.js";
 
@@ -245,9 +245,8 @@ describe("lifecycle", () => {
     const { worker } = await setup((r) => r);
     await worker.start(); // the shared lifecycle: start() is idempotent
     expect(openSocketCount()).toBe(2); // the test's backend and one worker socket: the second start() connected nothing
-    await within(worker.close(), WAIT, "close");
-    await expect(worker.start()).rejects.toMatchObject({ code: "ZKIT_CLOSED" });
-    expect(worker.closed).toBe(true);
+    await checkLifecycle(worker, WAIT);
+    expect(openSocketCount()).toBe(1);
     const endpoint = "tcp://127.0.0.1:5556";
     expect(() => new SimplePirateWorker(undefined as never)).toThrow(InvalidArgumentError);
     expect(() => new SimplePirateWorker({ handler: (r: Buffer[]) => r } as never)).toThrow(/option endpoint is required/);
