@@ -45,7 +45,7 @@ describe("zkit spp", () => {
     expect(await exitCode(queue)).toBe(0);
     // the worker's SIGTERM closed its connection: the queue saw it leave, holding nothing
     expect(queue.stdout()).toMatch(/^W: worker [0-9a-f]+ gone \(disconnected\)$/m);
-    expect(queue.stdout()).toContain("I: 5 requests, 5 replies, 1 workers lost, 0 requests re-dispatched, 0 requests lost, 0 malformed dropped");
+    expect(queue.stdout()).toContain("I: 5 requests, 5 replies, 1 workers lost, 0 requests re-dispatched, 0 requests lost, 0 bad messages dropped");
   });
 
   it("a worker killed holding a request (SIGKILL): the queue says so and passes the request on; the client never retries", async () => {

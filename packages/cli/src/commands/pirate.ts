@@ -69,8 +69,8 @@ const sppQueue = defineCommand({
     await serveQueue(ctx, q);
     const s = q.stats;
     ctx.out(
-      `I: ${s.requests} requests, ${s.replies} replies, ${s.workersLost} workers lost, ${s.redispatched} requests re-dispatched, ${s.lostRequests} requests lost, ` +
-        `${s.malformed} malformed dropped`,
+      `I: ${s.requests} requests, ${s.replies} replies, ${s.workersExpired} workers lost, ${s.redispatched} requests re-dispatched, ${s.lostRequests} requests lost, ` +
+        `${s.malformed + s.unexpected} bad messages dropped`,
     );
   },
 });
