@@ -3,7 +3,7 @@
 // exit 0 on SIGTERM/SIGINT.
 import { afterEach, describe, expect, it } from "vitest";
 import { ZSocket, shutdown } from "@zkit/core";
-import { count, stopAll, tempDir, waitFor, type Child } from "@zkit/testkit";
+import { count, stopAll, tempDir, waitFor, within, type Child } from "@zkit/testkit";
 import { START_MS, exitCode, zkit } from "./helpers.js";
 
 const ANY = "tcp://127.0.0.1:*";
@@ -67,6 +67,27 @@ describe("zkit spp", () => {
     steady.kill("SIGTERM");
     expect(await exitCode(steady)).toBe(0);
     expect(steady.stdout()).toContain("I: 3 requests answered, 0 reconnects");
+  });
+});
+
+describe("zkit spp worker", () => {
+  it("a malformed request: says it starts over, sends READY on a fresh socket, and serves the next request", async () => {
+    const E = Buffer.alloc(0);
+    const backend = await ZSocket.router(`@${ANY}`); // a queue played frame by frame
+    const worker = zkit("spp", "worker", "--connect", backend.endpoint);
+    const [id, , ready] = await within(backend.receive(), WAIT_MS, "a message from the worker");
+    expect(ready).toEqual(Buffer.from([0x01]));
+    await backend.send([id!, E, Buffer.from("no client envelope")]);
+    const [id2, , ready2] = await within(backend.receive(), WAIT_MS, "a message from the worker");
+    expect(ready2).toEqual(Buffer.from([0x01]));
+    expect(id2).not.toEqual(id);
+    await worker.waitFor(/^W: starting over on a fresh socket \(a malformed request\)$/m, START_MS);
+    const client = Buffer.from("c1");
+    await backend.send([id2!, E, client, E, Buffer.from("hello")]);
+    expect(await within(backend.receive(), WAIT_MS, "a message from the worker")).toEqual([id2, E, client, E, Buffer.from("hello")]);
+    worker.kill("SIGTERM");
+    expect(await exitCode(worker)).toBe(0);
+    expect(worker.stdout()).toContain("I: 1 requests answered, 1 reconnects");
   });
 });
 
