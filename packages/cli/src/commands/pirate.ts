@@ -19,18 +19,29 @@ const WORK_MS = workFlag("how long each request's 'work' takes before the echo, 
 const HEARTBEAT_MS = heartbeatFlag("heartbeat interval, in ms (the same on queue and workers)", PPP_HEARTBEAT_INTERVAL_MS);
 const LIVENESS = livenessFlag("heartbeat intervals of silence before the peer counts as dead", PPP_LIVENESS);
 
-/** Runs a Pirate queue until Ctrl-C (or until it fails), printing where it listens. */
-function serveQueue(
-  ctx: { signal: AbortSignal; out(line: string): void },
-  q: { start(): Promise<void>; close(): Promise<void>; readonly done: Promise<void>; readonly frontendEndpoint: string; readonly backendEndpoint: string },
-): Promise<void> {
-  return serveUntilAborted(ctx.signal, q, {
+/**
+ * Runs a Pirate queue until Ctrl-C (or until it fails): prints where it
+ * listens, the workers coming and going, the requests it drops, and a
+ * summary at the end. Both queues are the same server (`QueueServer` of
+ * `@zkit/reliability`); `left` is how the summary names the workers gone
+ * ("lost" where nothing expires, "expired" where heartbeats do).
+ */
+async function serveQueue(ctx: { signal: AbortSignal; out(line: string): void }, q: SimplePirateQueue | ParanoidPirateQueue, left: "lost" | "expired"): Promise<void> {
+  q.on("worker-ready", ({ worker }) => ctx.out(`I: worker ${worker} ready`));
+  q.on("worker-gone", ({ worker, reason, inHand }) => ctx.out(`W: worker ${worker} ${left === "lost" ? "gone" : "expired"} (${reason})${inHand > 0 ? ", its request goes to the next worker" : ""}`));
+  q.on("request-dropped", ({ client }) => ctx.out(`W: request from ${client} dropped: no worker answered it`));
+  await serveUntilAborted(ctx.signal, q, {
     started: () => {
       ctx.out(`listening on ${q.frontendEndpoint} (frontend)`);
       ctx.out(`listening on ${q.backendEndpoint} (backend)`);
     },
     until: () => q.done,
   });
+  const s = q.stats;
+  ctx.out(
+    `I: ${s.requests} requests, ${s.replies} replies, ${s.workersExpired} workers ${left}, ${s.redispatched} requests re-dispatched, ${s.lostRequests} requests lost, ` +
+      `${s.malformed + s.unexpected} bad messages dropped`,
+  );
 }
 
 /** An echo handler that "works" `workMs` first (interrupted by Ctrl-C). */
@@ -61,17 +72,7 @@ const sppQueue = defineCommand({
       backend: ctx.flags.backend,
       ...traceOption(ctx),
     });
-    q.on("worker-ready", ({ worker }) => ctx.out(`I: worker ${worker} ready`));
-    q.on("worker-gone", ({ worker, reason, inHand }) =>
-      ctx.out(`W: worker ${worker} gone (${reason})${inHand > 0 ? ", its request goes to the next worker" : ""}`),
-    );
-    q.on("request-dropped", ({ client }) => ctx.out(`W: request from ${client} dropped: no worker answered it`));
-    await serveQueue(ctx, q);
-    const s = q.stats;
-    ctx.out(
-      `I: ${s.requests} requests, ${s.replies} replies, ${s.workersExpired} workers lost, ${s.redispatched} requests re-dispatched, ${s.lostRequests} requests lost, ` +
-        `${s.malformed + s.unexpected} bad messages dropped`,
-    );
+    await serveQueue(ctx, q, "lost");
   },
 });
 
@@ -126,17 +127,7 @@ const pppQueue = defineCommand({
       liveness: ctx.flags.liveness,
       ...traceOption(ctx),
     });
-    q.on("worker-ready", ({ worker }) => ctx.out(`I: worker ${worker} ready`));
-    q.on("worker-gone", ({ worker, reason, inHand }) =>
-      ctx.out(`W: worker ${worker} expired (${reason})${inHand > 0 ? ", its request goes to the next worker" : ""}`),
-    );
-    q.on("request-dropped", ({ client }) => ctx.out(`W: request from ${client} dropped: no worker answered it`));
-    await serveQueue(ctx, q);
-    const s = q.stats;
-    ctx.out(
-      `I: ${s.requests} requests, ${s.replies} replies, ${s.workersExpired} workers expired, ${s.redispatched} requests re-dispatched, ${s.lostRequests} requests lost, ` +
-        `${s.malformed + s.unexpected} bad messages dropped`,
-    );
+    await serveQueue(ctx, q, "expired");
   },
 });
 
