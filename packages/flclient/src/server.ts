@@ -18,6 +18,7 @@ import {
   parseEndpoints,
   readOptions,
   type OptionReader,
+  sleep,
   toFrames,
   type MessageLike,
   type TraceFn,
@@ -34,8 +35,11 @@ export const DEFAULT_MAX_FRAME_BYTES = 16 * 1024 * 1024;
 /** How long {@link FreelanceServer.close} lets running handlers finish, then again after aborting their signal, in ms. */
 export const CLOSE_GRACE_MS = 2000;
 
-/** How many times the server tries to bind an ephemeral port when another process takes it between the probe and the bind. */
+/** How many ephemeral ports the server tries, when another process takes the one it probed before it binds it. */
 const BIND_ATTEMPTS = 5;
+/** How long the server waits for a probed port to be let go of, in all and between two tries, in ms. */
+const PROBE_WAIT_MS = 500;
+const PROBE_RETRY_MS = 10;
 
 /** Options of a {@link FreelanceServer}. */
 export interface FreelanceServerOptions {
@@ -248,7 +252,7 @@ export class FreelanceServer extends Lifecycle<FreelanceServerEvents> {
         maxMessageSize: Number.isFinite(this.#maxFrameBytes) ? this.#maxFrameBytes : -1,
       });
       try {
-        this.#bound = await socket.bind(address);
+        this.#bound = await bindSoon(socket, address, wildcard);
       } catch (err) {
         socket.close({ lingerMs: 0 });
         if (wildcard && attempt < BIND_ATTEMPTS && err instanceof ZkitError && err.code === ErrorCode.AddressInUse) continue;
@@ -353,6 +357,23 @@ export class FreelanceServer extends Lifecycle<FreelanceServerEvents> {
     socket?.close(); // linger: the replies handed over just now still leave
     for (const l of Object.values(this.#logs)) l.flush();
     log.info("FreelanceServer %s closed", this.#endpoint);
+  }
+}
+
+/**
+ * Binds `socket` to `address`. A port the probe has just let go of may
+ * still be held for a few ms (libzmq closes a listener in its I/O thread
+ * after `unbind` returns; measured here: up to about 20 ms on a loaded
+ * machine), so for a probed port an address in use is retried for a while.
+ */
+async function bindSoon(socket: ZSocket<"ROUTER">, address: string, probed: boolean): Promise<string> {
+  for (let waited = 0; ; waited += PROBE_RETRY_MS) {
+    try {
+      return await socket.bind(address);
+    } catch (err) {
+      if (!probed || waited >= PROBE_WAIT_MS || !(err instanceof ZkitError && err.code === ErrorCode.AddressInUse)) throw err;
+      await sleep(PROBE_RETRY_MS);
+    }
   }
 }
 

@@ -57,7 +57,17 @@ export async function freeEndpoint(): Promise<string> {
 export async function rawServer(name?: string): Promise<{ sock: ZSocket<"ROUTER">; endpoint: string }> {
   const endpoint = await freeEndpoint();
   const sock = new ZSocket("ROUTER", { linger: 0, routingId: name ?? endpoint });
-  await sock.bind(endpoint);
+  // libzmq lets go of the probed port a few ms after unbind returns
+  await waitFor(
+    () =>
+      sock.bind(endpoint).then(
+        () => true,
+        () => false,
+      ),
+    5000,
+    `a bind to ${endpoint}`,
+    10,
+  );
   return { sock, endpoint };
 }
 
