@@ -28,6 +28,7 @@ import { Lifecycle, PeerExpiry, stateError, type Reply } from "@zkit/reliability
 import { ZLoop } from "@zkit/zloop";
 import { ClientState, type ClientConfig, type FreelanceClientEvents, type FreelanceClientStats, type ServerEntry, type ServerSnapshot } from "./client-state.js";
 import { FLP_PING_INTERVAL_MS, FLP_SERVER_TTL_MS, FLP_TIMEOUT_MS } from "./protocol.js";
+import { SignalWatches } from "./signals.js";
 
 const log = getLogger("flp");
 
@@ -152,6 +153,7 @@ export class FreelanceClient extends Lifecycle<FreelanceClientEvents> {
   readonly #trace: TraceFn | undefined;
   readonly #state: ClientState;
   readonly #loop = new ZLoop({ nonstop: true });
+  readonly #signals = new SignalWatches();
   /** Endpoints added before start(), connected then. */
   readonly #initial: string[] = [];
   #socket: ZSocket<"ROUTER"> | undefined;
@@ -319,20 +321,20 @@ export class FreelanceClient extends Lifecycle<FreelanceClientEvents> {
     if (signal === undefined) return new Promise<Reply>((resolve, reject) => void this.#state.submit(frames, timeoutMs, resolve, reject));
     const s = signal;
     return new Promise<Reply>((resolve, reject) => {
-      const onAbort = (): void => this.#state.abort(req, abortError("FreelanceClient.request", s));
+      let unwatch: (() => void) | undefined;
       const req = this.#state.submit(
         frames,
         timeoutMs,
         (reply) => {
-          s.removeEventListener("abort", onAbort);
+          unwatch?.();
           resolve(reply);
         },
         (err) => {
-          s.removeEventListener("abort", onAbort);
+          unwatch?.();
           reject(err);
         },
       );
-      if (!req.done) s.addEventListener("abort", onAbort, { once: true });
+      if (!req.done) unwatch = this.#signals.watch(s, () => this.#state.abort(req, abortError("FreelanceClient.request", s)));
     });
   }
 

@@ -25,6 +25,7 @@ import {
   type TraceFn,
 } from "@zkit/core";
 import { Lifecycle, Reply, RetriesExhaustedError, stateError, withRetries, type RetryEvent } from "@zkit/reliability";
+import { SignalWatches } from "./signals.js";
 
 const log = getLogger("flp");
 
@@ -118,6 +119,7 @@ export class FailoverClient extends Lifecycle<FailoverClientEvents> {
   readonly #retries: number;
   readonly #trace: TraceFn | undefined;
   readonly #sockets = new Set<ZSocket<"REQ">>();
+  readonly #signals = new SignalWatches();
   readonly #stats: FailoverClientStats = { requests: 0, replies: 0, retries: 0, timeouts: 0, aborted: 0 };
   /** The server that answered last: where the next request starts. */
   #current = 0;
@@ -158,10 +160,19 @@ export class FailoverClient extends Lifecycle<FailoverClientEvents> {
     const o = readOptions(opts, { owner: "FailoverClient.request", known: REQUEST_OPTION_NAMES });
     const timeoutMs = o.number("timeoutMs", this.#timeoutMs, TIMEOUT_RULE);
     const retries = o.number("retries", this.#retries, RETRIES_RULE);
-    const signal = o.signal("signal");
+    const callerSignal = o.signal("signal");
     this.#stats.requests++;
     const start = this.#current;
     const n = this.endpoints.length;
+    // one listener on the caller's signal however many requests share it
+    let signal: AbortSignal | undefined;
+    let unwatch: (() => void) | undefined;
+    if (callerSignal !== undefined) {
+      const linked = new AbortController();
+      signal = linked.signal;
+      if (callerSignal.aborted) linked.abort(callerSignal.reason);
+      else unwatch = this.#signals.watch(callerSignal, () => linked.abort(callerSignal.reason));
+    }
     try {
       const reply = await withRetries(
         async (attempt, ms) => {
@@ -189,6 +200,8 @@ export class FailoverClient extends Lifecycle<FailoverClientEvents> {
       if (err instanceof RetriesExhaustedError) this.#stats.timeouts++;
       else if (err instanceof ZkitError && err.code === ErrorCode.Aborted) this.#stats.aborted++;
       throw err;
+    } finally {
+      unwatch?.();
     }
   }
 

@@ -10,6 +10,7 @@ import { ClosedError, LogBurst, TIMEOUT_RULE, TimeoutError, ZSocket, abortError,
 import { Lifecycle, Reply, stateError } from "@zkit/reliability";
 import { endpointList } from "./failover-client.js";
 import { decodeControl, encodeControl } from "./protocol.js";
+import { SignalWatches } from "./signals.js";
 
 const log = getLogger("flp");
 
@@ -109,6 +110,7 @@ export class ShotgunClient extends Lifecycle<ShotgunClientEvents> {
   readonly #timeoutMs: number;
   readonly #trace: TraceFn | undefined;
   readonly #pending = new Map<number, Pending>();
+  readonly #signals = new SignalWatches();
   readonly #stats: ShotgunClientStats = { requests: 0, replies: 0, copies: 0, duplicates: 0, timeouts: 0, aborted: 0, malformed: 0 };
   readonly #malformedLog = new LogBurst(log, "ShotgunClient: malformed messages dropped (see stats.malformed)");
   #socket: ZSocket<"DEALER"> | undefined;
@@ -175,14 +177,12 @@ export class ShotgunClient extends Lifecycle<ShotgunClientEvents> {
       };
       if (signal !== undefined) {
         const s = signal;
-        const onAbort = (): void => {
+        p.cleanup = this.#signals.watch(s, () => {
           if (this.#settle(seq)) {
             this.#stats.aborted++;
             reject(abortError("ShotgunClient.request", s));
           }
-        };
-        s.addEventListener("abort", onAbort, { once: true });
-        p.cleanup = () => s.removeEventListener("abort", onAbort);
+        });
       }
       this.#pending.set(seq, p);
       const message = [EMPTY, encodeControl(seq), ...frames];

@@ -9,6 +9,7 @@
 //     [ep][seq][body...]               ->     (the best live server)
 //                                      <-     [client][seq][reply...]
 import { subscribe, unsubscribe } from "node:diagnostics_channel";
+import { getEventListeners } from "node:events";
 import { afterEach, describe, expect, it } from "vitest";
 import { AbortError, ClosedError, InvalidArgumentError, InvalidEndpointError, TimeoutError, shutdown, sleep } from "@zkit/core";
 import { closeTracked, text, track, waitFor, within } from "@zkit/testkit";
@@ -183,6 +184,19 @@ describe("the request's life", () => {
     await expect(c.request("d")).rejects.toBeInstanceOf(ClosedError);
     expect(c.stats).toMatchObject({ aborted: 1, pending: 0 });
     expect(() => c.connect(s.endpoint)).toThrow(ClosedError);
+  });
+
+  it("one signal shared by many requests in flight gets one abort listener, and aborts them all", async () => {
+    const s = await server("s", async (req) => (await sleep(5000), req));
+    const c = await client({ endpoints: [s.endpoint], timeoutMs: 30_000, attemptTimeoutMs: 30_000 });
+    await alive(c, 1);
+    const ac = new AbortController();
+    const all = Array.from({ length: 50 }, (_, i) => c.request(`r${i}`, { signal: ac.signal }).catch((e: unknown) => e));
+    expect(getEventListeners(ac.signal, "abort")).toHaveLength(1);
+    ac.abort();
+    for (const e of await Promise.all(all)) expect(e).toBeInstanceOf(AbortError);
+    expect(c.stats).toMatchObject({ aborted: 50, pending: 0 });
+    expect(getEventListeners(ac.signal, "abort")).toHaveLength(0);
   });
 
   it("refuses requests before start(), bad bodies and options", async () => {

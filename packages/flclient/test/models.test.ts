@@ -4,6 +4,7 @@
 //   other;  REQ [body] -> REP (flserver1 echoes)
 //   model 2, ShotgunClient: one DEALER, a copy to every server, first reply
 //   wins;   DEALER [""][seq][body] -> REP -> [""][seq][reply] (flserver2: "OK")
+import { getEventListeners } from "node:events";
 import { afterEach, describe, expect, it } from "vitest";
 import { AbortError, ClosedError, InvalidArgumentError, TimeoutError, ZSocket, shutdown } from "@zkit/core";
 import { closeTracked, text, track, waitFor } from "@zkit/testkit";
@@ -97,6 +98,24 @@ describe("ShotgunClient (model 2)", () => {
     await waitFor(() => c.stats.duplicates === 60, 10_000, "the 60 other copies dropped");
     expect(c.stats).toMatchObject({ requests: 30, replies: 30, copies: 90, timeouts: 0, malformed: 0 });
     for (const s of servers) expect(s.served()).toBe(30);
+  });
+
+  it("one signal shared by many requests gets one listener (both models), and aborts them all", async () => {
+    const silent = await rep(() => undefined);
+    const shotgun = track(new ShotgunClient({ endpoints: [silent.endpoint], timeoutMs: 30_000 }));
+    const failover = track(new FailoverClient({ endpoints: [silent.endpoint], timeoutMs: 30_000 }));
+    await shotgun.start();
+    await failover.start();
+    const ac = new AbortController();
+    const all = [
+      ...Array.from({ length: 20 }, () => shotgun.request("x", { signal: ac.signal }).catch((e: unknown) => e)),
+      ...Array.from({ length: 20 }, () => failover.request("x", { signal: ac.signal }).catch((e: unknown) => e)),
+    ];
+    expect(getEventListeners(ac.signal, "abort")).toHaveLength(2);
+    ac.abort();
+    for (const e of await Promise.all(all)) expect(e).toBeInstanceOf(AbortError);
+    expect([shotgun.stats.aborted, failover.stats.aborted]).toEqual([20, 20]);
+    expect(getEventListeners(ac.signal, "abort")).toHaveLength(0);
   });
 
   it("answers while one server is gone, times out when all are, and drops what is not a reply", async () => {
