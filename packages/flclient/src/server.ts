@@ -79,7 +79,10 @@ export interface FreelanceServerOptions {
    * @defaultValue 16777216 (16 MiB)
    */
   maxFrameBytes?: number;
-  /** Called with every message the server receives or sends (the CLI's `-v`). */
+  /**
+   * Called with every message the server receives or sends (the CLI's `-v`).
+   * @defaultValue undefined (no tracing)
+   */
   trace?: TraceFn;
   /**
    * Close when the process is interrupted (SIGINT or SIGTERM, after
@@ -200,9 +203,12 @@ export class FreelanceServer extends Lifecycle<FreelanceServerEvents> {
     const endpoint = o.raw("endpoint");
     if (endpoint !== undefined) {
       if (typeof endpoint !== "string" || endpoint.trim() === "") o.fail("endpoint", `must be the endpoint clients connect to, such as "tcp://myhost:5555", got ${describeValue(endpoint)}`);
-      const specs = parseEndpoints(endpoint.startsWith(">") ? endpoint : `>${endpoint}`, false);
+      const e = endpoint.trim();
+      // an ephemeral port (`:*`) names no server a client could connect to
+      if (e.startsWith("@") || hasWildcardPort(e)) o.fail("endpoint", `must be one endpoint clients can connect to, such as "tcp://myhost:5555", got ${describeValue(endpoint)}`);
+      const specs = parseEndpoints(e.startsWith(">") ? e : `>${e}`, false);
       const spec = specs[0];
-      if (specs.length !== 1 || spec === undefined || spec.bind || hasWildcardPort(spec.address)) {
+      if (specs.length !== 1 || spec === undefined || spec.bind) {
         o.fail("endpoint", `must be one endpoint clients can connect to, such as "tcp://myhost:5555", got ${describeValue(endpoint)}`);
       }
       this.#endpointOption = spec.address;
