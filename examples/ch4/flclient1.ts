@@ -5,7 +5,7 @@
  * server it tries 3 times, with several each once. Over @zkit/flclient's
  * FailoverClient.
  *
- *   npx tsx --conditions=@zkit/source ch4/flclient1.ts [--connect tcp://localhost:5555,tcp://localhost:5556]
+ *   node --conditions=@zkit/source --import tsx ch4/flclient1.ts [--connect tcp://localhost:5555,tcp://localhost:5556]
  *     [--requests 1] [--timeout-ms 1000]
  */
 import { TimeoutError, interruptSignal } from "@zkit/core";
@@ -25,7 +25,7 @@ await main(async () => {
     timeoutMs: opts["timeout-ms"],
     trace: ({ direction, socket }) => direction === "out" && console.log(`I: trying echo service at ${socket}...`),
   });
-  client.on("retry", ({ server }) => console.log(endpoints.length === 1 ? `W: no response from ${server}, retrying...` : `W: no response from ${server}`));
+  client.on("retry", ({ endpoint }) => console.log(endpoints.length === 1 ? `W: no response from ${endpoint}, retrying...` : `W: no response from ${endpoint}`));
   await client.start();
   try {
     for (let n = 0; n < opts.requests; n++) await client.request("Hello world", { signal: interruptSignal() });

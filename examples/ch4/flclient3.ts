@@ -5,7 +5,7 @@
  * answer. Sends N "random name" requests (`--inflight` at a time) and prints
  * the average round trip. Over @zkit/flclient's FreelanceClient.
  *
- *   npx tsx --conditions=@zkit/source ch4/flclient3.ts
+ *   node --conditions=@zkit/source --import tsx ch4/flclient3.ts
  *     [--connect tcp://localhost:5555,tcp://localhost:5556,tcp://localhost:5557] [--requests 10000] [--inflight 1] [-v]
  */
 import { TimeoutError, interruptSignal } from "@zkit/core";
@@ -29,10 +29,10 @@ await main(async () => {
   const client = new FreelanceClient({ endpoints: opts.connect, timeoutMs: opts["timeout-ms"] });
   for (const endpoint of client.endpoints) console.log(`I: connecting to ${endpoint}...`);
   if (opts.verbose) {
-    client.on("connected", ({ server }) => console.log(`I: server ${server} is alive`));
-    client.on("disconnected", ({ server, reason }) => console.log(`W: server ${server} lost (${reason})`));
-    client.on("server-demoted", ({ server, delayMs }) => console.log(`W: server ${server} demoted for ${delayMs} msecs`));
-    client.on("retry", ({ server, reason }) => console.log(`W: no reply from ${server} (${reason}), resending`));
+    client.on("connected", ({ endpoint }) => console.log(`I: server ${endpoint} is alive`));
+    client.on("disconnected", ({ endpoint, reason }) => console.log(`W: server ${endpoint} lost (${reason})`));
+    client.on("server-demoted", ({ endpoint, delayMs }) => console.log(`W: server ${endpoint} demoted for ${delayMs} msecs`));
+    client.on("retry", ({ endpoint, reason }) => console.log(`W: no reply from ${endpoint} (${reason}), resending`));
   }
   await client.start();
   const start = performance.now();

@@ -22,7 +22,7 @@
  * @module
  */
 import { LogBurst, TimeoutError, getLogger, isRouterNotification } from "@zkit/core";
-import { Backoff, RetriesExhaustedError, Reply, type ExpiryHandle, type RetryEvent } from "@zkit/reliability";
+import { Backoff, RetriesExhaustedError, Reply, peerId, type ExpiryHandle, type RetryEvent } from "@zkit/reliability";
 import { decodeClientMessage, encodeControl, encodePing, encodeRequest, printable } from "./protocol.js";
 
 const log = getLogger("flp");
@@ -45,10 +45,16 @@ export type RetryReason =
   /** Its server was lost (see {@link ServerLostReason}) before answering. */
   | "server-lost";
 
-/** A server, as the client's events name it: its endpoint (which is its routing id in 10/FLP). */
+/**
+ * A server, as the client's events name it: by its routing id in hex, as
+ * every zkit event names a peer (`peerId` of `@zkit/reliability`), and by
+ * its endpoint, which in 10/FLP is the same routing id as text.
+ */
 export interface ServerInfo {
-  /** The server's endpoint, e.g. `tcp://localhost:5555`. */
+  /** The server's routing id in hex (the bytes of its endpoint). */
   server: string;
+  /** The server's endpoint, e.g. `tcp://localhost:5555`: what to print. */
+  endpoint: string;
 }
 
 /** A server that stopped counting as alive (event `disconnected`). */
@@ -67,8 +73,10 @@ export interface DemotedInfo extends ServerInfo {
 
 /** A request sent again, to another server if there is one (event `retry`). */
 export interface FreelanceRetryEvent extends RetryEvent {
-  /** The server that did not answer. */
+  /** The server that did not answer: its routing id in hex. */
   server: string;
+  /** Its endpoint. */
+  endpoint: string;
   /** Why the request moves on. */
   reason: RetryReason;
 }
@@ -79,12 +87,14 @@ export interface MalformedInfo {
   reason: string;
   /** The index of the bad frame (the routing id is frame 0), when one can be named. */
   frame: number | undefined;
-  /** The sender's routing id: as text when printable (a server's endpoint), else `0x` and hex. */
+  /** The sender's routing id in hex (`peerId`); a server's is its endpoint's bytes. */
   peer: string | undefined;
 }
 
 /** The events of a {@link FreelanceClient}. */
 export interface FreelanceClientEvents {
+  /** The ROUTER connects to a server (at `start()`, or `connect()` afterwards); it counts as alive once it answers a PING. */
+  connecting: [info: ServerInfo];
   /** A server answered (PONG or a reply) and counts as alive: requests may go to it. */
   connected: [info: ServerInfo];
   /** A server stopped counting as alive; the requests it held went to others. */
@@ -139,8 +149,10 @@ export interface FreelanceClientStats {
 
 /** One server, as {@link FreelanceClient.servers} describes it. */
 export interface ServerSnapshot {
-  /** Its endpoint (its routing id). */
+  /** Its routing id in hex, as the events name it. */
   server: string;
+  /** Its endpoint (its routing id as text). */
+  endpoint: string;
   /** True while it counts as alive: it answered within `serverTtlMs` and its connection holds. */
   alive: boolean;
   /** Requests sent to it and not answered yet. */
@@ -198,6 +210,8 @@ export interface ServerEntry {
   readonly endpoint: string;
   /** The routing id: the endpoint's bytes. */
   readonly id: Buffer;
+  /** The routing id in hex, for events. */
+  readonly hex: string;
   alive: boolean;
   /** When it was last heard from (`now()`), or -1. */
   lastHeard: number;
@@ -299,7 +313,8 @@ export class ClientState {
   servers(): ServerSnapshot[] {
     const t = this.#host.now();
     return [...this.#servers.values()].map((s) => ({
-      server: s.endpoint,
+      server: s.hex,
+      endpoint: s.endpoint,
       alive: s.alive,
       inFlight: s.inFlight.size,
       demoted: s.demotedUntil > t,
@@ -320,9 +335,11 @@ export class ClientState {
    */
   addServer(endpoint: string): boolean {
     if (this.#servers.has(endpoint)) return false;
+    const id = Buffer.from(endpoint);
     const s: ServerEntry = {
       endpoint,
-      id: Buffer.from(endpoint),
+      id,
+      hex: peerId(id),
       alive: false,
       lastHeard: -1,
       expiry: undefined,
@@ -338,6 +355,7 @@ export class ClientState {
       removed: false,
     };
     this.#servers.set(endpoint, s);
+    this.#host.notify("connecting", info(s));
     this.#ping(s);
     return true;
   }
@@ -396,7 +414,7 @@ export class ClientState {
     s.alive = true;
     s.expiry = this.#host.expiry.add(s);
     log.debug("server %s is alive", s.endpoint);
-    this.#host.notify("connected", { server: s.endpoint });
+    this.#host.notify("connected", info(s));
     this.#drain();
   }
 
@@ -408,7 +426,7 @@ export class ClientState {
     s.expiry = undefined;
     this.#counters.serversLost++;
     log.info("server %s lost (%s)", s.endpoint, reason);
-    this.#host.notify("disconnected", silentMs === undefined ? { server: s.endpoint, reason } : { server: s.endpoint, reason, silentMs });
+    this.#host.notify("disconnected", silentMs === undefined ? { ...info(s), reason } : { ...info(s), reason, silentMs });
     const held = [...s.inFlight];
     for (const req of held) {
       const waited = this.#host.now() - req.sentAt;
@@ -425,7 +443,7 @@ export class ClientState {
     s.probation = true;
     this.#counters.demotions++;
     log.info("server %s let a request time out: demoted for %d ms", s.endpoint, delay);
-    this.#host.notify("server-demoted", { server: s.endpoint, delayMs: delay });
+    this.#host.notify("server-demoted", { ...info(s), delayMs: delay });
     // when the demotion ends, requests waiting only for it may go
     this.#host.timer(delay, () => this.#drain());
   }
@@ -457,7 +475,7 @@ export class ClientState {
     if (msg.kind === "invalid") {
       this.#counters.malformed++;
       this.#logs.malformed.record("FreelanceClient: dropped a malformed message from %s: %s", s.endpoint, msg.error.message);
-      this.#host.notify("malformed", { reason: msg.error.message, frame: msg.error.frame, peer: s.endpoint });
+      this.#host.notify("malformed", { reason: msg.error.message, frame: msg.error.frame, peer: s.hex });
       return;
     }
     this.#heard(s);
@@ -486,7 +504,7 @@ export class ClientState {
       if (this.#unknownIds.length > UNKNOWN_IDS_KEPT) this.#unknownIds.shift();
     }
     this.#logs.unknown.record("FreelanceClient: dropped %s", reason);
-    this.#host.notify("malformed", { reason, frame, peer });
+    this.#host.notify("malformed", { reason, frame, peer: peerId(id) });
   }
 
   #answer(req: PendingRequest, s: ServerEntry, body: Buffer[]): void {
@@ -664,7 +682,7 @@ export class ClientState {
 
   #retry(req: PendingRequest, from: ServerEntry, reason: RetryReason, timeoutMs: number): void {
     const left = Math.max(0, Math.ceil((req.deadline - this.#host.now()) / this.#config.attemptTimeoutMs) - 1);
-    this.#host.notify("retry", { attempt: req.attempts, retriesLeft: left, timeoutMs, server: from.endpoint, reason });
+    this.#host.notify("retry", { attempt: req.attempts, retriesLeft: left, timeoutMs, ...info(from), reason });
     this.#dispatch(req);
   }
 
@@ -716,4 +734,9 @@ function better(a: ServerEntry, b: ServerEntry, req: PendingRequest): boolean {
   if (at !== bt) return !at;
   if (a.inFlight.size !== b.inFlight.size) return a.inFlight.size < b.inFlight.size;
   return a.lastUsed < b.lastUsed;
+}
+
+/** How the events name a server. */
+function info(s: ServerEntry): ServerInfo {
+  return { server: s.hex, endpoint: s.endpoint };
 }

@@ -92,7 +92,10 @@ export interface FreelanceClientOptions {
    * @defaultValue 2000
    */
   demotionMs?: number;
-  /** Called with every message the client sends or receives (the CLI's `-v`). */
+  /**
+   * Called with every message the client sends or receives (the CLI's `-v`).
+   * @defaultValue undefined (no tracing)
+   */
   trace?: TraceFn;
   /**
    * Close when the process is interrupted (SIGINT or SIGTERM, after
@@ -107,7 +110,10 @@ export interface FreelanceClientOptions {
 export interface FreelanceRequestOptions {
   /** This request's whole timeout, in ms. @defaultValue the client's `timeoutMs` */
   timeoutMs?: number;
-  /** Cancels the request: it rejects with an `AbortError` (a late reply is dropped). */
+  /**
+   * Cancels the request: it rejects with an `AbortError` (a late reply is dropped).
+   * @defaultValue undefined (not cancellable)
+   */
   signal?: AbortSignal;
 }
 
@@ -225,7 +231,7 @@ export class FreelanceClient extends Lifecycle<FreelanceClientEvents> {
 
   /** The servers' endpoints, in the order they were added. */
   get endpoints(): string[] {
-    return this.state === "new" || this.state === "starting" ? [...this.#initial] : this.#state.servers().map((s) => s.server);
+    return this.state === "new" || this.state === "starting" ? [...this.#initial] : this.#state.servers().map((s) => s.endpoint);
   }
 
   /** Every server: alive or not, requests in flight, demotion, counters. */

@@ -48,7 +48,10 @@ export interface FailoverClientOptions {
    * @defaultValue 2 with one endpoint (three sends), else the number of endpoints - 1 (each server once)
    */
   retries?: number;
-  /** Called with every message sent or received (`socket` is the server's endpoint). */
+  /**
+   * Called with every message sent or received (`socket` is the server's endpoint).
+   * @defaultValue undefined (no tracing)
+   */
   trace?: TraceFn;
   /**
    * Close when the process is interrupted (SIGINT or SIGTERM, after
@@ -60,18 +63,27 @@ export interface FailoverClientOptions {
 
 /** Per-request settings of {@link FailoverClient.request}; each defaults to the client's. */
 export interface FailoverRequestOptions {
-  /** Reply timeout of each attempt, in ms. */
+  /**
+   * Reply timeout of each attempt, in ms.
+   * @defaultValue the client's `timeoutMs`
+   */
   timeoutMs?: number;
-  /** Resends after the first attempt. */
+  /**
+   * Resends after the first attempt.
+   * @defaultValue the client's `retries`
+   */
   retries?: number;
-  /** Cancels the request: it rejects with an `AbortError`. */
+  /**
+   * Cancels the request: it rejects with an `AbortError`.
+   * @defaultValue undefined (not cancellable)
+   */
   signal?: AbortSignal;
 }
 
 /** A request sent to the next server (event `retry`). */
 export interface FailoverRetryEvent extends RetryEvent {
-  /** The server that did not answer. */
-  server: string;
+  /** The endpoint of the server that did not answer (a REQ socket knows no routing id of its peer). */
+  endpoint: string;
 }
 
 /** The events of a {@link FailoverClient}. */
@@ -188,9 +200,9 @@ export class FailoverClient extends Lifecycle<FailoverClientEvents> {
           what: "FailoverClient.request",
           onRetry: (e) => {
             this.#stats.retries++;
-            const server = this.endpoints[(start + e.attempt - 1) % n]!;
-            log.info("FailoverClient: no reply from %s within %d ms, trying the next server", server, e.timeoutMs);
-            this.notify("retry", { ...e, server });
+            const endpoint = this.endpoints[(start + e.attempt - 1) % n]!;
+            log.info("FailoverClient: no reply from %s within %d ms, trying the next server", endpoint, e.timeoutMs);
+            this.notify("retry", { ...e, endpoint });
           },
         },
       );

@@ -28,7 +28,10 @@ export interface ShotgunClientOptions {
    * @defaultValue 2500 (the Guide's `GLOBAL_TIMEOUT`)
    */
   timeoutMs?: number;
-  /** Called with every message sent or received. */
+  /**
+   * Called with every message sent or received.
+   * @defaultValue undefined (no tracing)
+   */
   trace?: TraceFn;
   /**
    * Close when the process is interrupted (SIGINT or SIGTERM, after
@@ -42,7 +45,10 @@ export interface ShotgunClientOptions {
 export interface ShotgunRequestOptions {
   /** How long this request waits for the first reply, in ms. @defaultValue the client's `timeoutMs` */
   timeoutMs?: number;
-  /** Cancels the request: it rejects with an `AbortError`. */
+  /**
+   * Cancels the request: it rejects with an `AbortError`.
+   * @defaultValue undefined (not cancellable)
+   */
   signal?: AbortSignal;
 }
 
@@ -50,6 +56,10 @@ export interface ShotgunRequestOptions {
 export interface ShotgunMalformedInfo {
   /** What is wrong with it. */
   reason: string;
+  /** The index of the bad frame (the empty delimiter is frame 0), when one can be named. */
+  frame: number | undefined;
+  /** Always undefined: a DEALER does not know which server sent a message. */
+  peer: undefined;
 }
 
 /** The events of a {@link ShotgunClient}. */
@@ -210,9 +220,15 @@ export class ShotgunClient extends Lifecycle<ShotgunClientEvents> {
     const seq = frames.length >= 2 && frames[0]!.length === 0 ? decodeControl(frames[1]!) : undefined;
     if (seq === undefined || seq > this.#seq) {
       this.#stats.malformed++;
-      const reason = `expected [""][sequence][reply...], got ${frames.length} frame(s)`;
+      const frame = frames.length < 2 ? frames.length : frames[0]!.length !== 0 ? 0 : 1;
+      const reason =
+        frames.length < 2
+          ? `expected [""][sequence][reply...], got ${frames.length} frame(s)`
+          : frame === 0
+            ? "expected [\"\"][sequence][reply...]: frame 0 is not the empty delimiter"
+            : "expected [\"\"][sequence][reply...]: frame 1 is no sequence number this client sent";
       this.#malformedLog.record("ShotgunClient: dropped a message that is no reply: %s", reason);
-      this.notify("malformed", { reason });
+      this.notify("malformed", { reason, frame, peer: undefined });
       return;
     }
     const p = this.#pending.get(seq);

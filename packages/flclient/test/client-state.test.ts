@@ -13,6 +13,9 @@ const S1 = "tcp://localhost:5555";
 const S2 = "tcp://localhost:5556";
 const S3 = "tcp://localhost:5557";
 const b = (s: string): Buffer => Buffer.from(s);
+const hex = (s: string): string => Buffer.from(s).toString("hex");
+/** How events and snapshots name a server: its routing id in hex, and its endpoint. */
+const id = (endpoint: string): { server: string; endpoint: string } => ({ server: hex(endpoint), endpoint });
 
 interface Sent {
   frames: string[];
@@ -133,12 +136,13 @@ describe("servers", () => {
     expect(state.addServer(S1)).toBe(true);
     expect(state.addServer(S1)).toBe(false);
     expect(host.sent.map((x) => x.frames)).toEqual([[S1, "PING"]]);
+    expect(host.named("connecting")).toEqual([id(S1)]);
     expect(state.stats).toMatchObject({ servers: 1, liveServers: 0, pings: 1 });
     pong(state, S1);
     pong(state, S1);
-    expect(host.named("connected")).toEqual([{ server: S1 }]);
+    expect(host.named("connected")).toEqual([id(S1)]);
     expect(state.stats).toMatchObject({ servers: 1, liveServers: 1, pongs: 2 });
-    expect(state.servers()).toEqual([expect.objectContaining({ server: S1, alive: true, inFlight: 0, demoted: false, probation: false })]);
+    expect(state.servers()).toEqual([expect.objectContaining({ ...id(S1), alive: true, inFlight: 0, demoted: false, probation: false })]);
   });
 
   it("every ping interval: PINGs servers that are not alive and live ones quiet for half an interval", () => {
@@ -162,17 +166,17 @@ describe("servers", () => {
     notice(state, S2);
     expect(host.sent.map((x) => x.frames)).toEqual([[S2, "PING"]]);
     notice(state, S1);
-    expect(host.named("disconnected")).toEqual([{ server: S1, reason: "connection-lost" }]);
+    expect(host.named("disconnected")).toEqual([{ ...id(S1), reason: "connection-lost" }]);
     expect(state.stats).toMatchObject({ liveServers: 0, serversLost: 1 });
     pong(state, S1);
-    expect(host.named("connected")).toEqual([{ server: S1 }]);
+    expect(host.named("connected")).toEqual([id(S1)]);
   });
 
   it("a server silent for the TTL is lost (reason silent), and alive again when it answers", () => {
     const { host, state } = live(S1);
     host.advance(6001);
     host.expire(S1);
-    expect(host.named("disconnected")).toEqual([{ server: S1, reason: "silent", silentMs: 6001 }]);
+    expect(host.named("disconnected")).toEqual([{ ...id(S1), reason: "silent", silentMs: 6001 }]);
     expect(state.stats.liveServers).toBe(0);
     pong(state, S1);
     expect(state.stats.liveServers).toBe(1);
@@ -247,9 +251,9 @@ describe("replies", () => {
     expect(state.stats).toMatchObject({ replies: 1, duplicates: 2, unknown: 4 });
     const malformed = host.named("malformed");
     expect(malformed).toHaveLength(4);
-    expect(malformed[0]).toMatchObject({ peer: S1, frame: 1, reason: expect.stringMatching(/control frame 99, which names no request/) });
-    expect(malformed[2]).toMatchObject({ peer: "tcp://stranger:1", frame: undefined, reason: expect.stringMatching(/none of the servers/) });
-    expect(malformed[3]).toMatchObject({ peer: "0x0001020304" });
+    expect(malformed[0]).toMatchObject({ peer: hex(S1), frame: 1, reason: expect.stringMatching(/control frame 99, which names no request/) });
+    expect(malformed[2]).toMatchObject({ peer: hex("tcp://stranger:1"), frame: undefined, reason: expect.stringMatching(/none of the servers/) });
+    expect(malformed[3]).toMatchObject({ peer: "0001020304" });
   });
 
   it("a late reply from the first server answers a request resent to another", () => {
@@ -283,10 +287,10 @@ describe("timeouts, demotion, failover", () => {
       [S2, "1", "a"],
       [S2, "3", "d"],
     ]);
-    expect(host.named("server-demoted")).toEqual([{ server: S1, delayMs: 2000 }]);
+    expect(host.named("server-demoted")).toEqual([{ ...id(S1), delayMs: 2000 }]);
     expect(host.named("retry")).toEqual([
-      { attempt: 1, retriesLeft: 1, timeoutMs: 1000, server: S1, reason: "timeout" },
-      { attempt: 1, retriesLeft: 1, timeoutMs: 1000, server: S1, reason: "timeout" },
+      { attempt: 1, retriesLeft: 1, timeoutMs: 1000, ...id(S1), reason: "timeout" },
+      { attempt: 1, retriesLeft: 1, timeoutMs: 1000, ...id(S1), reason: "timeout" },
     ]);
     reply(state, S2, 1, "A");
     reply(state, S2, 3, "D");
@@ -314,7 +318,7 @@ describe("timeouts, demotion, failover", () => {
     ]);
     for (const seq of [3, 4, 5]) reply(state, S2, seq, "ok");
     host.advance(1000); // S1 fails again
-    const demotions = (): unknown[] => host.named("server-demoted").filter((e) => e.server === S1).map((e) => e.delayMs);
+    const demotions = (): unknown[] => host.named("server-demoted").filter((e) => e.endpoint === S1).map((e) => e.delayMs);
     expect(demotions()).toEqual([2000, 4000]);
     expect(host.takeRequests()).toEqual([[S2, "2", "p0"]]);
     reply(state, S2, 2, "ok");
@@ -353,7 +357,7 @@ describe("timeouts, demotion, failover", () => {
     host.advance(10);
     notice(state, S1); // its connection ended
     expect(host.takeRequests()).toEqual([[S2, "1", "a"]]);
-    expect(host.named("retry")).toEqual([{ attempt: 1, retriesLeft: 2, timeoutMs: 10, server: S1, reason: "server-lost" }]);
+    expect(host.named("retry")).toEqual([{ attempt: 1, retriesLeft: 2, timeoutMs: 10, ...id(S1), reason: "server-lost" }]);
     reply(state, S2, 1, "A");
     expect(a.outcome.reply?.text()).toBe("A");
   });
@@ -379,7 +383,7 @@ describe("timeouts, demotion, failover", () => {
     const [sent] = host.sent;
     host.sent = [];
     state.sendFailed(sent!.server, sent!.request);
-    expect(host.named("disconnected")).toEqual([{ server: S1, reason: "unreachable" }]);
+    expect(host.named("disconnected")).toEqual([{ ...id(S1), reason: "unreachable" }]);
     expect(host.takeRequests()).toEqual([[S2, "1", "a"]]);
     state.tick();
     expect(host.sent.map((x) => x.frames)).toContainEqual([S1, "PING"]);
@@ -393,7 +397,7 @@ describe("timeouts, demotion, failover", () => {
     host.takeRequests();
     expect(state.removeServer(S1)).toBe(true);
     expect(state.removeServer(S1)).toBe(false);
-    expect(host.named("disconnected")).toEqual([{ server: S1, reason: "removed" }]);
+    expect(host.named("disconnected")).toEqual([{ ...id(S1), reason: "removed" }]);
     expect(host.takeRequests()).toEqual([[S2, "1", "a"]]);
     state.tick();
     expect(host.sent.map((x) => x.frames[0])).not.toContain(S1);

@@ -109,7 +109,7 @@ describe("three servers, killed one after the other (SIGKILL)", () => {
     expect(load.failures).toEqual([]);
     expect((load.by.get("s3") ?? 0) - s3Before).toBe(load.answered() - afterSecond); // s3 alone answers now
     for (const name of ["s1", "s2", "s3"]) expect(load.by.get(name)).toBeGreaterThan(0);
-    expect(c.lost.map((e) => [e.server, e.reason])).toEqual([
+    expect(c.lost.map((e) => [e.endpoint, e.reason])).toEqual([
       [servers[0]!.endpoint, "connection-lost"],
       [servers[1]!.endpoint, "connection-lost"],
     ]);
@@ -144,7 +144,7 @@ describe("a server restarted on the same endpoint", () => {
     await waitFor(() => c.lost.length === 1, WAIT, "the dead server lost");
     const again = await spawnServer(first.endpoint, "s1-again");
     expect(again.endpoint).toBe(first.endpoint);
-    await waitFor(() => c.connected.filter((e) => e.server === first.endpoint).length === 2, WAIT, "the restarted server alive again");
+    await waitFor(() => c.connected.filter((e) => e.endpoint === first.endpoint).length === 2, WAIT, "the restarted server alive again");
     await waitFor(() => (load.by.get("s1-again") ?? 0) >= 20, WAIT, "20 answers from the restarted server");
     await load.stop();
     expect(load.failures).toEqual([]);
@@ -163,8 +163,8 @@ describe("a server that answers PING and drops every request", () => {
     expect(load.failures).toEqual([]);
     expect(load.by.get("hole")).toBeUndefined();
     expect((load.by.get("a") ?? 0) + (load.by.get("b") ?? 0)).toBe(load.answered());
-    expect(c.demoted).toEqual([{ server: hole.endpoint, delayMs: 60_000 }]);
-    const holeStats = c.client.servers().find((s) => s.server === hole.endpoint)!;
+    expect(c.demoted).toEqual([{ server: Buffer.from(hole.endpoint).toString("hex"), endpoint: hole.endpoint, delayMs: 60_000 }]);
+    const holeStats = c.client.servers().find((s) => s.endpoint === hole.endpoint)!;
     expect(holeStats).toMatchObject({ alive: true, demoted: true, replies: 0 });
     // it got the requests of the first second at most, then nothing
     expect(holeStats.requests).toBe(holeStats.timeouts);
@@ -181,12 +181,12 @@ describe("a server that freezes (SIGSTOP)", () => {
     await waitFor(() => (load.by.get("frozen") ?? 0) >= 20, WAIT, "20 answers from the server about to freeze");
     frozen.child.kill("SIGSTOP");
     await waitFor(() => c.lost.length === 1, WAIT, "the frozen server lost");
-    expect(c.lost[0]).toMatchObject({ server: frozen.endpoint, reason: "silent", silentMs: expect.any(Number) });
+    expect(c.lost[0]).toMatchObject({ endpoint: frozen.endpoint, reason: "silent", silentMs: expect.any(Number) });
     expect(c.lost[0]!.silentMs).toBeGreaterThan(1400); // the TTL; timers may fire a little early
     const whileFrozen = load.answered();
     await waitFor(() => load.answered() >= whileFrozen + 100, WAIT, "100 answers while it is frozen");
     frozen.child.kill("SIGCONT");
-    await waitFor(() => c.connected.filter((e) => e.server === frozen.endpoint).length === 2, WAIT, "the thawed server alive again");
+    await waitFor(() => c.connected.filter((e) => e.endpoint === frozen.endpoint).length === 2, WAIT, "the thawed server alive again");
     await load.stop();
     expect(load.failures).toEqual([]);
   });

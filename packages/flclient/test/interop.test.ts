@@ -12,6 +12,12 @@ import { ANY, freeEndpoint, here } from "./helpers.js";
 const START_MS = 20_000;
 const WAIT = 30_000;
 const hex = (s: string): string => Buffer.from(s).toString("hex");
+/**
+ * These tests are about frames, not timing: a Python server on a loaded
+ * machine may take more than the default second to answer, and a resend
+ * would put a second copy of a request on the wire.
+ */
+const PATIENT = { attemptTimeoutMs: 15_000, timeoutMs: 30_000 } as const;
 
 beforeAll(() => {
   requirePyzmq();
@@ -42,7 +48,7 @@ describe("our client against Python servers", () => {
   it("PINGs them, spreads requests over both, and every frame is as 10/FLP says", async () => {
     const py = [await pythonServer("py1"), await pythonServer("py2")];
     const sent: string[][] = [];
-    const c = track(new FreelanceClient({ endpoints: py.map((p) => p.endpoint), trace: ({ direction, frames }) => direction === "out" && sent.push(text(frames)) }));
+    const c = track(new FreelanceClient({ ...PATIENT, endpoints: py.map((p) => p.endpoint), trace: ({ direction, frames }) => direction === "out" && sent.push(text(frames)) }));
     await c.start();
     await waitFor(() => c.stats.liveServers === 2, WAIT, "both Python servers alive");
     const replies = await Promise.all(Array.from({ length: 20 }, (_, i) => c.request([`hello ${i + 1}`, "second frame"])));
@@ -70,7 +76,7 @@ describe("our client against Python servers", () => {
 
   it("works with a server that answers as the Guide's C flserver3 ([PING][OK] to a PING, [control][OK] to a request)", async () => {
     const guide = await pythonServer("c", "--guide-c");
-    const c = track(new FreelanceClient({ endpoints: [guide.endpoint] }));
+    const c = track(new FreelanceClient({ ...PATIENT, endpoints: [guide.endpoint] }));
     await c.start();
     await waitFor(() => c.stats.liveServers === 1, WAIT, "the server alive");
     for (let i = 0; i < 5; i++) expect(text(await c.request("random name"))).toEqual(["OK"]);

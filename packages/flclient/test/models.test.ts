@@ -9,7 +9,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { AbortError, ClosedError, InvalidArgumentError, TimeoutError, ZSocket, shutdown } from "@zkit/core";
 import { closeTracked, text, track, waitFor } from "@zkit/testkit";
 import { RetriesExhaustedError } from "@zkit/reliability";
-import { FailoverClient, ShotgunClient, type FailoverRetryEvent } from "@zkit/flclient";
+import { FailoverClient, ShotgunClient, type FailoverRetryEvent, type ShotgunMalformedInfo } from "@zkit/flclient";
 import { ANY, freeEndpoint } from "./helpers.js";
 
 afterEach(async () => {
@@ -41,7 +41,7 @@ describe("FailoverClient (model 1)", () => {
     c.on("retry", (e) => retries.push(e));
     await c.start();
     expect((await c.request("Hello world")).texts()).toEqual(["echo", "Hello world"]);
-    expect(retries).toEqual([{ attempt: 1, retriesLeft: 0, timeoutMs: 300, server: dead }]);
+    expect(retries).toEqual([{ attempt: 1, retriesLeft: 0, timeoutMs: 300, endpoint: dead }]);
     expect((await c.request(["a", "b"])).texts()).toEqual(["echo", "a", "b"]);
     expect(retries).toHaveLength(1); // the second started with the server that answered
     expect(c.stats).toMatchObject({ requests: 2, replies: 2, retries: 1, timeouts: 0 });
@@ -131,11 +131,11 @@ describe("ShotgunClient (model 2)", () => {
     expect((err as Error).message).toMatch(/none of the 1 servers answered within 300 ms/);
     const odd = await rep(() => ["not", "a", "number"]);
     const c2 = track(new ShotgunClient({ endpoints: [odd.endpoint], timeoutMs: 300 }));
-    const bad: string[] = [];
-    c2.on("malformed", ({ reason }) => bad.push(reason));
+    const bad: ShotgunMalformedInfo[] = [];
+    c2.on("malformed", (e) => bad.push(e));
     await c2.start();
     await expect(c2.request("x")).rejects.toBeInstanceOf(TimeoutError);
     expect(c2.stats).toMatchObject({ malformed: 1, timeouts: 1 });
-    expect(bad).toEqual([expect.stringMatching(/expected \[""\]\[sequence\]\[reply\.\.\.\], got 4 frame/)]);
+    expect(bad).toEqual([{ reason: expect.stringMatching(/frame 1 is no sequence number this client sent/), frame: 1, peer: undefined }]);
   });
 });

@@ -94,10 +94,10 @@ const client = defineCommand({
       ...traceOption(ctx),
     });
     if (ctx.flags.verbose) {
-      c.on("connected", ({ server: s }) => ctx.out(`I: server ${s} is alive`));
-      c.on("disconnected", ({ server: s, reason }) => ctx.out(`W: server ${s} lost (${reason})`));
-      c.on("server-demoted", ({ server: s, delayMs }) => ctx.out(`W: server ${s} demoted for ${delayMs} ms`));
-      c.on("retry", ({ server: s, reason, attempt }) => ctx.out(`W: request resent after attempt ${attempt} on ${s} (${reason})`));
+      c.on("connected", ({ endpoint }) => ctx.out(`I: server ${endpoint} is alive`));
+      c.on("disconnected", ({ endpoint, reason }) => ctx.out(`W: server ${endpoint} lost (${reason})`));
+      c.on("server-demoted", ({ endpoint, delayMs }) => ctx.out(`W: server ${endpoint} demoted for ${delayMs} ms`));
+      c.on("retry", ({ endpoint, reason, attempt }) => ctx.out(`W: request resent after attempt ${attempt} on ${endpoint} (${reason})`));
       c.on("malformed", ({ reason, peer }) => ctx.out(`W: message from ${peer ?? "?"} dropped: ${reason}`));
     }
     await c.start();
