@@ -4,7 +4,7 @@
  * and the first reply wins. Sends N "random name" requests one after the
  * other and prints the average round trip. Over @zkit/flclient's ShotgunClient.
  *
- *   npx tsx --conditions=@zkit/source ch4/flclient2.ts [--connect tcp://localhost:5555,tcp://localhost:5556]
+ *   node --conditions=@zkit/source --import tsx ch4/flclient2.ts [--connect tcp://localhost:5555,tcp://localhost:5556]
  *     [--requests 10000] [--timeout-ms 2500]
  */
 import { TimeoutError, interruptSignal } from "@zkit/core";

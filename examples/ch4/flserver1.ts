@@ -2,7 +2,7 @@
  * Freelance server, model 1 (Guide chapter 4, "Brokerless Reliability"): a
  * trivial REP echo service. Start one or more; flclient1 tries them in turn.
  *
- *   npx tsx --conditions=@zkit/source ch4/flserver1.ts [--bind tcp://*:5555]
+ *   node --conditions=@zkit/source --import tsx ch4/flserver1.ts [--bind tcp://*:5555]
  */
 import { ZSocket } from "@zkit/core";
 import { binding, main, parseOptions } from "../lib/cli.js";

@@ -3,7 +3,7 @@
  * REP service that answers every request [sequence][body] with
  * [sequence]["OK"], so that flclient2 can match replies to requests.
  *
- *   npx tsx --conditions=@zkit/source ch4/flserver2.ts [--bind tcp://*:5555]
+ *   node --conditions=@zkit/source --import tsx ch4/flserver2.ts [--bind tcp://*:5555]
  */
 import { ZSocket } from "@zkit/core";
 import { binding, main, parseOptions } from "../lib/cli.js";

@@ -4,7 +4,7 @@
  * clients (ROUTERs too) address it by name; PING gets PONG, a request
  * [control][body] gets [control]["OK"]. Over @zkit/flclient's FreelanceServer.
  *
- *   npx tsx --conditions=@zkit/source ch4/flserver3.ts [--bind tcp://*:5555] [--endpoint tcp://localhost:5555] [-v]
+ *   node --conditions=@zkit/source --import tsx ch4/flserver3.ts [--bind tcp://*:5555] [--endpoint tcp://localhost:5555] [-v]
  */
 import { interruptSignal } from "@zkit/core";
 import { FreelanceServer } from "@zkit/flclient";
