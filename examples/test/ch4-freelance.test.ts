@@ -60,6 +60,9 @@ describe("flserver2 and flclient2 (model 2: shotgun)", () => {
     const client = startExample("ch4/flclient2.ts", ["--connect", endpoints.join(","), "--requests", "300"]);
     expect(await exitOf(client)).toBe(0);
     expect(client.stdout()).toMatch(/^Average round trip cost: \d+ usec$/m);
+    servers[0]!.kill("SIGINT");
+    servers[1]!.kill("SIGTERM");
+    expect(await Promise.all(servers.map(exitOf))).toEqual([0, 0]);
   });
 
   it("with no server, aborts (exit 1)", async () => {
