@@ -47,7 +47,7 @@ function patternsSidebar(): DefaultTheme.SidebarItem[] {
   return [
     {
       text: "Patterns",
-      items: packages.filter((p) => p.kind === "pattern").map((p) => ({ text: p.title, link: pageOf(p) })),
+      items: [{ text: "One contract for all", link: "/contract" }, ...packages.filter((p) => p.kind === "pattern").map((p) => ({ text: p.title, link: pageOf(p) }))],
     },
     { text: "Operations", items: [{ text: "Running the Majordomo broker", link: "/majordomo" }] },
     { text: "Tools", items: [{ text: "The zkit command", link: "/cli" }] },
@@ -108,7 +108,7 @@ export default defineConfig({
     nav: [
       { text: "Getting started", link: "/getting-started" },
       { text: "Guide", link: "/guide/ch1", activeMatch: "^/guide/" },
-      { text: "Patterns", link: "/patterns/mdp", activeMatch: "^/(patterns|packages|cli|majordomo)" },
+      { text: "Patterns", link: "/patterns/mdp", activeMatch: "^/(patterns|packages|cli|majordomo|contract)" },
       { text: "API", link: "/api/", activeMatch: "^/api/" },
       { text: "Performance", link: "/performance" },
     ],
@@ -119,6 +119,7 @@ export default defineConfig({
       "/packages": patternsSidebar(),
       "/cli": patternsSidebar(),
       "/majordomo": patternsSidebar(),
+      "/contract": patternsSidebar(),
       "/api/": apiSidebar(),
     },
     search: { provider: "local" },

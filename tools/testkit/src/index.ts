@@ -11,4 +11,5 @@ export { startProcess, startNode, stopAll, runningChildren, count, type Child, t
 export { PYTHON, peer, requirePyzmq, startPython } from "./python.js";
 export { frames, lazyRequest, text, type RequestSocket } from "./request.js";
 export { tempDir } from "./temp.js";
+export { TRANSPORTS, bindEndpoint, removeTempDirs, type Transport } from "./transports.js";
 export { closeTracked, track } from "./track.js";

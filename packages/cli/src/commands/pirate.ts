@@ -5,7 +5,7 @@
  * @module
  */
 import { AbortError, sleep } from "@zkit/core";
-import { LazyPirateClient, RetriesExhaustedError, decodeSequence, echoMatch, encodeSequence } from "@zkit/lpp";
+import { LPP_RETRIES, LPP_TIMEOUT_MS, LazyPirateClient, RetriesExhaustedError, decodeSequence, echoMatch, encodeSequence } from "@zkit/lpp";
 import { ParanoidPirateQueue, ParanoidPirateWorker, PPP_HEARTBEAT_INTERVAL_MS, PPP_LIVENESS, PPP_RECONNECT_INITIAL_MS, PPP_RECONNECT_MAX_MS } from "@zkit/ppp";
 import { SimplePirateQueue, SimplePirateWorker } from "@zkit/spp";
 import { defineCommand, type Command } from "../command.js";
@@ -204,8 +204,8 @@ const lppClient = defineCommand({
   flags: {
     connect: connectFlag("the server or queue frontend to connect to (CZMQ endpoint list)"),
     requests: { type: "number", default: 10, min: 1, help: "how many requests to send" },
-    "timeout-ms": timeoutFlag("how long each attempt waits for the reply, in ms"),
-    retries: retriesFlag("resends after the first attempt before giving up"),
+    "timeout-ms": timeoutFlag("how long each attempt waits for the reply, in ms", LPP_TIMEOUT_MS),
+    retries: retriesFlag("resends after the first attempt before giving up", LPP_RETRIES),
   },
   details: [
     "Each request is a sequence number (1, 2, ...) and only a reply that echoes it counts, as in",
