@@ -24,7 +24,7 @@ import {
   type MessageLike,
   type TraceFn,
 } from "@zkit/core";
-import { Lifecycle, PeerExpiry, stateError, type Reply } from "@zkit/reliability";
+import { Lifecycle, PeerExpiry, type Reply } from "@zkit/reliability";
 import { ZLoop } from "@zkit/zloop";
 import { ClientState, type ClientConfig, type FreelanceClientEvents, type FreelanceClientStats, type ServerEntry, type ServerSnapshot } from "./client-state.js";
 import { FLP_PING_INTERVAL_MS, FLP_SERVER_TTL_MS, FLP_TIMEOUT_MS } from "./protocol.js";
@@ -33,10 +33,10 @@ import { SignalWatches } from "./signals.js";
 const log = getLogger("flp");
 
 /** Default of {@link FreelanceClientOptions.attemptTimeoutMs}. */
-export const DEFAULT_ATTEMPT_TIMEOUT_MS = 1000;
+export const FLP_ATTEMPT_TIMEOUT_MS = 1000;
 
 /** Default of {@link FreelanceClientOptions.demotionMs}. */
-export const DEFAULT_DEMOTION_MS = 2000;
+export const FLP_DEMOTION_MS = 2000;
 
 /** Options of a {@link FreelanceClient}. */
 export interface FreelanceClientOptions {
@@ -54,21 +54,21 @@ export interface FreelanceClientOptions {
    * How often the client PINGs a server it has not heard from lately, in
    * ms: every interval, each server that is not alive, and each live one
    * quiet for half an interval, gets a PING. The Guide's `PING_INTERVAL`.
-   * @defaultValue 2000
+   * @defaultValue 2000 ({@link FLP_PING_INTERVAL_MS})
    */
   pingIntervalMs?: number;
   /**
    * How long a server may stay silent (no PONG, no reply) before it counts
    * as dead, in ms; more than `pingIntervalMs`. The Guide's `SERVER_TTL`:
    * three PINGs unanswered. A server whose connection ends is dead at once.
-   * @defaultValue 6000
+   * @defaultValue 6000 ({@link FLP_SERVER_TTL_MS})
    */
   serverTtlMs?: number;
   /**
    * How long a request may take in all, in ms, from the call to its reply,
    * whatever servers it goes to; then it rejects with a `TimeoutError`. The
    * Guide's `GLOBAL_TIMEOUT`. Per request: `request(body, { timeoutMs })`.
-   * @defaultValue 3000
+   * @defaultValue 3000 ({@link FLP_TIMEOUT_MS})
    */
   timeoutMs?: number;
   /**
@@ -78,7 +78,7 @@ export interface FreelanceClientOptions {
    * servers of the Guide's examples before its deadline. Keep it above the
    * slowest normal reply: a reply that takes longer makes a copy of the
    * request go to another server (the first reply wins, the other is dropped).
-   * @defaultValue 1000
+   * @defaultValue 1000 ({@link FLP_ATTEMPT_TIMEOUT_MS})
    */
   attemptTimeoutMs?: number;
   /**
@@ -89,7 +89,7 @@ export interface FreelanceClientOptions {
    * request in time. A demoted server is still used when every live server
    * is demoted. The Guide's client has no such rule and keeps sending to a
    * server that PONGs but never answers.
-   * @defaultValue 2000
+   * @defaultValue 2000 ({@link FLP_DEMOTION_MS})
    */
   demotionMs?: number;
   /**
@@ -180,8 +180,8 @@ export class FreelanceClient extends Lifecycle<FreelanceClientEvents> {
     this.#config = {
       pingIntervalMs,
       serverTtlMs,
-      attemptTimeoutMs: o.number("attemptTimeoutMs", DEFAULT_ATTEMPT_TIMEOUT_MS, TIMEOUT_RULE),
-      demotionMs: o.number("demotionMs", DEFAULT_DEMOTION_MS, TIMEOUT_RULE),
+      attemptTimeoutMs: o.number("attemptTimeoutMs", FLP_ATTEMPT_TIMEOUT_MS, TIMEOUT_RULE),
+      demotionMs: o.number("demotionMs", FLP_DEMOTION_MS, TIMEOUT_RULE),
     };
     this.#trace = o.function<TraceFn>("trace", "({ direction, socket, frames }) => void");
     const endpoints = o.raw("endpoints");
@@ -292,7 +292,8 @@ export class FreelanceClient extends Lifecycle<FreelanceClientEvents> {
   /**
    * Sends a request to the best live server and resolves with its reply.
    * Any number of calls may be in flight; each gets the reply to its own
-   * request, from whichever server answered it first.
+   * request, from whichever server answered it first. The first call starts
+   * the client if {@link FreelanceClient.start} was not called.
    *
    * @param body - one frame or several (an empty array is one empty frame on the wire)
    * @param opts - see {@link FreelanceRequestOptions}
@@ -301,13 +302,10 @@ export class FreelanceClient extends Lifecycle<FreelanceClientEvents> {
    *   `ZKIT_TIMEOUT`) when servers got it but none answered within the
    *   timeout; `TimeoutError` when no server was alive to send it to;
    *   `AbortError` when `signal` aborts; `ClosedError` when the client is
-   *   (or gets) closed; `ZkitError` `ZKIT_STATE` before `start()`;
-   *   `InvalidArgumentError` for a bad body or option
+   *   (or gets) closed; `InvalidArgumentError` for a bad body or option
    */
   request(body: MessageLike, opts?: FreelanceRequestOptions): Promise<Reply> {
-    if (this.state !== "running") {
-      return Promise.reject(this.closed ? new ClosedError("FreelanceClient.request: the client is closed") : stateError("FreelanceClient.request: call start() first"));
-    }
+    if (this.closed) return Promise.reject(new ClosedError("FreelanceClient.request: the client is closed"));
     let frames: Buffer[];
     let timeoutMs: number;
     let signal: AbortSignal | undefined;
@@ -324,6 +322,10 @@ export class FreelanceClient extends Lifecycle<FreelanceClientEvents> {
       return Promise.reject(err);
     }
     if (signal?.aborted) return Promise.reject(abortError("FreelanceClient.request", signal));
+    // clients start by themselves on their first request; a start that
+    // fails closes the client (done rejects with why)
+    this.start().catch(() => {});
+    if (this.closed) return Promise.reject(new ClosedError("FreelanceClient.request: the client is closed (it could not start; see done)"));
     if (signal === undefined) return new Promise<Reply>((resolve, reject) => void this.#state.submit(frames, timeoutMs, resolve, reject));
     const s = signal;
     return new Promise<Reply>((resolve, reject) => {

@@ -24,7 +24,7 @@ import {
   type MessageLike,
   type TraceFn,
 } from "@zkit/core";
-import { Lifecycle, Reply, RetriesExhaustedError, stateError, withRetries, type RetryEvent } from "@zkit/reliability";
+import { Lifecycle, Reply, RetriesExhaustedError, withRetries, type RetryEvent } from "@zkit/reliability";
 import { SignalWatches } from "./signals.js";
 
 const log = getLogger("flp");
@@ -38,7 +38,7 @@ export interface FailoverClientOptions {
   endpoints: string | readonly string[];
   /**
    * How long each attempt waits for its reply, in ms.
-   * @defaultValue 1000 (the Guide's `REQUEST_TIMEOUT`)
+   * @defaultValue 1000 ({@link FAILOVER_TIMEOUT_MS}, the Guide's `REQUEST_TIMEOUT`)
    */
   timeoutMs?: number;
   /**
@@ -157,22 +157,23 @@ export class FailoverClient extends Lifecycle<FailoverClientEvents> {
 
   /**
    * Sends a request and resolves with the first reply, trying the servers
-   * in turn.
+   * in turn. The first call starts the client if `start()` was not called.
    *
    * @param body - one frame or several
    * @param opts - see {@link FailoverRequestOptions}
    * @throws (rejects) `RetriesExhaustedError` (code `ZKIT_TIMEOUT`) when no
    *   server answered; `AbortError` when `signal` aborts; `ClosedError` when
-   *   the client is (or gets) closed; `ZkitError` `ZKIT_STATE` before
-   *   `start()`; `InvalidArgumentError` for a bad body or option
+   *   the client is (or gets) closed; `InvalidArgumentError` for a bad
+   *   body or option
    */
   async request(body: MessageLike, opts?: FailoverRequestOptions): Promise<Reply> {
-    if (this.state !== "running") throw this.closed ? new ClosedError("FailoverClient.request: the client is closed") : stateError("FailoverClient.request: call start() first");
+    if (this.closed) throw new ClosedError("FailoverClient.request: the client is closed");
     const frames = toFrames(body, "FailoverClient.request(body)");
     const o = readOptions(opts, { owner: "FailoverClient.request", known: REQUEST_OPTION_NAMES });
     const timeoutMs = o.number("timeoutMs", this.#timeoutMs, TIMEOUT_RULE);
     const retries = o.number("retries", this.#retries, RETRIES_RULE);
     const callerSignal = o.signal("signal");
+    this.start().catch(() => {}); // clients start by themselves on their first request
     this.#stats.requests++;
     const start = this.#current;
     const n = this.endpoints.length;

@@ -15,7 +15,7 @@
  *
  * @packageDocumentation
  */
-export { FreelanceClient, DEFAULT_ATTEMPT_TIMEOUT_MS, DEFAULT_DEMOTION_MS, type FreelanceClientOptions, type FreelanceRequestOptions } from "./client.js";
+export { FreelanceClient, FLP_ATTEMPT_TIMEOUT_MS, FLP_DEMOTION_MS, type FreelanceClientOptions, type FreelanceRequestOptions } from "./client.js";
 export type {
   DemotedInfo,
   FreelanceClientEvents,
@@ -30,8 +30,9 @@ export type {
 } from "./client-state.js";
 export {
   FreelanceServer,
-  CLOSE_GRACE_MS,
-  DEFAULT_MAX_FRAME_BYTES,
+  FLP_CLOSE_GRACE_MS,
+  FLP_CONCURRENCY,
+  FLP_MAX_FRAME_BYTES,
   type FreelanceServerEvents,
   type FreelanceServerOptions,
   type FreelanceServerStats,

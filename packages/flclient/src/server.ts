@@ -30,10 +30,13 @@ import { decodeServerMessage, encodePong, encodeReply, hasWildcardPort, printabl
 const log = getLogger("flp");
 
 /** Default of {@link FreelanceServerOptions.maxFrameBytes}: 16 MiB. */
-export const DEFAULT_MAX_FRAME_BYTES = 16 * 1024 * 1024;
+export const FLP_MAX_FRAME_BYTES = 16 * 1024 * 1024;
+
+/** Default of {@link FreelanceServerOptions.concurrency}: one request at a time, as the Guide's server. */
+export const FLP_CONCURRENCY = 1;
 
 /** How long {@link FreelanceServer.close} lets running handlers finish, then again after aborting their signal, in ms. */
-export const CLOSE_GRACE_MS = 2000;
+export const FLP_CLOSE_GRACE_MS = 2000;
 
 /** How many ephemeral ports the server tries, when another process takes the one it probed before it binds it. */
 const BIND_ATTEMPTS = 5;
@@ -69,14 +72,14 @@ export interface FreelanceServerOptions {
    * Requests handled at once. 1 handles them one at a time in arrival
    * order, as the Guide's server does; raise it for handlers that wait on
    * I/O. PINGs are answered at once whatever the handlers are doing.
-   * @defaultValue 1
+   * @defaultValue 1 ({@link FLP_CONCURRENCY})
    */
   concurrency?: number;
   /**
    * The largest frame accepted, in bytes; also the ROUTER's
    * `maxMessageSize`, so libzmq itself refuses a bigger one (it disconnects
    * the sender) before receiving it.
-   * @defaultValue 16777216 (16 MiB)
+   * @defaultValue 16777216 (16 MiB, {@link FLP_MAX_FRAME_BYTES})
    */
   maxFrameBytes?: number;
   /**
@@ -214,8 +217,8 @@ export class FreelanceServer extends Lifecycle<FreelanceServerEvents> {
       this.#endpointOption = spec.address;
     }
     const handler = o.requiredFunction<Handler<Buffer[], MessageLike>>("handler", "(request: Buffer[], ctx) => reply");
-    const concurrency = o.number("concurrency", 1, { min: 1, integer: true });
-    this.#maxFrameBytes = o.number("maxFrameBytes", DEFAULT_MAX_FRAME_BYTES, { min: 1, integer: true, infinity: true });
+    const concurrency = o.number("concurrency", FLP_CONCURRENCY, { min: 1, integer: true });
+    this.#maxFrameBytes = o.number("maxFrameBytes", FLP_MAX_FRAME_BYTES, { min: 1, integer: true, infinity: true });
     this.#trace = o.function<TraceFn>("trace", "({ direction, socket, frames }) => void");
     this.#runner = new HandlerRunner<Buffer[], MessageLike, RequestMeta>({
       handler,
@@ -345,7 +348,7 @@ export class FreelanceServer extends Lifecycle<FreelanceServerEvents> {
 
   /**
    * Stops taking requests and PINGs, lets the handlers at work finish and
-   * sends their replies (up to {@link CLOSE_GRACE_MS}, then their signal
+   * sends their replies (up to {@link FLP_CLOSE_GRACE_MS}, then their signal
    * aborts), lets the replies out (up to 1 s) and closes the socket.
    * Requests still waiting for a handler get no reply: their clients try
    * another server.
@@ -353,7 +356,7 @@ export class FreelanceServer extends Lifecycle<FreelanceServerEvents> {
   protected async onClose(): Promise<void> {
     const socket = this.#socket;
     if (socket !== undefined) this.#loop.readerEnd(socket);
-    await this.#runner.close(CLOSE_GRACE_MS);
+    await this.#runner.close(FLP_CLOSE_GRACE_MS);
     if (socket !== undefined && !socket.closed) {
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([socket.flush(), new Promise<void>((r) => (timer = setTimeout(r, 1000)))]);

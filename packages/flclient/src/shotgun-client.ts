@@ -7,7 +7,7 @@
  * @module
  */
 import { ClosedError, LogBurst, TIMEOUT_RULE, TimeoutError, ZSocket, abortError, getLogger, readOptions, toFrames, type MessageLike, type TraceFn } from "@zkit/core";
-import { Lifecycle, Reply, stateError } from "@zkit/reliability";
+import { Lifecycle, Reply } from "@zkit/reliability";
 import { endpointList } from "./failover-client.js";
 import { decodeControl, encodeControl } from "./protocol.js";
 import { SignalWatches } from "./signals.js";
@@ -25,7 +25,7 @@ export interface ShotgunClientOptions {
   endpoints: string | readonly string[];
   /**
    * How long a request waits for the first reply, in ms.
-   * @defaultValue 2500 (the Guide's `GLOBAL_TIMEOUT`)
+   * @defaultValue 2500 ({@link SHOTGUN_TIMEOUT_MS}, the Guide's `GLOBAL_TIMEOUT`)
    */
   timeoutMs?: number;
   /**
@@ -146,19 +146,16 @@ export class ShotgunClient extends Lifecycle<ShotgunClientEvents> {
 
   /**
    * Sends the request to every server and resolves with the first reply.
+   * The first call starts the client if `start()` was not called.
    *
    * @param body - one frame or several
    * @param opts - see {@link ShotgunRequestOptions}
    * @throws (rejects) `TimeoutError` when no server answered in time;
    *   `AbortError` when `signal` aborts; `ClosedError` when the client is
-   *   (or gets) closed; `ZkitError` `ZKIT_STATE` before `start()`;
-   *   `InvalidArgumentError` for a bad body or option
+   *   (or gets) closed; `InvalidArgumentError` for a bad body or option
    */
   request(body: MessageLike, opts?: ShotgunRequestOptions): Promise<Reply> {
-    const socket = this.#socket;
-    if (this.state !== "running" || socket === undefined) {
-      return Promise.reject(this.closed ? new ClosedError("ShotgunClient.request: the client is closed") : stateError("ShotgunClient.request: call start() first"));
-    }
+    if (this.closed) return Promise.reject(new ClosedError("ShotgunClient.request: the client is closed"));
     let frames: Buffer[];
     let timeoutMs: number;
     let signal: AbortSignal | undefined;
@@ -171,6 +168,10 @@ export class ShotgunClient extends Lifecycle<ShotgunClientEvents> {
       return Promise.reject(err);
     }
     if (signal?.aborted) return Promise.reject(abortError("ShotgunClient.request", signal));
+    // clients start by themselves on their first request (onStart opens the socket at once)
+    this.start().catch(() => {});
+    const socket = this.#socket;
+    if (this.closed || socket === undefined) return Promise.reject(new ClosedError("ShotgunClient.request: the client is closed (it could not start; see done)"));
     const seq = ++this.#seq;
     this.#stats.requests++;
     return new Promise<Reply>((resolve, reject) => {

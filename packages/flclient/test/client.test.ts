@@ -202,10 +202,13 @@ describe("the request's life", () => {
     expect(getEventListeners(ac.signal, "abort")).toHaveLength(0);
   });
 
-  it("refuses requests before start(), bad bodies and options", async () => {
-    const c = track(new FreelanceClient());
-    await expect(c.request("x")).rejects.toMatchObject({ code: "ZKIT_STATE", message: expect.stringMatching(/call start\(\) first/) });
-    await c.start();
+  it("starts by itself on its first request; refuses bad bodies and options", async () => {
+    const s = await server("s");
+    const c = track(new FreelanceClient({ ...PATIENT, endpoints: [s.endpoint] }));
+    expect(c.state).toBe("new");
+    expect((await c.request("x")).texts()).toEqual(["s", "x"]); // no start(): the request starts it, and waits for a live server
+    expect(c.running).toBe(true);
+    await c.start(); // idempotent
     await expect(c.request(42 as never)).rejects.toBeInstanceOf(InvalidArgumentError);
     await expect(c.request("x", { timeoutMs: 0 })).rejects.toThrow(/FreelanceClient.request option timeoutMs/);
     await expect(c.request("x", { retries: 1 } as never)).rejects.toThrow(/unknown FreelanceClient.request option "retries"/);

@@ -33,14 +33,15 @@ async function rep(answer: (request: Buffer[]) => (string | Buffer)[] | undefine
 }
 
 describe("FailoverClient (model 1)", () => {
-  it("asks the first server, fails over to the next when it is silent, and starts there next time", async () => {
+  it("starts on its first request, asks the first server, fails over to the next when it is silent, and starts there next time", async () => {
     const dead = await freeEndpoint(); // nobody listens
     const echo = await rep((req) => ["echo", ...req.map(String)]);
     const retries: FailoverRetryEvent[] = [];
     const c = track(new FailoverClient({ endpoints: [dead, echo.endpoint], timeoutMs: 300 }));
     c.on("retry", (e) => retries.push(e));
-    await c.start();
-    expect((await c.request("Hello world")).texts()).toEqual(["echo", "Hello world"]);
+    expect(c.state).toBe("new");
+    expect((await c.request("Hello world")).texts()).toEqual(["echo", "Hello world"]); // no start(): the request starts it
+    expect(c.running).toBe(true);
     expect(retries).toEqual([{ attempt: 1, retriesLeft: 0, timeoutMs: 300, endpoint: dead }]);
     expect((await c.request(["a", "b"])).texts()).toEqual(["echo", "a", "b"]);
     expect(retries).toHaveLength(1); // the second started with the server that answered
@@ -66,7 +67,6 @@ describe("FailoverClient (model 1)", () => {
   it("aborts, closes, and refuses bad arguments", async () => {
     const silent = await rep(() => undefined);
     const c = new FailoverClient({ endpoints: [silent.endpoint], timeoutMs: 10_000 });
-    await expect(c.request("x")).rejects.toMatchObject({ code: "ZKIT_STATE" });
     await c.start();
     const ac = new AbortController();
     const p = c.request("x", { signal: ac.signal });
@@ -85,11 +85,10 @@ describe("FailoverClient (model 1)", () => {
 });
 
 describe("ShotgunClient (model 2)", () => {
-  it("sends every request to every server and takes the first reply; the other copies are duplicates", async () => {
+  it("starts on its first request, sends every request to every server and takes the first reply; the other copies are duplicates", async () => {
     const servers = [];
     for (const tag of ["a", "b", "c"]) servers.push(await rep(([seq, ...body]) => [seq!, tag, ...body]));
     const c = track(new ShotgunClient({ endpoints: servers.map((s) => s.endpoint) }));
-    await c.start();
     const replies = await Promise.all(Array.from({ length: 30 }, (_, i) => c.request(`r${i}`)));
     replies.forEach((r, i) => {
       expect(["a", "b", "c"]).toContain(r.text(0));
@@ -98,6 +97,8 @@ describe("ShotgunClient (model 2)", () => {
     await waitFor(() => c.stats.duplicates === 60, 10_000, "the 60 other copies dropped");
     expect(c.stats).toMatchObject({ requests: 30, replies: 30, copies: 90, timeouts: 0, malformed: 0 });
     for (const s of servers) expect(s.served()).toBe(30);
+    expect(c.running).toBe(true);
+    await c.start(); // idempotent: the same start
   });
 
   it("one signal shared by many requests gets one listener (both models), and aborts them all", async () => {

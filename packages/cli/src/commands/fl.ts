@@ -4,7 +4,7 @@
  * @module
  */
 import { TimeoutError, sleep } from "@zkit/core";
-import { DEFAULT_ATTEMPT_TIMEOUT_MS, DEFAULT_DEMOTION_MS, FLP_PING_INTERVAL_MS, FLP_SERVER_TTL_MS, FLP_TIMEOUT_MS, FreelanceClient, FreelanceServer } from "@zkit/flclient";
+import { FLP_ATTEMPT_TIMEOUT_MS, FLP_CONCURRENCY, FLP_DEMOTION_MS, FLP_PING_INTERVAL_MS, FLP_SERVER_TTL_MS, FLP_TIMEOUT_MS, FreelanceClient, FreelanceServer } from "@zkit/flclient";
 import { defineCommand, type Command } from "../command.js";
 import { traceOption } from "../trace.js";
 import { serveUntilAborted, showFrame, workFlag } from "./common.js";
@@ -16,7 +16,7 @@ const server = defineCommand({
     bind: { type: "string", default: "tcp://*:5555", help: "where the server's ROUTER binds ('tcp://127.0.0.1:*' takes an ephemeral port)" },
     endpoint: { type: "string", help: "the endpoint clients connect to, which is the server's routing id (default: the bound one, with * as localhost)" },
     "work-ms": workFlag("how long each request's 'work' takes before the echo, in ms"),
-    concurrency: { type: "number", default: 1, min: 1, help: "how many requests to work on at once" },
+    concurrency: { type: "number", default: FLP_CONCURRENCY, min: 1, help: "how many requests to work on at once" },
   },
   details: [
     "Answers PING with PONG and each request [control][body...] with [control][body...]: an",
@@ -64,10 +64,10 @@ const client = defineCommand({
     requests: { type: "number", default: 1, min: 1, help: "how many requests to send" },
     inflight: { type: "number", default: 1, min: 1, help: "how many requests in flight at once" },
     "timeout-ms": { type: "number", default: FLP_TIMEOUT_MS, min: 1, help: "how long a request may take in all, in ms" },
-    "attempt-timeout-ms": { type: "number", default: DEFAULT_ATTEMPT_TIMEOUT_MS, min: 1, help: "how long one server has to answer before the request goes to another, in ms" },
+    "attempt-timeout-ms": { type: "number", default: FLP_ATTEMPT_TIMEOUT_MS, min: 1, help: "how long one server has to answer before the request goes to another, in ms" },
     "ping-ms": { type: "number", default: FLP_PING_INTERVAL_MS, min: 1, help: "how often quiet servers are PINGed, in ms" },
     "server-ttl-ms": { type: "number", default: FLP_SERVER_TTL_MS, min: 2, help: "how long a server may stay silent before it counts as dead, in ms (more than --ping-ms)" },
-    "demotion-ms": { type: "number", default: DEFAULT_DEMOTION_MS, min: 1, help: "how long a server that let a request time out gets none, in ms (doubling)" },
+    "demotion-ms": { type: "number", default: FLP_DEMOTION_MS, min: 1, help: "how long a server that let a request time out gets none, in ms (doubling)" },
   },
   details: [
     "Each BODY argument is one frame of the request. Each request goes to one live server;",
