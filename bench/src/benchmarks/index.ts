@@ -3,6 +3,7 @@
  * @module
  */
 import type { BenchCase } from "../harness.js";
+import { cases as flp } from "./flp.js";
 import { cases as mdp } from "./mdp.js";
 import { cases as ppp } from "./ppp.js";
 import { cases as proxy } from "./proxy.js";
@@ -10,4 +11,4 @@ import { cases as pushPull } from "./push-pull.js";
 import { cases as zloop } from "./zloop.js";
 import { cases as zmsgEcho } from "./zmsg-echo.js";
 
-export const allCases: BenchCase[] = [...pushPull, ...zmsgEcho, ...zloop, ...proxy, ...ppp, ...mdp];
+export const allCases: BenchCase[] = [...pushPull, ...zmsgEcho, ...zloop, ...proxy, ...ppp, ...mdp, ...flp];
