@@ -22,18 +22,29 @@ export function mono(): number {
   return Number(process.hrtime.bigint()) / 1e6;
 }
 
-/** Every JSON line `child` printed so far (other lines are skipped). */
+const parsed = new WeakMap<Child, { offset: number; lines: Line[] }>();
+
+/** Every JSON line `child` printed so far (other lines are skipped); parsed once, as it comes. */
 export function lines(child: Child): Line[] {
-  const out: Line[] = [];
-  for (const text of child.stdout().split("\n")) {
-    if (!text.startsWith("{") || !text.endsWith("}")) continue;
-    try {
-      out.push(JSON.parse(text) as Line);
-    } catch {
-      // a line cut by a kill
-    }
+  let cache = parsed.get(child);
+  if (cache === undefined) {
+    cache = { offset: 0, lines: [] };
+    parsed.set(child, cache);
   }
-  return out;
+  const out = child.stdout();
+  const end = out.lastIndexOf("\n") + 1;
+  if (end > cache.offset) {
+    for (const text of out.slice(cache.offset, end).split("\n")) {
+      if (!text.startsWith("{") || !text.endsWith("}")) continue;
+      try {
+        cache.lines.push(JSON.parse(text) as Line);
+      } catch {
+        // a line cut by a kill
+      }
+    }
+    cache.offset = end;
+  }
+  return cache.lines;
 }
 
 /** Waits for a line that satisfies `pred` (printed after `since`, a mono time), and returns it. */
