@@ -46,6 +46,8 @@ export {
   type TransitionReason,
   type VoteOutcome,
 } from "./machine.js";
+/** What {@link BinaryStarClient} resolves with, and throws when no server answers (from `@zkit/reliability`). */
+export { Reply, RetriesExhaustedError } from "@zkit/reliability";
 export {
   BSTAR_HEARTBEAT_MS,
   BSTAR_REQUEST_TIMEOUT_MS,

@@ -3,10 +3,11 @@
  * @module
  */
 import type { Command } from "../command.js";
+import { bstarCommands } from "./bstar.js";
 import { mdpCommands } from "./mdp.js";
 import { pirateCommands } from "./pirate.js";
 import { titanicCommands } from "./titanic.js";
 
 /** Every `zkit` subcommand. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const commands: Command<any>[] = [...pirateCommands, ...mdpCommands, ...titanicCommands];
+export const commands: Command<any>[] = [...pirateCommands, ...mdpCommands, ...titanicCommands, ...bstarCommands];
