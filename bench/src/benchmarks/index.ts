@@ -3,10 +3,11 @@
  * @module
  */
 import type { BenchCase } from "../harness.js";
+import { cases as bstar } from "./bstar.js";
 import { cases as mdp } from "./mdp.js";
 import { cases as ppp } from "./ppp.js";
 import { cases as pushPull } from "./push-pull.js";
 import { cases as zloop } from "./zloop.js";
 import { cases as zmsgEcho } from "./zmsg-echo.js";
 
-export const allCases: BenchCase[] = [...pushPull, ...zmsgEcho, ...zloop, ...ppp, ...mdp];
+export const allCases: BenchCase[] = [...pushPull, ...zmsgEcho, ...zloop, ...ppp, ...mdp, ...bstar];
