@@ -1,7 +1,8 @@
 // Makes sure the independent peers of the interop tests are installed before
-// `pnpm test`: pyzmq for Debian's python3 (package python3-zmq). On a fresh
-// Debian machine run as root it installs the package; otherwise it says what
-// to install, and the interop tests fail with the same advice.
+// `pnpm test`: pyzmq for Debian's python3 (package python3-zmq), and the `ip`
+// command (iproute2) that the beacon test across two network namespaces
+// needs. On a fresh Debian machine run as root it installs the packages;
+// otherwise it says what to install, and the tests fail with the same advice.
 import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 
@@ -27,4 +28,18 @@ if (!hasPyzmq()) {
         "`sudo apt-get install python3-zmq` (Debian, Ubuntu) or set ZKIT_TEST_PYTHON to a python3 with pyzmq",
     );
   }
+}
+
+const hasIp = () => spawnSync("ip", ["-V"], { stdio: "ignore" }).status === 0;
+if (!hasIp()) {
+  if (process.getuid?.() === 0 && existsSync("/usr/bin/apt-get")) {
+    console.log("the network-namespace beacon test needs the ip command: installing Debian's iproute2");
+    const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
+    const install = () => spawnSync("apt-get", ["install", "-y", "-qq", "iproute2"], { stdio: "inherit", env }).status === 0;
+    if (!install()) {
+      spawnSync("apt-get", ["update", "-qq"], { stdio: "inherit", env });
+      install();
+    }
+  }
+  if (!hasIp()) console.warn("warning: no `ip` command, so the network-namespace beacon test will fail: install iproute2 (`sudo apt-get install iproute2`)");
 }

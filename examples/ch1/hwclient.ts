@@ -3,7 +3,7 @@
  * Connects a REQ socket to the server, sends "Hello" and waits for "World",
  * a number of times, then exits.
  *
- *   npx tsx --conditions=@zkit/source ch1/hwclient.ts [--connect tcp://localhost:5555] [--requests 10]
+ *   node --conditions=@zkit/source --import tsx ch1/hwclient.ts [--connect tcp://localhost:5555] [--requests 10]
  */
 import { ZSocket } from "@zkit/core";
 import { connecting, main, parseOptions } from "../lib/cli.js";

@@ -2,7 +2,7 @@
  * Hello World server (Guide chapter 1, "Ask and Ye Shall Receive").
  * Binds a REP socket, expects "Hello" from clients, replies with "World".
  *
- *   npx tsx --conditions=@zkit/source ch1/hwserver.ts [--bind tcp://*:5555] [--work-ms 1000]
+ *   node --conditions=@zkit/source --import tsx ch1/hwserver.ts [--bind tcp://*:5555] [--work-ms 1000]
  */
 import { ZSocket, interruptSignal, sleep } from "@zkit/core";
 import { binding, main, parseOptions } from "../lib/cli.js";

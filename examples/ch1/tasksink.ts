@@ -3,7 +3,7 @@
  * Binds a PULL socket, waits for the ventilator's start of batch, collects
  * one result per task from the workers, and reports how long the batch took.
  *
- *   npx tsx --conditions=@zkit/source ch1/tasksink.ts [--bind tcp://*:5558] [--tasks 100]
+ *   node --conditions=@zkit/source --import tsx ch1/tasksink.ts [--bind tcp://*:5558] [--tasks 100]
  */
 import { ZSocket, now } from "@zkit/core";
 import { binding, main, parseOptions, print } from "../lib/cli.js";

@@ -3,7 +3,7 @@
  * Binds a PUSH socket that hands tasks out to the workers, and tells the sink
  * that a batch starts. Each task is a workload in msecs.
  *
- *   npx tsx --conditions=@zkit/source ch1/taskvent.ts [--bind tcp://*:5557] [--sink tcp://localhost:5558] [--tasks 100] [--no-wait]
+ *   node --conditions=@zkit/source --import tsx ch1/taskvent.ts [--bind tcp://*:5557] [--sink tcp://localhost:5558] [--tasks 100] [--no-wait]
  *
  * Start the sink and the workers first, then press Enter: a PUSH socket deals
  * tasks round-robin to the workers connected at that moment, so a worker that

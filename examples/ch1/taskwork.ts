@@ -4,7 +4,7 @@
  * for each task, "works" (sleeps) for its workload in msecs, then tells the
  * sink it is done. Start as many as you like; Ctrl-C to stop one.
  *
- *   npx tsx --conditions=@zkit/source ch1/taskwork.ts [--vent tcp://localhost:5557] [--sink tcp://localhost:5558]
+ *   node --conditions=@zkit/source --import tsx ch1/taskwork.ts [--vent tcp://localhost:5557] [--sink tcp://localhost:5558]
  */
 import { ZSocket, interruptSignal, sleep } from "@zkit/core";
 import { connecting, main, parseOptions, print } from "../lib/cli.js";

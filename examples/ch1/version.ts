@@ -1,7 +1,7 @@
 /**
  * Report the ZeroMQ version (Guide chapter 1, "Version Reporting").
  *
- *   npx tsx --conditions=@zkit/source ch1/version.ts
+ *   node --conditions=@zkit/source --import tsx ch1/version.ts
  */
 import { zmqVersion } from "@zkit/core";
 import { main, parseOptions } from "../lib/cli.js";

@@ -3,7 +3,7 @@
  * Connects a SUB socket to the weather server, subscribes to one zipcode,
  * collects a number of updates and prints the average temperature.
  *
- *   npx tsx --conditions=@zkit/source ch1/wuclient.ts [--connect tcp://localhost:5556] [--zipcode 10001] [--updates 100]
+ *   node --conditions=@zkit/source --import tsx ch1/wuclient.ts [--connect tcp://localhost:5556] [--zipcode 10001] [--updates 100]
  */
 import { ZSocket } from "@zkit/core";
 import { connecting, main, parseOptions } from "../lib/cli.js";

@@ -3,7 +3,7 @@
  * Binds a PUB socket and publishes random weather updates, as fast as it
  * can, forever: "zipcode temperature relhumidity", e.g. "10001 45 32".
  *
- *   npx tsx --conditions=@zkit/source ch1/wuserver.ts [--bind tcp://*:5556] [--zipcodes 100000]
+ *   node --conditions=@zkit/source --import tsx ch1/wuserver.ts [--bind tcp://*:5556] [--zipcodes 100000]
  */
 import { ZSocket, interrupted } from "@zkit/core";
 import { setImmediate as yieldToEventLoop } from "node:timers/promises";

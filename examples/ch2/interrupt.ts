@@ -3,7 +3,7 @@
  * A REP server that answers each request with "World" and, on SIGINT or
  * SIGTERM, notices the interrupt, says so, and exits 0.
  *
- *   npx tsx --conditions=@zkit/source ch2/interrupt.ts [--bind tcp://*:5555]
+ *   node --conditions=@zkit/source --import tsx ch2/interrupt.ts [--bind tcp://*:5555]
  *
  * In C the signal makes the blocking zmq_recv fail with EINTR and the
  * program checks a flag. In zkit, `handleInterrupts()` installs the handler:

@@ -4,7 +4,7 @@
  * workers, but the forwarding is a ZLoop reactor: one reader per socket that
  * sends each message on to the other socket.
  *
- *   npx tsx --conditions=@zkit/source ch2/msgqueue.ts [--frontend tcp://*:5559] [--backend tcp://*:5560]
+ *   node --conditions=@zkit/source --import tsx ch2/msgqueue.ts [--frontend tcp://*:5559] [--backend tcp://*:5560]
  *
  * The Guide calls zmq_proxy here. zeromq.js has a native Proxy, but each one
  * holds a libuv threadpool thread for its whole life (there are 4 by

@@ -4,7 +4,7 @@
  * updates for one zipcode (SUB, ch1/wuserver.ts) with a ZPoller: the program
  * sleeps until one of the two sockets has a message, then takes it.
  *
- *   npx tsx --conditions=@zkit/source ch2/mspoller.ts [--vent tcp://localhost:5557] [--weather tcp://localhost:5556] [--zipcode 10001]
+ *   node --conditions=@zkit/source --import tsx ch2/mspoller.ts [--vent tcp://localhost:5557] [--weather tcp://localhost:5556] [--zipcode 10001]
  *
  * This is the right way to read several sockets (compare ch2/msreader.ts):
  * no busy loop and no delay. `poller.wait()` never takes a message itself (it

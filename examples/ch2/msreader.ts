@@ -5,7 +5,7 @@
  * first and naive way: look at each socket in turn, take what is waiting,
  * then nap for a millisecond.
  *
- *   npx tsx --conditions=@zkit/source ch2/msreader.ts [--vent tcp://localhost:5557] [--weather tcp://localhost:5556] [--zipcode 10001]
+ *   node --conditions=@zkit/source --import tsx ch2/msreader.ts [--vent tcp://localhost:5557] [--weather tcp://localhost:5556] [--zipcode 10001]
  *
  * The Guide reads with ZMQ_DONTWAIT in a busy loop. zeromq.js has no
  * non-blocking receive, so the honest equivalent is `readable` (libzmq's

@@ -4,7 +4,7 @@
  * step 1 (ch2/mtrelay-step1.ts) signals step 2 (ch2/mtrelay-step2.ts), which
  * signals the main thread, which then prints "Test successful!" and exits.
  *
- *   npx tsx --conditions=@zkit/source ch2/mtrelay.ts
+ *   node --conditions=@zkit/source --import tsx ch2/mtrelay.ts
  *
  * Each step binds its PAIR before it starts the thread that connects to it
  * (main starts step 2, step 2 starts step 1), as in the Guide. PAIR is the

@@ -6,7 +6,7 @@
  * with zthread.fork) connects a REP socket to it, and a ZLoop proxies
  * between the ROUTER and the DEALER.
  *
- *   npx tsx --conditions=@zkit/source ch2/mtserver.ts [--bind tcp://*:5555] [--workers 5] [--work-ms 1000]
+ *   node --conditions=@zkit/source --import tsx ch2/mtserver.ts [--bind tcp://*:5555] [--workers 5] [--work-ms 1000]
  *
  * The threads share nothing but messages: each has its own sockets, and
  * inproc works between them because every thread of a Node process shares

@@ -3,7 +3,7 @@
  * Publishes two kinds of message, each of two frames: a key ("A" or "B") and
  * the content. Subscribers filter on the key frame alone.
  *
- *   npx tsx --conditions=@zkit/source ch2/psenvpub.ts [--bind tcp://*:5563] [--interval-ms 1000]
+ *   node --conditions=@zkit/source --import tsx ch2/psenvpub.ts [--bind tcp://*:5563] [--interval-ms 1000]
  *
  * Subscription prefixes match the start of the first frame only, so putting
  * the key in a frame of its own means a subscription never has to look at

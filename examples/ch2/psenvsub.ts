@@ -3,7 +3,7 @@
  * Subscribes to the messages whose key frame is "B" (ch2/psenvpub.ts) and
  * prints each as "[key] content".
  *
- *   npx tsx --conditions=@zkit/source ch2/psenvsub.ts [--connect tcp://localhost:5563] [--envelope B] [--messages 0]
+ *   node --conditions=@zkit/source --import tsx ch2/psenvsub.ts [--connect tcp://localhost:5563] [--envelope B] [--messages 0]
  */
 import { ZSocket } from "@zkit/core";
 import { connecting, main, parseOptions } from "../lib/cli.js";

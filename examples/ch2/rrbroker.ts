@@ -4,7 +4,7 @@
  * workers (ch2/rrworker.ts) and shuttles messages between them with a
  * ZPoller, as the Guide does with zmq_poll.
  *
- *   npx tsx --conditions=@zkit/source ch2/rrbroker.ts [--frontend tcp://*:5559] [--backend tcp://*:5560]
+ *   node --conditions=@zkit/source --import tsx ch2/rrbroker.ts [--frontend tcp://*:5559] [--backend tcp://*:5560]
  *
  * The ROUTER puts the client's identity in front of each request
  * ([identity][""]["Hello"]); the DEALER deals the requests out to the workers

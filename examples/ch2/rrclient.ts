@@ -4,7 +4,7 @@
  * (ch2/rrbroker.ts or ch2/msgqueue.ts), sends "Hello" and waits for "World",
  * a number of times. It never talks to a worker directly.
  *
- *   npx tsx --conditions=@zkit/source ch2/rrclient.ts [--connect tcp://localhost:5559] [--requests 10]
+ *   node --conditions=@zkit/source --import tsx ch2/rrclient.ts [--connect tcp://localhost:5559] [--requests 10]
  */
 import { ZSocket } from "@zkit/core";
 import { connecting, main, parseOptions } from "../lib/cli.js";

@@ -5,7 +5,7 @@
  * "World" after some "work". Start as many as you like: the broker deals
  * the requests out to them.
  *
- *   npx tsx --conditions=@zkit/source ch2/rrworker.ts [--connect tcp://localhost:5560] [--work-ms 1000]
+ *   node --conditions=@zkit/source --import tsx ch2/rrworker.ts [--connect tcp://localhost:5560] [--work-ms 1000]
  */
 import { ZSocket, interruptSignal, sleep } from "@zkit/core";
 import { connecting, main, parseOptions } from "../lib/cli.js";

@@ -4,7 +4,7 @@
  * REQ-REP, then publishes a batch of updates and "END", so that no
  * subscriber misses the start of the batch.
  *
- *   npx tsx --conditions=@zkit/source ch2/syncpub.ts [--bind tcp://*:5561] [--sync tcp://*:5562] [--subscribers 10] [--updates 1000000]
+ *   node --conditions=@zkit/source --import tsx ch2/syncpub.ts [--bind tcp://*:5561] [--sync tcp://*:5562] [--subscribers 10] [--updates 1000000]
  *
  * A PUB sends only to subscriptions it already has, and a SUB's connection
  * and subscription travel separately from its REQ, so a sync request can

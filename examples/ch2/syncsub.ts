@@ -3,7 +3,7 @@
  * to the publisher (ch2/syncpub.ts), tells it over REQ-REP that it is there,
  * then counts updates until "END".
  *
- *   npx tsx --conditions=@zkit/source ch2/syncsub.ts [--connect tcp://localhost:5561] [--sync tcp://localhost:5562] [--settle-ms 1000]
+ *   node --conditions=@zkit/source --import tsx ch2/syncsub.ts [--connect tcp://localhost:5561] [--sync tcp://localhost:5562] [--settle-ms 1000]
  *
  * Start the publisher and as many subscribers as it waits for, in any order.
  * The Guide waits a second between subscribing and syncing, so that the

@@ -3,7 +3,7 @@
  * ETERM"). The sink of ch1/tasksink.ts, plus a PUB socket: once the batch is
  * in, it publishes "KILL" so the workers (ch2/taskwork2.ts) exit by themselves.
  *
- *   npx tsx --conditions=@zkit/source ch2/tasksink2.ts [--bind tcp://*:5558] [--control tcp://*:5559] [--tasks 100]
+ *   node --conditions=@zkit/source --import tsx ch2/tasksink2.ts [--bind tcp://*:5558] [--control tcp://*:5559] [--tasks 100]
  *
  * Run it with ch1/taskvent.ts and a few ch2/taskwork2.ts, in the order of
  * chapter 1's pipeline (sink, ventilator, workers, then Enter).

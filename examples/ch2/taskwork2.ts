@@ -4,7 +4,7 @@
  * control channel (ch2/tasksink2.ts): when the batch is done the sink
  * publishes "KILL" and every worker exits by itself.
  *
- *   npx tsx --conditions=@zkit/source ch2/taskwork2.ts [--vent tcp://localhost:5557] [--sink tcp://localhost:5558] [--control tcp://localhost:5559]
+ *   node --conditions=@zkit/source --import tsx ch2/taskwork2.ts [--vent tcp://localhost:5557] [--sink tcp://localhost:5558] [--control tcp://localhost:5559]
  *
  * A ZPoller waits on both the tasks and the control socket, as the Guide's
  * zmq_poll does; tasks come first when both are ready.

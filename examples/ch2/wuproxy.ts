@@ -4,7 +4,7 @@
  * an XSUB connects to the server, an XPUB binds for the subscribers, and a
  * ZLoop forwards updates downstream and subscriptions upstream.
  *
- *   npx tsx --conditions=@zkit/source ch2/wuproxy.ts [--frontend tcp://localhost:5556] [--backend tcp://*:8100]
+ *   node --conditions=@zkit/source --import tsx ch2/wuproxy.ts [--frontend tcp://localhost:5556] [--backend tcp://*:8100]
  *
  * Subscribers connect to the proxy (e.g. ch1/wuclient.ts --connect
  * tcp://localhost:8100) as if it were the server. XSUB and XPUB are PUB and

@@ -10,7 +10,7 @@
  * ch3/asyncsrv-worker.ts and ch3/asyncsrv-client.ts). It all runs for 5 s,
  * then stops.
  *
- *   npx tsx --conditions=@zkit/source ch3/asyncsrv.ts [--bind tcp://*:5570] [--clients 3] [--workers 5] [--run-ms 5000] [--tick-ms 1000] [--max-reply-ms 1000]
+ *   node --conditions=@zkit/source --import tsx ch3/asyncsrv.ts [--bind tcp://*:5570] [--clients 3] [--workers 5] [--run-ms 5000] [--tick-ms 1000] [--max-reply-ms 1000]
  */
 import { ZSocket, interruptSignal, sleep } from "@zkit/core";
 import { ZLoop } from "@zkit/zloop";

@@ -6,7 +6,7 @@
  * up a 5-byte one (a zero byte and a 32-bit counter, shown in hex); the
  * second sets its routing id, and the ROUTER uses that.
  *
- *   npx tsx --conditions=@zkit/source ch3/identity.ts [--id PEER2]
+ *   node --conditions=@zkit/source --import tsx ch3/identity.ts [--id PEER2]
  */
 import { ZSocket } from "@zkit/core";
 import { ZMsg } from "@zkit/zmsg";

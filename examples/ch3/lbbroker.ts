@@ -8,7 +8,7 @@
  * client has its reply. Clients and workers are threads (`zthread.new`,
  * ch3/lbbroker-client.ts and ch3/lbbroker-worker.ts).
  *
- *   npx tsx --conditions=@zkit/source ch3/lbbroker.ts [--frontend ipc://frontend.ipc] [--backend ipc://backend.ipc] [--clients 10] [--workers 3]
+ *   node --conditions=@zkit/source --import tsx ch3/lbbroker.ts [--frontend ipc://frontend.ipc] [--backend ipc://backend.ipc] [--clients 10] [--workers 3]
  *
  * ch3/lbbroker2.ts is the same broker on ZMsg, ch3/lbbroker3.ts on ZLoop.
  */

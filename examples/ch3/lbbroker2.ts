@@ -9,7 +9,7 @@
  * `--requests N` each client stops after N and the broker ends once every
  * client is done.
  *
- *   npx tsx --conditions=@zkit/source ch3/lbbroker2.ts [--frontend ipc://frontend.ipc] [--backend ipc://backend.ipc] [--clients 10] [--workers 3] [--requests 0] [--pause-ms 1000]
+ *   node --conditions=@zkit/source --import tsx ch3/lbbroker2.ts [--frontend ipc://frontend.ipc] [--backend ipc://backend.ipc] [--clients 10] [--workers 3] [--requests 0] [--pause-ms 1000]
  */
 import { ZSocket } from "@zkit/core";
 import { ZPoller } from "@zkit/zloop";

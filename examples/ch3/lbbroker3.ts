@@ -8,7 +8,7 @@
  * never loses one by removing a reader. Clients and workers are the actors
  * of lbbroker2 (ch3/lbclient.ts, ch3/lbworker.ts).
  *
- *   npx tsx --conditions=@zkit/source ch3/lbbroker3.ts [--frontend ipc://frontend.ipc] [--backend ipc://backend.ipc] [--clients 10] [--workers 3] [--requests 0] [--pause-ms 1000]
+ *   node --conditions=@zkit/source --import tsx ch3/lbbroker3.ts [--frontend ipc://frontend.ipc] [--backend ipc://backend.ipc] [--clients 10] [--workers 3] [--requests 0] [--pause-ms 1000]
  */
 import { ZSocket } from "@zkit/core";
 import { ZLoop, type ReaderHandler } from "@zkit/zloop";

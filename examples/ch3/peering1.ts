@@ -5,13 +5,13 @@
  * what its peers publish, read from a SUB socket connected to each of them.
  * The poll timeout is the broker's heartbeat.
  *
- *   npx tsx --conditions=@zkit/source ch3/peering1.ts me {you}... [--dir .] [--interval-ms 1000]
+ *   node --conditions=@zkit/source --import tsx ch3/peering1.ts me {you}... [--dir .] [--interval-ms 1000]
  *
  * e.g. in three terminals:
  *
- *   npx tsx --conditions=@zkit/source ch3/peering1.ts DC1 DC2 DC3
- *   npx tsx --conditions=@zkit/source ch3/peering1.ts DC2 DC1 DC3
- *   npx tsx --conditions=@zkit/source ch3/peering1.ts DC3 DC1 DC2
+ *   node --conditions=@zkit/source --import tsx ch3/peering1.ts DC1 DC2 DC3
+ *   node --conditions=@zkit/source --import tsx ch3/peering1.ts DC2 DC1 DC3
+ *   node --conditions=@zkit/source --import tsx ch3/peering1.ts DC3 DC1 DC2
  *
  * The sockets are ipc files named after the broker, `DC1-state.ipc`, in
  * `--dir`.

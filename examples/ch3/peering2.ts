@@ -10,7 +10,7 @@
  * workers are the actors of lbbroker2 (ch3/lbclient.ts: "HELLO" once a
  * second; ch3/lbworker.ts: "OK").
  *
- *   npx tsx --conditions=@zkit/source ch3/peering2.ts me {you}... [--dir .] [--clients 10] [--workers 3] [--cloud-percent 20] [--pause-ms 1000] [--no-wait]
+ *   node --conditions=@zkit/source --import tsx ch3/peering2.ts me {you}... [--dir .] [--clients 10] [--workers 3] [--cloud-percent 20] [--pause-ms 1000] [--no-wait]
  *
  * e.g. `peering2 DC1 DC2` and `peering2 DC2 DC1` in two terminals, then
  * Enter in each once both run. On its end a broker says how many requests

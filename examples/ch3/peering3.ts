@@ -12,7 +12,7 @@
  * on the cloud frontend while a local worker is free. Clients and workers
  * are actors in threads (ch3/peering3-client.ts, ch3/peering3-worker.ts).
  *
- *   npx tsx --conditions=@zkit/source ch3/peering3.ts me {you}... [--dir .] [--clients 10] [--workers 5] [options]
+ *   node --conditions=@zkit/source --import tsx ch3/peering3.ts me {you}... [--dir .] [--clients 10] [--workers 5] [options]
  *
  * e.g. `peering3 DC1 DC2 DC3`, `peering3 DC2 DC1 DC3` and `peering3 DC3 DC1
  * DC2` in three terminals; `--workers 0` makes a broker send every task to

@@ -7,7 +7,7 @@
  * themselves where a REQ does it for them (`zthread.new`,
  * ch3/rtdealer-worker.ts).
  *
- *   npx tsx --conditions=@zkit/source ch3/rtdealer.ts [--bind tcp://*:5671] [--workers 10] [--run-ms 5000] [--max-work-ms 500]
+ *   node --conditions=@zkit/source --import tsx ch3/rtdealer.ts [--bind tcp://*:5671] [--workers 10] [--run-ms 5000] [--max-work-ms 500]
  */
 import { ZSocket, now } from "@zkit/core";
 import { zthread, type ZThread } from "@zkit/zthread";

@@ -6,7 +6,7 @@
  * each worker says how many tasks it did. Workers are threads
  * (`zthread.new`, ch3/rtreq-worker.ts).
  *
- *   npx tsx --conditions=@zkit/source ch3/rtreq.ts [--bind tcp://*:5671] [--workers 10] [--run-ms 5000] [--max-work-ms 500]
+ *   node --conditions=@zkit/source --import tsx ch3/rtreq.ts [--bind tcp://*:5671] [--workers 10] [--run-ms 5000] [--max-work-ms 500]
  */
 import { ZSocket, now } from "@zkit/core";
 import { zthread, type ZThread } from "@zkit/zthread";

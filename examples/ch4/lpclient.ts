@@ -4,7 +4,7 @@
  * when none comes within the timeout it closes the socket, opens a fresh one
  * and resends, then gives up after the last retry. Over @zkit/lpp.
  *
- *   npx tsx --conditions=@zkit/source ch4/lpclient.ts [--connect tcp://localhost:5555] [--requests 0]
+ *   node --conditions=@zkit/source --import tsx ch4/lpclient.ts [--connect tcp://localhost:5555] [--requests 0]
  *     [--timeout-ms 2500] [--retries 2]
  */
 import { interruptSignal } from "@zkit/core";

@@ -4,7 +4,7 @@
  * (it exits without answering) or a CPU overload (it answers late), so that
  * lpclient has something to survive.
  *
- *   npx tsx --conditions=@zkit/source ch4/lpserver.ts [--bind tcp://*:5555] [--work-ms 1000]
+ *   node --conditions=@zkit/source --import tsx ch4/lpserver.ts [--bind tcp://*:5555] [--work-ms 1000]
  *     [--chaos 3] [--chaos-after 3] [--overload-ms 2000] [--crash-at 0] [--overload-at 0]
  */
 import { ZSocket, interruptSignal, sleep } from "@zkit/core";

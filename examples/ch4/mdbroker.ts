@@ -4,7 +4,7 @@
  * least recently used first; heartbeats both ways; MMI (mmi.service) answered
  * by the broker itself. Runs until Ctrl-C.
  *
- *   npx tsx --conditions=@zkit/source ch4/mdbroker.ts [--bind tcp://*:5555] [-v]
+ *   node --conditions=@zkit/source --import tsx ch4/mdbroker.ts [--bind tcp://*:5555] [-v]
  */
 import { MajordomoBroker } from "@zkit/mdp";
 import { ZMsg } from "@zkit/zmsg";

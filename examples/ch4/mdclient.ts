@@ -3,7 +3,7 @@
  * sends "Hello world" to the "echo" service N times, one at a time, each
  * with Lazy Pirate retries, and prints how many round trips completed.
  *
- *   npx tsx --conditions=@zkit/source ch4/mdclient.ts [--connect tcp://localhost:5555] [--requests 100000] [-v]
+ *   node --conditions=@zkit/source --import tsx ch4/mdclient.ts [--connect tcp://localhost:5555] [--requests 100000] [-v]
  */
 import { interruptSignal } from "@zkit/core";
 import { MajordomoClient } from "@zkit/mdp";

@@ -3,7 +3,7 @@
  * Pattern"): sends N "Hello world" requests without waiting, then collects
  * the N replies, each matched to its own request, and prints the count.
  *
- *   npx tsx --conditions=@zkit/source ch4/mdclient2.ts [--connect tcp://localhost:5555] [--requests 100000] [-v]
+ *   node --conditions=@zkit/source --import tsx ch4/mdclient2.ts [--connect tcp://localhost:5555] [--requests 100000] [-v]
  */
 import { interruptSignal } from "@zkit/core";
 import { MajordomoAsyncClient } from "@zkit/mdp";

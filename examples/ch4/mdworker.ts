@@ -3,7 +3,7 @@
  * serves the "echo" service, replying with each request's body. Heartbeats,
  * and reconnects by itself when the broker goes away. Runs until Ctrl-C.
  *
- *   npx tsx --conditions=@zkit/source ch4/mdworker.ts [--connect tcp://localhost:5555] [--service echo] [-v]
+ *   node --conditions=@zkit/source --import tsx ch4/mdworker.ts [--connect tcp://localhost:5555] [--service echo] [-v]
  */
 import { interruptSignal } from "@zkit/core";
 import { MajordomoWorker } from "@zkit/mdp";

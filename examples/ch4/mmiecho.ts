@@ -3,7 +3,7 @@
  * through 8/MMI's mmi.service, whether a worker serves "echo", and prints
  * the answer: 200 (yes) or 404 (no).
  *
- *   npx tsx --conditions=@zkit/source ch4/mmiecho.ts [--connect tcp://localhost:5555] [--service echo] [-v]
+ *   node --conditions=@zkit/source --import tsx ch4/mmiecho.ts [--connect tcp://localhost:5555] [--service echo] [-v]
  */
 import { MMI_SERVICE, MajordomoClient } from "@zkit/mdp";
 import { ZMsg } from "@zkit/zmsg";

@@ -3,7 +3,7 @@
  * 6/PPP): the Simple Pirate queue plus heartbeats both ways and expiry of
  * workers that fall silent, idle or busy. Over @zkit/ppp.
  *
- *   npx tsx --conditions=@zkit/source ch4/ppqueue.ts [--frontend tcp://*:5555] [--backend tcp://*:5556]
+ *   node --conditions=@zkit/source --import tsx ch4/ppqueue.ts [--frontend tcp://*:5555] [--backend tcp://*:5556]
  *     [--heartbeat-ms 1000] [--liveness 3]
  */
 import { ParanoidPirateQueue } from "@zkit/ppp";
@@ -23,9 +23,9 @@ await main(async () => {
     heartbeatIntervalMs: opts["heartbeat-ms"],
     liveness: opts.liveness,
   });
-  queue.on("worker-ready", ({ identity }) => console.log(`I: worker ${identity.toString("hex")} ready`));
-  queue.on("worker-expired", ({ identity, busy, reason }) =>
-    console.log(`W: worker ${identity.toString("hex")} gone (${reason})${busy ? ": its request goes to the next worker" : ""}`),
+  queue.on("worker-ready", ({ worker }) => console.log(`I: worker ${worker} ready`));
+  queue.on("worker-gone", ({ worker, reason, inHand }) =>
+    console.log(`W: worker ${worker} gone (${reason})${inHand > 0 ? ": its request goes to the next worker" : ""}`),
   );
   await queue.start();
   console.log(`listening on ${queue.frontendEndpoint} (frontend)`);

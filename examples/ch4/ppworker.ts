@@ -4,7 +4,7 @@
  * reconnects with exponential back-off when the queue falls silent; after a
  * few requests it randomly simulates a crash or a CPU overload. Over @zkit/ppp.
  *
- *   npx tsx --conditions=@zkit/source ch4/ppworker.ts [--connect tcp://localhost:5556] [--work-ms 1000]
+ *   node --conditions=@zkit/source --import tsx ch4/ppworker.ts [--connect tcp://localhost:5556] [--work-ms 1000]
  *     [--heartbeat-ms 1000] [--liveness 3] [--reconnect-ms 1000] [--reconnect-max-ms 32000]
  *     [--chaos 5] [--chaos-after 3] [--overload-ms 3000] [--crash-at 0] [--overload-at 0]
  */
@@ -54,7 +54,7 @@ await main(async () => {
   });
   worker.on("ready", () => console.log("I: worker ready"));
   worker.on("disconnected", () => console.log("W: heartbeat failure, can't reach queue"));
-  worker.on("reconnect", ({ delayMs }) => console.log(`W: reconnecting in ${delayMs} msec...`));
+  worker.on("reconnecting", ({ delayMs }) => console.log(`W: reconnecting in ${delayMs} msec...`));
   await worker.start();
   await worker.done; // until Ctrl-C
 });

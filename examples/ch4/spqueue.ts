@@ -3,7 +3,7 @@
  * connect to the frontend, REQ workers to the backend; requests go to the
  * least recently used ready worker. Over @zkit/spp.
  *
- *   npx tsx --conditions=@zkit/source ch4/spqueue.ts [--frontend tcp://*:5555] [--backend tcp://*:5556]
+ *   node --conditions=@zkit/source --import tsx ch4/spqueue.ts [--frontend tcp://*:5555] [--backend tcp://*:5556]
  */
 import { SimplePirateQueue } from "@zkit/spp";
 import { binding, main, parseOptions } from "../lib/cli.js";

@@ -4,7 +4,7 @@
  * second of "work"; after a few requests it randomly simulates a crash or a
  * CPU overload. Over @zkit/spp.
  *
- *   npx tsx --conditions=@zkit/source ch4/spworker.ts [--connect tcp://localhost:5556] [--work-ms 1000]
+ *   node --conditions=@zkit/source --import tsx ch4/spworker.ts [--connect tcp://localhost:5556] [--work-ms 1000]
  *     [--chaos 5] [--chaos-after 3] [--overload-ms 3000] [--crash-at 0] [--overload-at 0]
  */
 import { interruptSignal, sleep } from "@zkit/core";

@@ -4,7 +4,7 @@
  * until it is there (the echo worker may not even be running yet), prints
  * it and closes the request. Over @zkit/titanic.
  *
- *   npx tsx --conditions=@zkit/source ch4/ticlient.ts [--connect tcp://localhost:5555] [--service echo]
+ *   node --conditions=@zkit/source --import tsx ch4/ticlient.ts [--connect tcp://localhost:5555] [--service echo]
  *     [--body "Hello world"] [--poll-ms 1000]
  */
 import { TimeoutError, interruptSignal, sleep } from "@zkit/core";

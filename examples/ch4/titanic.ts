@@ -6,7 +6,7 @@
  * a worker serves it. Restarted on the same directory, it picks up where it
  * stopped. Runs until Ctrl-C. Over @zkit/titanic.
  *
- *   npx tsx --conditions=@zkit/source ch4/titanic.ts [--connect tcp://localhost:5555] [--dir .titanic] [-v]
+ *   node --conditions=@zkit/source --import tsx ch4/titanic.ts [--connect tcp://localhost:5555] [--dir .titanic] [-v]
  */
 import { interruptSignal } from "@zkit/core";
 import { Titanic } from "@zkit/titanic";

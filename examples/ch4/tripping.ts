@@ -5,7 +5,7 @@
  * then M requests all in flight at once (asynchronous), and prints the
  * calls per second of each. The gap is what asynchronous clients buy.
  *
- *   npx tsx --conditions=@zkit/source ch4/tripping.ts [--requests 10000] [--async-requests 100000]
+ *   node --conditions=@zkit/source --import tsx ch4/tripping.ts [--requests 10000] [--async-requests 100000]
  */
 import { interruptSignal } from "@zkit/core";
 import { MajordomoAsyncClient, MajordomoBroker, MajordomoClient, MajordomoWorker } from "@zkit/mdp";

@@ -96,7 +96,7 @@ export const majordomo: Section = {
         handler: (request) => request.map((frame) => frame.toString().toUpperCase()),
       });
       await upper.start();
-      await Promise.all(children.map((c) => c.waitFor(/^worker ready for echo at /m, START_MS)));
+      await Promise.all(children.map((c) => c.waitFor(/^broker at \S+ answered: serving echo$/m, START_MS)));
       await waitUntil(() => ready.filter((w) => w.service === "echo").length >= 2 && ready.some((w) => w.service === "upper"), START_MS, "3 workers to be READY");
       const [victim, survivor] = children as [ZkitProcess, ZkitProcess];
       say(`workers: 2 for echo in child processes (zkit mdp worker, pids ${victim.pid} and ${survivor.pid}), 1 for upper in this process`);
@@ -248,7 +248,7 @@ export const titanic: Section = {
         if (answer.kind === "reply") reply = answer.body;
         else check(answer.kind === "pending", `titanic.reply answered ${answer.kind}`);
       }
-      await worker.waitFor(/^worker ready for echo at /m, START_MS);
+      await worker.waitFor(/^broker at \S+ answered: serving echo$/m, START_MS);
       check(String(reply[0]) === body, `the reply was "${reply[0]}", not "${body}"`);
       const ts = server.stats;
       check(ts.dispatched >= 1 && ts.replies === 1, `Titanic dispatched ${ts.dispatched} and stored ${ts.replies} replies`);

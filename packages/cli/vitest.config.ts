@@ -1,3 +1,8 @@
+import { mergeConfig } from "vitest/config";
 import { zkitVitestConfig } from "../../vitest.shared.js";
 
-export default zkitVitestConfig({ testTimeout: 60_000 });
+// The tests run the built `zkit` bin with plain node: global-setup.ts builds
+// it (and what it imports) first when it is missing or older than its sources.
+export default mergeConfig(zkitVitestConfig({ testTimeout: 60_000 }), {
+  test: { globalSetup: ["./test/global-setup.ts"] },
+});

@@ -1,6 +1,6 @@
 /**
  * `pnpm soak <name> [--flag=N ...]`: long runs under faults that print their
- * figures and write `results/soak-<name>.json`. Soaks are run by hand (they
+ * figures and write `results/soak/<name>.json`. Soaks are run by hand (they
  * take minutes), never in the test suite; each prints what it measured and
  * the target it is judged by.
  *

@@ -8,7 +8,7 @@
  *
  * Prints the replies, the time, and the broker process's peak resident
  * memory (sampled every 100 ms, from /proc) with its idle memory before the
- * burst; writes `results/soak-mdp-burst.json`. Exits 1 unless every request
+ * burst; writes `results/soak/mdp-burst.json`. Exits 1 unless every request
  * was answered exactly once. The Guide's broker answers all of them; a
  * broker whose defaults drop queued work does not.
  * @module
@@ -77,10 +77,10 @@ console.log(
   `${REQUESTS} requests sent at once (${sentS.toFixed(1)} s), ${answered} answered (${bad} bad, ${duplicates} twice) in ${seconds.toFixed(1)} s ` +
     `(${Math.round(answered / seconds)} req/s); broker RSS idle ${idleMB.toFixed(1)} MB, peak ${peakMB.toFixed(1)} MB; every request answered once: ${ok ? "yes" : "NO"}`,
 );
-const dir = fileURLToPath(new URL("../../results/", import.meta.url));
+const dir = fileURLToPath(new URL("../../results/soak/", import.meta.url));
 mkdirSync(dir, { recursive: true });
 writeFileSync(
-  `${dir}soak-mdp-burst.json`,
+  `${dir}mdp-burst.json`,
   `${JSON.stringify({ when: new Date().toISOString(), requests: REQUESTS, workers: WORKERS, answered, bad, duplicates, seconds, idleMB, peakMB }, null, 2)}\n`,
 );
 if (!ok) process.exitCode = 1;

@@ -12,7 +12,7 @@
  * external memory (from `mmi.stats`) when idle, at the peak and after the
  * quiet, the messages sent, how many the broker counted malformed, and the
  * target: RSS after the quiet within 1.5 x idle. Writes
- * `results/soak-mdp-fuzz-memory.json`.
+ * `results/soak/mdp-fuzz-memory.json`.
  * @module
  */
 import { mkdirSync, writeFileSync } from "node:fs";
@@ -148,10 +148,10 @@ console.log(
   `${sent} fuzz messages in ${MINUTES} min (broker counted ${stats.malformed} malformed), ${answered} normal answers, ${wrong} wrong; ` +
     `RSS after / idle ${ratio.toFixed(2)} (target <= 1.5) ${ratio <= 1.5 ? "met" : "MISSED"}`,
 );
-const dir = fileURLToPath(new URL("../../results/", import.meta.url));
+const dir = fileURLToPath(new URL("../../results/soak/", import.meta.url));
 mkdirSync(dir, { recursive: true });
 writeFileSync(
-  `${dir}soak-mdp-fuzz-memory.json`,
+  `${dir}mdp-fuzz-memory.json`,
   `${JSON.stringify({ when: new Date().toISOString(), minutes: MINUTES, fuzzers: FUZZERS, quietS: QUIET_S, idle, peak, after, ratio, sent, malformed: stats.malformed, answered, wrong }, null, 2)}\n`,
 );
 await client.close();

@@ -13,7 +13,7 @@
  * Prints, per run: requests answered, replies that were not the answer to
  * their request (a duplicate or a stray: must be 0), client timeouts
  * (retries), failures, kills, and the time; then the ratio of the two times
- * (target <= 1.2) and writes `results/soak-mdp-kill.json`. Exits 1 when a
+ * (target <= 1.2) and writes `results/soak/mdp-kill.json`. Exits 1 when a
  * request went unanswered or a reply was wrong.
  * @module
  */
@@ -127,10 +127,10 @@ const fire = await run("kills", true);
 const ratio = fire.seconds / calm.seconds;
 const ok = fire.answered === REQUESTS && calm.answered === REQUESTS && fire.wrong === 0 && calm.wrong === 0;
 console.log(`time with kills / without: ${ratio.toFixed(2)} (target <= 1.2) ${ratio <= 1.2 ? "met" : "MISSED"}; every request answered once: ${ok ? "yes" : "NO"}`);
-const dir = fileURLToPath(new URL("../../results/", import.meta.url));
+const dir = fileURLToPath(new URL("../../results/soak/", import.meta.url));
 mkdirSync(dir, { recursive: true });
 writeFileSync(
-  `${dir}soak-mdp-kill.json`,
+  `${dir}mdp-kill.json`,
   `${JSON.stringify({ when: new Date().toISOString(), requests: REQUESTS, clients: CLIENTS, workers: WORKERS, workMs: WORK_MS, killEveryMs: KILL_EVERY_MS, calm, fire, ratio }, null, 2)}\n`,
 );
 if (!ok) process.exitCode = 1;

@@ -5,9 +5,15 @@
  * @module
  */
 
-/** One flag of a subcommand. Numbers are integers unless `float` is set. */
+/**
+ * One flag of a subcommand. Numbers are integers unless `float` is set. A
+ * string flag with `endpoint` is a CZMQ endpoint list, checked when the
+ * command line is parsed: `"bind"`, items without a prefix bind (`>` ones
+ * connect); `"bind-only"`, the same but no item may connect (a broker's
+ * `--bind`); `"connect"`, items without a prefix connect.
+ */
 export type FlagSpec =
-  | { type: "string"; default?: string; help: string; short?: string; required?: boolean }
+  | { type: "string"; default?: string; help: string; short?: string; required?: boolean; endpoint?: "bind" | "bind-only" | "connect" }
   | { type: "number"; default?: number; help: string; short?: string; min?: number; float?: boolean; required?: boolean }
   | { type: "boolean"; help: string; short?: string };
 

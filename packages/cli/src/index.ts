@@ -5,8 +5,8 @@
  *
  * @packageDocumentation
  */
-export { runZkit, overview, GRACE_MS } from "./run.js";
+export { runZkit, overview, version, GRACE_MS } from "./run.js";
 export { defineCommand, UsageError, type Command, type CommandContext, type FlagSpec, type FlagValues } from "./command.js";
-export { parseCommandLine, usage } from "./parse.js";
+export { editDistance, nearest, parseCommandLine, usage } from "./parse.js";
 export { commands } from "./commands/index.js";
 export { frameDumper, traceOption } from "./trace.js";

@@ -1,12 +1,14 @@
 /**
  * `runZkit(argv)`: finds the subcommand, parses its flags, installs interrupt
- * handling and runs it, returning the exit code.
+ * handling and runs it, returning the exit code; `zkit --version`, `--help`,
+ * and a message that says what to type for every command line it cannot run.
  * @module
  */
+import { readFileSync } from "node:fs";
 import { ZkitError, handleInterrupts, interruptSignal, interrupted, shutdown } from "@zkit/core";
 import { UsageError, type Command } from "./command.js";
 import { commands } from "./commands/index.js";
-import { parseCommandLine, usage } from "./parse.js";
+import { nearest, parseCommandLine, usage } from "./parse.js";
 
 /**
  * How long a command has, after SIGINT/SIGTERM, to close gracefully before
@@ -30,6 +32,15 @@ export function overview(pattern?: string): string {
   ].join("\n");
 }
 
+/**
+ * The version of `@zkit/cli` (its package.json), what `zkit --version`
+ * prints. Read at run time, so it is right from `src/` and from `dist/`.
+ */
+export function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version?: unknown };
+  return String(pkg.version);
+}
+
 /** Finds the command whose path is the longest prefix of `argv`. */
 function find(argv: string[]): { cmd: Command; rest: string[] } | undefined {
   let best: Command | undefined;
@@ -39,46 +50,99 @@ function find(argv: string[]): { cmd: Command; rest: string[] } | undefined {
   return best ? { cmd: best, rest: argv.slice(best.path.length) } : undefined;
 }
 
+/** ` (did you mean "zkit mdp broker"?)` for the command nearest to `words`, or "". */
+function didYouMean(words: string[], among: readonly Command[] = commands): string {
+  const phrase = words.join(" ");
+  const near = nearest(phrase, among.map((c) => c.path.slice(0, Math.max(1, words.length)).join(" ")));
+  return near !== undefined && near !== phrase ? ` (did you mean "zkit ${near}"?)` : "";
+}
+
+const VERBOSE = new Set(["-v", "--verbose"]);
+const TOP_OPTIONS = ["help", "version", "verbose"];
+
 /**
  * Runs `zkit` with `argv` (the words after `zkit`).
  * @returns the exit code: 0 done, 1 failed, 2 bad command line
  */
 export async function runZkit(argv: string[]): Promise<number> {
+  const stdout = (text: string): void => void process.stdout.write(`${text}\n`);
+  const stderr = (text: string): void => void process.stderr.write(`${text}\n`);
   if (argv.length === 0) {
-    process.stderr.write(`${overview()}\n`);
+    stderr(overview());
     return 2;
   }
-  if (argv[0] === "--help" || argv[0] === "-h" || argv[0] === "help") {
-    process.stdout.write(`${overview()}\n`);
+  const first = argv[0]!;
+  if (first === "--version" || first === "-V") {
+    stdout(version());
     return 0;
+  }
+  if (first === "--help" || first === "-h" || first === "help") {
+    const topic = argv.slice(1);
+    // `zkit help mdp broker` is `zkit mdp broker --help`
+    if (topic.length > 0 && !topic[0]!.startsWith("-")) return runZkit([...topic, "--help"]);
+    stdout(overview());
+    return 0;
+  }
+  // -v before the command: `zkit -v mdp broker` is `zkit mdp broker -v`
+  let verbose = false;
+  while (argv.length > 0 && VERBOSE.has(argv[0]!)) {
+    verbose = true;
+    argv = argv.slice(1);
+  }
+  if (argv.length === 0) {
+    stderr(`zkit: -v (--verbose) goes with a command, e.g. zkit mdp broker -v; zkit --version (-V) prints the version\n\n${overview()}`);
+    return 2;
+  }
+  if (argv[0]!.startsWith("-")) {
+    const flag = argv[0]!.split("=")[0]!;
+    const near = flag.startsWith("--") ? nearest(flag.slice(2), TOP_OPTIONS) : undefined;
+    stderr(`zkit: unknown option ${flag}${near ? ` (did you mean --${near}?)` : ""}; options go after the command: zkit <pattern> <role> [options]\n\n${overview()}`);
+    return 2;
   }
   const found = find(argv);
   const pattern = argv[0]!;
-  if (!found && commands.some((c) => c.path[0] === pattern)) {
-    // a pattern without a role: `zkit mdp`, `zkit mdp --help`
-    const help = argv.length === 2 && (argv[1] === "--help" || argv[1] === "-h");
-    if (help || argv.length === 1) {
-      (help ? process.stdout : process.stderr).write(`${overview(pattern)}\n`);
-      return help ? 0 : 2;
-    }
-    process.stderr.write(`zkit: unknown command "${argv.filter((a) => !a.startsWith("-")).slice(0, 2).join(" ")}"\n\n${overview(pattern)}\n`);
-    return 2;
-  }
+  const words = argv.slice(0, 2).filter((a) => !a.startsWith("-"));
   if (!found) {
-    process.stderr.write(`zkit: unknown command "${argv.filter((a) => !a.startsWith("-")).slice(0, 2).join(" ")}"\n\n${overview()}\n`);
+    if (commands.some((c) => c.path[0] === pattern)) {
+      // a pattern without a role: `zkit mdp`, `zkit mdp --help`, `zkit mdp -v`, `zkit mdp brokr`
+      const next = argv[1];
+      if (next === undefined || next === "--help" || next === "-h") {
+        if (next === undefined) stderr(overview(pattern));
+        else stdout(overview(pattern));
+        return next === undefined ? 2 : 0;
+      }
+      if (next.startsWith("-")) {
+        stderr(`zkit ${pattern}: name a role before the options: zkit ${pattern} <role> ${next}\n\n${overview(pattern)}`);
+        return 2;
+      }
+    }
+    stderr(`zkit: unknown command "${words.join(" ")}"${didYouMean(words)}\n\n${overview(commands.some((c) => c.path[0] === pattern) ? pattern : undefined)}`);
     return 2;
   }
-  const { cmd, rest } = found;
+  const { cmd } = found;
+  let rest = found.rest;
+  // `zkit titanic reqest`: a near miss of a longer command, not an argument
+  const next = rest[0];
+  const longer = commands.filter((c) => c.path.length > cmd.path.length && cmd.path.every((w, i) => c.path[i] === w));
+  if (next !== undefined && !next.startsWith("-") && !cmd.positionals && longer.length > 0) {
+    const asked = [...cmd.path, next];
+    const hint = didYouMean(asked, longer);
+    if (hint !== "") {
+      stderr(`zkit: unknown command "${asked.join(" ")}"${hint}\n\n${overview(cmd.path[0])}`);
+      return 2;
+    }
+  }
+  if (verbose) rest = ["-v", ...rest];
   let parsed: ReturnType<typeof parseCommandLine>;
   try {
     parsed = parseCommandLine(cmd, rest);
   } catch (err) {
     if (!(err instanceof UsageError)) throw err;
-    process.stderr.write(`zkit ${cmd.path.join(" ")}: ${err.message}\n\n${usage(cmd)}\n`);
+    stderr(`zkit ${cmd.path.join(" ")}: ${err.message}\n\n${usage(cmd)}`);
     return 2;
   }
   if (parsed.help) {
-    process.stdout.write(`${usage(cmd)}\n`);
+    stdout(usage(cmd));
     return 0;
   }
   // The command closes its servers gracefully on ctx.signal; whatever is
@@ -91,19 +155,18 @@ export async function runZkit(argv: string[]): Promise<number> {
     const code = await cmd.run({
       flags: parsed.flags as never,
       args: parsed.args,
-      out: (line) => process.stdout.write(`${line}\n`),
-      err: (line) => process.stderr.write(`${line}\n`),
+      out: stdout,
+      err: stderr,
       signal: interruptSignal(),
     });
     return code ?? 0;
   } catch (err) {
     if (err instanceof UsageError) {
-      process.stderr.write(`zkit ${cmd.path.join(" ")}: ${err.message}\n\n${usage(cmd)}\n`);
+      stderr(`zkit ${cmd.path.join(" ")}: ${err.message}\n\n${usage(cmd)}`);
       return 2;
     }
     if (interrupted()) return 0;
-    const text = err instanceof ZkitError ? `${err.code}: ${err.message}` : ((err as Error)?.stack ?? String(err));
-    process.stderr.write(`zkit ${cmd.path.join(" ")}: ${text}\n`);
+    stderr(`zkit ${cmd.path.join(" ")}: ${describeFailure(err)}`);
     return 1;
   } finally {
     shutdown();
@@ -111,3 +174,13 @@ export async function runZkit(argv: string[]): Promise<number> {
   }
 }
 
+/**
+ * One line for a command that failed: `CODE: message` for zkit's errors,
+ * the message for Node's system errors (`EACCES: permission denied, ...`),
+ * and the stack only for what nobody expected (a bug worth reporting).
+ */
+function describeFailure(err: unknown): string {
+  if (err instanceof ZkitError) return `${err.code}: ${err.message}`;
+  if (err instanceof Error && typeof (err as NodeJS.ErrnoException).code === "string") return err.message;
+  return (err as Error)?.stack ?? String(err);
+}

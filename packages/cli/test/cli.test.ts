@@ -1,12 +1,9 @@
 // The zkit command itself: the command table, flag parsing (pure), and the
 // process's exit codes for help, unknown commands and bad command lines.
-import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
-import { startNode, stopAll } from "@zkit/testkit";
-import { UsageError, commands, defineCommand, parseCommandLine, usage } from "@zkit/cli";
-
-const MAIN = fileURLToPath(new URL("../src/main.ts", import.meta.url));
-const EXIT_MS = 30_000;
+import { stopAll } from "@zkit/testkit";
+import { UsageError, commands, defineCommand, editDistance, nearest, parseCommandLine, usage } from "@zkit/cli";
+import { EXIT_MS, zkit } from "./helpers.js";
 
 afterEach(async () => {
   await stopAll();
@@ -36,6 +33,42 @@ describe("parseCommandLine", () => {
     });
   });
 
+  it("takes --flag=value, grouped short booleans, and everything after -- as positionals", () => {
+    const r = parseCommandLine(sample, ["--connect=tcp://h:1", "-qv", "--ratio=.5", "--", "--requests", "-q", "-"]);
+    expect(r.flags).toMatchObject({ connect: "tcp://h:1", quiet: true, verbose: true, ratio: 0.5, requests: 1 });
+    expect(r.args).toEqual(["--requests", "-q", "-"]);
+  });
+
+  it("takes a negative number or a lone dash as a positional, and a value that looks like an unknown flag as a value", () => {
+    expect(parseCommandLine(sample, ["--connect", "x", "-5", "-"]).args).toEqual(["-5", "-"]);
+    expect(parseCommandLine(sample, ["--connect", "-x"]).flags.connect).toBe("-x");
+  });
+
+  it("refuses positionals for a command that takes none, naming the first", () => {
+    const none = defineCommand({ path: ["demo", "none"], summary: "takes no positionals", flags: {}, run: async () => 0 });
+    expect(() => parseCommandLine(none, ["stray"])).toThrow(/^unexpected argument "stray": zkit demo none takes none$/);
+  });
+
+  it("checks endpoint flags with core's parser: bind lists, bind-only lists, connect lists", () => {
+    const eps = defineCommand({
+      path: ["demo", "eps"],
+      summary: "endpoint flags",
+      flags: {
+        bind: { type: "string", default: "tcp://*:5555", help: "b", endpoint: "bind-only" },
+        frontend: { type: "string", default: "tcp://*:5556", help: "f", endpoint: "bind" },
+        connect: { type: "string", default: "tcp://localhost:5555", help: "c", endpoint: "connect" },
+      },
+      run: async () => 0,
+    });
+    expect(parseCommandLine(eps, ["--bind", "tcp://127.0.0.1:*[60000-],ipc:///tmp/x", "--frontend", "@tcp://*:1,>tcp://h:2"]).flags).toMatchObject({ bind: "tcp://127.0.0.1:*[60000-],ipc:///tmp/x" });
+    expect(() => parseCommandLine(eps, ["--bind", "garbage"])).toThrow(/^--bind: invalid endpoint "garbage": /);
+    expect(() => parseCommandLine(eps, ["--bind", "tcp://*:5555,>tcp://h:1"])).toThrow(/^--bind: ">tcp:\/\/h:1" connects; --bind takes endpoints to bind$/);
+    expect(() => parseCommandLine(eps, ["--frontend", "tcp://*:99999"])).toThrow(/^--frontend: invalid endpoint "tcp:\/\/\*:99999": port 99999 is out of range/);
+    expect(() => parseCommandLine(eps, ["--connect", "tcp://h:*"])).toThrow(/^--connect: .*a connect needs the port number/);
+    // the defaults are not checked: they are the command's own
+    expect(parseCommandLine(eps, []).flags).toMatchObject({ bind: "tcp://*:5555", connect: "tcp://localhost:5555" });
+  });
+
   it("leaves an optional flag with no default undefined", () => {
     expect(parseCommandLine(sample, ["--connect", "x"]).flags.ratio).toBeUndefined();
   });
@@ -52,7 +85,16 @@ describe("parseCommandLine", () => {
     [["--connect", "x", "--requests", "1.5"], /--requests must be an integer/],
     [["--connect", "x", "--ratio", ""], /--ratio must be a number/],
     [["--connect", ""], /--connect needs a value/],
-    [["--connect", "x", "--nope"], /Unknown option '--nope'/],
+    [["--connect", "x", "--nope"], /^unknown option --nope$/],
+    [["--connect", "x", "--requets", "2"], /^unknown option --requets \(did you mean --requests\?\)$/],
+    [["--connect", "x", "-z"], /^unknown option -z$/],
+    [["--connect", "x", "-qz"], /^unknown option -z$/],
+    [["--connect"], /^--connect needs a value: where to connect$/],
+    [["--connect", "-q"], /^--connect needs a value/],
+    [["--connect", "x", "--quiet=1"], /^--quiet takes no value, got "1"$/],
+    [["--connect", "x", "--requests", "0x10"], /--requests must be an integer >= 1, got "0x10"/],
+    [["--connect", "x", "--requests", " 2"], /--requests must be an integer >= 1, got " 2"/],
+    [["--connect", "x", "--ratio", "1e2"], /--ratio must be a number >= 0, got "1e2"/],
   ])("refuses %j with a UsageError that says what is wrong", (argv, message) => {
     expect(() => parseCommandLine(sample, argv)).toThrow(UsageError);
     expect(() => parseCommandLine(sample, argv)).toThrow(message);
@@ -70,6 +112,25 @@ describe("parseCommandLine", () => {
   });
 });
 
+describe("suggestions", () => {
+  it("editDistance counts insertions, deletions, substitutions and swaps of neighbours as 1", () => {
+    expect(editDistance("bind", "bind")).toBe(0);
+    expect(editDistance("bnd", "bind")).toBe(1);
+    expect(editDistance("verison", "version")).toBe(1);
+    expect(editDistance("kitten", "sitting")).toBe(3);
+    expect(editDistance("", "abc")).toBe(3);
+  });
+
+  it("nearest suggests a close or prefix match, nothing when nothing is close", () => {
+    const flags = ["bind", "heartbeat-ms", "liveness", "worker-prefetch", "verbose", "help"];
+    expect(nearest("bnd", flags)).toBe("bind");
+    expect(nearest("heartbeat", flags)).toBe("heartbeat-ms");
+    expect(nearest("worker-prefech", flags)).toBe("worker-prefetch");
+    expect(nearest("colour", flags)).toBeUndefined();
+    expect(nearest("x", flags)).toBeUndefined();
+  });
+});
+
 describe("the command table", () => {
   it("has the subcommands of every pattern package, each path unique", () => {
     const paths = commands.map((c) => c.path.join(" "));
@@ -83,33 +144,33 @@ describe("the command table", () => {
 
 describe("the zkit process", () => {
   it("--help lists every command and exits 0", async () => {
-    const zkit = startNode(MAIN, ["--help"]);
-    expect(await zkit.waitForExit(EXIT_MS)).toEqual({ code: 0, signal: null });
-    for (const c of commands) expect(zkit.stdout()).toContain(c.path.join(" "));
+    const child = zkit("--help");
+    expect(await child.waitForExit(EXIT_MS)).toEqual({ code: 0, signal: null });
+    for (const c of commands) expect(child.stdout()).toContain(c.path.join(" "));
   });
 
   it("with no command prints the list to stderr and exits 2", async () => {
-    const zkit = startNode(MAIN, []);
-    expect(await zkit.waitForExit(EXIT_MS)).toEqual({ code: 2, signal: null });
-    expect(zkit.stdout()).toBe("");
-    expect(zkit.stderr()).toContain("usage: zkit <pattern> <role>");
+    const child = zkit();
+    expect(await child.waitForExit(EXIT_MS)).toEqual({ code: 2, signal: null });
+    expect(child.stdout()).toBe("");
+    expect(child.stderr()).toContain("usage: zkit <pattern> <role>");
   });
 
   it("zkit mdp --help lists the mdp commands only and exits 0; zkit mdp alone exits 2", async () => {
-    const help = startNode(MAIN, ["mdp", "--help"]);
+    const help = zkit("mdp", "--help");
     expect(await help.waitForExit(EXIT_MS)).toEqual({ code: 0, signal: null });
     expect(help.stdout()).toMatch(/^usage: zkit mdp <role>/);
     expect(help.stdout()).toContain("mdp broker");
     expect(help.stdout()).not.toContain("ppp queue");
-    const bare = startNode(MAIN, ["mdp"]);
+    const bare = zkit("mdp");
     expect(await bare.waitForExit(EXIT_MS)).toEqual({ code: 2, signal: null });
     expect(bare.stderr()).toContain("mdp broker");
   });
 
   it("names an unknown command and exits 2", async () => {
-    const zkit = startNode(MAIN, ["mdp", "frobnicate"]);
-    expect(await zkit.waitForExit(EXIT_MS)).toEqual({ code: 2, signal: null });
-    expect(zkit.stderr()).toMatch(/^zkit: unknown command "mdp frobnicate"/);
-    expect(zkit.stderr()).toContain("mdp broker");
+    const child = zkit("mdp", "frobnicate");
+    expect(await child.waitForExit(EXIT_MS)).toEqual({ code: 2, signal: null });
+    expect(child.stderr()).toMatch(/^zkit: unknown command "mdp frobnicate"/);
+    expect(child.stderr()).toContain("mdp broker");
   });
 });

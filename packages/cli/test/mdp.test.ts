@@ -1,24 +1,29 @@
 // `zkit mdp broker|worker|request|mmi` run for real: each command is a child
-// process (from source, through tsx) on ephemeral ports; the test reads the
+// process (the built bin, plain node) on ephemeral ports; the test reads the
 // endpoint the broker prints and drives it with the other commands.
 import { afterEach, describe, expect, it } from "vitest";
-import { fileURLToPath } from "node:url";
-import { shutdown } from "@zkit/core";
+import { ZSocket, shutdown } from "@zkit/core";
 import { MajordomoClient } from "@zkit/mdp";
-import { startNode, stopAll, waitFor, type Child } from "@zkit/testkit";
+import { count, stopAll, tempDir, waitFor, type Child } from "@zkit/testkit";
+import { EXIT_MS, START_MS, zkit } from "./helpers.js";
 
-const ZKIT = fileURLToPath(new URL("../src/main.ts", import.meta.url));
-const START_MS = 30_000; // a tsx child on a loaded machine
-const EXIT_MS = 30_000;
+const cleanups: (() => void)[] = [];
+const escape = (s: string): string => s.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
+
+/** Counts the READYs a silent ROUTER receives ([id][""][MDPW01][0x01][service]) until it closes. */
+function countReadies(router: ZSocket<"ROUTER">): { count: number; done: Promise<void> } {
+  const state = { count: 0, done: Promise.resolve() };
+  state.done = (async () => {
+    for await (const frames of router) if (frames[2]?.toString() === "MDPW01" && frames[3]?.[0] === 1) state.count++;
+  })();
+  return state;
+}
 
 afterEach(async () => {
   shutdown();
   await stopAll();
+  for (const f of cleanups.splice(0)) f();
 });
-
-function zkit(...args: string[]): Child {
-  return startNode(ZKIT, args, { name: `zkit ${args.slice(0, 2).join(" ")}` });
-}
 
 async function exitOf(child: Child): Promise<number | null> {
   return (await child.waitForExit(EXIT_MS)).code;
@@ -28,7 +33,7 @@ async function brokerAndWorker(...brokerFlags: string[]): Promise<{ broker: Chil
   const broker = zkit("mdp", "broker", "--bind", "tcp://127.0.0.1:*", "--heartbeat-ms", "250", ...brokerFlags);
   const endpoint = (await broker.waitFor(/^listening on (tcp:\/\/\S+)$/m, START_MS))[1]!;
   const worker = zkit("mdp", "worker", "--connect", endpoint, "--service", "echo", "--heartbeat-ms", "250");
-  await worker.waitFor(/^worker ready for echo at /m, START_MS);
+  await worker.waitFor(/^broker at \S+ answered: serving echo$/m, START_MS);
   return { broker, worker, endpoint };
 }
 
@@ -93,7 +98,7 @@ describe("zkit mdp", () => {
     const broker = zkit("mdp", "broker", "--bind", "tcp://127.0.0.1:*", "--heartbeat-ms", "250", "--worker-prefetch", "8");
     const endpoint = (await broker.waitFor(/^listening on (tcp:\/\/\S+)$/m, START_MS))[1]!;
     const worker = zkit("mdp", "worker", "--connect", endpoint, "--heartbeat-ms", "250", "--work-ms", "20", "--concurrency", "4");
-    await worker.waitFor(/^worker ready for echo at /m, START_MS);
+    await worker.waitFor(/^broker at \S+ answered: serving echo$/m, START_MS);
     // 20 ms of work, 4 at a time: 400 requests take about 2 s, with the worker holding 8 (4 worked on, 4 waiting)
     const load = zkit("mdp", "request", "--connect", endpoint, "--requests", "400", "--inflight", "20", "--timeout-ms", "30000", "x");
     const probe = new MajordomoClient({ endpoint, timeoutMs: 5000 });
@@ -129,12 +134,60 @@ describe("zkit mdp", () => {
     await broker.waitFor(/^I: sending to worker \(7 frames\)\n\[005\] [0-9A-F]{10}\n\[000\] \n\[006\] MDPW01\n\[001\] 02\n/m, START_MS);
   });
 
+  it("a worker with nothing listening says what is true: connecting, READY sent, no broker (once), then the broker's first answer", async () => {
+    const dir = tempDir(); // ipc: no port to lose while nobody listens
+    cleanups.push(dir.remove);
+    const endpoint = `ipc://${dir.dir}/broker`;
+    const worker = zkit("mdp", "worker", "--connect", endpoint, "--heartbeat-ms", "100", "--liveness", "2", "--reconnect-ms", "100");
+    await worker.waitFor(/^no broker answered at \S+ within \d+ ms; reconnecting every 100 ms until one does$/m, START_MS);
+    expect(worker.stdout()).toMatch(new RegExp(`^connecting to ${escape(endpoint)}\nREADY sent; waiting for the broker to answer\nno broker answered`));
+    // a silent ROUTER where the broker belongs counts the attempts: a fresh READY each
+    let silent = await ZSocket.router(`@${endpoint}`);
+    const readies = countReadies(silent);
+    await waitFor(() => readies.count >= 4, START_MS, "4 attempts (READYs) at the silent broker");
+    expect(count(worker.stdout(), /no broker answered/g)).toBe(1);
+    expect(worker.stdout()).not.toMatch(/ready|answered:|lost/);
+    silent.close();
+    await readies.done;
+
+    const broker = zkit("mdp", "broker", "--bind", endpoint, "--heartbeat-ms", "100");
+    await worker.waitFor(new RegExp(`^broker at ${escape(endpoint)} answered: serving echo$`, "m"), START_MS);
+    const request = zkit("mdp", "request", "--connect", endpoint, "works");
+    expect(await exitOf(request)).toBe(0);
+    expect(request.stdout()).toBe("works\n");
+
+    // the broker dies: lost once, however many attempts follow
+    const from = worker.stdout().length;
+    broker.kill("SIGKILL");
+    await worker.waitFor(/^lost the broker at \S+ \(silent for \d+ ms\); reconnecting every 100 ms until it answers$/m, START_MS, { from });
+    silent = await ZSocket.router(`@${endpoint}`);
+    const again = countReadies(silent);
+    await waitFor(() => again.count >= 4, START_MS, "4 more attempts");
+    const after = worker.stdout().slice(from);
+    expect(count(after, /^lost the broker/gm)).toBe(1);
+    expect(count(after, /^no broker answered/gm)).toBe(0);
+    expect(after.trim().split("\n")).toHaveLength(1);
+    silent.close();
+    await again.done;
+    worker.kill("SIGINT");
+    expect(await exitOf(worker)).toBe(0);
+  });
+
+  it("-v shows every reconnection attempt", async () => {
+    const dir = tempDir();
+    cleanups.push(dir.remove);
+    const worker = zkit("mdp", "worker", "--connect", `ipc://${dir.dir}/nobody`, "--heartbeat-ms", "100", "--liveness", "2", "--reconnect-ms", "100", "-v");
+    await worker.waitFor(/(^I: still no answer; reconnecting in 100 ms\n[^]*){3}/m, START_MS);
+    expect(worker.stdout()).toMatch(/^I: connecting to \S+ again \(connection 2\)$/m);
+    expect(worker.stdout()).toMatch(/^I: READY sent on connection 2$/m);
+  });
+
   it("a request nobody answers fails after its retries with exit code 1", async () => {
     const broker = zkit("mdp", "broker", "--bind", "tcp://127.0.0.1:*");
     const endpoint = (await broker.waitFor(/^listening on (tcp:\/\/\S+)$/m, START_MS))[1]!;
     const request = zkit("mdp", "request", "--connect", endpoint, "--service", "nobody", "--timeout-ms", "200", "--retries", "1", "x");
     expect(await exitOf(request)).toBe(1);
-    expect(request.stderr()).toMatch(/ZKIT_TIMEOUT: .*no reply after 2 attempt\(s\) of 200 ms/);
+    expect(request.stderr()).toMatch(/ZKIT_TIMEOUT: .*no reply after 2 attempts of 200 ms each/);
   });
 
   it("bad command lines exit 2 with the usage", async () => {

@@ -1,15 +1,14 @@
 // `zkit lpp|spp|ppp ...` as real processes: queues, workers and the Lazy
 // Pirate client exchange requests; --help, bad flags (exit 2), and a clean
 // exit 0 on SIGTERM/SIGINT.
-import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
 import { ZSocket, shutdown } from "@zkit/core";
-import { count, startNode, stopAll, tempDir, type Child } from "@zkit/testkit";
+import { count, stopAll, tempDir, waitFor, type Child } from "@zkit/testkit";
+import { START_MS, exitCode, zkit } from "./helpers.js";
 
-const MAIN = fileURLToPath(new URL("../src/main.ts", import.meta.url));
-const START_MS = 20_000;
-const WAIT = 30_000;
 const ANY = "tcp://127.0.0.1:*";
+const WAIT_MS = 30_000;
+const escape = (s: string): string => s.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
 
 const cleanups: (() => void)[] = [];
 
@@ -18,16 +17,6 @@ afterEach(async () => {
   await stopAll();
   for (const f of cleanups.splice(0)) f();
 });
-
-function zkit(...args: string[]): Child {
-  return startNode(MAIN, args, { name: `zkit ${args.slice(0, 2).join(" ")}` });
-}
-
-async function exitCode(child: Child): Promise<number | null> {
-  const exit = await child.waitForExit(WAIT);
-  expect(exit.signal, child.describe()).toBeNull();
-  return exit.code;
-}
 
 async function startQueue(pattern: "spp" | "ppp", ...extra: string[]): Promise<{ queue: Child; frontend: string; backend: string }> {
   const queue = zkit(pattern, "queue", "--frontend", ANY, "--backend", ANY, ...extra);
@@ -40,12 +29,14 @@ describe("zkit spp", () => {
   it("queue + worker + lpp client: every request answered, summary printed, SIGTERM exits 0", async () => {
     const { queue, frontend, backend } = await startQueue("spp");
     const worker = zkit("spp", "worker", "--connect", backend);
-    await worker.waitFor(/^I: worker ready \(connected to .*\)$/m, START_MS);
+    await worker.waitFor(/^I: READY sent; Simple Pirate has no heartbeat/m, START_MS);
+    expect(worker.stdout()).toMatch(new RegExp(`^I: connecting to ${escape(backend)}\n`));
     await queue.waitFor(/^I: worker [0-9a-f]+ ready$/m, START_MS);
     const client = zkit("lpp", "client", "--connect", frontend, "--requests", "5", "--timeout-ms", "5000");
     expect(await exitCode(client)).toBe(0);
     expect(count(client.stdout(), /^I: server replied OK \(\d\)$/gm)).toBe(5);
     expect(client.stdout()).toContain("I: 5 requests, 5 replies, 0 retries, 0 failed");
+    expect(count(worker.stdout(), /^I: first request from the queue: serving$/gm)).toBe(1);
 
     worker.kill("SIGTERM");
     expect(await exitCode(worker)).toBe(0);
@@ -61,7 +52,7 @@ describe("zkit ppp", () => {
     const { queue, frontend, backend } = await startQueue("ppp", "--heartbeat-ms", "250", "-v");
     const w1 = zkit("ppp", "worker", "--connect", backend, "--heartbeat-ms", "250");
     const w2 = zkit("ppp", "worker", "--connect", backend, "--heartbeat-ms", "250", "-v");
-    await Promise.all([w1.waitFor(/^I: worker ready/m, START_MS), w2.waitFor(/^I: worker ready/m, START_MS)]);
+    await Promise.all([w1.waitFor(/^I: worker ready: the queue at \S+ answered$/m, START_MS), w2.waitFor(/^I: worker ready: the queue at \S+ answered$/m, START_MS)]);
     await queue.waitFor(/(I: worker [0-9a-f]+ ready\n[^]*){2}/, START_MS);
     const client = zkit("lpp", "client", "--connect", frontend, "--requests", "6", "--timeout-ms", "5000");
     expect(await exitCode(client)).toBe(0);
@@ -82,15 +73,35 @@ describe("zkit ppp", () => {
     expect(queue.stdout()).toContain("I: 6 requests, 6 replies");
   });
 
-  it("a worker started before its queue reconnects until the queue is up", async () => {
+  it("a worker with no queue says so once, logs the back-off only when it changes, and says when the queue answers", async () => {
     const dir = tempDir(); // ipc: no port to lose while nobody listens
     cleanups.push(dir.remove);
     const backend = `ipc://${dir.dir}/backend`;
     const worker = zkit("ppp", "worker", "--connect", backend, "--heartbeat-ms", "100", "--reconnect-ms", "100", "--reconnect-max-ms", "200");
-    await worker.waitFor(/^W: reconnecting in \d+ msec\.\.\.$/m, START_MS);
+    await worker.waitFor(/^W: no queue answered at \S+ within \d+ ms$/m, START_MS);
+    expect(worker.stdout()).toMatch(new RegExp(`^I: connecting to ${escape(backend)}\nI: READY sent; waiting for the queue to answer\n`));
+    // a silent ROUTER where the queue belongs counts the worker's attempts (a fresh READY each)
+    const silent = await ZSocket.router(`@${backend}`);
+    let readies = 0;
+    const reading = (async () => {
+      for await (const frames of silent) if (frames.length === 2 && frames[1]!.equals(Buffer.from([1]))) readies++;
+    })();
+    await waitFor(() => readies >= 4, WAIT_MS, "4 attempts (READYs) at the silent queue");
+    await worker.waitFor(/^W: reconnecting in 200 msec\.\.\.$/m, START_MS);
+    const out = worker.stdout();
+    expect(count(out, /^W: no queue answered/gm)).toBe(1);
+    expect(count(out, /^W: reconnecting in 100 msec\.\.\.$/gm)).toBe(1);
+    expect(count(out, /^W: reconnecting in 200 msec\.\.\.$/gm)).toBe(1); // then 200 again and again, not logged
+    expect(out).not.toMatch(/worker ready|heartbeat failure/);
+    silent.close();
+    await reading;
     const queue = zkit("ppp", "queue", "--frontend", ANY, "--backend", backend, "--heartbeat-ms", "100");
     await queue.waitFor(/^I: worker [0-9a-f]+ ready$/m, START_MS);
-    expect(worker.stdout()).toMatch(/W: heartbeat failure, can't reach queue/);
+    await worker.waitFor(new RegExp(`^I: worker ready: the queue at ${escape(backend)} answered$`, "m"), START_MS);
+    // the queue dies: now it is a heartbeat failure (it had answered), and the back-off starts over
+    const from = worker.stdout().length;
+    queue.kill("SIGKILL");
+    await worker.waitFor(/^W: heartbeat failure, can't reach queue\nW: reconnecting in 100 msec\.\.\.$/m, START_MS, { from });
   });
 });
 

@@ -6,13 +6,11 @@
 // SIGTERM/SIGINT.
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
 import { shutdown } from "@zkit/core";
-import { startNode, stopAll, tempDir, type Child } from "@zkit/testkit";
+import { stopAll, tempDir, type Child } from "@zkit/testkit";
+import { START_MS, exitCode, zkit } from "./helpers.js";
 
-const MAIN = fileURLToPath(new URL("../src/main.ts", import.meta.url));
-const START_MS = 30_000;
 const WAIT = 30_000;
 const FAST = ["--heartbeat-ms", "250"];
 
@@ -23,20 +21,10 @@ afterEach(async () => {
   for (const remove of dirs.splice(0)) remove();
 });
 
-function zkit(...args: string[]): Child {
-  return startNode(MAIN, args, { name: `zkit ${args.slice(0, 2).join(" ")}` });
-}
-
 function storeDir(): string {
   const t = tempDir("zkit-cli-titanic-");
   dirs.push(t.remove);
   return join(t.dir, "store");
-}
-
-async function exitCode(child: Child): Promise<number | null> {
-  const exit = await child.waitForExit(WAIT);
-  expect(exit.signal, child.describe()).toBeNull();
-  return exit.code;
 }
 
 async function startBroker(): Promise<{ broker: Child; endpoint: string }> {

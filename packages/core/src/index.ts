@@ -2,8 +2,9 @@
  * `@zkit/core`: the one package of zkit that talks to zeromq.js. Typed
  * sockets with CZMQ's endpoint syntax ({@link ZSocket}), a send path that
  * never reports "busy", the socket registry and {@link shutdown}, opt-in
- * interrupt handling, a monotonic clock, pluggable logging, typed errors and
- * the options checking every zkit class shares ({@link readOptions}).
+ * interrupt handling, a monotonic clock, pluggable logging, typed errors,
+ * socket monitoring ({@link ZMonitor}), CURVE keys ({@link curveKeyPair})
+ * and the options checking every zkit class shares ({@link readOptions}).
  *
  * @packageDocumentation
  */
@@ -23,7 +24,17 @@ export {
   type SocketOptionsOf,
   type SocketType,
 } from "./socket-types.js";
-export { bindEndpoints, connectEndpoints, parseEndpoints, type EndpointSpec } from "./endpoints.js";
+export {
+  DYNAMIC_PORT_FIRST,
+  DYNAMIC_PORT_LAST,
+  bindEndpoints,
+  connectEndpoints,
+  parseEndpoint,
+  parseEndpoints,
+  portRangeAddresses,
+  type EndpointSpec,
+  type PortRange,
+} from "./endpoints.js";
 export {
   AbortError,
   ClosedError,
@@ -44,4 +55,15 @@ export { IdleCollector, collectGarbage, type IdleCollectorOptions } from "./memo
 export { zmqCapabilities, zmqVersion } from "./version.js";
 export { LogBurst, getLogger, setLogSink, type LogLevel, type LogSink, type Logger } from "./log.js";
 export { openSocketCount, shutdown, type ShutdownOptions } from "./registry.js";
+export { ZMonitor, DEFAULT_MONITOR_BUFFER, MONITOR_HISTORY, type MonitorEventMatch, type WaitForEventOptions, type ZMonitorEvents, type ZMonitorOptions } from "./zmonitor.js";
+export {
+  MONITOR_EVENT_TYPES,
+  czmqEventName,
+  describeEvent,
+  monitorEventFrames,
+  type MonitorEvent,
+  type MonitorEventError,
+  type MonitorEventType,
+} from "./monitor-event.js";
+export { curveKeyPair, type CurveKeyPair } from "./curve.js";
 export { handleInterrupts, interruptSignal, interrupted, type InterruptOptions } from "./interrupt.js";

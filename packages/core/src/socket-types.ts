@@ -4,6 +4,7 @@
  * @module
  */
 import * as zmq from "zeromq";
+import { XPublisher } from "./xpub.js";
 
 /** A ZeroMQ socket type, by its libzmq name. */
 export type SocketType =
@@ -19,6 +20,27 @@ export type SocketType =
   | "XPUB"
   | "XSUB"
   | "STREAM";
+
+// zkit's XPUB class (./xpub.ts) adds this draft option; declared here, where
+// the socket options are typed, so that it reaches every user of the types.
+declare module "zeromq" {
+  interface XPublisher {
+    /**
+     * ZMQ_XPUB_MANUAL_LAST_VALUE (libzmq draft option, in the libzmq that
+     * zeromq.js bundles): like `manual`, and in addition the first message
+     * sent after a subscription was received and applied with
+     * `subscribe()` goes only to the subscriber that sent it. This is how a
+     * Last Value Cache gives the cached value to a new subscriber only.
+     *
+     * libzmq's rules, which a user must follow: that one-subscriber send
+     * happens for whatever message is sent next, so set this option just
+     * before the `subscribe()` + send pair and turn it off right after;
+     * setting it to `false` also turns `manual` off, so set `manual: true`
+     * again. Write-only; takes effect at once, even after a bind.
+     */
+    manualLastValue: boolean;
+  }
+}
 
 /** The zeromq.js class behind each {@link SocketType}. */
 export interface SocketClassMap {
@@ -89,7 +111,7 @@ export const SOCKET_CLASSES: Record<SocketType, Ctor> = {
   ROUTER: zmq.Router as unknown as Ctor,
   PULL: zmq.Pull as unknown as Ctor,
   PUSH: zmq.Push as unknown as Ctor,
-  XPUB: zmq.XPublisher as unknown as Ctor,
+  XPUB: XPublisher as unknown as Ctor,
   XSUB: zmq.XSubscriber as unknown as Ctor,
   STREAM: zmq.Stream as unknown as Ctor,
 };

@@ -5,7 +5,7 @@
  * @module
  */
 import * as zmq from "zeromq";
-import { parseEndpoints } from "./endpoints.js";
+import { parseEndpoint, parseEndpoints, portRangeAddresses } from "./endpoints.js";
 import type { MessageLike } from "./frames.js";
 import { describeValue } from "./options.js";
 import type { Pollable, Sendable } from "./pollable.js";
@@ -285,18 +285,34 @@ export class ZSocket<T extends SocketType = SocketType> implements AsyncIterable
   }
 
   /**
-   * Binds to `address`; `tcp://127.0.0.1:*` takes an ephemeral port.
+   * Binds to `address`; `tcp://127.0.0.1:*` takes an ephemeral port, and
+   * CZMQ's ranges pick a free port in a range: `tcp://127.0.0.1:*[60000-]`
+   * the first free one from 60000 up, `*[-60010]` from 49152 to 60010,
+   * `*[60000-60010]` in between, `!` or `![60000-60010]` a random one (see
+   * {@link parseEndpoints}).
    * @returns the real endpoint, e.g. `tcp://127.0.0.1:41234`
+   * @throws {@link InvalidEndpointError} for a bad address (a tcp port
+   *   outside 1-65535 included); `ZKIT_ADDRESS_IN_USE` when the port, or
+   *   every port of the range, is taken
    */
   async bind(address: string): Promise<string> {
     this.#checkOpen("bind");
-    const [spec] = parseEndpoints(address.startsWith("@") ? address : `@${address}`, true);
-    try {
-      await this.raw.bind(spec!.address);
-    } catch (err) {
-      throw fromZmqError(err, `${this.type} bind ${spec!.address}`);
+    const spec = parseEndpoint(address, true);
+    const range = spec.portRange;
+    let real: string | undefined;
+    for (const candidate of range === undefined ? [spec.address] : portRangeAddresses(range)) {
+      try {
+        await this.raw.bind(candidate);
+        real = this.raw.lastEndpoint ?? candidate;
+        break;
+      } catch (err) {
+        const e = fromZmqError(err, `${this.type} bind ${candidate}`);
+        if (range === undefined || e.code !== ErrorCode.AddressInUse) throw e;
+      }
     }
-    const real = this.raw.lastEndpoint ?? spec!.address;
+    if (real === undefined) {
+      throw new ZkitError(ErrorCode.AddressInUse, `${this.type} bind ${spec.address}: every port from ${range!.first} to ${range!.last} is in use; widen the range or use ':*'`);
+    }
     this.#endpoints.push(real);
     log.debug("%s bound %s", this.type, real);
     return real;
@@ -305,14 +321,14 @@ export class ZSocket<T extends SocketType = SocketType> implements AsyncIterable
   /** Connects to `address` (libzmq connects in the background and reconnects). */
   connect(address: string): void {
     this.#checkOpen("connect");
-    const [spec] = parseEndpoints(address.startsWith(">") ? address : `>${address}`, false);
+    const spec = parseEndpoint(address, false);
     try {
-      this.raw.connect(spec!.address);
+      this.raw.connect(spec.address);
     } catch (err) {
-      throw fromZmqError(err, `${this.type} connect ${spec!.address}`);
+      throw fromZmqError(err, `${this.type} connect ${spec.address}`);
     }
-    this.#endpoints.push(spec!.address);
-    log.debug("%s connected %s", this.type, spec!.address);
+    this.#endpoints.push(spec.address);
+    log.debug("%s connected %s", this.type, spec.address);
   }
 
   /** Unbinds from a previously bound address (the real endpoint). */
@@ -340,20 +356,22 @@ export class ZSocket<T extends SocketType = SocketType> implements AsyncIterable
   /**
    * Subscribes a SUB or XSUB socket to messages whose first frame starts with
    * one of `prefixes` (`""` for all). On XSUB, sends the subscription frame.
+   * On an XPUB in `manual` mode, subscribes the peer whose subscription
+   * message was received last (libzmq's `ZMQ_SUBSCRIBE` on XPUB).
    */
   subscribe(...prefixes: (string | Buffer)[]): void {
     this.#checkOpen("subscribe");
-    if (this.type === "SUB") (this.raw as zmq.Subscriber).subscribe(...prefixes);
+    if (this.type === "SUB" || this.type === "XPUB") (this.raw as zmq.Subscriber).subscribe(...prefixes);
     else if (this.type === "XSUB") for (const p of prefixes) void this.send(Buffer.concat([Buffer.from([1]), Buffer.from(p)]));
-    else throw this.#unsupported("subscribe", "SUB or XSUB");
+    else throw this.#unsupported("subscribe", "SUB, XSUB or XPUB in manual mode");
   }
 
-  /** Removes subscriptions made with {@link subscribe}. */
+  /** Removes subscriptions made with {@link subscribe} (on XPUB: of the last peer, in `manual` mode). */
   unsubscribe(...prefixes: (string | Buffer)[]): void {
     this.#checkOpen("unsubscribe");
-    if (this.type === "SUB") (this.raw as zmq.Subscriber).unsubscribe(...prefixes);
+    if (this.type === "SUB" || this.type === "XPUB") (this.raw as zmq.Subscriber).unsubscribe(...prefixes);
     else if (this.type === "XSUB") for (const p of prefixes) void this.send(Buffer.concat([Buffer.from([0]), Buffer.from(p)]));
-    else throw this.#unsupported("unsubscribe", "SUB or XSUB");
+    else throw this.#unsupported("unsubscribe", "SUB, XSUB or XPUB in manual mode");
   }
 
   /**

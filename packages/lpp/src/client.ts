@@ -6,20 +6,22 @@
  * fails with {@link RetriesExhaustedError}.
  * @module
  */
-import { EventEmitter } from "node:events";
 import {
-  AbortError,
   ClosedError,
+  RETRIES_RULE,
+  TIMED_OUT,
+  TIMEOUT_RULE,
   ZSocket,
+  abortError,
   getLogger,
   parseEndpoints,
+  raceDeadline,
   readOptions,
   toFrames,
   type MessageLike,
-  type NumberRule,
   type TraceFn,
 } from "@zkit/core";
-import { RetriesExhaustedError } from "./errors.js";
+import { Lifecycle, Reply, withRetries, type RetryEvent as LayerRetryEvent } from "@zkit/reliability";
 import { LPP_RETRIES, LPP_TIMEOUT_MS, type MatchFn } from "./protocol.js";
 
 const log = getLogger("lpp");
@@ -73,14 +75,8 @@ export interface LazyPirateRequestOptions {
   signal?: AbortSignal;
 }
 
-/** What the `retry` event reports. */
-export interface RetryEvent {
-  /** The attempt that timed out (1 for the first send). */
-  readonly attempt: number;
-  /** Resends left after the one about to happen. */
-  readonly retriesLeft: number;
-  /** The timeout that passed, in ms. */
-  readonly timeoutMs: number;
+/** What the `retry` event reports: the layer's retry event, and the request being resent. */
+export interface RetryEvent extends LayerRetryEvent {
   /** The request being resent. */
   readonly request: readonly Buffer[];
 }
@@ -122,40 +118,9 @@ interface Pending {
   readonly timeoutMs: number;
   readonly retries: number;
   readonly signal: AbortSignal | undefined;
-  readonly resolve: (reply: Buffer[]) => void;
+  readonly resolve: (reply: Reply) => void;
   readonly reject: (err: unknown) => void;
   onAbort: (() => void) | undefined;
-}
-
-const TIMED_OUT: unique symbol = Symbol("timed out");
-const ABORTED: unique symbol = Symbol("aborted");
-const CLOSING: unique symbol = Symbol("closing");
-type Stop = typeof TIMED_OUT | typeof ABORTED | typeof CLOSING;
-
-/** One attempt's end: its deadline, the caller's signal or the client closing, whichever comes first. */
-class AttemptEnd {
-  readonly promise: Promise<Stop>;
-  #timer: NodeJS.Timeout | undefined;
-  #cleanup: (() => void)[] = [];
-
-  constructor(ms: number, signal: AbortSignal | undefined, closing: AbortSignal) {
-    this.promise = new Promise<Stop>((resolve) => {
-      this.#timer = setTimeout(() => resolve(TIMED_OUT), ms);
-      const listen = (s: AbortSignal, value: Stop): void => {
-        if (s.aborted) return resolve(value);
-        const on = (): void => resolve(value);
-        s.addEventListener("abort", on, { once: true });
-        this.#cleanup.push(() => s.removeEventListener("abort", on));
-      };
-      listen(closing, CLOSING);
-      if (signal) listen(signal, ABORTED);
-    });
-  }
-
-  dispose(): void {
-    clearTimeout(this.#timer);
-    for (const f of this.#cleanup) f();
-  }
 }
 
 /**
@@ -185,7 +150,7 @@ class AttemptEnd {
  * await client.close();
  * ```
  */
-export class LazyPirateClient extends EventEmitter<LazyPirateClientEvents> {
+export class LazyPirateClient extends Lifecycle<LazyPirateClientEvents> {
   readonly #endpoint: string;
   readonly #timeoutMs: number;
   readonly #retries: number;
@@ -194,7 +159,6 @@ export class LazyPirateClient extends EventEmitter<LazyPirateClientEvents> {
   #sock: ZSocket<"REQ"> | undefined;
   #queue: Pending[] = [];
   #running: Promise<void> | undefined;
-  #closed = false;
   readonly #closing = new AbortController();
   #stats = { requests: 0, replies: 0, retries: 0, unmatched: 0, failed: 0, aborted: 0 };
 
@@ -204,7 +168,7 @@ export class LazyPirateClient extends EventEmitter<LazyPirateClientEvents> {
    *   names it); `InvalidEndpointError` for a bad endpoint
    */
   constructor(options: LazyPirateClientOptions) {
-    super();
+    super({ owner: "LazyPirateClient", channel: "zkit:lpp:client" });
     const o = readOptions(options, { owner: "LazyPirateClient", example: '{ endpoint: "tcp://localhost:5555" }' });
     this.#endpoint = o.requiredString("endpoint", "tcp://localhost:5555", "the server to connect to");
     parseEndpoints(this.#endpoint, false); // throws InvalidEndpointError now rather than at the first request
@@ -229,25 +193,22 @@ export class LazyPirateClient extends EventEmitter<LazyPirateClientEvents> {
     return this.#queue.length + (this.#running !== undefined ? 1 : 0);
   }
 
-  /** True once {@link LazyPirateClient.close} was called. */
-  get closed(): boolean {
-    return this.#closed;
-  }
-
   /**
-   * Sends a request and resolves with its reply's frames.
+   * Sends a request and resolves with its reply. The client starts by
+   * itself on the first request (it connects then).
    *
    * @param body - one frame or an array of frames (strings are sent as UTF-8)
    * @param options - per-request `timeoutMs`, `retries` and `signal`
-   * @returns the reply, which passed `match` when one is set
+   * @returns the reply (a {@link Reply}: its frames, with `text()`), which
+   *   passed `match` when one is set
    * @throws (rejects) {@link RetriesExhaustedError} (code `ZKIT_TIMEOUT`)
    *   when every attempt timed out; `AbortError` when `signal` aborted;
    *   `ClosedError` when the client is or gets closed; `InvalidArgumentError`
    *   for a bad body or option
    */
-  request(body: MessageLike, options: LazyPirateRequestOptions = {}): Promise<Buffer[]> {
-    return new Promise<Buffer[]>((resolve, reject) => {
-      if (this.#closed) return reject(new ClosedError("LazyPirateClient.request: the client is closed"));
+  request(body: MessageLike, options: LazyPirateRequestOptions = {}): Promise<Reply> {
+    return new Promise<Reply>((resolve, reject) => {
+      if (this.closed) return reject(new ClosedError("LazyPirateClient.request: the client is closed"));
       let frames: Buffer[];
       let timeoutMs: number;
       let retries: number;
@@ -263,8 +224,9 @@ export class LazyPirateClient extends EventEmitter<LazyPirateClientEvents> {
       }
       if (signal?.aborted) {
         this.#stats.aborted++;
-        return reject(abortError(signal));
+        return reject(abortError("LazyPirateClient.request", signal));
       }
+      void this.start();
       const p: Pending = { frames, timeoutMs, retries, signal, resolve, reject, onAbort: undefined };
       if (signal) {
         // while it waits for its turn; once running, the attempt watches the signal
@@ -273,7 +235,7 @@ export class LazyPirateClient extends EventEmitter<LazyPirateClientEvents> {
           if (i < 0) return;
           this.#queue.splice(i, 1);
           this.#stats.aborted++;
-          reject(abortError(signal));
+          reject(abortError("LazyPirateClient.request", signal));
         };
         signal.addEventListener("abort", p.onAbort, { once: true });
       }
@@ -283,27 +245,22 @@ export class LazyPirateClient extends EventEmitter<LazyPirateClientEvents> {
     });
   }
 
+  /** Nothing to do: the socket is opened by the first request. */
+  protected onStart(): void {}
+
   /**
    * Closes the client: the request in flight and those waiting reject with
-   * `ClosedError`, the socket is closed. Idempotent; resolves once the
-   * request in flight has settled.
+   * `ClosedError`, the socket is closed; resolves once the request in flight
+   * has settled.
    */
-  async close(): Promise<void> {
-    if (!this.#closed) {
-      this.#closed = true;
-      this.#closing.abort();
-      for (const p of this.#queue.splice(0)) {
-        this.#unlisten(p);
-        p.reject(new ClosedError("LazyPirateClient: the client was closed before the request was sent"));
-      }
-      this.#discard();
+  protected async onClose(): Promise<void> {
+    this.#closing.abort();
+    for (const p of this.#queue.splice(0)) {
+      this.#unlisten(p);
+      p.reject(new ClosedError("LazyPirateClient: the client was closed before the request was sent"));
     }
+    this.#discard();
     await this.#running;
-  }
-
-  /** Closes the client (for `await using`). */
-  [Symbol.asyncDispose](): Promise<void> {
-    return this.close();
   }
 
   async #pump(): Promise<void> {
@@ -328,58 +285,82 @@ export class LazyPirateClient extends EventEmitter<LazyPirateClientEvents> {
   }
 
   /** All attempts of one request. */
-  async #run(p: Pending): Promise<Buffer[]> {
-    for (let attempt = 1; ; attempt++) {
-      const reply = await this.#attempt(p);
-      if (reply !== TIMED_OUT) return reply;
-      if (attempt > p.retries) {
+  async #run(p: Pending): Promise<Reply> {
+    try {
+      return await withRetries((_n, timeoutMs) => this.#attempt(p, timeoutMs), {
+        retries: p.retries,
+        timeoutMs: p.timeoutMs,
+        signal: p.signal,
+        what: "LazyPirateClient.request",
+        onRetry: (e) => {
+          this.#stats.retries++;
+          log.info("no reply within %d ms (attempt %d): reconnecting and resending", e.timeoutMs, e.attempt);
+          this.notify("retry", { ...e, request: p.frames });
+        },
+      });
+    } catch (err) {
+      if ((err as { name?: string })?.name === "RetriesExhaustedError") {
         this.#stats.failed++;
-        log.warn("no reply after %d attempt(s) of %d ms: giving up", attempt, p.timeoutMs);
-        throw new RetriesExhaustedError(attempt, p.timeoutMs);
+        log.warn("%s", (err as Error).message);
+      } else if ((err as { code?: string })?.code === "ZKIT_ABORTED") {
+        this.#stats.aborted++;
       }
-      this.#stats.retries++;
-      log.info("no reply within %d ms (attempt %d): reconnecting and resending", p.timeoutMs, attempt);
-      this.emit("retry", { attempt, retriesLeft: p.retries - attempt, timeoutMs: p.timeoutMs, request: p.frames });
+      throw err;
     }
   }
 
   /** One attempt: the reply, or TIMED_OUT (the socket is then discarded). */
-  async #attempt(p: Pending): Promise<Buffer[] | typeof TIMED_OUT> {
-    const end = new AttemptEnd(p.timeoutMs, p.signal, this.#closing.signal);
+  async #attempt(p: Pending, timeoutMs: number): Promise<Reply | typeof TIMED_OUT> {
+    const what = "LazyPirateClient.request";
+    const deadline = performance.now() + timeoutMs;
+    const left = (): number => Math.max(0, deadline - performance.now());
+    const closing = this.#closing.signal;
     try {
       const sock = await this.#socket();
       this.#trace?.({ direction: "out", socket: "server", frames: p.frames });
-      const sent = await Promise.race([sock.send(p.frames), end.promise]);
-      if (sent !== undefined) return this.#stop(sent, p);
-      for (;;) {
-        const got = await Promise.race([sock.receive(), end.promise]);
-        if (!Array.isArray(got)) return this.#stop(got, p);
-        this.#trace?.({ direction: "in", socket: "server", frames: got });
-        if (this.#matches(p.frames, got)) {
-          this.#stats.replies++;
-          return got;
-        }
-        // REQ delivers one reply per request: nothing else can come on this
-        // socket, so wait out the attempt and retry on a fresh one.
-        return this.#stop(await end.promise, p);
+      const sent = await raceDeadline(this.#unlessClosing(sock.send(p.frames)), { timeoutMs: left(), signal: p.signal, what });
+      if (sent === TIMED_OUT) return this.#timedOut();
+      const got = await raceDeadline(this.#unlessClosing(sock.receive()), { timeoutMs: left(), signal: p.signal, what });
+      if (got === TIMED_OUT) return this.#timedOut();
+      this.#trace?.({ direction: "in", socket: "server", frames: got });
+      if (this.#matches(p.frames, got)) {
+        this.#stats.replies++;
+        return Reply.fromFrames(got);
       }
+      // REQ delivers one reply per request: nothing else can come on this
+      // socket, so wait out the attempt and retry on a fresh one.
+      await raceDeadline(this.#unlessClosing(new Promise<never>(() => {})), { timeoutMs: left(), signal: p.signal, what });
+      return this.#timedOut();
     } catch (err) {
-      this.#discard();
-      if (this.#closed) throw new ClosedError("LazyPirateClient: the client was closed while the request was in flight", { cause: err });
+      this.#discard(); // aborted or failed: REQ cannot drop a request it sent
+      if (closing.aborted) throw new ClosedError("LazyPirateClient: the client was closed while the request was in flight", { cause: err });
       throw err;
-    } finally {
-      end.dispose();
     }
   }
 
-  #stop(why: Stop, p: Pending): typeof TIMED_OUT {
+  /** `p`, or a rejection with ClosedError as soon as the client closes. */
+  #unlessClosing<T>(p: Promise<T>): Promise<T> {
+    const closing = this.#closing.signal;
+    if (closing.aborted) return Promise.reject(new ClosedError("LazyPirateClient: closed"));
+    return new Promise<T>((resolve, reject) => {
+      const on = (): void => reject(new ClosedError("LazyPirateClient: closed"));
+      closing.addEventListener("abort", on, { once: true });
+      p.then(
+        (v) => {
+          closing.removeEventListener("abort", on);
+          resolve(v);
+        },
+        (err: unknown) => {
+          closing.removeEventListener("abort", on);
+          reject(err);
+        },
+      );
+    });
+  }
+
+  #timedOut(): typeof TIMED_OUT {
     this.#discard();
-    if (why === TIMED_OUT) return TIMED_OUT;
-    if (why === ABORTED) {
-      this.#stats.aborted++;
-      throw abortError(p.signal!);
-    }
-    throw new ClosedError("LazyPirateClient: the client was closed while the request was in flight");
+    return TIMED_OUT;
   }
 
   #matches(request: Buffer[], reply: Buffer[]): boolean {
@@ -394,7 +375,7 @@ export class LazyPirateClient extends EventEmitter<LazyPirateClientEvents> {
     if (!ok) {
       this.#stats.unmatched++;
       log.warn("dropped a reply that does not answer the request in flight (%d frame(s))", reply.length);
-      this.emit("unmatched", { request, reply });
+      this.notify("unmatched", { request, reply });
     }
     return ok;
   }
@@ -409,7 +390,7 @@ export class LazyPirateClient extends EventEmitter<LazyPirateClientEvents> {
       sock.close();
       throw err;
     }
-    if (this.#closed) {
+    if (this.#closing.signal.aborted) {
       sock.close();
       throw new ClosedError("LazyPirateClient: the client was closed while the request was in flight");
     }
@@ -422,10 +403,3 @@ export class LazyPirateClient extends EventEmitter<LazyPirateClientEvents> {
     this.#sock = undefined;
   }
 }
-
-function abortError(signal: AbortSignal): AbortError {
-  return new AbortError("LazyPirateClient.request: aborted", { cause: signal.reason });
-}
-
-const TIMEOUT_RULE: NumberRule = { min: 0, exclusive: true };
-const RETRIES_RULE: NumberRule = { min: 0, integer: true, meaning: "resends after the first attempt" };

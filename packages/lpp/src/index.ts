@@ -16,5 +16,5 @@ export {
   type RetryEvent,
   type UnmatchedEvent,
 } from "./client.js";
-export { RetriesExhaustedError } from "./errors.js";
+export { RetriesExhaustedError, Reply } from "@zkit/reliability";
 export { LPP_RETRIES, LPP_TIMEOUT_MS, decodeSequence, echoMatch, encodeSequence, sameFrames, type MatchFn } from "./protocol.js";

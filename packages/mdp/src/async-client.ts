@@ -18,18 +18,21 @@ import {
   ClosedError,
   ErrorCode,
   LogBurst,
+  TIMEOUT_RULE,
   TimeoutError,
   ZSocket,
   ZkitError,
+  abortError,
   getLogger,
   parseEndpoints,
   readOptions,
   type FrameLike,
   type TraceFn,
 } from "@zkit/core";
+import { Lifecycle, Reply, type RetryEvent } from "@zkit/reliability";
 import { Deque } from "./deque.js";
 import { decodeClientReply, encodeRequest, printable } from "./protocol.js";
-import { DEFAULT_TIMEOUT_MS, TIMEOUT_RULE, abortError, checkRequest, readEndpoint, type CheckedRequest, type MajordomoRequestOptions } from "./request.js";
+import { DEFAULT_TIMEOUT_MS, checkRequest, readEndpoint, type CheckedRequest, type MajordomoRequestOptions } from "./request.js";
 
 const log = getLogger("mdp");
 const noSockets = new LogBurst(log, "MajordomoAsyncClient: out of sockets, requests wait for one (lower maxSockets, or close sockets elsewhere)");
@@ -85,6 +88,12 @@ export interface MajordomoAsyncClientStats {
 
 const OPTION_NAMES = ["endpoint", "timeoutMs", "maxSockets", "trace"] as const;
 
+/** The events of a {@link MajordomoAsyncClient}. */
+export interface MajordomoAsyncClientEvents {
+  /** A request timed out and is sent again on a fresh socket (its `retries` allowed it). */
+  retry: [event: RetryEvent & { service: string }];
+}
+
 interface Slot {
   socket: ZSocket<"DEALER">;
   pending: Pending | undefined;
@@ -92,7 +101,7 @@ interface Slot {
 
 interface Pending {
   req: CheckedRequest;
-  resolve: (body: Buffer[]) => void;
+  resolve: (body: Reply) => void;
   reject: (err: unknown) => void;
   slot: Slot | undefined;
   timer: NodeJS.Timeout | undefined;
@@ -128,7 +137,7 @@ interface SignalWatch {
  * await client.close();
  * ```
  */
-export class MajordomoAsyncClient {
+export class MajordomoAsyncClient extends Lifecycle<MajordomoAsyncClientEvents> {
   /** The broker endpoint(s), in CZMQ syntax. */
   readonly endpoint: string;
   readonly #addresses: string[];
@@ -152,7 +161,6 @@ export class MajordomoAsyncClient {
   readonly #signals = new Map<AbortSignal, SignalWatch>();
   /** Set while waiting to try opening sockets again (libzmq or the process had none left). */
   #socketRetry: NodeJS.Timeout | undefined;
-  #closed = false;
 
   /**
    * @param options - see {@link MajordomoAsyncClientOptions}
@@ -161,6 +169,7 @@ export class MajordomoAsyncClient {
    *   not CZMQ syntax
    */
   constructor(options: MajordomoAsyncClientOptions) {
+    super({ owner: "MajordomoAsyncClient", channel: "zkit:mdp:client" });
     const o = readOptions(options, { owner: "MajordomoAsyncClient", known: OPTION_NAMES });
     this.endpoint = readEndpoint(o);
     const specs = parseEndpoints(this.endpoint, false);
@@ -174,11 +183,6 @@ export class MajordomoAsyncClient {
   /** The client's counters, live (read-only). */
   get stats(): Readonly<MajordomoAsyncClientStats> {
     return this.#stats;
-  }
-
-  /** True once {@link close} was called. */
-  get closed(): boolean {
-    return this.#closed;
   }
 
   /**
@@ -195,17 +199,18 @@ export class MajordomoAsyncClient {
    *   when the client is (or gets) closed; `InvalidArgumentError` for bad
    *   arguments
    */
-  request(service: string, body: FrameLike | readonly FrameLike[], opts?: MajordomoRequestOptions): Promise<Buffer[]> {
+  request(service: string, body: FrameLike | readonly FrameLike[] = [], opts?: MajordomoRequestOptions): Promise<Reply> {
     let req: CheckedRequest;
     try {
       req = checkRequest("MajordomoAsyncClient.request", service, body, opts, { timeoutMs: this.#timeoutMs, retries: 0 });
     } catch (err) {
       return Promise.reject(err);
     }
-    if (this.#closed) return Promise.reject(new ClosedError("MajordomoAsyncClient.request: the client is closed"));
+    if (this.closed) return Promise.reject(new ClosedError("MajordomoAsyncClient.request: the client is closed"));
     if (req.signal?.aborted) return Promise.reject(abortError(`MajordomoAsyncClient.request("${req.serviceName}")`, req.signal));
+    void this.start();
     this.#stats.requests++;
-    return new Promise<Buffer[]>((resolve, reject) => {
+    return new Promise<Reply>((resolve, reject) => {
       const p: Pending = { req, resolve, reject, slot: undefined, timer: undefined, retriesLeft: req.retries, done: false };
       if (req.signal !== undefined) this.#watch(req.signal, p);
       this.#assign(p);
@@ -256,7 +261,7 @@ export class MajordomoAsyncClient {
   #outOfSockets(err: ZkitError): boolean {
     if (err.code !== ErrorCode.TooManySockets) return false;
     noSockets.record("MajordomoAsyncClient: no socket left for a request (%s): it waits, and the client tries again in %d ms", err.message, SOCKET_RETRY_MS);
-    if (this.#socketRetry === undefined && !this.#closed) {
+    if (this.#socketRetry === undefined && !this.closed) {
       this.#socketRetry = setTimeout(() => {
         this.#socketRetry = undefined;
         this.#openForWaiting();
@@ -312,7 +317,7 @@ export class MajordomoAsyncClient {
     this.#stats.replies++;
     this.#finish(p);
     this.#release(slot);
-    p.resolve(msg.body);
+    p.resolve(Reply.fromFrames(msg.body));
   }
 
   /** Ends `p`'s life in the client (timer, abort listener, slot). */
@@ -349,7 +354,7 @@ export class MajordomoAsyncClient {
 
   /** Opens sockets for waiting requests while there is room; never throws. */
   #openForWaiting(): void {
-    for (let next = this.#waiting.peek(); next !== undefined && this.#slots.size < this.#maxSockets && !this.#closed; next = this.#waiting.peek()) {
+    for (let next = this.#waiting.peek(); next !== undefined && this.#slots.size < this.#maxSockets && !this.closed; next = this.#waiting.peek()) {
       if (next.done) {
         this.#waiting.shift();
         this.#stats.waiting--;
@@ -380,9 +385,10 @@ export class MajordomoAsyncClient {
     this.#stats.inFlight--;
     this.#retire(slot); // a late reply must never meet the next request on this socket
     const what = `MajordomoAsyncClient.request("${p.req.serviceName}")`;
-    if (p.retriesLeft > 0 && !this.#closed) {
+    if (p.retriesLeft > 0 && !this.closed) {
       p.retriesLeft--;
       log.warn("%s: no reply within %d ms, resending", what, p.req.timeoutMs);
+      this.notify("retry", { attempt: p.req.retries - p.retriesLeft, retriesLeft: p.retriesLeft, timeoutMs: p.req.timeoutMs, service: p.req.serviceName });
       this.#assign(p);
       return;
     }
@@ -427,13 +433,11 @@ export class MajordomoAsyncClient {
     p.reject(abortError(`MajordomoAsyncClient.request("${p.req.serviceName}")`, p.req.signal!));
   }
 
-  /**
-   * Closes the client: every request still waiting rejects with
-   * `ClosedError`, and every socket closes. Idempotent.
-   */
-  close(): Promise<void> {
-    if (this.#closed) return Promise.resolve();
-    this.#closed = true;
+  /** Nothing to do: sockets are opened by the requests. */
+  protected onStart(): void {}
+
+  /** Every request still waiting rejects with `ClosedError`, and every socket closes. */
+  protected onClose(): void {
     clearTimeout(this.#socketRetry);
     const err = (): ClosedError => new ClosedError("MajordomoAsyncClient.request: the client was closed before the reply came");
     for (let p = this.#waiting.shift(); p !== undefined; p = this.#waiting.shift()) {
@@ -453,11 +457,5 @@ export class MajordomoAsyncClient {
       slot.socket.close();
     }
     this.#free = [];
-    return Promise.resolve();
-  }
-
-  /** Closes the client (for `await using`). */
-  [Symbol.asyncDispose](): Promise<void> {
-    return this.close();
   }
 }

@@ -5,7 +5,6 @@
  * expiry.
  * @module
  */
-import { EventEmitter } from "node:events";
 import {
   ClosedError,
   ErrorCode,
@@ -22,6 +21,7 @@ import {
   type TraceFn,
 } from "@zkit/core";
 import { ZLoop } from "@zkit/zloop";
+import { Lifecycle, PeerExpiry, diagnosticsChannel } from "@zkit/reliability";
 import {
   BrokerState,
   type BrokerConfig,
@@ -232,23 +232,23 @@ const OPTION_NAMES = [
  * await broker.close();
  * ```
  */
-export class MajordomoBroker extends EventEmitter<MajordomoBrokerEvents> {
+export class MajordomoBroker extends Lifecycle<MajordomoBrokerEvents> {
   readonly #socket: ZSocket<"ROUTER">;
-  readonly #loop = new ZLoop();
+  readonly #loop = new ZLoop({ nonstop: true });
+  /** Worker expiry: one ticket each, O(1) per message. */
+  readonly #expiry: PeerExpiry<() => void>;
   readonly #state: BrokerState;
   readonly #config: BrokerConfig;
   readonly #trace: TraceFn | undefined;
   /** One full GC when the broker goes quiet after a burst: the native memory behind received frames goes back then, not whenever V8 next collects. */
   readonly #collector: IdleCollector | undefined;
-  #started = false;
-  #closing: Promise<void> | undefined;
 
   /**
    * @param options - see {@link MajordomoBrokerOptions}
    * @throws `InvalidArgumentError` for an unknown option or a bad value
    */
   constructor(options: MajordomoBrokerOptions = {}) {
-    super();
+    super({ owner: "MajordomoBroker", channel: "zkit:mdp:broker" });
     const o = readOptions(options, { owner: "MajordomoBroker", known: OPTION_NAMES });
     this.#config = {
       heartbeatIntervalMs: o.number("heartbeatIntervalMs", DEFAULT_HEARTBEAT_INTERVAL_MS, { min: 0, exclusive: true }),
@@ -275,6 +275,8 @@ export class MajordomoBroker extends EventEmitter<MajordomoBrokerEvents> {
       routerNotify: ROUTER_NOTIFY_DISCONNECT,
       maxMessageSize: Number.isFinite(this.#config.maxFrameBytes) ? this.#config.maxFrameBytes : -1,
     });
+    this.#expiry = new PeerExpiry(this.#loop, this.#config.heartbeatIntervalMs * this.#config.liveness, (onExpire) => onExpire());
+    const expiry = this.#expiry;
     const trace = this.#trace;
     const socket = this.#socket;
     const failed = (frames: Buffer[], to: "client" | "worker") => (err: unknown): void => {
@@ -288,8 +290,15 @@ export class MajordomoBroker extends EventEmitter<MajordomoBrokerEvents> {
         socket.send(frames).catch(failed(frames, to));
       },
       now,
-      emit: (event, ...args) => (this.emit as (e: string, ...a: unknown[]) => boolean)(event, ...args),
-      listening: (event) => this.listenerCount(event) > 0,
+      emit: (event, ...args) => {
+        (this.notify as (e: string, ...a: unknown[]) => void)(event, ...args);
+        return true;
+      },
+      listening: (event) => this.listenerCount(event) > 0 || diagnosticsChannel("zkit:mdp:broker").hasSubscribers,
+      watch: (onExpire) => {
+        const handle = expiry.add(onExpire);
+        return { touch: () => expiry.touch(handle), stop: () => expiry.remove(handle) };
+      },
       extraStats: () => {
         const m = process.memoryUsage();
         return { rssBytes: m.rss, heapUsedBytes: m.heapUsed, externalBytes: m.external, arrayBuffersBytes: m.arrayBuffers };
@@ -312,11 +321,6 @@ export class MajordomoBroker extends EventEmitter<MajordomoBrokerEvents> {
     return this.#socket.endpoints;
   }
 
-  /** True once {@link close} was called. */
-  get closed(): boolean {
-    return this.#closing !== undefined;
-  }
-
   /**
    * The counters and, per service, its workers, idle workers and queue
    * length (what `mmi.stats` answers); for one service when `service` is given.
@@ -336,7 +340,7 @@ export class MajordomoBroker extends EventEmitter<MajordomoBrokerEvents> {
    *   `ZkitError` `ZKIT_ADDRESS_IN_USE`, when the bind fails
    */
   async bind(endpoint: string): Promise<string> {
-    if (this.#closing !== undefined) throw new ClosedError("MajordomoBroker.bind: the broker is closed");
+    this.assertOpen("MajordomoBroker.bind");
     if (typeof endpoint !== "string") throw new InvalidArgumentError(`MajordomoBroker.bind(endpoint): pass a string such as "tcp://*:5555", got ${describeValue(endpoint)}`);
     const real = await this.#socket.bind(endpoint.startsWith("@") ? endpoint.slice(1) : endpoint);
     log.info("broker bound %s", real);
@@ -346,16 +350,14 @@ export class MajordomoBroker extends EventEmitter<MajordomoBrokerEvents> {
   /**
    * Starts serving in the background: reading the ROUTER, heartbeating
    * workers, expiring workers and requests. Idempotent. The broker runs
-   * until {@link close}, or until the process is interrupted after
-   * `handleInterrupts()` of `@zkit/core` (it then closes itself).
+   * until {@link MajordomoBroker.close}, or until the process is
+   * interrupted after `handleInterrupts()` of `@zkit/core` (it then closes
+   * itself); `done` settles when it has closed.
    *
    * @returns resolves once the broker serves
-   * @throws `ClosedError` (rejects) after {@link close}
+   * @throws `ClosedError` (rejects) after `close()`
    */
-  start(): Promise<void> {
-    if (this.#closing !== undefined) return Promise.reject(new ClosedError("MajordomoBroker.start: the broker is closed"));
-    if (this.#started) return Promise.resolve();
-    this.#started = true;
+  protected onStart(): void {
     const state = this.#state;
     const trace = this.#trace;
     const collector = this.#collector;
@@ -377,8 +379,8 @@ export class MajordomoBroker extends EventEmitter<MajordomoBrokerEvents> {
     this.#loop.readerSetTolerant(this.#socket);
     let released = 0;
     this.#loop.timer(this.#config.heartbeatIntervalMs, 0, () => {
-      state.purgeWorkers();
       state.heartbeat();
+      this.publishStats(state.stats);
       if (collector !== undefined) {
         collector.released(state.releasedBytes - released);
         released = state.releasedBytes;
@@ -389,33 +391,16 @@ export class MajordomoBroker extends EventEmitter<MajordomoBrokerEvents> {
     if (Number.isFinite(expiry)) {
       this.#loop.timer(Math.min(1000, Math.max(10, expiry / 4)), 0, () => state.expireRequests());
     }
-    this.#loop.start().then(
-      () => {
-        if (this.#closing === undefined) {
-          log.info("broker: interrupted, closing");
-          void this.close();
-        }
-      },
-      (err: unknown) => {
-        log.error("broker loop failed: %s", (err as Error)?.stack ?? String(err));
-        void this.close();
-      },
-    );
-    return Promise.resolve();
+    this.#loop.start().catch((err: unknown) => this.fail(err));
   }
 
   /**
    * Closes the broker: sends DISCONNECT to every worker (they reconnect to
    * whoever binds the endpoint next), lets the messages out (up to 1 s) and
    * closes the socket. Queued requests and those workers hold are dropped
-   * (the held ones counted as lost): their clients retry. Idempotent.
+   * (the held ones counted as lost): their clients retry.
    */
-  close(): Promise<void> {
-    this.#closing ??= this.#close();
-    return this.#closing;
-  }
-
-  async #close(): Promise<void> {
+  protected async onClose(): Promise<void> {
     this.#loop.destroy();
     if (!this.#socket.closed) {
       this.#state.disconnectAll();
@@ -425,11 +410,6 @@ export class MajordomoBroker extends EventEmitter<MajordomoBrokerEvents> {
       this.#socket.close();
     }
     log.info("broker closed");
-  }
-
-  /** Closes the broker (for `await using`). */
-  [Symbol.asyncDispose](): Promise<void> {
-    return this.close();
   }
 }
 

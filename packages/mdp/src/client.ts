@@ -4,21 +4,21 @@
  * a fresh socket for every resend.
  * @module
  */
-import { ClosedError, TimeoutError, ZSocket, getLogger, readOptions, type FrameLike, type TraceFn } from "@zkit/core";
-import { decodeClientReply, encodeRequest, printable } from "./protocol.js";
 import {
-  DEFAULT_RETRIES,
-  DEFAULT_TIMEOUT_MS,
+  ClosedError,
   RETRIES_RULE,
   TIMED_OUT,
   TIMEOUT_RULE,
-  abortError,
-  checkRequest,
-  race,
-  readEndpoint,
-  type CheckedRequest,
-  type MajordomoRequestOptions,
-} from "./request.js";
+  ZSocket,
+  getLogger,
+  raceDeadline,
+  readOptions,
+  type FrameLike,
+  type TraceFn,
+} from "@zkit/core";
+import { Lifecycle, Reply, withRetries, type RetryEvent } from "@zkit/reliability";
+import { decodeClientReply, encodeRequest, printable } from "./protocol.js";
+import { DEFAULT_RETRIES, DEFAULT_TIMEOUT_MS, checkRequest, readEndpoint, type CheckedRequest, type MajordomoRequestOptions } from "./request.js";
 
 const log = getLogger("mdp");
 
@@ -33,7 +33,7 @@ export interface MajordomoClientOptions {
   timeoutMs?: number;
   /**
    * How many times a request is resent after a timeout, each time on a
-   * fresh socket, before `request()` rejects with `TimeoutError`
+   * fresh socket, before `request()` rejects with `RetriesExhaustedError`
    * (`retries: 3` means up to four sends in all).
    * @defaultValue 3
    */
@@ -50,13 +50,19 @@ export interface MajordomoClientStats {
   replies: number;
   /** Attempts that timed out (each leads to a resend or a `TimeoutError`). */
   timeouts: number;
-  /** Requests that gave up with `TimeoutError`. */
+  /** Requests that gave up with `RetriesExhaustedError`. */
   failures: number;
   /** Messages dropped because they were not the reply awaited (malformed, another service). */
   unmatched: number;
 }
 
 const OPTION_NAMES = ["endpoint", "timeoutMs", "retries", "trace"] as const;
+
+/** The events of a {@link MajordomoClient}. */
+export interface MajordomoClientEvents {
+  /** An attempt timed out: the socket was replaced and the request is sent again. */
+  retry: [event: RetryEvent & { service: string }];
+}
 
 /**
  * A synchronous-style Majordomo client (7/MDP, the Guide's `mdcliapi`) with
@@ -75,7 +81,7 @@ const OPTION_NAMES = ["endpoint", "timeoutMs", "retries", "trace"] as const;
  * await client.close();
  * ```
  */
-export class MajordomoClient {
+export class MajordomoClient extends Lifecycle<MajordomoClientEvents> {
   /** The broker endpoint(s), in CZMQ syntax. */
   readonly endpoint: string;
   readonly #timeoutMs: number;
@@ -84,7 +90,7 @@ export class MajordomoClient {
   readonly #stats: MajordomoClientStats = { requests: 0, replies: 0, timeouts: 0, failures: 0, unmatched: 0 };
   #socket: ZSocket<"DEALER"> | undefined;
   #turn: Promise<void> = Promise.resolve();
-  #closed = false;
+  readonly #closing = new AbortController();
 
   /**
    * @param options - see {@link MajordomoClientOptions}
@@ -92,6 +98,7 @@ export class MajordomoClient {
    *   `InvalidEndpointError` for an endpoint that is not CZMQ syntax
    */
   constructor(options: MajordomoClientOptions) {
+    super({ owner: "MajordomoClient", channel: "zkit:mdp:client" });
     const o = readOptions(options, { owner: "MajordomoClient", known: OPTION_NAMES });
     this.endpoint = readEndpoint(o);
     this.#timeoutMs = o.number("timeoutMs", DEFAULT_TIMEOUT_MS, TIMEOUT_RULE);
@@ -104,25 +111,25 @@ export class MajordomoClient {
     return this.#stats;
   }
 
-  /** True once {@link close} was called. */
-  get closed(): boolean {
-    return this.#closed;
-  }
-
   /**
    * Sends a request to `service` and resolves with the reply's body frames
-   * (the frames after the service frame).
+   * (the frames after the service frame). The client starts by itself on
+   * the first request.
    *
    * @param service - the service name, e.g. `"echo"` or `"mmi.service"`
-   * @param body - the request body: one frame or several
+   * @param body - the request body: one frame or several; none is sent as
+   *   one empty frame, as 7/MDP requires
    * @param opts - per-request `timeoutMs`, `retries` and `signal`
-   * @throws (rejects) `TimeoutError` when no reply came after `retries`
-   *   resends; `AbortError` when `signal` aborts; `ClosedError` when the
-   *   client is (or gets) closed; `InvalidArgumentError` for bad arguments
+   * @returns a {@link Reply}: the body frames, with `text()` and `json()`
+   * @throws (rejects) `RetriesExhaustedError` (a `TimeoutError`) when no
+   *   reply came after `retries` resends; `AbortError` when `signal`
+   *   aborts; `ClosedError` when the client is (or gets) closed;
+   *   `InvalidArgumentError` for bad arguments
    */
-  async request(service: string, body: FrameLike | readonly FrameLike[], opts?: MajordomoRequestOptions): Promise<Buffer[]> {
+  async request(service: string, body: FrameLike | readonly FrameLike[] = [], opts?: MajordomoRequestOptions): Promise<Reply> {
     const req = checkRequest("MajordomoClient.request", service, body, opts, { timeoutMs: this.#timeoutMs, retries: this.#retries });
-    if (this.#closed) throw new ClosedError("MajordomoClient.request: the client is closed");
+    if (this.closed) throw new ClosedError("MajordomoClient.request: the client is closed");
+    void this.start();
     this.#stats.requests++;
     // one request at a time, in call order: the next caller waits for the
     // one before it and for this one
@@ -130,42 +137,66 @@ export class MajordomoClient {
     let release!: () => void;
     const mine = new Promise<void>((r) => (release = r));
     this.#turn = previous.then(() => mine);
+    const what = `MajordomoClient.request("${req.serviceName}")`;
     try {
-      await race(previous, Infinity, req.signal, `MajordomoClient.request("${req.serviceName}")`);
-      return await this.#attempts(req);
+      await raceDeadline(previous, { timeoutMs: Infinity, signal: req.signal, what });
+      return await withRetries((_n, timeoutMs) => this.#attempt(req, timeoutMs, what), {
+        retries: req.retries,
+        timeoutMs: req.timeoutMs,
+        signal: req.signal,
+        what,
+        onRetry: (e) => {
+          log.warn("%s: no reply within %d ms, resending (%d of %d)", what, e.timeoutMs, e.attempt, req.retries);
+          this.notify("retry", { ...e, service: req.serviceName });
+        },
+      });
+    } catch (err) {
+      if ((err as { name?: string })?.name === "RetriesExhaustedError") this.#stats.failures++;
+      if (this.#closing.signal.aborted && !(err instanceof ClosedError)) throw new ClosedError(`${what}: the client was closed`, { cause: err });
+      throw err;
     } finally {
       release();
     }
   }
 
-  async #attempts(req: CheckedRequest): Promise<Buffer[]> {
-    const what = `MajordomoClient.request("${req.serviceName}")`;
-    for (let attempt = 0; ; attempt++) {
-      if (this.#closed) throw new ClosedError(`${what}: the client is closed`);
-      if (req.signal?.aborted) throw abortError(what, req.signal);
-      const socket = await this.#open();
-      const request = encodeRequest(req.service, req.body);
-      this.#trace?.({ direction: "out", socket: "broker", frames: request });
-      void socket.send(request);
-      const reply = await this.#await(socket, req, what);
-      if (reply !== undefined) {
+  /** One attempt: send, then wait for the reply until its timeout (TIMED_OUT: the socket is then discarded). */
+  async #attempt(req: CheckedRequest, timeoutMs: number, what: string): Promise<Reply | typeof TIMED_OUT> {
+    if (this.closed) throw new ClosedError(`${what}: the client is closed`);
+    const socket = await this.#open();
+    const request = encodeRequest(req.service, req.body);
+    this.#trace?.({ direction: "out", socket: "broker", frames: request });
+    void socket.send(request);
+    const deadline = performance.now() + timeoutMs;
+    for (;;) {
+      let ready: boolean | typeof TIMED_OUT;
+      try {
+        ready = await raceDeadline(socket.waitReadable(), { timeoutMs: deadline - performance.now(), signal: req.signal, what });
+      } catch (err) {
+        this.#discard(); // the reply may still come: never on this socket
+        throw err;
+      }
+      if (ready === TIMED_OUT) {
+        this.#stats.timeouts++;
+        this.#discard(); // Lazy Pirate: a fresh socket, so a late reply is never taken for the next one
+        return TIMED_OUT;
+      }
+      if (!ready) throw new ClosedError(`${what}: the client was closed while waiting`);
+      const frames = await socket.receive();
+      this.#trace?.({ direction: "in", socket: "broker", frames });
+      const msg = decodeClientReply(frames);
+      if (msg.kind === "reply" && msg.service.equals(req.service)) {
         this.#stats.replies++;
-        return reply;
+        return Reply.fromFrames(msg.body);
       }
-      this.#stats.timeouts++;
-      this.#discard(); // Lazy Pirate: a fresh socket, so a late reply is never taken for the next one
-      if (attempt >= req.retries) {
-        this.#stats.failures++;
-        throw new TimeoutError(`${what}: no reply after ${attempt + 1} attempt(s) of ${req.timeoutMs} ms each`);
-      }
-      log.warn("%s: no reply within %d ms, resending (%d of %d)", what, req.timeoutMs, attempt + 1, req.retries);
+      this.#stats.unmatched++;
+      log.warn("%s: dropped a message that is not its reply: %s", what, msg.kind === "invalid" ? msg.error.message : `a reply from service ${printable(msg.service)}`);
     }
   }
 
   async #open(): Promise<ZSocket<"DEALER">> {
     if (this.#socket === undefined || this.#socket.closed) {
       this.#socket = await ZSocket.dealer(this.endpoint, { linger: 0 });
-      if (this.#closed) {
+      if (this.closed) {
         this.#socket.close();
         throw new ClosedError("MajordomoClient.request: the client is closed");
       }
@@ -173,45 +204,18 @@ export class MajordomoClient {
     return this.#socket;
   }
 
-  /** Waits for the reply to `req` until its timeout; undefined when it timed out. */
-  async #await(socket: ZSocket<"DEALER">, req: CheckedRequest, what: string): Promise<Buffer[] | undefined> {
-    const deadline = performance.now() + req.timeoutMs;
-    for (;;) {
-      let ready: boolean | typeof TIMED_OUT;
-      try {
-        ready = await race(socket.waitReadable(), deadline - performance.now(), req.signal, what);
-      } catch (err) {
-        this.#discard(); // the reply may still come: never on this socket
-        throw err;
-      }
-      if (ready === TIMED_OUT) return undefined;
-      if (!ready) throw new ClosedError(`${what}: the client was closed while waiting`);
-      const frames = await socket.receive();
-      this.#trace?.({ direction: "in", socket: "broker", frames });
-      const msg = decodeClientReply(frames);
-      if (msg.kind === "reply" && msg.service.equals(req.service)) return msg.body;
-      this.#stats.unmatched++;
-      log.warn("%s: dropped a message that is not its reply: %s", what, msg.kind === "invalid" ? msg.error.message : `a reply from service ${printable(msg.service)}`);
-    }
-  }
-
   #discard(): void {
     this.#socket?.close();
     this.#socket = undefined;
   }
 
-  /**
-   * Closes the client: a request in progress rejects with `ClosedError`.
-   * Idempotent.
-   */
-  close(): Promise<void> {
-    this.#closed = true;
-    this.#discard();
-    return Promise.resolve();
-  }
+  /** Nothing to do: the socket is opened by the first request. */
+  protected onStart(): void {}
 
-  /** Closes the client (for `await using`). */
-  [Symbol.asyncDispose](): Promise<void> {
-    return this.close();
+  /** A request in progress rejects with `ClosedError`; the socket closes. */
+  protected onClose(): void {
+    this.#closing.abort();
+    this.#discard();
   }
 }
+

@@ -39,19 +39,23 @@ export type {
   WorkerGoneReason,
   WorkerInfo,
 } from "./broker-state.js";
-export { MajordomoClient, type MajordomoClientOptions, type MajordomoClientStats } from "./client.js";
+export { MajordomoClient, type MajordomoClientEvents, type MajordomoClientOptions, type MajordomoClientStats } from "./client.js";
+export { Reply, RetriesExhaustedError, type RetryEvent } from "@zkit/reliability";
 export {
   MajordomoAsyncClient,
   DEFAULT_MAX_SOCKETS,
+  type MajordomoAsyncClientEvents,
   type MajordomoAsyncClientOptions,
   type MajordomoAsyncClientStats,
 } from "./async-client.js";
 export { DEFAULT_RETRIES, DEFAULT_TIMEOUT_MS, type MajordomoRequestOptions } from "./request.js";
 export {
   MajordomoWorker,
+  DEFAULT_CLOSE_TIMEOUT_MS,
   DEFAULT_CONCURRENCY,
   DEFAULT_RECONNECT_MS,
   type MajordomoHandler,
+  type MajordomoJob,
   type MajordomoReply,
   type MajordomoWorkerEvents,
   type MajordomoWorkerOptions,

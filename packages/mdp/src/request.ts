@@ -5,15 +5,15 @@
  * @module
  */
 import {
-  AbortError,
   InvalidArgumentError,
+  RETRIES_RULE,
+  TIMEOUT_RULE,
   connectEndpoints,
   describeValue,
   isMessageLike,
   parseEndpoints,
   readOptions,
   toFrames,
-  type NumberRule,
   type OptionReader,
 } from "@zkit/core";
 import { serviceNameProblem } from "./protocol.js";
@@ -36,11 +36,6 @@ export interface MajordomoRequestOptions {
   /** Aborts the request: it rejects with `AbortError`. */
   signal?: AbortSignal;
 }
-
-/** @internal What `timeoutMs` accepts: a number of ms > 0. */
-export const TIMEOUT_RULE: NumberRule = { min: 0, exclusive: true };
-/** @internal What `retries` accepts: an integer >= 0. */
-export const RETRIES_RULE: NumberRule = { min: 0, integer: true };
 
 /**
  * @internal Reads the `endpoint` option of a client or worker: required,
@@ -89,47 +84,3 @@ export function checkRequest(
   };
 }
 
-/** @internal The AbortError for an aborted request, keeping the signal's reason as cause. */
-export function abortError(what: string, signal: AbortSignal): AbortError {
-  return new AbortError(`${what}: aborted`, { cause: signal.reason });
-}
-
-/** @internal What {@link race} resolves to when the time is up. */
-export const TIMED_OUT: unique symbol = Symbol("timed out");
-
-/**
- * @internal Resolves like `p`, or with {@link TIMED_OUT} after `ms`;
- * rejects with an AbortError when `signal` aborts first.
- */
-export function race<T>(p: Promise<T>, ms: number, signal: AbortSignal | undefined, what: string): Promise<T | typeof TIMED_OUT> {
-  return new Promise<T | typeof TIMED_OUT>((resolve, reject) => {
-    if (signal?.aborted) {
-      reject(abortError(what, signal));
-      return;
-    }
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      reject(abortError(what, signal!));
-    };
-    const timer =
-      ms === Infinity
-        ? undefined
-        : setTimeout(() => {
-            signal?.removeEventListener("abort", onAbort);
-            resolve(TIMED_OUT);
-          }, Math.max(0, ms));
-    signal?.addEventListener("abort", onAbort, { once: true });
-    p.then(
-      (v) => {
-        clearTimeout(timer);
-        signal?.removeEventListener("abort", onAbort);
-        resolve(v);
-      },
-      (err: unknown) => {
-        clearTimeout(timer);
-        signal?.removeEventListener("abort", onAbort);
-        reject(err);
-      },
-    );
-  });
-}

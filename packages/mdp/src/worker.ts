@@ -1,13 +1,24 @@
 /**
- * MajordomoWorker: a 7/MDP worker that serves one service with a handler,
- * heartbeats, reconnects with a fresh socket when the broker is lost or
- * says DISCONNECT, and closes gracefully.
+ * MajordomoWorker: a 7/MDP worker that serves one service with a handler
+ * (or hands the requests out as jobs to a `for await` loop), heartbeats,
+ * reconnects with a fresh socket when the broker is lost or says
+ * DISCONNECT, and closes gracefully. Built on the reliability layer: its
+ * connection is a `PeerConnection`, its handlers run in a `HandlerRunner`,
+ * its lifecycle is a `Lifecycle`.
  * @module
  */
-import { EventEmitter } from "node:events";
-import { ClosedError, InvalidArgumentError, ZSocket, getLogger, isMessageLike, now, readOptions, type FrameLike, type TraceFn } from "@zkit/core";
+import { InvalidArgumentError, getLogger, isMessageLike, readOptions, type FrameLike, type TraceFn } from "@zkit/core";
 import { ZLoop } from "@zkit/zloop";
-import { Deque } from "./deque.js";
+import {
+  Backoff,
+  HandlerRunner,
+  Lifecycle,
+  PeerConnection,
+  peerId,
+  type ConnectionEvent,
+  type HandlerContext,
+  type Job,
+} from "@zkit/reliability";
 import { readEndpoint } from "./request.js";
 import {
   DEFAULT_HEARTBEAT_INTERVAL_MS,
@@ -27,14 +38,22 @@ const log = getLogger("mdp");
 /** The Guide's delay before a worker reconnects to a lost broker, in ms. */
 export const DEFAULT_RECONNECT_MS = 2500;
 
+/** Default of {@link MajordomoWorkerOptions.closeTimeoutMs}. */
+export const DEFAULT_CLOSE_TIMEOUT_MS = 10_000;
+
 /** What a worker's handler returns: the reply body, one frame or several. */
 export type MajordomoReply = FrameLike | readonly FrameLike[];
 
 /**
- * Serves one request: gets the request body frames, returns (or resolves
- * to) the reply body.
+ * Serves one request: gets the request body frames and a context
+ * (`ctx.signal` aborts when the worker closes, `ctx.peer` is the client's
+ * address in hex, `ctx.service` the service), returns (or resolves to) the
+ * reply body.
  */
-export type MajordomoHandler = (request: Buffer[]) => Promise<MajordomoReply> | MajordomoReply;
+export type MajordomoHandler = (request: Buffer[], ctx: HandlerContext) => Promise<MajordomoReply> | MajordomoReply;
+
+/** One request, as a `for await (const job of worker)` loop gets it (a worker made without a handler). */
+export type MajordomoJob = Job<Buffer[], MajordomoReply>;
 
 /** Options of {@link MajordomoWorker}. */
 export interface MajordomoWorkerOptions {
@@ -42,8 +61,12 @@ export interface MajordomoWorkerOptions {
   endpoint: string;
   /** The service this worker serves; not `mmi.*`, at most 255 bytes. */
   service: string;
-  /** Serves each request; up to `concurrency` at once (one at a time by default). */
-  handler: MajordomoHandler;
+  /**
+   * Serves each request; up to `concurrency` at once (one at a time by
+   * default). Leave it out to consume the requests as jobs with
+   * `for await (const job of worker) job.reply(...)`.
+   */
+  handler?: MajordomoHandler;
   /**
    * How many requests the handler may work on at once. Above 1, replies go
    * out as handlers finish, possibly out of order (each carries its own
@@ -67,12 +90,18 @@ export interface MajordomoWorkerOptions {
    */
   liveness?: number;
   /**
-   * How long to wait before reconnecting to a lost broker, in ms. After a
-   * DISCONNECT the worker reconnects at once, but never more often than
-   * once every `reconnectMs`.
+   * How long to wait before reconnecting to a lost broker, in ms (the
+   * Guide's fixed delay). After a DISCONNECT the worker reconnects at once,
+   * but never more often than once every `reconnectMs`.
    * @defaultValue 2500
    */
   reconnectMs?: number;
+  /**
+   * How long {@link MajordomoWorker.close} lets the requests in hand finish
+   * before their `ctx.signal` aborts, in ms.
+   * @defaultValue 10000
+   */
+  closeTimeoutMs?: number;
   /**
    * Builds the reply when the handler throws (7/MDP has no error reply, so
    * the convention is yours). Without it, the worker replies with an empty
@@ -102,64 +131,52 @@ export interface WorkerStats {
   malformed: number;
 }
 
-/** The events of a {@link MajordomoWorker}. */
+/** The events of a {@link MajordomoWorker} (the standard names of `@zkit/reliability`). */
 export interface MajordomoWorkerEvents {
-  /** READY was sent on a fresh connection. */
-  ready: [
-    info: {
-      /** The service registered. */
-      service: string;
-      /** Which connection this is: 1 for the first, 2 after the first reconnection, ... */
-      connection: number;
-    },
-  ];
-  /** The connection was dropped; the worker reconnects. */
-  disconnected: [
-    info: {
-      /** The broker went silent (`broker-lost`) or sent DISCONNECT. */
-      reason: "broker-lost" | "disconnect";
-    },
-  ];
+  /** A fresh socket is connecting (the first connection and every reconnection). */
+  connecting: [info: { service: string; endpoint: string; connection: number }];
+  /**
+   * READY was sent on a fresh connection (handed to libzmq, which delivers
+   * it once the broker is there): the broker may not be up yet, see
+   * `connected`.
+   */
+  ready: [info: { service: string; connection: number }];
+  /** The first well-formed 7/MDP message from the broker on this connection: it is there and has the READY. */
+  connected: [info: { service: string; connection: number }];
+  /**
+   * The connection was dropped: the broker went silent (`"silent"`) or sent
+   * DISCONNECT (`"disconnect"`); `answered` says whether it had answered on
+   * that connection at all (false: nobody there, or not a 7/MDP broker).
+   */
+  disconnected: [info: { service: string; connection: number; reason: string; silentMs: number; answered: boolean }];
+  /** Waiting before the next connection. */
+  reconnecting: [info: { service: string; delayMs: number; attempt: number; reason: string }];
   /** The handler threw; `onError`'s reply (or an empty one) was sent. */
-  "handler-error": [
-    info: {
-      /** What the handler threw. */
-      error: unknown;
-      /** The request body it was given. */
-      request: Buffer[];
-    },
-  ];
+  "handler-error": [info: { error: unknown; request: Buffer[] }];
   /** A malformed message from the broker was dropped. */
-  malformed: [
-    info: {
-      /** What is wrong with it. */
-      reason: string;
-      /** The index of the bad frame, when one can be named. */
-      frame: number | undefined;
-    },
-  ];
-  /** The worker closed. */
-  close: [];
+  malformed: [info: { reason: string; frame: number | undefined; peer: string | undefined }];
 }
 
-const OPTION_NAMES = ["endpoint", "service", "handler", "concurrency", "heartbeatIntervalMs", "liveness", "reconnectMs", "onError", "trace"] as const;
+const OPTION_NAMES = ["endpoint", "service", "handler", "concurrency", "heartbeatIntervalMs", "liveness", "reconnectMs", "closeTimeoutMs", "onError", "trace"] as const;
 
 /** Default of {@link MajordomoWorkerOptions.concurrency}. */
 export const DEFAULT_CONCURRENCY = 1;
 
-interface Job {
-  generation: number;
+/** What the runner keeps per request. */
+interface Meta {
+  connection: number;
   client: Buffer;
-  body: Buffer[];
+  request: Buffer[];
 }
 
 /**
  * A Majordomo worker (7/MDP): registers a service with the broker and
  * answers its requests with a handler, one request at a time (or up to
- * `concurrency` at once).
+ * `concurrency` at once), or hands them out as jobs.
  *
- * - {@link start} connects a DEALER, sends READY and resolves; the worker
- *   then serves in the background.
+ * - `start()` connects a DEALER, sends READY and resolves; the worker then
+ *   serves in the background. Events say what is true: `connecting`,
+ *   `ready` (READY sent), `connected` (the broker answered).
  * - It sends HEARTBEAT every `heartbeatIntervalMs`, also while the handler
  *   works, so a broker that expires busy workers keeps it.
  * - When the broker is silent for `liveness` intervals, the worker waits
@@ -170,9 +187,11 @@ interface Job {
  * - Requests that arrive while the handler is busy wait in order (a
  *   broker with `workerPrefetch` sends several); `concurrency` handlers
  *   run at once, and each reply goes out as soon as its handler is done.
- * - {@link close} finishes the requests being handled, sends their
- *   replies, then DISCONNECT (the broker requeues the requests that were
- *   still waiting), and closes.
+ *   The handler gets `(request, ctx)`: `ctx.signal` aborts when the worker
+ *   closes and its grace (`closeTimeoutMs`) has passed.
+ * - `close()` finishes the requests being handled, sends their replies,
+ *   then DISCONNECT (the broker requeues the requests that were still
+ *   waiting), and closes. `done` settles then.
  *
  * @example
  * ```ts
@@ -184,40 +203,26 @@ interface Job {
  * await worker.start();
  * // ... later
  * await worker.close();
+ *
+ * // or pull the requests:
+ * const puller = new MajordomoWorker({ endpoint: "tcp://127.0.0.1:5555", service: "upper" });
+ * await puller.start();
+ * for await (const job of puller) job.reply(job.request.map((f) => f.toString().toUpperCase()));
  * ```
  */
-export class MajordomoWorker extends EventEmitter<MajordomoWorkerEvents> {
+export class MajordomoWorker extends Lifecycle<MajordomoWorkerEvents> implements AsyncIterable<MajordomoJob> {
   /** The service this worker serves. */
   readonly service: string;
   /** The broker endpoint(s), in CZMQ syntax. */
   readonly endpoint: string;
 
-  readonly #handler: MajordomoHandler;
   readonly #onError: ((err: unknown, request: Buffer[]) => MajordomoReply) | undefined;
-  readonly #trace: TraceFn | undefined;
-  readonly #heartbeatMs: number;
-  readonly #liveness: number;
   readonly #reconnectMs: number;
-  readonly #concurrency: number;
+  readonly #closeTimeoutMs: number;
   readonly #stats: WorkerStats = { requests: 0, replies: 0, handlerErrors: 0, repliesDropped: 0, connections: 0, reconnects: 0, malformed: 0 };
-
-  #loop = new ZLoop();
-  #socket: ZSocket<"DEALER"> | undefined;
-  /** Bumped on every (re)connection: a reply for an older one is dropped. */
-  #generation = 0;
-  #lastHeard = 0;
-  #lastConnect = -Infinity;
-  #reconnectTimer: NodeJS.Timeout | undefined;
-  /** Requests received, waiting for a handler. */
-  #jobs = new Deque<Job>();
-  /** Handlers running now. */
-  #active = 0;
-  /** True while `#pump` starts jobs (a synchronous handler finishing inside it does not recurse). */
-  #pumping = false;
-  /** Called when the last running handler finishes (close() waits on it). */
-  #onIdle: (() => void) | undefined;
-  #starting: Promise<void> | undefined;
-  #closing: Promise<void> | undefined;
+  readonly #loop = new ZLoop({ nonstop: true });
+  readonly #conn: PeerConnection;
+  readonly #runner: HandlerRunner<Buffer[], MajordomoReply, Meta>;
 
   /**
    * @param options - see {@link MajordomoWorkerOptions}
@@ -225,20 +230,40 @@ export class MajordomoWorker extends EventEmitter<MajordomoWorkerEvents> {
    *   `mmi.*` service
    */
   constructor(options: MajordomoWorkerOptions) {
-    super();
+    super({ owner: "MajordomoWorker", channel: "zkit:mdp:worker" });
     const o = readOptions(options, { owner: "MajordomoWorker", known: OPTION_NAMES });
     this.endpoint = readEndpoint(o);
     this.service = o.requiredString("service", "echo");
     const problem = serviceNameProblem(this.service);
     if (problem !== undefined) o.fail("service", `must be a valid service name: ${problem}`);
     if (isMmiService(this.service)) o.fail("service", `"${this.service}" is reserved: mmi.* services are answered by the broker (8/MMI)`);
-    this.#handler = o.requiredFunction<MajordomoHandler>("handler", "async (request: Buffer[]) => reply");
+    const handler = o.function<MajordomoHandler>("handler", "async (request: Buffer[], ctx) => reply");
     this.#onError = o.function("onError", "(err, request: Buffer[]) => reply");
-    this.#trace = o.function<TraceFn>("trace");
-    this.#heartbeatMs = o.number("heartbeatIntervalMs", DEFAULT_HEARTBEAT_INTERVAL_MS, { min: 0, exclusive: true });
-    this.#liveness = o.number("liveness", DEFAULT_LIVENESS, { min: 1, integer: true });
+    const trace = o.function<TraceFn>("trace");
+    const heartbeatIntervalMs = o.number("heartbeatIntervalMs", DEFAULT_HEARTBEAT_INTERVAL_MS, { min: 0, exclusive: true });
+    const liveness = o.number("liveness", DEFAULT_LIVENESS, { min: 1, integer: true });
     this.#reconnectMs = o.number("reconnectMs", DEFAULT_RECONNECT_MS, { min: 0 });
-    this.#concurrency = o.number("concurrency", DEFAULT_CONCURRENCY, { min: 1, integer: true });
+    this.#closeTimeoutMs = o.number("closeTimeoutMs", DEFAULT_CLOSE_TIMEOUT_MS, { min: 0 });
+    const concurrency = o.number("concurrency", DEFAULT_CONCURRENCY, { min: 1, integer: true });
+    this.#runner = new HandlerRunner<Buffer[], MajordomoReply, Meta>({
+      ...(handler !== undefined ? { handler } : {}),
+      concurrency,
+      onResult: (meta, reply) => this.#reply(meta, reply),
+      onError: (meta, err) => this.#reply(meta, this.#failed(err, meta.request)),
+    });
+    this.#conn = new PeerConnection({
+      owner: `MajordomoWorker ${this.service}`,
+      endpoint: this.endpoint,
+      type: "DEALER",
+      loop: this.#loop,
+      backoff: new Backoff({ initialMs: this.#reconnectMs }),
+      hello: () => encodeReady(this.service),
+      heartbeat: { intervalMs: heartbeatIntervalMs, liveness, frames: () => encodeHeartbeat() },
+      onMessage: (frames, connection) => this.#onMessage(frames, connection),
+      onEvent: (e) => this.#onConnection(e),
+      ...(trace !== undefined ? { trace } : {}),
+      traceName: "broker",
+    });
   }
 
   /** The worker's counters, live (read-only). */
@@ -248,7 +273,7 @@ export class MajordomoWorker extends EventEmitter<MajordomoWorkerEvents> {
 
   /** True while a request is being handled. */
   get busy(): boolean {
-    return this.#active > 0;
+    return this.#runner.active > 0;
   }
 
   /**
@@ -256,179 +281,120 @@ export class MajordomoWorker extends EventEmitter<MajordomoWorkerEvents> {
    * a handler (at most the broker's `workerPrefetch`).
    */
   get inHand(): number {
-    return this.#active + this.#jobs.length;
+    return this.#runner.active + this.#runner.queued;
   }
 
   /** How many requests the handler may work on at once (the `concurrency` option). */
   get concurrency(): number {
-    return this.#concurrency;
-  }
-
-  /** True once {@link close} was called. */
-  get closed(): boolean {
-    return this.#closing !== undefined;
+    return this.#runner.concurrency;
   }
 
   /**
-   * Connects to the broker and sends READY; the worker then serves in the
-   * background until {@link close} (or an interrupt after
-   * `handleInterrupts()`, which closes it). Idempotent.
-   *
-   * @returns resolves once READY is sent (handed to libzmq)
-   * @throws `ClosedError` (rejects) after {@link close}; when the socket
-   *   cannot be created or connected, that error (the worker is then closed)
+   * The requests as jobs, for a worker made without a handler:
+   * `for await (const job of worker) job.reply(...)`. The loop ends when the
+   * worker closes.
    */
-  start(): Promise<void> {
-    if (this.#closing !== undefined) return Promise.reject(new ClosedError("MajordomoWorker.start: the worker is closed"));
-    this.#starting ??= this.#start();
-    return this.#starting;
+  [Symbol.asyncIterator](): AsyncIterator<MajordomoJob> {
+    return this.#runner[Symbol.asyncIterator]();
   }
 
-  async #start(): Promise<void> {
-    this.#loop.timer(this.#heartbeatMs, 0, () => this.#tick());
-    this.#loop.start().then(
-      () => {
-        if (this.#closing === undefined) {
-          log.info("worker %s: interrupted, closing", this.service);
-          void this.close();
-        }
-      },
-      (err: unknown) => {
-        log.error("worker %s: loop failed: %s", this.service, (err as Error)?.stack ?? String(err));
-        void this.close();
-      },
-    );
-    try {
-      await this.#connect();
-    } catch (err) {
-      this.#closing ??= this.#close();
-      throw err;
-    }
-  }
-
-  async #connect(): Promise<void> {
-    if (this.#closing !== undefined) return;
-    this.#lastConnect = now();
-    const socket = await ZSocket.dealer(this.endpoint);
-    if (this.#closing !== undefined) {
-      socket.close();
-      return;
-    }
-    this.#socket = socket;
-    this.#generation++;
-    this.#lastHeard = now();
-    this.#loop.reader(socket, (frames) => this.#onMessage(frames));
-    this.#loop.readerSetTolerant(socket);
-    this.#stats.connections++;
-    await this.#send(encodeReady(this.service));
+  /**
+   * Connects to the broker and sends READY (what `start()` does,
+   * idempotent); the worker then serves in the background until `close()`
+   * (or an interrupt after `handleInterrupts()`). `start()` resolves once
+   * READY is handed to libzmq, and rejects with `ClosedError` after
+   * `close()`, or with the error when the socket cannot be created or
+   * connected (the worker is then closed).
+   */
+  protected async onStart(): Promise<void> {
+    this.#loop.start().catch((err: unknown) => this.fail(err));
+    await this.#conn.start();
     log.info("worker %s: READY sent to %s", this.service, this.endpoint);
-    this.emit("ready", { service: this.service, connection: this.#stats.connections });
   }
 
-  #send(frames: Buffer[]): Promise<void> {
-    const socket = this.#socket;
-    if (socket === undefined || socket.closed) return Promise.resolve();
-    this.#trace?.({ direction: "out", socket: "broker", frames });
-    return socket.send(frames).catch((err: unknown) => log.debug("worker %s: send failed: %s", this.service, (err as Error).message));
+  /**
+   * Closes the worker gracefully (what `close()` does): finishes the
+   * requests being handled (their `ctx.signal` aborts after
+   * `closeTimeoutMs`) and sends their replies, then DISCONNECT (requests
+   * that were waiting for a handler, or that the broker sent meanwhile, go
+   * back to its queue), and closes the socket.
+   */
+  protected async onClose(): Promise<void> {
+    await this.#runner.close(this.#closeTimeoutMs);
+    this.#conn.send(encodeDisconnect());
+    await this.#conn.flush(1000);
+    this.#conn.close();
+    this.#loop.destroy();
+    log.info("worker %s: closed", this.service);
   }
 
-  /** The heartbeat timer: broker liveness, then our HEARTBEAT. */
-  #tick(): void {
-    if (this.#socket === undefined || this.#closing !== undefined) return;
-    if (now() - this.#lastHeard > this.#heartbeatMs * this.#liveness) {
-      log.warn("worker %s: no message from the broker for %d ms, reconnecting in %d ms", this.service, Math.round(now() - this.#lastHeard), this.#reconnectMs);
-      this.#drop("broker-lost", this.#reconnectMs);
-      return;
+  #onConnection(e: ConnectionEvent): void {
+    const service = this.service;
+    switch (e.type) {
+      case "connecting":
+        this.notify("connecting", { service, endpoint: e.endpoint, connection: e.connection });
+        return;
+      case "ready":
+        this.#stats.connections++;
+        this.notify("ready", { service, connection: e.connection });
+        return;
+      case "connected":
+        this.notify("connected", { service, connection: e.connection });
+        return;
+      case "disconnected":
+        // every waiting request belongs to the dropped connection
+        this.#runner.discard((meta) => meta.connection === e.connection);
+        this.#stats.reconnects++;
+        this.notify("disconnected", { service, connection: e.connection, reason: e.reason, silentMs: e.silentMs, answered: e.answered });
+        return;
+      case "reconnecting":
+        this.notify("reconnecting", { service, delayMs: e.delayMs, attempt: e.attempt, reason: e.reason });
+        return;
     }
-    void this.#send(encodeHeartbeat());
   }
 
-  #onMessage(frames: Buffer[]): void {
-    this.#trace?.({ direction: "in", socket: "broker", frames });
-    this.#lastHeard = now();
+  #onMessage(frames: Buffer[], connection: number): boolean {
     const msg = decodeWorkerMessage(frames);
     switch (msg.kind) {
       case "request":
         this.#stats.requests++;
-        if (this.#closing !== undefined) return; // said or saying DISCONNECT: the broker requeues it
-        this.#jobs.push({ generation: this.#generation, client: msg.client, body: msg.body });
-        this.#pump();
-        return;
+        if (this.closed) return true; // said or saying DISCONNECT: the broker requeues it
+        this.#runner.submit(msg.body, { connection, client: msg.client, request: msg.body }, { service: this.service, peer: peerId(msg.client) });
+        return true;
       case "heartbeat":
-        return;
-      case "disconnect": {
+        return true;
+      case "disconnect":
         log.info("worker %s: DISCONNECT from the broker, reconnecting", this.service);
-        const wait = Math.max(0, this.#lastConnect + this.#reconnectMs - now());
-        this.#drop("disconnect", wait);
-        return;
-      }
+        // at once, but never more often than once every reconnectMs
+        this.#conn.drop("disconnect", Math.max(0, this.#reconnectMs - this.#conn.sinceConnectMs));
+        return true;
       case "invalid":
         this.#stats.malformed++;
         log.warn("worker %s: dropped a malformed message from the broker: %s", this.service, msg.error.message);
-        this.emit("malformed", { reason: msg.error.message, frame: msg.error.frame });
-        return;
+        this.notify("malformed", { reason: msg.error.message, frame: msg.error.frame, peer: undefined });
+        return false;
     }
   }
 
-  /** Starts waiting jobs while fewer than `concurrency` handlers run. */
-  #pump(): void {
-    if (this.#pumping) return; // a synchronous handler finished inside the loop below: it goes on
-    this.#pumping = true;
-    try {
-      while (this.#active < this.#concurrency && this.#jobs.length > 0) {
-        this.#active++;
-        this.#run(this.#jobs.shift()!);
-      }
-    } finally {
-      this.#pumping = false;
-    }
-  }
-
-  /** Runs the handler on one job; its reply is sent when it is done (at once for a synchronous handler). */
-  #run(job: Job): void {
-    let result: Promise<MajordomoReply> | MajordomoReply;
-    try {
-      result = this.#handler(job.body);
-    } catch (err) {
-      this.#done(job, this.#failed(err, job.body));
-      return;
-    }
-    if (isThenable(result)) {
-      Promise.resolve(result).then(
-        (reply) => this.#done(job, reply),
-        (err: unknown) => this.#done(job, this.#failed(err, job.body)),
-      );
-    } else {
-      this.#done(job, result);
-    }
-  }
-
-  /** A handler finished: sends its reply (unless its connection is gone) and starts the next job. */
-  #done(job: Job, result: unknown): void {
-    let reply = result as MajordomoReply;
-    if (!isMessageLike(reply)) reply = this.#failed(new InvalidArgumentError("the handler must return a frame (Buffer, string, ...) or an array of frames"), job.body);
-    this.#active--;
-    if (job.generation !== this.#generation || this.#socket === undefined) {
+  /** A handler finished: its reply goes out, unless its connection is gone. */
+  #reply(meta: Meta, result: MajordomoReply): void {
+    let reply = result;
+    if (!isMessageLike(reply)) reply = this.#failed(new InvalidArgumentError("the handler must return a frame (Buffer, string, ...) or an array of frames"), meta.request);
+    if (meta.connection !== this.#conn.connection || !this.#conn.connected) {
       this.#stats.repliesDropped++;
       log.warn("worker %s: the connection of a request was dropped while it was handled; its reply is discarded", this.service);
-    } else {
-      this.#stats.replies++;
-      // not awaited: the socket's send queue keeps replies in order, and what
-      // a worker can have to send is bounded by what the broker sent it
-      void this.#send(encodeReply(job.client, toBody(reply)));
+      return;
     }
-    if (this.#active === 0 && this.#onIdle !== undefined) {
-      const idle = this.#onIdle;
-      this.#onIdle = undefined;
-      idle();
-    }
-    if (this.#closing === undefined) this.#pump();
+    this.#stats.replies++;
+    // the socket's send queue keeps replies in order; what a worker can have
+    // to send is bounded by what the broker sent it
+    this.#conn.send(encodeReply(meta.client, toBody(reply)));
   }
 
   #failed(err: unknown, request: Buffer[]): MajordomoReply {
     this.#stats.handlerErrors++;
     log.warn("worker %s: the handler failed: %s", this.service, (err as Error)?.stack ?? String(err));
-    this.emit("handler-error", { error: err, request });
+    this.notify("handler-error", { error: err, request });
     if (this.#onError !== undefined) {
       try {
         const reply = this.#onError(err, request);
@@ -439,72 +405,4 @@ export class MajordomoWorker extends EventEmitter<MajordomoWorkerEvents> {
     }
     return [];
   }
-
-  /** Drops the connection and reconnects after `delayMs`. */
-  #drop(reason: "broker-lost" | "disconnect", delayMs: number): void {
-    const socket = this.#socket;
-    if (socket === undefined) return;
-    this.#socket = undefined;
-    this.#generation++;
-    socket.close();
-    this.#jobs.clear(); // every waiting job belongs to the dropped connection
-    this.#stats.reconnects++;
-    this.emit("disconnected", { reason });
-    clearTimeout(this.#reconnectTimer);
-    this.#reconnectTimer = setTimeout(() => {
-      this.#reconnectTimer = undefined;
-      this.#connect().catch((err: unknown) => {
-        log.error("worker %s: reconnect failed: %s", this.service, (err as Error)?.message ?? String(err));
-        if (this.#closing === undefined) this.#retryConnect();
-      });
-    }, delayMs);
-  }
-
-  #retryConnect(): void {
-    this.#reconnectTimer = setTimeout(() => {
-      this.#reconnectTimer = undefined;
-      this.#connect().catch(() => {
-        if (this.#closing === undefined) this.#retryConnect();
-      });
-    }, Math.max(this.#reconnectMs, 100));
-  }
-
-  /**
-   * Closes the worker gracefully: finishes the requests being handled and
-   * sends their replies, then sends DISCONNECT (requests that were waiting
-   * for a handler, or that the broker sent meanwhile, go back to its queue),
-   * and closes the socket. Idempotent.
-   */
-  close(): Promise<void> {
-    this.#closing ??= this.#close();
-    return this.#closing;
-  }
-
-  async #close(): Promise<void> {
-    clearTimeout(this.#reconnectTimer);
-    this.#jobs.clear();
-    await this.#starting?.catch(() => {});
-    if (this.#active > 0) await new Promise<void>((resolve) => (this.#onIdle = resolve));
-    const socket = this.#socket;
-    if (socket !== undefined && !socket.closed) {
-      await this.#send(encodeDisconnect());
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([socket.flush(), new Promise<void>((r) => (timer = setTimeout(r, 1000)))]);
-      clearTimeout(timer);
-    }
-    this.#socket = undefined;
-    socket?.close();
-    this.#loop.destroy();
-    log.info("worker %s: closed", this.service);
-    this.emit("close");
-  }
-
-  /** Closes the worker (for `await using`). */
-  [Symbol.asyncDispose](): Promise<void> {
-    return this.close();
-  }
-}
-
-function isThenable(value: unknown): value is PromiseLike<MajordomoReply> {
-  return typeof value === "object" && value !== null && typeof (value as { then?: unknown }).then === "function";
 }

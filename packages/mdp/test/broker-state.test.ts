@@ -31,25 +31,54 @@ const CONFIG: BrokerConfig = {
   maxDeliveries: 3,
 };
 
+/**
+ * Worker silence as the broker watches it (ZLoop tickets there), by hand:
+ * each watch has a deadline, touched on every message; `expire()` fires
+ * those past it, as the tickets would.
+ */
+function fakeWatches(expiryMs: number, clock: () => number) {
+  const watches = new Set<{ deadline: number; onExpire: () => void }>();
+  return {
+    watch: (onExpire: () => void) => {
+      const w = { deadline: clock() + expiryMs, onExpire };
+      watches.add(w);
+      return { touch: () => void (w.deadline = clock() + expiryMs), stop: () => void watches.delete(w) };
+    },
+    expire: () => {
+      for (const w of [...watches]) {
+        if (w.deadline > clock()) continue;
+        watches.delete(w);
+        w.onExpire();
+      }
+    },
+    get size() {
+      return watches.size;
+    },
+  };
+}
+
 function harness(config: Partial<BrokerConfig> = {}) {
   let t = 0;
   const sent: { frames: Buffer[]; to: string }[] = [];
   const events: [string, unknown][] = [];
-  const state = new BrokerState(
-    { ...CONFIG, ...config },
-    {
-      send: (frames, to) => void sent.push({ frames, to }),
-      now: () => t,
-      emit: (event, ...args) => {
-        events.push([event, args[0]]);
-        return true;
-      },
-      listening: () => true,
+  const merged = { ...CONFIG, ...config };
+  const watches = fakeWatches(merged.heartbeatIntervalMs * merged.liveness, () => t);
+  const state = new BrokerState(merged, {
+    send: (frames, to) => void sent.push({ frames, to }),
+    now: () => t,
+    emit: (event, ...args) => {
+      events.push([event, args[0]]);
+      return true;
     },
-  );
+    listening: () => true,
+    watch: watches.watch,
+  });
   const take = () => sent.splice(0).map(({ frames, to }) => ({ to, frames: frames.map((f) => (f.length === 1 && f[0]! < 10 ? `0x0${f[0]}` : f.toString("latin1"))) }));
   return {
     state,
+    watches,
+    /** Fires the expiry of every worker silent past its deadline. */
+    expire: () => watches.expire(),
     take,
     events,
     eventNames: () => events.map(([e]) => e),
@@ -175,18 +204,18 @@ describe("heartbeats and worker expiry", () => {
     h.advance(250);
     h.heartbeat(2);
     h.advance(60); // worker 1: 310 ms silent, worker 2: 60 ms
-    h.state.purgeWorkers();
+    h.expire();
     expect(h.state.stats).toMatchObject({ workers: 1, workersExpired: 1 });
     expect(h.events.filter(([e]) => e === "worker-gone")).toEqual([["worker-gone", { service: "echo", worker: id(1).toString("hex"), reason: "expired", inHand: 0 }]]);
     h.advance(239); // worker 2 heard at 250: alive until 550
-    h.state.purgeWorkers();
+    h.expire();
     expect(h.state.stats.workers).toBe(1);
     h.advance(2);
-    h.state.purgeWorkers();
+    h.expire();
     expect(h.state.stats.workers).toBe(0);
   });
 
-  it("the purge visits every worker: dead ones behind a live one expire too", () => {
+  it("expiry is per worker: dead ones behind a live one expire too (the Guide's purge stopped at the first live worker)", () => {
     const h = harness();
     h.ready(1);
     h.ready(2);
@@ -194,7 +223,7 @@ describe("heartbeats and worker expiry", () => {
     h.advance(200);
     h.heartbeat(1); // the first in line lives; the Guide's purge stopped here
     h.advance(150);
-    h.state.purgeWorkers();
+    h.expire();
     expect(h.state.snapshot().serviceList).toEqual([{ name: "echo", workers: 1, waiting: 1, queued: 0, queuedBytes: 0, inFlight: 0, workerList: [{ worker: hex(1), inHand: 0 }] }]);
     h.request(1, "x");
     expect(h.take()).toEqual([toWorker(1, 1, "x")]);
@@ -206,7 +235,7 @@ describe("heartbeats and worker expiry", () => {
     h.request(1, "x");
     h.take();
     h.advance(301);
-    h.state.purgeWorkers();
+    h.expire();
     expect(h.state.stats).toMatchObject({ workers: 0, requeued: 1, lost: 0, inFlight: 0, queued: 1 });
     expect(h.events).toContainEqual(["request-requeued", { service: "echo", client: hex(101), worker: hex(1), reason: "expired" }]);
     h.reply(1, 1, "late"); // the expired worker comes back: unknown now
@@ -216,6 +245,20 @@ describe("heartbeats and worker expiry", () => {
     h.reply(2, 1, "X");
     expect(h.take()).toEqual([toClient(1, "X")]);
     expect(h.state.stats).toMatchObject({ replies: 1, forged: 0 });
+  });
+
+  it("a worker's silence is watched from READY until it leaves, whatever the reason", () => {
+    const h = harness();
+    h.ready(1);
+    h.ready(2);
+    h.ready(3);
+    expect(h.watches.size).toBe(3);
+    h.disconnect(1);
+    h.gone(2);
+    h.advance(301);
+    h.expire();
+    expect(h.watches.size).toBe(0);
+    expect(h.state.stats).toMatchObject({ workers: 0, workersDisconnected: 1, workersLost: 1, workersExpired: 1 });
   });
 
   it("a worker that sends DISCONNECT holding a request gives it back to the head of the queue", () => {
@@ -254,7 +297,7 @@ describe("request queues", () => {
     h.take();
     h.advance(3_600_000);
     h.heartbeat(1); // the worker heartbeats: it stays
-    h.state.purgeWorkers();
+    h.expire();
     h.state.expireRequests();
     expect(h.state.stats).toMatchObject({ expired: 0, queued: 3 });
     h.reply(1, 1, "done");
@@ -444,6 +487,7 @@ describe("malformed input", () => {
     const sent: Buffer[][] = [];
     const emitted: string[] = [];
     const state = new BrokerState(CONFIG, {
+      watch: fakeWatches(300, () => 0).watch,
       send: (f) => void sent.push(f),
       now: () => 0,
       emit: (e, ..._args) => {
@@ -565,7 +609,7 @@ describe("pipelining (workerPrefetch > 1)", () => {
     for (let c = 1; c <= 3; c++) h.request(c, `r${c}`);
     h.take();
     h.advance(301);
-    h.state.purgeWorkers();
+    h.expire();
     expect(h.state.stats).toMatchObject({ requeued: 3, lost: 0, inFlight: 0, queued: 3, workers: 0, workersExpired: 1 });
     expect(h.events.filter(([e]) => e === "request-requeued").map(([, i]) => (i as { client: string }).client).sort()).toEqual([hex(101), hex(102), hex(103)]);
     expect(h.events.filter(([e]) => e === "worker-gone")).toEqual([["worker-gone", { service: "echo", worker: hex(1), reason: "expired", inHand: 3 }]]);

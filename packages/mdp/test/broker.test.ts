@@ -347,6 +347,8 @@ describe("lifecycle and options", () => {
     await broker.close();
     await recvUntil(worker, (f) => show(f).join() === ",MDPW01,0x05", "DISCONNECT on close");
     expect(broker.closed).toBe(true);
+    await expect(broker.done).resolves.toBeUndefined();
+    expect(broker.state).toBe("closed");
     await broker.close(); // idempotent
     await expect(broker.bind("tcp://127.0.0.1:*")).rejects.toThrow(/closed/);
     // libzmq closes the listening socket in its I/O thread, a moment after close(): retry until then

@@ -6,7 +6,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { AbortError, ClosedError, InvalidArgumentError, InvalidEndpointError, TimeoutError, ZSocket } from "@zkit/core";
 import { waitFor } from "@zkit/testkit";
-import { MajordomoAsyncClient, MajordomoBroker, MajordomoClient, MajordomoWorker } from "../src/index.js";
+import { MajordomoAsyncClient, MajordomoBroker, MajordomoClient, MajordomoWorker, RetriesExhaustedError } from "../src/index.js";
 import { EMPTY, WAIT_MS, b, cleanup, isAutoId, quiet, recv, show, startBroker, track } from "./helpers.js";
 
 afterEach(cleanup);
@@ -55,12 +55,20 @@ describe("MajordomoClient", () => {
     expect(client.stats).toMatchObject({ timeouts: 2, replies: 1 });
   });
 
-  it("gives up with TimeoutError after retries + 1 attempts", async () => {
+  it("gives up with RetriesExhaustedError (a TimeoutError) after retries + 1 attempts, with a retry event before each resend", async () => {
     const { router, endpoint } = await fakeBroker();
     const client = track(new MajordomoClient({ endpoint, timeoutMs: 100, retries: 2 }));
+    const retries: unknown[] = [];
+    client.on("retry", (e) => retries.push(e));
     const err = await client.request("echo", "x").catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RetriesExhaustedError);
     expect(err).toBeInstanceOf(TimeoutError);
-    expect((err as Error).message).toMatch(/no reply after 3 attempt\(s\) of 100 ms/);
+    expect(err).toMatchObject({ attempts: 3, timeoutMs: 100, code: "ZKIT_TIMEOUT" });
+    expect((err as Error).message).toMatch(/^MajordomoClient.request\("echo"\): no reply after 3 attempts of 100 ms each/);
+    expect(retries).toEqual([
+      { attempt: 1, retriesLeft: 1, timeoutMs: 100, service: "echo" },
+      { attempt: 2, retriesLeft: 0, timeoutMs: 100, service: "echo" },
+    ]);
     let sends = 0;
     while (!(await quiet(router, 50))) {
       await router.receive();

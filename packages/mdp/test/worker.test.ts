@@ -10,8 +10,9 @@
 //   worker --REPLY-->     router
 import { afterEach, describe, expect, it } from "vitest";
 import { InvalidArgumentError, InvalidEndpointError, ZSocket } from "@zkit/core";
-import { waitFor } from "@zkit/testkit";
+import { waitFor, within } from "@zkit/testkit";
 import { MajordomoWorker, type MajordomoWorkerOptions } from "../src/index.js";
+import type { HandlerContext } from "@zkit/reliability";
 import { EMPTY, WAIT_MS, b, cleanup, isAutoId, recv, recvUntil, show, track } from "./helpers.js";
 
 afterEach(cleanup);
@@ -60,12 +61,41 @@ describe("MajordomoWorker", () => {
   it("a silent broker is lost after liveness intervals: the worker reconnects with a fresh socket and READY after reconnectMs", async () => {
     const { router, wid, worker } = await setup({ liveness: 3, reconnectMs: 200 });
     const disconnected = new Promise<unknown>((r) => worker.once("disconnected", r));
+    const reconnecting = new Promise<unknown>((r) => worker.once("reconnecting", r));
     // the router never answers: heartbeats only go one way
-    expect(await disconnected).toEqual({ reason: "broker-lost" });
+    expect(await disconnected).toMatchObject({ reason: "silent", answered: false, connection: 1, service: "echo" });
+    expect(await reconnecting).toMatchObject({ delayMs: 200, reason: "silent" });
     const again = await recvUntil(router, isCommand(1), "a new READY");
     expect(again[0]).not.toEqual(wid);
     expect(show(again.slice(1))).toEqual(["", "MDPW01", "0x01", "echo"]);
     expect(worker.stats).toMatchObject({ connections: 2, reconnects: 1 });
+  });
+
+  it("says what is true: connecting, READY sent, then connected once per connection on the broker's first message", async () => {
+    const router = track(await ZSocket.router("@tcp://127.0.0.1:*", { linger: 0 }));
+    const worker = track(new MajordomoWorker({ endpoint: router.endpoint, service: "echo", heartbeatIntervalMs: 100, liveness: 10, reconnectMs: 100, handler: (r) => r }));
+    const events: string[] = [];
+    worker.on("connecting", ({ connection, endpoint }) => events.push(`connecting ${connection} ${endpoint === worker.endpoint}`));
+    worker.on("ready", ({ connection }) => events.push(`ready ${connection}`));
+    worker.on("connected", ({ connection }) => events.push(`connected ${connection}`));
+    worker.on("disconnected", ({ reason, answered }) => events.push(`disconnected ${reason} ${answered}`));
+    await worker.start();
+    const ready = await recv(router, "READY");
+    await waitFor(() => events.length === 2, WAIT_MS, "ready");
+    expect(events).toEqual(["connecting 1 true", "ready 1"]); // READY is out, the broker has said nothing yet
+    await router.send([ready[0]!, EMPTY, b("MDPW01"), Buffer.from([4])]);
+    await waitFor(() => events.length === 3, WAIT_MS, "connected");
+    await router.send([ready[0]!, EMPTY, b("MDPW01"), Buffer.from([4])]);
+    await request(router, ready[0]!, "C1", "x");
+    await recvUntil(router, isCommand(3), "the REPLY"); // later messages do not say it again
+    expect(events).toEqual(["connecting 1 true", "ready 1", "connected 1"]);
+    // the router falls silent: lost after liveness intervals, then a fresh connection that has not seen the broker
+    await recvUntil(router, isCommand(1), "the READY of the second connection");
+    await waitFor(() => events.length >= 6, WAIT_MS, "the second connection's events");
+    expect(events.slice(3, 6)).toEqual(["disconnected silent true", "connecting 2 true", "ready 2"]);
+    // nothing answers the second connection: its loss says the broker was never seen on it
+    await waitFor(() => events.length >= 7, WAIT_MS, "the second loss");
+    expect(events[6]).toBe("disconnected silent false");
   });
 
   it("stays connected while the broker heartbeats", async () => {
@@ -100,6 +130,46 @@ describe("MajordomoWorker", () => {
     await waitFor(() => worker.stats.repliesDropped === 1, WAIT_MS, "the orphan reply to be dropped");
     await request(router, again[0]!, "C2", "fresh");
     expect(show(await recvUntil(router, isCommand(3), "REPLY to the fresh request")).slice(4)).toEqual(["C2", "", "fresh"]);
+  });
+
+  it("the handler gets a context: the client as peer (hex), the service, and a signal that aborts when close() outlasts closeTimeoutMs", async () => {
+    let seen: HandlerContext | undefined;
+    const { router, wid, worker } = await setup({
+      closeTimeoutMs: 50,
+      handler: (_r, ctx) => {
+        seen = ctx;
+        return new Promise<string>((resolve) => ctx.signal.addEventListener("abort", () => resolve("stopped early"), { once: true }));
+      },
+    });
+    await request(router, wid, "C1", "long job");
+    await waitFor(() => seen !== undefined, WAIT_MS, "the handler to start");
+    expect(seen).toMatchObject({ service: "echo", peer: b("C1").toString("hex") });
+    expect(seen!.signal.aborted).toBe(false);
+    await worker.close();
+    expect(seen!.signal.aborted).toBe(true);
+    // its reply still went out, before DISCONNECT
+    expect(show(await recvUntil(router, isCommand(3), "the REPLY")).slice(4)).toEqual(["C1", "", "stopped early"]);
+    await recvUntil(router, isCommand(5), "DISCONNECT");
+    await expect(worker.done).resolves.toBeUndefined();
+  });
+
+  it("without a handler, the requests come as jobs from `for await`; each job replies to its own client; the loop ends at close", async () => {
+    const { router, wid, worker } = await setup({ handler: undefined });
+    const served: string[] = [];
+    const loop = (async () => {
+      for await (const job of worker) {
+        served.push(job.request[0]!.toString());
+        job.reply(job.request.map((f) => f.toString().toUpperCase()));
+      }
+    })();
+    await request(router, wid, "C1", "one");
+    await request(router, wid, "C2", "two");
+    expect(show(await recvUntil(router, isCommand(3), "reply 1")).slice(4)).toEqual(["C1", "", "ONE"]);
+    expect(show(await recvUntil(router, isCommand(3), "reply 2")).slice(4)).toEqual(["C2", "", "TWO"]);
+    await worker.close();
+    await within(loop, WAIT_MS, "the for await loop to end");
+    expect(served).toEqual(["one", "two"]);
+    expect(worker.stats).toMatchObject({ requests: 2, replies: 2 });
   });
 
   it("close() finishes the request in hand, sends its REPLY, then DISCONNECT", async () => {
@@ -281,7 +351,8 @@ describe("MajordomoWorker", () => {
     const ok = { endpoint: "tcp://127.0.0.1:5555", service: "echo", handler: (r: Buffer[]) => r };
     expect(() => new MajordomoWorker({ ...ok, service: "mmi.service" })).toThrow(/reserved/);
     expect(() => new MajordomoWorker({ ...ok, service: "" })).toThrow(/service is required/);
-    expect(() => new MajordomoWorker({ ...ok, handler: undefined as never })).toThrow(/handler is required/);
+    expect(() => new MajordomoWorker({ ...ok, handler: "echo" as never })).toThrow(/option handler must be a function/);
+    expect(new MajordomoWorker({ ...ok, handler: undefined }).service).toBe("echo"); // no handler: jobs are pulled with for await
     expect(() => new MajordomoWorker({ ...ok, heartbeatIntervalMs: -5 })).toThrow(InvalidArgumentError);
     expect(() => new MajordomoWorker({ ...ok, liveness: 0 })).toThrow(/liveness/);
     expect(() => new MajordomoWorker({ ...ok, concurrency: 0 })).toThrow(/option concurrency must be an integer >= 1, got 0/);

@@ -16,17 +16,15 @@ export {
   type ParanoidPirateQueueEvents,
   type ParanoidPirateQueueOptions,
   type ParanoidPirateQueueStats,
-  type WorkerExpiredEvent,
-  type WorkerReadyEvent,
+  type WorkerGoneReason,
 } from "./queue.js";
 export {
   ParanoidPirateWorker,
-  type DisconnectedEvent,
   type ParanoidPirateHandler,
+  type ParanoidPirateJob,
   type ParanoidPirateWorkerEvents,
   type ParanoidPirateWorkerOptions,
   type ParanoidPirateWorkerStats,
-  type ReconnectEvent,
 } from "./worker.js";
 export {
   PPP_HEARTBEAT,

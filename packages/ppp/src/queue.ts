@@ -1,10 +1,11 @@
 /**
  * ParanoidPirateQueue: the 6/PPP queue (ZeroMQ Guide chapter 4, "Robust
  * Reliable Queuing"): an LRU queue of DEALER workers that heartbeats every
- * worker and expires the silent ones, idle or busy.
+ * worker and expires the silent ones, idle or busy. Its worker bookkeeping
+ * is the reliability layer's `WorkerQueue` (the same as Simple Pirate's),
+ * with expiry on ZLoop tickets; its lifecycle is a `Lifecycle`.
  * @module
  */
-import { EventEmitter } from "node:events";
 import {
   ErrorCode,
   LogBurst,
@@ -18,7 +19,8 @@ import {
   readOptions,
   type TraceFn,
 } from "@zkit/core";
-import { ZLoop, type Ticket } from "@zkit/zloop";
+import { ZLoop } from "@zkit/zloop";
+import { Lifecycle, WorkerQueue, peerId, type QueuedWorker } from "@zkit/reliability";
 import {
   PPP_HEARTBEAT_INTERVAL_MS,
   PPP_LIVENESS,
@@ -27,28 +29,22 @@ import {
   encodeClientReply,
   encodeQueueHeartbeat,
   encodeWorkerRequest,
-  type ClientRequest,
 } from "./protocol.js";
-import { Workers, type WorkerEntry } from "./workers.js";
 
 const log = getLogger("ppp");
 const forgedLog = new LogBurst(log, "forged replies dropped (see stats.forged)");
+const malformedLog = new LogBurst(log, "malformed messages dropped (see stats.malformed)");
 
 /** Default of {@link ParanoidPirateQueueOptions.maxFrameBytes}: 16 MiB. */
 export const PPP_MAX_FRAME_BYTES = 16 * 1024 * 1024;
 /** Default of {@link ParanoidPirateQueueOptions.maxDeliveries}. */
 export const PPP_MAX_DELIVERIES = 3;
 
-/** A request the queue accepted, with how many workers it was given to. */
-interface HeldRequest extends ClientRequest {
+/** A request the queue accepted. */
+interface Work {
+  readonly client: Buffer;
+  readonly body: Buffer[];
   deliveries: number;
-}
-
-/** What the queue keeps per worker. */
-interface WorkerData {
-  ticket: Ticket;
-  /** The request it holds, while busy. */
-  request: HeldRequest | undefined;
 }
 
 /** Options of a {@link ParanoidPirateQueue}. */
@@ -96,35 +92,28 @@ export interface ParanoidPirateQueueOptions {
   trace?: TraceFn;
 }
 
-/** What `worker-ready` reports. */
-export interface WorkerReadyEvent {
-  /** The worker's routing id at the backend. */
-  readonly identity: Buffer;
-}
+/** Why a worker left (`worker-gone`). */
+export type WorkerGoneReason = "silent" | "disconnected" | "unreachable";
 
-/** What `worker-expired` reports. */
-export interface WorkerExpiredEvent {
-  /** The worker's routing id at the backend. */
-  readonly identity: Buffer;
-  /**
-   * True if it held a request, which then goes to the next worker (up to
-   * `maxDeliveries` workers in all).
-   */
-  readonly busy: boolean;
-  /**
-   * `"silent"`: nothing from it for `liveness` heartbeat intervals;
-   * `"disconnected"`: its connection ended (its process died, its socket
-   * closed); `"unreachable"`: a message to it could not be delivered.
-   */
-  readonly reason: "silent" | "disconnected" | "unreachable";
-}
-
-/** The events of a {@link ParanoidPirateQueue}. */
+/** The events of a {@link ParanoidPirateQueue} (the standard names of `@zkit/reliability`; workers and clients by routing id in hex). */
 export interface ParanoidPirateQueueEvents {
   /** A new worker sent READY: it joins the ready list. */
-  "worker-ready": [event: WorkerReadyEvent];
-  /** A worker was forgotten; see {@link WorkerExpiredEvent}. */
-  "worker-expired": [event: WorkerExpiredEvent];
+  "worker-ready": [info: { worker: string }];
+  /**
+   * A worker was forgotten: silent for `liveness` intervals (`"silent"`),
+   * its connection ended (`"disconnected"`), or a message to it could not
+   * be delivered (`"unreachable"`). `inHand` is 1 when it held a request,
+   * which goes to the next worker.
+   */
+  "worker-gone": [info: { worker: string; reason: WorkerGoneReason; inHand: number }];
+  /** A request whose worker left goes to the next worker. */
+  "request-requeued": [info: { client: string; worker: string }];
+  /** A request given to `maxDeliveries` workers, none of which answered, was dropped. */
+  "request-dropped": [info: { client: string; reason: "max-deliveries" }];
+  /** A reply for a request that worker was never given was dropped. */
+  "reply-forged": [info: { worker: string; client: string }];
+  /** A malformed message was dropped. */
+  malformed: [info: { reason: string; frame: number | undefined; peer: string | undefined; socket: "frontend" | "backend" }];
 }
 
 /** The counters of a {@link ParanoidPirateQueue}, since it started. */
@@ -155,8 +144,6 @@ export interface ParanoidPirateQueueStats {
   readonly redispatched: number;
 }
 
-type State = "new" | "starting" | "running" | "closed";
-
 /**
  * A Paranoid Pirate queue (6/PPP). Clients are plain REQ sockets (Lazy
  * Pirate clients); workers are DEALER sockets that speak 6/PPP
@@ -184,28 +171,23 @@ type State = "new" | "starting" | "running" | "closed";
  * @example
  * ```ts
  * const queue = new ParanoidPirateQueue({ frontend: "tcp://*:5555", backend: "tcp://*:5556" });
- * queue.on("worker-expired", ({ identity, busy }) => console.log(`lost ${identity.toString("hex")}${busy ? " (busy)" : ""}`));
+ * queue.on("worker-gone", ({ worker, reason }) => console.log(`lost ${worker} (${reason})`));
  * await queue.start();
  * await queue.done; // until close() or Ctrl-C (with handleInterrupts())
  * ```
  */
-export class ParanoidPirateQueue extends EventEmitter<ParanoidPirateQueueEvents> {
+export class ParanoidPirateQueue extends Lifecycle<ParanoidPirateQueueEvents> {
   readonly #frontendSpec: string;
   readonly #backendSpec: string;
   readonly #intervalMs: number;
   readonly #liveness: number;
   readonly #maxFrameBytes: number;
-  readonly #maxDeliveries: number;
   readonly #trace: TraceFn | undefined;
   readonly #loop: ZLoop;
+  readonly #workers: WorkerQueue<Work>;
   #frontend: ZSocket<"ROUTER"> | undefined;
   #backend: ZSocket<"ROUTER"> | undefined;
-  readonly #workers = new Workers<WorkerData>();
-  /** Accepted requests whose worker left or was unreachable, waiting for the next ready worker. */
-  readonly #held: HeldRequest[] = [];
   #reading = false;
-  #state: State = "new";
-  #done: Promise<void> = Promise.resolve();
   #stats = { requests: 0, replies: 0, malformed: 0, unexpected: 0, forged: 0, workersExpired: 0, lostRequests: 0, redispatched: 0 };
 
   /**
@@ -214,7 +196,7 @@ export class ParanoidPirateQueue extends EventEmitter<ParanoidPirateQueueEvents>
    *   `InvalidEndpointError` for a bad endpoint
    */
   constructor(options: ParanoidPirateQueueOptions) {
-    super();
+    super({ owner: "ParanoidPirateQueue", channel: "zkit:ppp:queue" });
     const o = readOptions(options, { owner: "ParanoidPirateQueue", example: '{ frontend: "tcp://*:5555", backend: "tcp://*:5556" }' });
     this.#frontendSpec = o.requiredString("frontend", "tcp://*:5555", "a CZMQ endpoint list to bind");
     parseEndpoints(this.#frontendSpec, true);
@@ -223,9 +205,30 @@ export class ParanoidPirateQueue extends EventEmitter<ParanoidPirateQueueEvents>
     this.#intervalMs = o.number("heartbeatIntervalMs", PPP_HEARTBEAT_INTERVAL_MS, { min: 0, exclusive: true });
     this.#liveness = o.number("liveness", PPP_LIVENESS, { min: 1, integer: true, meaning: "heartbeat intervals a worker may stay silent" });
     this.#maxFrameBytes = o.number("maxFrameBytes", PPP_MAX_FRAME_BYTES, { min: 1, integer: true, infinity: true });
-    this.#maxDeliveries = o.number("maxDeliveries", PPP_MAX_DELIVERIES, { min: 1, integer: true });
+    const maxDeliveries = o.number("maxDeliveries", PPP_MAX_DELIVERIES, { min: 1, integer: true });
     this.#trace = o.function<TraceFn>("trace", "({ direction, socket, frames }) => void");
-    this.#loop = new ZLoop({ ticketDelayMs: this.#intervalMs * this.#liveness });
+    this.#loop = new ZLoop({ nonstop: true });
+    this.#workers = new WorkerQueue<Work>({
+      maxDeliveries,
+      send: (worker, work) => this.#send(worker, work),
+      onRequeued: (work, from) => {
+        this.#stats.redispatched++;
+        this.notify("request-requeued", { client: peerId(work.client), worker: peerId(from.identity) });
+      },
+      onDropped: (work) => {
+        this.#stats.lostRequests++;
+        log.warn("a request from client %s was given to %d workers and none answered: dropped (the client's retry may still recover it)", peerId(work.client), work.deliveries);
+        this.notify("request-dropped", { client: peerId(work.client), reason: "max-deliveries" });
+      },
+      expiry: {
+        loop: this.#loop,
+        expiryMs: this.#intervalMs * this.#liveness,
+        onExpire: (worker) => {
+          log.warn("worker %s expired: silent for %d ms", peerId(worker.identity), this.#intervalMs * this.#liveness);
+          this.#gone(worker, "silent");
+        },
+      },
+    });
   }
 
   /** The frontend's real endpoint (the last one bound), once started. */
@@ -245,7 +248,7 @@ export class ParanoidPirateQueue extends EventEmitter<ParanoidPirateQueueEvents>
 
   /** Workers ready for a request right now. */
   get readyWorkers(): number {
-    return this.#workers.idleCount;
+    return this.#workers.readyCount;
   }
 
   /** The heartbeat interval in ms. */
@@ -263,87 +266,33 @@ export class ParanoidPirateQueue extends EventEmitter<ParanoidPirateQueueEvents>
     return { ...this.#stats };
   }
 
-  /** True from {@link ParanoidPirateQueue.start} until the queue stops. */
-  get running(): boolean {
-    return this.#state === "running";
-  }
-
   /**
-   * Settles when the queue has stopped and closed its sockets: after
-   * {@link ParanoidPirateQueue.close}, or once the process is interrupted
-   * (`handleInterrupts()` of `@zkit/core`). Rejects only if its reactor
-   * failed, with that error.
+   * Binds both sockets and starts serving and heartbeating (what `start()`
+   * does); `start()` resolves once bound, and rejects with `ZKIT_ADDRESS_IN_USE`
+   * or another bind error (nothing stays open then).
    */
-  get done(): Promise<void> {
-    return this.#done;
-  }
-
-  /**
-   * Binds both sockets and starts serving and heartbeating; resolves once bound.
-   * @throws `ZkitError` `ZKIT_STATE` if started twice or after close;
-   *   `ZKIT_ADDRESS_IN_USE` and other bind errors (nothing stays open then)
-   */
-  async start(): Promise<void> {
-    if (this.#state !== "new") throw new ZkitError(ErrorCode.State, `ParanoidPirateQueue.start: the queue is ${this.#state === "closed" ? "closed" : "already started"}; create a new one`);
-    this.#state = "starting";
+  protected async onStart(): Promise<void> {
     const maxMessageSize = Number.isFinite(this.#maxFrameBytes) ? this.#maxFrameBytes : -1;
-    try {
-      this.#frontend = await ZSocket.router(this.#frontendSpec, { maxMessageSize });
-      // mandatory + no send timeout: a send to a worker that is gone fails at
-      // once instead of vanishing, so its request can go to another worker;
-      // routerNotify: a worker whose connection ends is known at once
-      this.#backend = await ZSocket.router(this.#backendSpec, { mandatory: true, sendTimeout: 0, routerNotify: ROUTER_NOTIFY_DISCONNECT, maxMessageSize });
-    } catch (err) {
-      this.#frontend?.close();
-      this.#state = "closed";
-      throw err;
-    }
-    if (this.#state !== "starting") {
-      this.#frontend.close();
-      this.#backend.close();
-      throw new ZkitError(ErrorCode.Closed, "ParanoidPirateQueue.start: closed while starting");
-    }
-    this.#state = "running";
+    this.#frontend = await ZSocket.router(this.#frontendSpec, { maxMessageSize });
+    // mandatory + no send timeout: a send to a worker that is gone fails at
+    // once instead of vanishing, so its request can go to another worker;
+    // routerNotify: a worker whose connection ends is known at once
+    this.#backend = await ZSocket.router(this.#backendSpec, { mandatory: true, sendTimeout: 0, routerNotify: ROUTER_NOTIFY_DISCONNECT, maxMessageSize });
     this.#loop.reader(this.#backend, this.#onBackend);
     this.#loop.timer(this.#intervalMs, 0, this.#heartbeat);
-    this.#done = this.#loop.start().then(
-      () => this.#stopped(),
-      (err: unknown) => {
-        log.error("queue stopped by an error: %s", (err as Error)?.message ?? String(err));
-        this.#stopped();
-        throw err;
-      },
-    );
-    this.#done.catch(() => {});
+    this.#loop.start().catch((err: unknown) => this.fail(err));
     log.info("queue started: frontend %s, backend %s", this.frontendEndpoint, this.backendEndpoint);
   }
 
   /**
    * Stops reading and heartbeating, lets the messages already sent leave
-   * (the sockets' linger), closes both sockets. Idempotent; resolves once
-   * stopped. Workers notice the silence and reconnect.
+   * (the sockets' linger), closes both sockets (what `close()` does).
+   * Workers notice the silence and reconnect.
    */
-  async close(): Promise<void> {
-    if (this.#state === "new" || this.#state === "starting") {
-      this.#state = "closed";
-      return;
-    }
-    if (this.#state === "running") this.#loop.stop();
-    await this.#done.catch(() => {});
-  }
-
-  /** Closes the queue (for `await using`). */
-  [Symbol.asyncDispose](): Promise<void> {
-    return this.close();
-  }
-
-  #stopped(): void {
-    if (this.#state === "closed") return;
-    this.#state = "closed";
+  protected onClose(): void {
     this.#loop.destroy();
-    this.#workers.clear();
-    if (this.#held.length) log.warn("closed with %d request(s) held for a worker", this.#held.length);
-    this.#held.length = 0;
+    const held = this.#workers.clear();
+    if (held.length) log.warn("closed with %d request(s) held for a worker", held.length);
     this.#frontend?.close();
     this.#backend?.close();
     log.info("queue stopped");
@@ -356,16 +305,15 @@ export class ParanoidPirateQueue extends EventEmitter<ParanoidPirateQueueEvents>
     if (isRouterNotification(msg)) {
       // a worker's connection ended: it leaves now, not after liveness intervals
       const gone = this.#workers.get(msg[0]!);
-      if (gone !== undefined && this.#workers.remove(gone)) {
-        log.warn("worker %s disconnected%s", gone.identity.toString("hex"), gone.busy ? ": its request goes to the next worker" : "");
-        this.#forget(gone, "disconnected");
+      if (gone !== undefined) {
+        log.warn("worker %s disconnected%s", peerId(gone.identity), gone.busy ? ": its request goes to the next worker" : "");
+        this.#gone(gone, "disconnected");
       }
       return;
     }
     const m = decodeBackend(msg);
     if (m instanceof ProtocolError) {
-      this.#stats.malformed++;
-      log.warn("backend: dropped a malformed message (%s)", m.message);
+      this.#malformed("backend", m, msg[0]);
       return;
     }
     const worker = this.#workers.get(m.worker);
@@ -375,34 +323,32 @@ export class ParanoidPirateQueue extends EventEmitter<ParanoidPirateQueueEvents>
       return;
     }
     // any message from a known worker proves it alive
-    this.#loop.ticketReset(worker.data.ticket);
+    this.#workers.touch(worker);
     switch (m.kind) {
       case "heartbeat":
         return;
-      case "ready": {
+      case "ready":
         // READY again on the same connection: the worker starts over, and
-        // the request it held goes to the next worker
+        // the request it held goes to the next worker (which may be itself)
         this.#unexpected(m.worker, "a second READY");
-        const held = worker.data.request;
-        worker.data.request = undefined;
-        if (held !== undefined) this.#giveBack(held);
-        if (worker.busy) this.#idle(worker);
+        this.#workers.ready(worker);
+        this.#updateReading();
         return;
-      }
       case "reply": {
-        const request = worker.data.request;
-        if (!worker.busy || request === undefined || !request.client.equals(m.client)) {
+        const work = this.#workers.reply(worker, m.client);
+        if (work === undefined) {
           // only the answer to the request this worker was given goes out
           this.#stats.forged++;
-          forgedLog.record("backend: dropped a reply from worker %s for client %s: it was never given that client's request", m.worker.toString("hex"), m.client.toString("hex"));
+          forgedLog.record("backend: dropped a reply from worker %s for client %s: it was never given that client's request", peerId(m.worker), peerId(m.client));
+          this.notify("reply-forged", { worker: peerId(m.worker), client: peerId(m.client) });
           return;
         }
-        worker.data.request = undefined;
         const out = encodeClientReply(m.client, m.body);
         this.#trace?.({ direction: "out", socket: "frontend", frames: out });
         void this.#frontend!.send(out);
         this.#stats.replies++;
-        this.#idle(worker);
+        this.#workers.ready(worker);
+        this.#updateReading();
         return;
       }
     }
@@ -412,126 +358,83 @@ export class ParanoidPirateQueue extends EventEmitter<ParanoidPirateQueueEvents>
     this.#trace?.({ direction: "in", socket: "frontend", frames: msg });
     const r = decodeClientRequest(msg);
     if (r instanceof ProtocolError) {
-      this.#stats.malformed++;
-      log.warn("frontend: dropped a malformed message (%s)", r.message);
+      this.#malformed("frontend", r, msg[0]);
       return;
     }
     this.#stats.requests++;
-    this.#dispatch({ client: r.client, body: r.body, deliveries: 0 });
+    this.#workers.dispatch({ client: r.client, body: r.body, deliveries: 0 });
+    this.#updateReading();
   };
+
+  #malformed(socket: "frontend" | "backend", error: ProtocolError, sender: Buffer | undefined): void {
+    this.#stats.malformed++;
+    malformedLog.record("%s: dropped a malformed message (%s)", socket, error.message);
+    this.notify("malformed", { reason: error.message, frame: error.frame, peer: sender === undefined ? undefined : peerId(sender), socket });
+  }
 
   #unexpected(identity: Buffer, what: string): void {
     this.#stats.unexpected++;
-    log.warn("backend: dropped %s (worker %s)", what, identity.toString("hex"));
+    log.warn("backend: dropped %s (worker %s)", what, peerId(identity));
   }
 
   // ------------------------------------------------------------- workers
 
   #register(identity: Buffer): void {
-    const entry = this.#workers.add(identity, { ticket: this.#loop.ticket(() => this.#expire(entry)), request: undefined });
-    log.info("worker %s ready", identity.toString("hex"));
-    this.#emit("worker-ready", { identity });
-    this.#idle(entry);
-  }
-
-  /** A worker can take a request: a held one first, else it joins the LRU list. */
-  #idle(worker: WorkerEntry<WorkerData>): void {
-    const held = this.#held.shift();
-    if (held !== undefined) this.#send(worker, held);
-    else this.#workers.idle(worker);
+    const worker = this.#workers.register(identity);
+    if (worker === undefined) return;
+    log.info("worker %s ready", peerId(identity));
+    this.notify("worker-ready", { worker: peerId(identity) });
+    this.#workers.ready(worker);
     this.#updateReading();
   }
 
-  /** Gives `r` to the least recently used ready worker, or holds it until one is ready. */
-  #dispatch(r: HeldRequest): void {
-    const worker = this.#workers.take();
-    if (worker === undefined) this.#held.push(r);
-    else this.#send(worker, r);
-    this.#updateReading();
-  }
-
-  #send(worker: WorkerEntry<WorkerData>, r: HeldRequest): void {
-    worker.busy = true;
-    worker.data.request = r;
-    r.deliveries++;
-    const out = encodeWorkerRequest(worker.identity, r.client, r.body);
+  #send(worker: QueuedWorker<Work>, work: Work): void {
+    const out = encodeWorkerRequest(worker.identity, work.client, work.body);
     this.#trace?.({ direction: "out", socket: "backend", frames: out });
     this.#backend!.send(out).catch((err: unknown) => {
-      if (this.#state !== "running") return;
+      if (!this.running) return;
       // unroutable (disconnected) or its pipe is full: it will not answer
-      log.warn("request for worker %s not delivered (%s): passing it to the next worker", worker.identity.toString("hex"), (err as Error)?.message ?? String(err));
-      if (this.#workers.remove(worker)) {
-        r.deliveries--; // it never left
-        this.#forget(worker, "unreachable");
-      }
+      log.warn("request for worker %s not delivered (%s): passing it to the next worker", peerId(worker.identity), (err as Error)?.message ?? String(err));
+      if (this.#workers.get(worker.identity) !== worker) return;
+      this.#notifyGone(worker, "unreachable");
+      this.#workers.undelivered(worker, work);
+      this.#updateReading();
     });
   }
 
-  /** Expiry, the one place: a worker silent for liveness intervals. */
-  #expire(worker: WorkerEntry<WorkerData>): void {
-    if (!this.#workers.remove(worker)) return;
-    log.warn("worker %s expired: silent for %d ms%s", worker.identity.toString("hex"), this.#intervalMs * this.#liveness, worker.busy ? ", its request goes to the next worker" : "");
-    this.#forget(worker, "silent");
+  /** A worker left: forgotten, its request (if any) to the next worker. */
+  #gone(worker: QueuedWorker<Work>, reason: WorkerGoneReason): void {
+    this.#notifyGone(worker, reason);
+    this.#workers.remove(worker); // expiry already removed it; remove is idempotent
+    this.#updateReading();
   }
 
-  /** A worker left the books (it was removed): its request, if any, goes to the next worker. */
-  #forget(worker: WorkerEntry<WorkerData>, reason: "silent" | "disconnected" | "unreachable"): void {
-    this.#loop.ticketDelete(worker.data.ticket);
+  #notifyGone(worker: QueuedWorker<Work>, reason: WorkerGoneReason): void {
     this.#stats.workersExpired++;
-    const held = worker.data.request;
-    worker.data.request = undefined;
-    this.#emit("worker-expired", { identity: worker.identity, busy: held !== undefined, reason });
-    if (held !== undefined) this.#giveBack(held);
-    this.#updateReading();
-  }
-
-  /**
-   * A request whose worker left before answering goes to the next worker
-   * (first in line): that worker cannot answer it any more (a late reply
-   * is dropped as forged). The service sees it at least once, as with the
-   * client's own retry. After `maxDeliveries` workers it is dropped.
-   */
-  #giveBack(r: HeldRequest): void {
-    if (r.deliveries >= this.#maxDeliveries) {
-      this.#stats.lostRequests++;
-      log.warn("a request from client %s was given to %d workers and none answered: dropped (the client's retry may still recover it)", r.client.toString("hex"), r.deliveries);
-      return;
-    }
-    this.#stats.redispatched++;
-    const worker = this.#workers.take();
-    if (worker === undefined) this.#held.unshift(r);
-    else this.#send(worker, r);
-    this.#updateReading();
+    this.notify("worker-gone", { worker: peerId(worker.identity), reason, inHand: worker.busy && worker.request !== undefined ? 1 : 0 });
   }
 
   /** Heartbeats, the one place: HEARTBEAT to every known worker, idle or busy. */
   #heartbeat = (): void => {
-    for (const worker of this.#workers.all()) {
+    for (const worker of [...this.#workers.workers()]) {
       const out = encodeQueueHeartbeat(worker.identity);
       this.#trace?.({ direction: "out", socket: "backend", frames: out });
       this.#backend!.send(out).catch((err: unknown) => {
-        if (this.#state !== "running" || !(err instanceof ZkitError) || err.code !== ErrorCode.HostUnreachable) return;
-        if (!this.#workers.remove(worker)) return;
-        log.warn("worker %s unreachable%s", worker.identity.toString("hex"), worker.busy ? ": its request goes to the next worker" : "");
-        this.#forget(worker, "unreachable");
+        if (!this.running || !(err instanceof ZkitError) || err.code !== ErrorCode.HostUnreachable) return;
+        if (this.#workers.get(worker.identity) !== worker) return;
+        log.warn("worker %s unreachable%s", peerId(worker.identity), worker.busy ? ": its request goes to the next worker" : "");
+        this.#gone(worker, "unreachable");
       });
     }
+    this.publishStats(this.#stats);
   };
 
   /** Reads the frontend only while a worker is ready and nothing is held. */
   #updateReading(): void {
-    const want = this.#workers.idleCount > 0 && this.#held.length === 0 && this.#state === "running";
+    const want = this.#workers.canTake && this.running;
     if (want === this.#reading) return;
     this.#reading = want;
     if (want) this.#loop.reader(this.#frontend!, this.#onFrontend);
     else this.#loop.readerEnd(this.#frontend!);
-  }
-
-  #emit<K extends keyof ParanoidPirateQueueEvents>(name: K, ...args: ParanoidPirateQueueEvents[K]): void {
-    try {
-      (this.emit as (n: string, ...a: unknown[]) => boolean)(name, ...args);
-    } catch (err) {
-      log.error("a %s listener threw: %s", name, (err as Error)?.stack ?? String(err));
-    }
   }
 }

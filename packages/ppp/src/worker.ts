@@ -5,9 +5,9 @@
  * back-off on a fresh socket when the queue falls silent.
  * @module
  */
-import { EventEmitter } from "node:events";
-import { ErrorCode, ProtocolError, ZSocket, ZkitError, getLogger, now, parseEndpoints, readOptions, toFrames, type MessageLike, type TraceFn } from "@zkit/core";
+import { ProtocolError, getLogger, parseEndpoints, readOptions, toFrames, type MessageLike, type TraceFn } from "@zkit/core";
 import { ZLoop } from "@zkit/zloop";
+import { Backoff, HandlerRunner, Lifecycle, PeerConnection, peerId, type ConnectionEvent, type HandlerContext, type Job } from "@zkit/reliability";
 import {
   PPP_HEARTBEAT_INTERVAL_MS,
   PPP_LIVENESS,
@@ -28,7 +28,10 @@ const log = getLogger("ppp");
  * or rejects, the request gets no answer (the client's Lazy Pirate retry
  * sends it again) and the worker starts over on a fresh connection.
  */
-export type ParanoidPirateHandler = (request: Buffer[]) => MessageLike | Promise<MessageLike>;
+export type ParanoidPirateHandler = (request: Buffer[], ctx: HandlerContext) => MessageLike | Promise<MessageLike>;
+
+/** One request, as a `for await (const job of worker)` loop gets it (a worker made without a handler). */
+export type ParanoidPirateJob = Job<Buffer[], MessageLike>;
 
 /** Options of a {@link ParanoidPirateWorker}. */
 export interface ParanoidPirateWorkerOptions {
@@ -37,8 +40,11 @@ export interface ParanoidPirateWorkerOptions {
    * `"tcp://localhost:5556"` (the Guide's).
    */
   endpoint: string;
-  /** Answers each request; see {@link ParanoidPirateHandler}. */
-  handler: ParanoidPirateHandler;
+  /**
+   * Answers each request; see {@link ParanoidPirateHandler}. Leave it out to
+   * consume the requests as jobs with `for await (const job of worker)`.
+   */
+  handler?: ParanoidPirateHandler;
   /**
    * How often the worker sends HEARTBEAT, in ms; the queue must use the same.
    * @defaultValue 1000 ({@link PPP_HEARTBEAT_INTERVAL_MS})
@@ -77,32 +83,31 @@ export interface ParanoidPirateWorkerOptions {
   trace?: TraceFn;
 }
 
-/** What `disconnected` reports. */
-export interface DisconnectedEvent {
-  /** How long the queue had been silent, in ms. */
-  readonly silentMs: number;
-}
-
-/** What `reconnect` reports. */
-export interface ReconnectEvent {
-  /** The wait before the new connection, in ms. */
-  readonly delayMs: number;
-  /** Reconnects in a row without hearing from the queue, this one included. */
-  readonly attempt: number;
-  /** Why: the queue fell silent, or the handler failed. */
-  readonly reason: "silent" | "handler-error";
-}
-
-/** The events of a {@link ParanoidPirateWorker}. */
+/** The events of a {@link ParanoidPirateWorker} (the standard names of `@zkit/reliability`). */
 export interface ParanoidPirateWorkerEvents {
-  /** READY was sent on a new connection. */
-  ready: [];
-  /** The queue was silent for `liveness` heartbeat intervals ("heartbeat failure"). */
-  disconnected: [event: DisconnectedEvent];
+  /** A fresh socket is connecting (the first connection and every reconnection). */
+  connecting: [info: { endpoint: string; connection: number }];
+  /**
+   * READY was sent on a new connection (handed to libzmq, which delivers it
+   * once the queue is there): the queue may not be up yet, see `connected`.
+   */
+  ready: [info: { connection: number }];
+  /** The queue's first well-formed message on this connection: it is there and has the READY. */
+  connected: [info: { connection: number }];
+  /**
+   * The connection was dropped: the queue was silent for `liveness`
+   * heartbeat intervals (`"silent"`, the Guide's "heartbeat failure") or the
+   * handler failed (`"handler-error"`: only a new connection frees a worker
+   * the queue holds busy); `answered` says whether the queue had answered on
+   * that connection at all.
+   */
+  disconnected: [info: { connection: number; reason: string; silentMs: number; answered: boolean }];
   /** The old socket is closed; a fresh one connects after `delayMs`. */
-  reconnect: [event: ReconnectEvent];
-  /** The handler threw or rejected, or returned something that is not a message. */
-  "handler-error": [error: unknown];
+  reconnecting: [info: { delayMs: number; attempt: number; reason: string }];
+  /** The handler threw or rejected, or returned something that is not a message: the request gets no answer. */
+  "handler-error": [info: { error: unknown; request: Buffer[] }];
+  /** A malformed message from the queue was dropped. */
+  malformed: [info: { reason: string; frame: number | undefined; peer: string | undefined }];
 }
 
 /** The counters of a {@link ParanoidPirateWorker}, since it started. */
@@ -121,13 +126,12 @@ export interface ParanoidPirateWorkerStats {
   readonly dropped: number;
 }
 
-interface Job {
-  readonly conn: number;
+/** What the runner keeps per request. */
+interface Meta {
+  readonly connection: number;
   readonly client: Buffer;
-  readonly body: Buffer[];
+  readonly request: Buffer[];
 }
-
-type State = "new" | "starting" | "running" | "closing" | "closed";
 
 /**
  * A Paranoid Pirate worker (6/PPP).
@@ -140,8 +144,11 @@ type State = "new" | "starting" | "running" | "closing" | "closed";
  *   intervals the worker closes its socket, waits (1 s, 2 s, 4 s ... up to
  *   32 s by default) and connects a fresh socket with a new READY.
  * - Requests `[client][""][body...]` (any number of body frames) are
- *   answered one at a time with the handler; the reply keeps the envelope.
- *   Should a queue send several at once, they wait their turn.
+ *   answered one at a time with the handler, `(request, ctx)`, whose
+ *   `ctx.signal` aborts when `close()` outlasts `closeTimeoutMs`; the reply
+ *   keeps the envelope. Should a queue send several at once, they wait
+ *   their turn. Without a handler, `for await (const job of worker)` pulls
+ *   them.
  *
  * @example
  * ```ts
@@ -149,31 +156,16 @@ type State = "new" | "starting" | "running" | "closing" | "closed";
  *   endpoint: "tcp://localhost:5556",
  *   handler: async (request) => request, // echo
  * });
- * worker.on("reconnect", ({ delayMs }) => console.log(`W: reconnecting in ${delayMs} msec...`));
+ * worker.on("reconnecting", ({ delayMs }) => console.log(`W: reconnecting in ${delayMs} msec...`));
  * await worker.start();
  * ```
  */
-export class ParanoidPirateWorker extends EventEmitter<ParanoidPirateWorkerEvents> {
+export class ParanoidPirateWorker extends Lifecycle<ParanoidPirateWorkerEvents> implements AsyncIterable<ParanoidPirateJob> {
   readonly #endpoint: string;
-  readonly #handler: ParanoidPirateHandler;
-  readonly #intervalMs: number;
-  readonly #liveness: number;
-  readonly #reconnectInitialMs: number;
-  readonly #reconnectMaxMs: number;
   readonly #closeTimeoutMs: number;
-  readonly #trace: TraceFn | undefined;
-  readonly #loop = new ZLoop();
-  #sock: ZSocket<"DEALER"> | undefined;
-  /** Connection number: bumped on each connect, so late replies of an old one are dropped. */
-  #conn = 0;
-  #lastHeard = 0;
-  #nextDelay: number;
-  #attempt = 0;
-  readonly #jobs: Job[] = [];
-  #serving: Promise<void> | undefined;
-  #state: State = "new";
-  #done: Promise<void> = Promise.resolve();
-  #finish: ((err?: unknown) => void) | undefined;
+  readonly #loop = new ZLoop({ nonstop: true });
+  readonly #conn: PeerConnection;
+  readonly #runner: HandlerRunner<Buffer[], MessageLike, Meta>;
   #stats = { requests: 0, replies: 0, malformed: 0, handlerErrors: 0, reconnects: 0, dropped: 0 };
 
   /**
@@ -182,21 +174,37 @@ export class ParanoidPirateWorker extends EventEmitter<ParanoidPirateWorkerEvent
    *   `InvalidEndpointError` for a bad endpoint
    */
   constructor(options: ParanoidPirateWorkerOptions) {
-    super();
+    super({ owner: "ParanoidPirateWorker", channel: "zkit:ppp:worker" });
     const o = readOptions(options, { owner: "ParanoidPirateWorker", example: '{ endpoint: "tcp://localhost:5556", handler: async (request) => reply }' });
     this.#endpoint = o.requiredString("endpoint", "tcp://localhost:5556", "the queue's backend");
     parseEndpoints(this.#endpoint, false);
-    this.#handler = o.requiredFunction("handler", "async (request: Buffer[]) => reply");
-    this.#intervalMs = o.number("heartbeatIntervalMs", PPP_HEARTBEAT_INTERVAL_MS, { min: 0, exclusive: true });
-    this.#liveness = o.number("liveness", PPP_LIVENESS, { min: 1, integer: true, meaning: "heartbeat intervals the queue may stay silent" });
-    this.#reconnectInitialMs = o.number("reconnectInitialMs", PPP_RECONNECT_INITIAL_MS, { min: 0 });
-    this.#reconnectMaxMs = o.number("reconnectMaxMs", Math.max(PPP_RECONNECT_MAX_MS, this.#reconnectInitialMs), { min: 0 });
-    if (this.#reconnectMaxMs < this.#reconnectInitialMs) {
-      o.fail("reconnectMaxMs", `(${this.#reconnectMaxMs}) must be >= reconnectInitialMs (${this.#reconnectInitialMs})`);
-    }
-    this.#closeTimeoutMs = o.number("closeTimeoutMs", this.#intervalMs * this.#liveness, { min: 0 });
-    this.#trace = o.function<TraceFn>("trace", "({ direction, socket, frames }) => void");
-    this.#nextDelay = this.#reconnectInitialMs;
+    const handler = o.function<ParanoidPirateHandler>("handler", "async (request: Buffer[], ctx) => reply");
+    const intervalMs = o.number("heartbeatIntervalMs", PPP_HEARTBEAT_INTERVAL_MS, { min: 0, exclusive: true });
+    const liveness = o.number("liveness", PPP_LIVENESS, { min: 1, integer: true, meaning: "heartbeat intervals the queue may stay silent" });
+    const reconnectInitialMs = o.number("reconnectInitialMs", PPP_RECONNECT_INITIAL_MS, { min: 0 });
+    const reconnectMaxMs = o.number("reconnectMaxMs", Math.max(PPP_RECONNECT_MAX_MS, reconnectInitialMs), { min: 0 });
+    if (reconnectMaxMs < reconnectInitialMs) o.fail("reconnectMaxMs", `(${reconnectMaxMs}) must be >= reconnectInitialMs (${reconnectInitialMs})`);
+    this.#closeTimeoutMs = o.number("closeTimeoutMs", intervalMs * liveness, { min: 0 });
+    const trace = o.function<TraceFn>("trace", "({ direction, socket, frames }) => void");
+    this.#runner = new HandlerRunner<Buffer[], MessageLike, Meta>({
+      ...(handler !== undefined ? { handler } : {}),
+      concurrency: 1,
+      onResult: (meta, reply) => this.#reply(meta, reply),
+      onError: (meta, err) => this.#failed(meta, err),
+    });
+    this.#conn = new PeerConnection({
+      owner: "ParanoidPirateWorker",
+      endpoint: this.#endpoint,
+      type: "DEALER",
+      loop: this.#loop,
+      backoff: new Backoff({ initialMs: reconnectInitialMs, maxMs: reconnectMaxMs }),
+      hello: () => encodeReady(),
+      heartbeat: { intervalMs, liveness, frames: () => encodeHeartbeat() },
+      onMessage: (frames, connection) => this.#onMessage(frames, connection),
+      onEvent: (e) => this.#onConnection(e),
+      ...(trace !== undefined ? { trace } : {}),
+      traceName: "queue",
+    });
   }
 
   /** The counters since the worker started (a snapshot). */
@@ -204,246 +212,101 @@ export class ParanoidPirateWorker extends EventEmitter<ParanoidPirateWorkerEvent
     return { ...this.#stats };
   }
 
-  /** True from {@link ParanoidPirateWorker.start} until the worker closes. */
-  get running(): boolean {
-    return this.#state === "running";
-  }
-
   /** True while a socket is connected (or connecting), false while waiting to reconnect. */
   get connected(): boolean {
-    return this.#sock !== undefined;
+    return this.#conn.connected;
+  }
+
+  /** The requests as jobs, for a worker made without a handler; the loop ends when the worker closes. */
+  [Symbol.asyncIterator](): AsyncIterator<ParanoidPirateJob> {
+    return this.#runner[Symbol.asyncIterator]();
   }
 
   /**
-   * Settles when the worker has stopped and closed its socket: after
-   * {@link ParanoidPirateWorker.close}, or once the process is interrupted
-   * (`handleInterrupts()` of `@zkit/core`). Rejects only if its reactor
-   * failed, with that error.
+   * Connects, sends READY and starts serving and heartbeating (what
+   * `start()` does); `start()` resolves once READY is on its way (the queue
+   * may not be up yet: libzmq connects when it is).
    */
-  get done(): Promise<void> {
-    return this.#done;
-  }
-
-  /**
-   * Connects, sends READY and starts serving and heartbeating; resolves once
-   * READY is on its way (the queue may not be up yet: libzmq connects when
-   * it is).
-   * @throws `ZkitError` `ZKIT_STATE` if started twice or after close
-   */
-  async start(): Promise<void> {
-    if (this.#state !== "new") throw new ZkitError(ErrorCode.State, `ParanoidPirateWorker.start: the worker is ${this.#state === "closed" ? "closed" : "already started"}; create a new one`);
-    this.#state = "starting";
-    try {
-      await this.#connect();
-    } catch (err) {
-      this.#state = "closed";
-      throw err;
-    }
-    if (this.#state !== "starting") {
-      this.#closeSocket();
-      throw new ZkitError(ErrorCode.Closed, "ParanoidPirateWorker.start: closed while starting");
-    }
-    this.#state = "running";
-    this.#loop.timer(this.#intervalMs, 0, this.#tick);
-    this.#done = new Promise<void>((resolve, reject) => {
-      this.#finish = (err) => (err === undefined ? resolve() : reject(err));
-    });
-    this.#done.catch(() => {});
-    this.#loop.start().then(
-      () => this.#stop(),
-      (err: unknown) => {
-        log.error("worker stopped by an error: %s", (err as Error)?.message ?? String(err));
-        void this.#stop(err);
-      },
-    );
+  protected async onStart(): Promise<void> {
+    this.#loop.start().catch((err: unknown) => this.fail(err));
+    await this.#conn.start();
   }
 
   /**
    * Stops taking requests and heartbeating, waits up to `closeTimeoutMs` for
-   * the request in progress to be answered (its reply is sent), then closes
-   * the socket. Idempotent; resolves once closed.
+   * the request in progress to be answered (its reply is sent; its
+   * `ctx.signal` aborts then), then closes the socket (what `close()` does).
    */
-  async close(): Promise<void> {
-    if (this.#state === "new" || this.#state === "starting") {
-      this.#state = "closed";
-      return;
-    }
-    if (this.#state === "running") this.#loop.stop();
-    await this.#done.catch(() => {});
-  }
-
-  /** Closes the worker (for `await using`). */
-  [Symbol.asyncDispose](): Promise<void> {
-    return this.close();
-  }
-
-  /** Lets the request in progress finish (bounded), closes, settles `done`. */
-  async #stop(err?: unknown): Promise<void> {
-    if (this.#state === "closing" || this.#state === "closed") return;
-    this.#state = "closing";
+  protected async onClose(): Promise<void> {
+    this.#stats.dropped += this.#runner.queued;
+    await this.#runner.close(this.#closeTimeoutMs);
+    await this.#conn.flush(1000);
+    this.#conn.close();
     this.#loop.destroy();
-    this.#stats.dropped += this.#jobs.length;
-    this.#jobs.length = 0;
-    const serving = this.#serving;
-    if (serving !== undefined) {
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([serving, new Promise<void>((resolve) => (timer = setTimeout(resolve, this.#closeTimeoutMs)))]);
-      clearTimeout(timer);
+  }
+
+  #onConnection(e: ConnectionEvent): void {
+    switch (e.type) {
+      case "connecting":
+        this.notify("connecting", { endpoint: e.endpoint, connection: e.connection });
+        return;
+      case "ready":
+        log.debug("worker ready (connection %d)", e.connection);
+        this.notify("ready", { connection: e.connection });
+        return;
+      case "connected":
+        this.notify("connected", { connection: e.connection });
+        return;
+      case "disconnected":
+        this.#stats.dropped += this.#runner.discard((meta) => meta.connection === e.connection);
+        this.#stats.reconnects++;
+        if (e.reason === "silent") log.warn("heartbeat failure: the queue has been silent for %d ms", e.silentMs);
+        this.notify("disconnected", { connection: e.connection, reason: e.reason, silentMs: e.silentMs, answered: e.answered });
+        return;
+      case "reconnecting":
+        log.warn("reconnecting in %d ms (%s)", e.delayMs, e.reason === "silent" ? "heartbeat failure, can't reach the queue" : e.reason);
+        this.notify("reconnecting", { delayMs: e.delayMs, attempt: e.attempt, reason: e.reason });
+        return;
     }
-    this.#closeSocket();
-    this.#state = "closed";
-    const finish = this.#finish;
-    this.#finish = undefined;
-    finish?.(err);
   }
 
-  // ---------------------------------------------------------- connection
-
-  async #connect(): Promise<void> {
-    const sock = await ZSocket.dealer(this.#endpoint);
-    if (this.#state === "closing" || this.#state === "closed") {
-      sock.close();
-      return;
-    }
-    this.#sock = sock;
-    this.#conn++;
-    this.#lastHeard = now();
-    this.#loop.reader(sock, this.#onMessage);
-    this.#send(encodeReady());
-    log.debug("worker ready (connection %d)", this.#conn);
-    this.#emit("ready");
-  }
-
-  #closeSocket(): void {
-    const sock = this.#sock;
-    if (sock === undefined) return;
-    this.#sock = undefined;
-    this.#loop.readerEnd(sock);
-    sock.close();
-  }
-
-  /**
-   * Drops the connection and connects a fresh socket after the back-off
-   * delay (at once after a handler failure, where the queue is fine).
-   */
-  #reconnect(reason: "silent" | "handler-error"): void {
-    const old = this.#sock;
-    if (old === undefined || this.#state !== "running") return;
-    this.#sock = undefined;
-    this.#loop.readerEnd(old);
-    old.set("linger", 0); // nothing queued for a queue we gave up on
-    old.close();
-    this.#stats.dropped += this.#jobs.length;
-    this.#jobs.length = 0;
-    let delayMs = 0;
-    if (reason === "silent") {
-      delayMs = this.#nextDelay;
-      this.#nextDelay = Math.min(this.#nextDelay * 2, this.#reconnectMaxMs);
-      this.#attempt++;
-    }
-    this.#stats.reconnects++;
-    log.warn("reconnecting in %d ms (%s)", delayMs, reason === "silent" ? "heartbeat failure, can't reach the queue" : "the handler failed");
-    this.#emit("reconnect", { delayMs, attempt: Math.max(this.#attempt, 1), reason });
-    this.#loop.timer(delayMs, 1, async () => {
-      if (this.#state !== "running") return;
-      try {
-        await this.#connect();
-      } catch (err) {
-        log.error("reconnect failed: %s", (err as Error)?.message ?? String(err));
-        this.#reconnectLater();
-      }
-    });
-  }
-
-  /** A connect attempt itself failed (e.g. a bind endpoint in use): try again after the back-off. */
-  #reconnectLater(): void {
-    const delayMs = this.#nextDelay;
-    this.#nextDelay = Math.min(this.#nextDelay * 2, this.#reconnectMaxMs);
-    this.#loop.timer(delayMs, 1, async () => {
-      if (this.#state !== "running") return;
-      try {
-        await this.#connect();
-      } catch {
-        this.#reconnectLater();
-      }
-    });
-  }
-
-  /** Heartbeats and the queue's liveness, the one place: every interval. */
-  #tick = (): void => {
-    if (this.#sock === undefined) return; // waiting to reconnect
-    const silentMs = now() - this.#lastHeard;
-    if (silentMs > this.#intervalMs * this.#liveness) {
-      log.warn("heartbeat failure: the queue has been silent for %d ms", Math.round(silentMs));
-      this.#emit("disconnected", { silentMs });
-      this.#reconnect("silent");
-      return;
-    }
-    this.#send(encodeHeartbeat());
-  };
-
-  #send(frames: Buffer[]): void {
-    this.#trace?.({ direction: "out", socket: "queue", frames });
-    void this.#sock!.send(frames);
-  }
-
-  // ------------------------------------------------------------ requests
-
-  #onMessage = (msg: Buffer[], sock: ZSocket<"DEALER">): void => {
-    if (sock !== this.#sock) return;
-    this.#trace?.({ direction: "in", socket: "queue", frames: msg });
-    // any message from the queue proves it alive
-    this.#lastHeard = now();
-    this.#nextDelay = this.#reconnectInitialMs;
-    this.#attempt = 0;
-    const m = decodeWorkerInput(msg);
+  #onMessage(frames: Buffer[], connection: number): boolean {
+    const m = decodeWorkerInput(frames);
     if (m instanceof ProtocolError) {
       this.#stats.malformed++;
       log.warn("dropped a malformed message from the queue (%s)", m.message);
-      return;
+      this.notify("malformed", { reason: m.message, frame: m.frame, peer: undefined });
+      return false;
     }
-    if (m.kind === "heartbeat") return;
-    this.#jobs.push({ conn: this.#conn, client: m.client, body: m.body });
-    this.#serveNext();
-  };
-
-  #serveNext(): void {
-    if (this.#serving !== undefined || this.#state !== "running") return;
-    const job = this.#jobs.shift();
-    if (job === undefined) return;
-    this.#serving = this.#serve(job).finally(() => {
-      this.#serving = undefined;
-      this.#serveNext();
-    });
+    if (m.kind === "heartbeat") return true;
+    if (this.closed) return true;
+    this.#stats.requests++;
+    this.#runner.submit(m.body, { connection, client: m.client, request: m.body }, { peer: peerId(m.client) });
+    return true;
   }
 
-  async #serve(job: Job): Promise<void> {
-    this.#stats.requests++;
+  #reply(meta: Meta, result: MessageLike): void {
     let reply: Buffer[];
     try {
-      reply = toFrames(await this.#handler(job.body), "ParanoidPirateWorker handler result");
+      reply = toFrames(result, "ParanoidPirateWorker handler result");
     } catch (err) {
-      this.#stats.handlerErrors++;
-      log.warn("the handler failed (%s): the request is dropped, starting over on a fresh connection", (err as Error)?.message ?? String(err));
-      this.#emit("handler-error", err);
-      // the queue holds us busy until we answer: only a new connection frees us
-      if (job.conn === this.#conn) this.#reconnect("handler-error");
+      this.#failed(meta, err);
       return;
     }
-    if (job.conn !== this.#conn || this.#sock === undefined) {
+    if (meta.connection !== this.#conn.connection || !this.#conn.connected) {
       this.#stats.dropped++;
       log.warn("dropped a reply: its connection to the queue was replaced meanwhile");
       return;
     }
-    this.#send(encodeWorkerReply(job.client, reply));
+    this.#conn.send(encodeWorkerReply(meta.client, reply));
     this.#stats.replies++;
   }
 
-  #emit<K extends keyof ParanoidPirateWorkerEvents>(name: K, ...args: ParanoidPirateWorkerEvents[K]): void {
-    try {
-      (this.emit as (n: string, ...a: unknown[]) => boolean)(name, ...args);
-    } catch (err) {
-      log.error("a %s listener threw: %s", name, (err as Error)?.stack ?? String(err));
-    }
+  /** The handler failed: the request gets no answer, and the worker starts over on a fresh connection (the queue holds it busy until it answers). */
+  #failed(meta: Meta, err: unknown): void {
+    this.#stats.handlerErrors++;
+    log.warn("the handler failed (%s): the request is dropped, starting over on a fresh connection", (err as Error)?.message ?? String(err));
+    this.notify("handler-error", { error: err, request: meta.request });
+    if (meta.connection === this.#conn.connection && !this.closed) this.#conn.drop("handler-error", 0);
   }
 }

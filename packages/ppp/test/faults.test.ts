@@ -7,8 +7,10 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { now, shutdown, type TraceEvent } from "@zkit/core";
 import { count, frames, startNode, stopAll, tempDir, text, waitFor, within, type Child } from "@zkit/testkit";
-import { ParanoidPirateQueue, type WorkerExpiredEvent } from "@zkit/ppp";
+import { ParanoidPirateQueue, type ParanoidPirateQueueEvents } from "@zkit/ppp";
 import { here, lazyRequest } from "./helpers.js";
+
+type WorkerGone = ParanoidPirateQueueEvents["worker-gone"][0];
 
 const START_MS = 20_000;
 const WAIT = 30_000;
@@ -50,9 +52,9 @@ async function ask(frontend: string, n: number): Promise<void> {
 
 describe("a worker killed in the middle of a request (SIGKILL)", () => {
   it("the client gets every answer without retrying: the dead worker leaves at once and its request goes to the healthy one", async () => {
-    const expired: WorkerExpiredEvent[] = [];
+    const expired: WorkerGone[] = [];
     const q = await inProcessQueue();
-    q.on("worker-expired", (e) => expired.push(e));
+    q.on("worker-gone", (e) => expired.push(e));
     const stuck = worker(q.backendEndpoint, 600_000, "stuck worker");
     await waitFor(() => q.workerCount === 1, START_MS, "the stuck worker registered");
     const healthy = worker(q.backendEndpoint, 0, "healthy worker");
@@ -66,7 +68,7 @@ describe("a worker killed in the middle of a request (SIGKILL)", () => {
     expect(attempts).toBe(1);
     for (let n = 2; n <= 10; n++) await ask(q.frontendEndpoint, n);
     await waitFor(() => expired.length === 1, WAIT, "the dead worker gone");
-    expect(expired[0]).toMatchObject({ busy: true, reason: "disconnected" });
+    expect(expired[0]).toMatchObject({ inHand: 1, reason: "disconnected" });
     expect(q.stats).toMatchObject({ lostRequests: 0, redispatched: 1 });
     expect(q.workerCount).toBe(1);
     expect(count(healthy.stdout(), /^request \d+$/gm)).toBeGreaterThanOrEqual(10);
@@ -116,8 +118,8 @@ describe("a worker that freezes (SIGSTOP)", () => {
     });
     const ready: string[] = [];
     const expired: { id: string; at: number }[] = [];
-    q.on("worker-ready", ({ identity }) => ready.push(identity.toString("hex")));
-    q.on("worker-expired", ({ identity }) => expired.push({ id: identity.toString("hex"), at: now() }));
+    q.on("worker-ready", ({ worker }) => ready.push(worker));
+    q.on("worker-gone", ({ worker }) => expired.push({ id: worker, at: now() }));
     const frozen = worker(q.backendEndpoint, 0, "frozen worker");
     await waitFor(() => ready.length === 1, START_MS, "the first worker ready");
     const frozenId = ready[0]!;

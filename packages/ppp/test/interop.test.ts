@@ -5,8 +5,10 @@
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { shutdown } from "@zkit/core";
 import { closeTracked, count, frames, peer, requirePyzmq, startPython, stopAll, text, track, waitFor, within, type Child } from "@zkit/testkit";
-import { ParanoidPirateQueue, ParanoidPirateWorker, type WorkerExpiredEvent } from "@zkit/ppp";
+import { ParanoidPirateQueue, ParanoidPirateWorker, type ParanoidPirateQueueEvents } from "@zkit/ppp";
 import { here, lazyRequest } from "./helpers.js";
+
+type WorkerGone = ParanoidPirateQueueEvents["worker-gone"][0];
 
 const START_MS = 15_000;
 const WAIT = 30_000;
@@ -50,7 +52,7 @@ async function exit0(child: Child): Promise<void> {
 
 describe("a Python worker served by our queue", () => {
   it("registers, gets requests (multi-frame) and heartbeats, and stays alive", async () => {
-    const expired: WorkerExpiredEvent[] = [];
+    const expired: WorkerGone[] = [];
     let heartbeatsIn = 0;
     const q = new ParanoidPirateQueue({
       frontend: ANY,
@@ -63,7 +65,7 @@ describe("a Python worker served by our queue", () => {
     });
     track(q);
     await q.start();
-    q.on("worker-expired", (e) => expired.push(e));
+    q.on("worker-gone", (e) => expired.push(e));
     const py = startPython(here("peers/ppworker.py"), [q.backendEndpoint, String(INTERVAL), String(LIVENESS)]);
     await waitFor(() => q.workerCount === 1, START_MS, "the Python worker registered");
     for (let n = 1; n <= 10; n++) {

@@ -9,8 +9,10 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { InvalidArgumentError, InvalidEndpointError, ZSocket, now, openSocketCount, shutdown, type TraceEvent } from "@zkit/core";
 import { frames, inprocName, text, waitFor, within } from "@zkit/testkit";
-import { ParanoidPirateQueue, ParanoidPirateWorker, type WorkerExpiredEvent } from "@zkit/ppp";
+import { ParanoidPirateQueue, ParanoidPirateWorker, type ParanoidPirateQueueEvents } from "@zkit/ppp";
 import { RawWorker, lazyRequest, recv } from "./helpers.js";
+
+type WorkerGone = ParanoidPirateQueueEvents["worker-gone"][0];
 
 const WAIT = 10_000;
 const ANY = "tcp://127.0.0.1:*";
@@ -43,9 +45,9 @@ async function raw(q: ParanoidPirateQueue, heartbeatMs?: number): Promise<RawWor
 
 describe("routing", () => {
   it("READY registers a worker; requests and replies pass with their envelopes, multi-frame", async () => {
-    const ready: Buffer[] = [];
+    const ready: string[] = [];
     const q = await queue();
-    q.on("worker-ready", ({ identity }) => ready.push(identity));
+    q.on("worker-ready", ({ worker }) => ready.push(worker));
     const w = await raw(q, 100);
     expect(q.readyWorkers).toBe(1);
     expect(ready).toHaveLength(1);
@@ -137,14 +139,14 @@ describe("heartbeats and expiry", () => {
   it("expires a silent idle worker after liveness x interval, even behind a live one", async () => {
     // the Guide's purge stops at the first live worker: here the live one
     // registers first and the silent one must still expire
-    const expired: (WorkerExpiredEvent & { after: number })[] = [];
+    const expired: (WorkerGone & { after: number })[] = [];
     const q = await queue({ heartbeatIntervalMs: 100, liveness: 5 });
     const live = await raw(q, 50);
     const t0 = now();
     const silent = await raw(q);
-    q.on("worker-expired", (e) => expired.push({ ...e, after: now() - t0 }));
+    q.on("worker-gone", (e) => expired.push({ ...e, after: now() - t0 }));
     await waitFor(() => expired.length === 1, WAIT, "the silent worker expired");
-    expect(expired[0]).toMatchObject({ busy: false, reason: "silent" });
+    expect(expired[0]).toMatchObject({ inHand: 0, reason: "silent" });
     expect(expired[0]!.after).toBeGreaterThanOrEqual(500 - 5);
     expect(q.workerCount).toBe(1);
     expect(q.stats).toMatchObject({ workersExpired: 1, lostRequests: 0 });
@@ -158,16 +160,16 @@ describe("heartbeats and expiry", () => {
   });
 
   it("expires a busy worker that falls silent; its request goes to the next worker, its late reply is never forwarded", async () => {
-    const expired: WorkerExpiredEvent[] = [];
+    const expired: WorkerGone[] = [];
     const q = await queue({ heartbeatIntervalMs: 100, liveness: 3 });
-    q.on("worker-expired", (e) => expired.push(e));
+    q.on("worker-gone", (e) => expired.push(e));
     const w = await raw(q, 50);
     const client = await ZSocket.req(`>${q.frontendEndpoint}`);
     await client.send("slow");
     await waitFor(() => w.requests.length === 1, WAIT, "the request");
     w.stopHeartbeats();
     await waitFor(() => expired.length === 1, WAIT, "the busy worker expired");
-    expect(expired[0]).toMatchObject({ busy: true, reason: "silent" });
+    expect(expired[0]).toMatchObject({ inHand: 1, reason: "silent" });
     expect(q.stats).toMatchObject({ workersExpired: 1, lostRequests: 0, redispatched: 1 });
     expect(q.workerCount).toBe(0);
     const next = await raw(q, 50);
@@ -236,14 +238,14 @@ describe("bad input and unreachable workers", () => {
   });
 
   it("a worker that disconnects leaves at once: the next request goes to a live worker", async () => {
-    const expired: WorkerExpiredEvent[] = [];
+    const expired: WorkerGone[] = [];
     const q = await queue({ heartbeatIntervalMs: 200, liveness: 50 }); // no silent expiry in this test
-    q.on("worker-expired", (e) => expired.push(e));
+    q.on("worker-gone", (e) => expired.push(e));
     const gone = await raw(q, 100);
     const next = await raw(q, 100);
     await gone.close();
     await waitFor(() => expired.length === 1, WAIT, "the first worker gone");
-    expect(expired).toEqual([expect.objectContaining({ busy: false, reason: "disconnected" })]);
+    expect(expired).toEqual([expect.objectContaining({ inHand: 0, reason: "disconnected" })]);
     const pending = lazyRequest(q.frontendEndpoint, frames("for the first worker"), 5000, 3);
     await waitFor(() => next.requests.length === 1, WAIT, "the request at the next worker");
     await next.reply(next.requests[0]!, frames("served"));
@@ -335,7 +337,7 @@ describe("lifecycle", () => {
     await within(q.done, WAIT, "done");
     expect(q.running).toBe(false);
     expect(openSocketCount()).toBe(0);
-    await expect(q.start()).rejects.toMatchObject({ code: "ZKIT_STATE" });
+    await expect(q.start()).rejects.toMatchObject({ code: "ZKIT_CLOSED" });
   });
 
   it("a bind failure rejects start() and leaves nothing open", async () => {

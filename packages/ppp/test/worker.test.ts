@@ -6,7 +6,9 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { InvalidArgumentError, InvalidEndpointError, ZSocket, openSocketCount, shutdown, sleep, type TraceEvent } from "@zkit/core";
 import { tempDir, text, waitFor, within } from "@zkit/testkit";
-import { ParanoidPirateWorker, type ParanoidPirateWorkerOptions, type ReconnectEvent } from "@zkit/ppp";
+import { ParanoidPirateWorker, type ParanoidPirateWorkerEvents, type ParanoidPirateWorkerOptions } from "@zkit/ppp";
+
+type ReconnectEvent = ParanoidPirateWorkerEvents["reconnecting"][0];
 
 const WAIT = 10_000;
 const E = Buffer.alloc(0);
@@ -165,7 +167,7 @@ describe("liveness and reconnects", () => {
     const reconnects: ReconnectEvent[] = [];
     let disconnects = 0;
     const { worker, id } = await start(q, { heartbeatIntervalMs: 50, liveness: 2, reconnectInitialMs: 20, reconnectMaxMs: 80 });
-    worker.on("reconnect", (e) => reconnects.push(e));
+    worker.on("reconnecting", (e) => reconnects.push(e));
     worker.on("disconnected", ({ silentMs }) => {
       disconnects++;
       expect(silentMs).toBeGreaterThan(100);
@@ -190,7 +192,7 @@ describe("liveness and reconnects", () => {
     const q = await FakeQueue.start();
     const reconnects: ReconnectEvent[] = [];
     const { worker, id } = await start(q, { heartbeatIntervalMs: 100, liveness: 5, reconnectInitialMs: 10, reconnectMaxMs: 1000 });
-    worker.on("reconnect", (e) => reconnects.push(e));
+    worker.on("reconnecting", (e) => reconnects.push(e));
     q.heartbeat(id, 40);
     await waitFor(() => q.heartbeatsFrom(id) >= 8, WAIT, "8 heartbeats from the worker");
     expect(reconnects).toHaveLength(0);
@@ -209,6 +211,27 @@ describe("liveness and reconnects", () => {
     expect(reconnects[before]!.attempt).toBe(1);
   });
 
+  it("connected: once per connection, on the queue's first well-formed message, never for a silent or garbled queue", async () => {
+    const q = await FakeQueue.start();
+    const seen: number[] = [];
+    const { worker, id } = await start(q, { heartbeatIntervalMs: 100, liveness: 10, reconnectInitialMs: 10 });
+    worker.on("connected", ({ connection }) => seen.push(connection));
+    await q.router.send([id, Buffer.from([0x09])]); // malformed: not a sign of a 6/PPP queue
+    await waitFor(() => worker.stats.malformed === 1, WAIT, "the malformed message");
+    expect(seen).toEqual([]);
+    q.heartbeat(id, 40);
+    await waitFor(() => seen.length === 1, WAIT, "connected");
+    await waitFor(() => q.heartbeatsFrom(id) >= 4, WAIT, "more heartbeats both ways");
+    expect(seen).toEqual([1]);
+    q.stopHeartbeats();
+    // silent: a new connection, not seen until the queue speaks on it
+    await waitFor(() => q.readies().length === 2, WAIT, "the second READY");
+    expect(seen).toEqual([1]);
+    q.heartbeat(q.readies()[1]!, 40);
+    await waitFor(() => seen.length === 2, WAIT, "connected on the second connection");
+    expect(seen).toEqual([1, 2]);
+  });
+
   it("a handler that fails: the request is dropped and the worker starts over at once on a fresh socket", async () => {
     const q = await FakeQueue.start();
     const errors: unknown[] = [];
@@ -222,17 +245,43 @@ describe("liveness and reconnects", () => {
       },
     });
     worker.on("handler-error", (e) => errors.push(e));
-    worker.on("reconnect", (e) => reconnects.push(e));
+    worker.on("reconnecting", (e) => reconnects.push(e));
     await q.router.send([id, CLIENT, E, Buffer.from("bad")]);
     await waitFor(() => q.readies().length === 2, WAIT, "a second READY");
     const id2 = q.readies()[1]!;
     expect(id2).not.toEqual(id);
-    expect((errors[0] as Error).message).toBe("nope");
+    expect((errors[0] as { error: Error }).error.message).toBe("nope");
+    expect((errors[0] as { request: Buffer[] }).request.map(String)).toEqual(["bad"]);
     expect(reconnects).toEqual([{ delayMs: 0, attempt: 1, reason: "handler-error" }]);
     await q.router.send([id2, CLIENT, E, Buffer.from("good")]);
     await waitFor(() => q.replies().length === 1, WAIT, "the reply on the new connection");
     expect(q.replies()[0]![0]).toEqual(id2);
     expect(worker.stats).toMatchObject({ requests: 2, replies: 1, handlerErrors: 1, reconnects: 1 });
+  });
+
+  it("without a handler, requests are pulled with for await; job.reply answers on the connection it came from", async () => {
+    const q = await FakeQueue.start();
+    const worker = new ParanoidPirateWorker({ endpoint: q.router.endpoint, heartbeatIntervalMs: 100, liveness: 50 });
+    workers.push(worker);
+    await worker.start();
+    await waitFor(() => q.readies().length === 1, WAIT, "READY");
+    const id = q.readies()[0]!;
+    const pulled: string[] = [];
+    const consumer = (async () => {
+      for await (const job of worker) {
+        pulled.push(String(job.request[0]));
+        job.reply([Buffer.from(`re:${String(job.request[0])}`)]);
+      }
+    })();
+    await q.router.send([id, CLIENT, E, Buffer.from("one")]);
+    await waitFor(() => q.replies().length === 1, WAIT, "the first reply");
+    await q.router.send([id, CLIENT, E, Buffer.from("two")]);
+    await waitFor(() => q.replies().length === 2, WAIT, "the second reply");
+    expect(pulled).toEqual(["one", "two"]);
+    expect(q.replies().map((m) => String(m.at(-1)))).toEqual(["re:one", "re:two"]);
+    expect(q.replies().every((m) => m[0]!.equals(id) && m[1]!.equals(CLIENT))).toBe(true);
+    await within(worker.close(), WAIT, "close");
+    await within(consumer, WAIT, "the for await loop ends when the worker closes");
   });
 
   it("drops and counts malformed messages from the queue", async () => {
@@ -303,14 +352,18 @@ describe("lifecycle", () => {
     expect(openSocketCount()).toBe(1);
   });
 
-  it("start() twice is a state error; bad options throw InvalidArgumentError naming the option", async () => {
+  it("start() again is the same start; after close it is a ClosedError; bad options throw InvalidArgumentError naming the option", async () => {
     const q = await FakeQueue.start();
     const { worker } = await start(q, {});
-    await expect(worker.start()).rejects.toMatchObject({ code: "ZKIT_STATE" });
+    await worker.start(); // the shared lifecycle: start() is idempotent
+    expect(q.readies()).toHaveLength(1);
+    await within(worker.close(), WAIT, "close");
+    await expect(worker.start()).rejects.toMatchObject({ code: "ZKIT_CLOSED" });
     const ok = { endpoint: "tcp://127.0.0.1:5556", handler: (r: Buffer[]) => r };
     expect(() => new ParanoidPirateWorker(null as never)).toThrow(InvalidArgumentError);
     expect(() => new ParanoidPirateWorker({ handler: ok.handler } as never)).toThrow(/option endpoint is required/);
-    expect(() => new ParanoidPirateWorker({ endpoint: ok.endpoint } as never)).toThrow(/option handler is required/);
+    expect(() => new ParanoidPirateWorker({ endpoint: ok.endpoint, handler: "echo" } as never)).toThrow(/option handler must be/);
+    expect(new ParanoidPirateWorker({ endpoint: ok.endpoint }).running).toBe(false); // no handler: jobs are pulled with for await
     expect(() => new ParanoidPirateWorker({ ...ok, endpoint: "localhost" })).toThrow(InvalidEndpointError);
     expect(() => new ParanoidPirateWorker({ ...ok, heartbeatIntervalMs: -1 })).toThrow(/heartbeatIntervalMs/);
     expect(() => new ParanoidPirateWorker({ ...ok, liveness: 0 })).toThrow(/liveness must be an integer >= 1/);

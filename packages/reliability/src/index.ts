@@ -15,7 +15,7 @@
  *
  * @packageDocumentation
  */
-export { Lifecycle, stateError, type LifecycleEvents, type LifecycleOptions, type LifecycleState } from "./lifecycle.js";
+export { Lifecycle, stateError, type EventMap, type LifecycleEvents, type LifecycleOptions, type LifecycleState } from "./lifecycle.js";
 export { CHANNELS, diagnosticsChannel, publish, type DiagnosticsChannelName, type DiagnosticsMessage } from "./diagnostics.js";
 export { Heartbeat, type HeartbeatOptions } from "./heartbeat.js";
 export { PeerExpiry, type ExpiryHandle } from "./expiry.js";
@@ -24,3 +24,5 @@ export { HandlerRunner, type Handler, type HandlerContext, type HandlerRunnerOpt
 export { RetriesExhaustedError, withRetries, type RetryEvent, type RetryOptions } from "./retry.js";
 export { Reply } from "./reply.js";
 export { peerId } from "./peer.js";
+export { PeerConnection, type ConnectionEvent, type PeerConnectionOptions } from "./connection.js";
+export { WorkerQueue, type QueuedWork, type QueuedWorker, type WorkerQueueOptions } from "./worker-queue.js";

@@ -42,8 +42,8 @@ export interface LifecycleOptions {
   closeOnInterrupt?: boolean;
 }
 
-/** What any emitter-like listener map looks like. */
-type EventMap<T> = { [K in keyof T]: unknown[] };
+/** The shape of an events map: each event name to its listener's arguments. */
+export type EventMap<T> = { [K in keyof T]: unknown[] };
 
 /**
  * The base class of zkit's servers, workers and clients: the lifecycle

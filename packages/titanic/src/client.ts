@@ -30,7 +30,7 @@ import {
   decodeRequestAnswer,
   encodeRequestBody,
   encodeUuidBody,
-  normalizeUuid,
+  isUuid,
   targetServiceProblem,
   type ReplyAnswer,
   type TspStatus,
@@ -188,7 +188,8 @@ export class TitanicClient {
    *
    * @param service - the service to forward it to, e.g. `"echo"`
    * @param body - the request body: one frame or several
-   * @returns the request's uuid (lower-case hex)
+   * @returns the request's uuid, exactly as Titanic handed it out (32 hex
+   *   characters, in the server's case): pass it back unchanged
    * @throws (rejects) `TitanicError` when Titanic answers a status other
    *   than 200 (`500`: retry later; `400`: a bad request); `TimeoutError`
    *   when Titanic or the broker does not answer; `ProtocolError` for a
@@ -207,7 +208,9 @@ export class TitanicClient {
    * titanic.reply: asks for the reply to a request. It does not delete it:
    * ask again, or close it with {@link closeRequest}.
    *
-   * @param uuid - the request's uuid, either case
+   * @param uuid - the request's uuid as {@link submit} returned it; it is sent
+   *   exactly as given (a server like the Guide's C titanic knows a request
+   *   only by the exact string it handed out)
    * @returns `{ kind: "reply", body }`, `{ kind: "pending" }`,
    *   `{ kind: "unknown", status }` (400: no such request), or
    *   `{ kind: "failed", status }` (500: retry later)
@@ -227,7 +230,8 @@ export class TitanicClient {
    * titanic.close: tells Titanic the reply was received, so it forgets the
    * request and its reply. Idempotent: closing an unknown uuid succeeds.
    *
-   * @param uuid - the request's uuid, either case
+   * @param uuid - the request's uuid as {@link submit} returned it, sent
+   *   exactly as given
    * @throws (rejects) `TitanicError` when Titanic answers another status
    *   than 200; `TimeoutError`, `ProtocolError`, `AbortError`, `ClosedError`,
    *   `InvalidArgumentError`
@@ -382,10 +386,12 @@ function checkRequest(what: string, service: unknown, body: unknown): Buffer[] {
   return toFrames(body, `${what}(service, body)`, { allowEmpty: true });
 }
 
+/** The uuid, unchanged (its case is the server's business), once it is 32 hex characters. */
 function checkUuid(what: string, uuid: unknown): string {
-  const id = typeof uuid === "string" ? normalizeUuid(uuid) : undefined;
-  if (id === undefined) throw new InvalidArgumentError(`${what}(uuid): pass the 32-hex-character uuid that submit() returned, got ${describeValue(uuid)}`);
-  return id;
+  if (typeof uuid !== "string" || !isUuid(uuid)) {
+    throw new InvalidArgumentError(`${what}(uuid): pass the 32-hex-character uuid that submit() returned, got ${describeValue(uuid)}`);
+  }
+  return uuid;
 }
 
 function checkCall(what: string, opts: TitanicCallOptions | undefined): { timeoutMs?: number; retries?: number; signal?: AbortSignal } {

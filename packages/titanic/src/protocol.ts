@@ -11,7 +11,10 @@
  * titanic.reply     [uuid]                 ["200"][body...] | ["300"] pending | ["400"] unknown
  * titanic.close     [uuid]                 ["200"] (also for an unknown uuid)
  * ```
- * A uuid is 32 hex characters, either case. A status is 3 digits, optionally
+ * A uuid is 32 hex characters, either case. A client sends a uuid back
+ * exactly as the server handed it out (the Guide's C titanic writes upper
+ * case and knows a request only by that exact string); a server looks it up
+ * in either case. A status is 3 digits, optionally
  * followed by a space and text that clients ignore; `"500"` means "error,
  * retry later".
  * @module
@@ -61,7 +64,11 @@ export interface TspStatus {
   readonly text: string;
 }
 
-/** What a client makes of the reply of `titanic.request`. */
+/**
+ * What a client makes of the reply of `titanic.request`. `uuid` is the
+ * frame exactly as the server sent it (one character per byte): send it back
+ * unchanged.
+ */
 export type RequestAnswer =
   | { readonly kind: "accepted"; readonly uuid: string }
   | { readonly kind: "failed"; readonly status: TspStatus };
@@ -90,8 +97,9 @@ export function isUuid(value: string | Buffer): boolean {
 
 /**
  * The canonical (lower-case) form of a uuid frame or string, or undefined
- * when it is not 32 hexadecimal characters. Servers look requests up by it,
- * so a uuid written in upper case (the C reference) finds the same request.
+ * when it is not 32 hexadecimal characters. zkit's Titanic server looks
+ * requests up by it, so its own uuids are found in either case. A client
+ * never sends it: it sends back the uuid exactly as it was handed out.
  */
 export function normalizeUuid(value: string | Buffer): string | undefined {
   if (!isUuid(value)) return undefined;
@@ -133,17 +141,20 @@ export function encodeUuidBody(uuid: string): Buffer[] {
 
 // ------------------------------------------------- client side: decoders
 
-/** Decodes the reply body of `titanic.request`: `["200"][uuid]`, or another status. */
+/**
+ * Decodes the reply body of `titanic.request`: `["200"][uuid]`, or another
+ * status. The uuid is returned exactly as it came (its case kept), for the
+ * client to send back unchanged.
+ */
 export function decodeRequestAnswer(frames: readonly Buffer[]): RequestAnswer | ProtocolError {
   const status = parseStatus(frames[0]);
   if (status instanceof ProtocolError) return status;
   if (status.status !== TSP_OK) return { kind: "failed", status };
   const uuid = frames[1];
   if (uuid === undefined) return new ProtocolError("titanic.request reply: 200 without a uuid frame", 1);
-  const normal = normalizeUuid(uuid);
-  if (normal === undefined) return new ProtocolError(`titanic.request reply: the uuid must be 32 hex characters, got ${show(uuid)}`, 1);
+  if (!isUuid(uuid)) return new ProtocolError(`titanic.request reply: the uuid must be 32 hex characters, got ${show(uuid)}`, 1);
   if (frames.length > 2) return new ProtocolError(`titanic.request reply: ${frames.length - 2} frame(s) after the uuid`, 2);
-  return { kind: "accepted", uuid: normal };
+  return { kind: "accepted", uuid: uuid.toString("latin1") };
 }
 
 /**

@@ -6,8 +6,8 @@
  * @module
  */
 import { randomUUID } from "node:crypto";
-import { EventEmitter } from "node:events";
-import { ClosedError, ProtocolError, TimeoutError, connectEndpoints, getLogger, interruptSignal, readOptions, type TraceEvent, type TraceFn } from "@zkit/core";
+import { ClosedError, ProtocolError, TimeoutError, connectEndpoints, getLogger, readOptions, type TraceEvent, type TraceFn } from "@zkit/core";
+import { Lifecycle } from "@zkit/reliability";
 import { MMI_OK, MMI_SERVICE, MajordomoAsyncClient, MajordomoWorker, type MajordomoReply } from "@zkit/mdp";
 import { Dispatcher, type ForwardResult } from "./dispatcher.js";
 import {
@@ -205,7 +205,7 @@ interface Config {
  * await titanic.close();
  * ```
  */
-export class Titanic extends EventEmitter<TitanicEvents> {
+export class Titanic extends Lifecycle<TitanicEvents> {
   /** The broker endpoint(s), in CZMQ syntax. */
   readonly endpoint: string;
   /** The storage directory, as an absolute path. */
@@ -220,16 +220,13 @@ export class Titanic extends EventEmitter<TitanicEvents> {
   readonly #dispatcher: Dispatcher<Entry>;
   #client: MajordomoAsyncClient | undefined;
   #workers: MajordomoWorker[] = [];
-  #starting: Promise<void> | undefined;
-  #closing: Promise<void> | undefined;
-  #interrupt: { signal: AbortSignal; listener: () => void } | undefined;
 
   /**
    * @param options - see {@link TitanicOptions}
    * @throws `InvalidArgumentError` for a missing or bad option
    */
   constructor(options: TitanicOptions) {
-    super();
+    super({ owner: "Titanic", channel: "zkit:titanic:server" });
     const o = readOptions(options, { owner: "Titanic", known: OPTION_NAMES });
     this.endpoint = connectEndpoints(o.requiredString("endpoint", "tcp://localhost:5555", "the broker"));
     this.#store = new TitanicStore(o.string("dir", DEFAULT_DIR));
@@ -261,35 +258,24 @@ export class Titanic extends EventEmitter<TitanicEvents> {
     return { ...this.#counters, pending: this.#state.pendingCount, stored: this.#state.size };
   }
 
-  /** True once {@link close} was called. */
-  get closed(): boolean {
-    return this.#closing !== undefined;
-  }
-
   /**
    * Reads the directory (pending requests become pending again; damaged
    * files are reported and moved aside), starts the dispatcher, and
-   * registers the three titanic.* services with the broker. Idempotent.
-   * Titanic then runs until {@link close}, or until the process is
-   * interrupted after `handleInterrupts()` of `@zkit/core`.
-   *
-   * @returns resolves once the services' READY are sent
-   * @throws (rejects) `ClosedError` after {@link close}; the `node:fs` error
-   *   when the directory cannot be created or read
+   * registers the three titanic.* services with the broker: what
+   * `start()` does (idempotent). Titanic then runs until `close()`, or
+   * until the process is interrupted after `handleInterrupts()` of
+   * `@zkit/core`; `done` settles when it has closed. `start()` resolves once
+   * the services' READY are sent, and rejects with `ClosedError` after
+   * `close()`, or with the `node:fs` error when the directory cannot be
+   * created or read.
    */
-  start(): Promise<void> {
-    if (this.#closing !== undefined) return Promise.reject(new ClosedError("Titanic.start: Titanic is closed"));
-    this.#starting ??= this.#start();
-    return this.#starting;
-  }
-
-  async #start(): Promise<void> {
+  protected async onStart(): Promise<void> {
     const contents = await this.#store.open();
     for (const c of contents.corrupt) this.#reportCorrupt(c);
     if (contents.cleaned.length > 0) log.info("titanic: removed %d leftover file(s) of interrupted writes and closes", contents.cleaned.length);
     this.#counters.recovered = this.#state.load(contents.requests);
     log.info("titanic: %s holds %d request(s), %d pending", this.dir, this.#state.size, this.#state.pendingCount);
-    if (this.#closing !== undefined) return;
+    if (this.closed) return;
 
     const trace = this.#trace;
     this.#client = new MajordomoAsyncClient({
@@ -314,12 +300,8 @@ export class Titanic extends EventEmitter<TitanicEvents> {
     this.#workers = [
       serve(TITANIC_REQUEST, (f) => this.#onRequest(f)),
       serve(TITANIC_REPLY, (f) => this.#onReply(f)),
-      serve(TITANIC_CLOSE, (f) => this.#onClose(f)),
+      serve(TITANIC_CLOSE, (f) => this.#onCloseRequest(f)),
     ];
-    const signal = interruptSignal();
-    const listener = (): void => void this.close();
-    this.#interrupt = { signal, listener };
-    signal.addEventListener("abort", listener, { once: true });
     await Promise.all(this.#workers.map((w) => w.start()));
   }
 
@@ -339,7 +321,7 @@ export class Titanic extends EventEmitter<TitanicEvents> {
     }
     this.#state.add(uuid, req.service, seq);
     this.#counters.requests++;
-    this.emit("stored", { uuid, service: req.service });
+    this.notify("stored", { uuid, service: req.service });
     this.#dispatcher.wake();
     return encodeAccepted(uuid);
   }
@@ -381,7 +363,7 @@ export class Titanic extends EventEmitter<TitanicEvents> {
   }
 
   /** titanic.close: `[uuid]` -> forget it, durably -> `["200"]`, known or not. */
-  async #onClose(frames: Buffer[]): Promise<Buffer[]> {
+  async #onCloseRequest(frames: Buffer[]): Promise<Buffer[]> {
     const uuid = decodeUuidBody(frames, TITANIC_CLOSE);
     if (uuid instanceof ProtocolError) return this.#malformed(TITANIC_CLOSE, uuid);
     this.#counters.closes++;
@@ -397,7 +379,7 @@ export class Titanic extends EventEmitter<TitanicEvents> {
           return encodeError("could not remove the request");
         }
       }
-      this.emit("closed", { uuid, known: entry !== undefined });
+      this.notify("closed", { uuid, known: entry !== undefined });
       return encodeClosed();
     });
   }
@@ -405,7 +387,7 @@ export class Titanic extends EventEmitter<TitanicEvents> {
   #malformed(service: string, error: ProtocolError): Buffer[] {
     this.#counters.malformed++;
     log.warn("titanic: malformed %s request answered 400: %s", service, error.message);
-    this.emit("malformed", { service, reason: error.message, frame: error.frame });
+    this.notify("malformed", { service, reason: error.message, frame: error.frame });
     return encodeUnknown(error.message);
   }
 
@@ -428,7 +410,7 @@ export class Titanic extends EventEmitter<TitanicEvents> {
   async #forward(entry: Entry): Promise<ForwardResult> {
     const client = this.#client;
     const service = entry.service!;
-    if (client === undefined || client.closed || this.#closing !== undefined) return "failed";
+    if (client === undefined || client.closed || this.closed) return "failed";
     let read: Awaited<ReturnType<TitanicStore["readRequest"]>>;
     try {
       read = await this.#store.readRequest(entry.uuid);
@@ -448,7 +430,7 @@ export class Titanic extends EventEmitter<TitanicEvents> {
     }
     if (!this.#state.isPending(entry)) return "gone";
     this.#counters.dispatched++;
-    this.emit("dispatched", { uuid: entry.uuid, service });
+    this.notify("dispatched", { uuid: entry.uuid, service });
     let reply: Buffer[];
     try {
       reply = await client.request(service, read.ok.frames.slice(1), { timeoutMs: this.#config.dispatchTimeoutMs });
@@ -471,7 +453,7 @@ export class Titanic extends EventEmitter<TitanicEvents> {
       }
       this.#state.markReplied(entry);
       this.#counters.replies++;
-      this.emit("replied", { uuid: entry.uuid, service });
+      this.notify("replied", { uuid: entry.uuid, service });
       return "replied";
     });
   }
@@ -497,30 +479,23 @@ export class Titanic extends EventEmitter<TitanicEvents> {
   #reportCorrupt(c: CorruptFile): void {
     this.#counters.corrupt++;
     log.warn("titanic: damaged file %s (%s)%s", c.file, c.reason, c.movedTo ? `, moved to ${c.movedTo}` : "");
-    this.emit("corrupt", c);
+    this.notify("corrupt", c);
   }
 
   #storageError(operation: string, uuid: string | undefined, err: unknown): void {
     this.#counters.storageErrors++;
     const error = err instanceof Error ? err : new Error(String(err));
     log.error("titanic: %s %s failed: %s", operation, uuid ?? "", error.message);
-    this.emit("storage-error", { operation, uuid, error });
+    this.notify("storage-error", { operation, uuid, error });
   }
 
   /**
-   * Closes Titanic gracefully: each service finishes the request in hand
-   * and sends DISCONNECT, the dispatcher stops (a forward in flight is
-   * abandoned and stays pending; a reply being stored is stored), and the
-   * directory is released. Idempotent.
+   * Closes Titanic gracefully (`close()`, idempotent): each service finishes
+   * the request in hand and sends DISCONNECT, the dispatcher stops (a
+   * forward in flight is abandoned and stays pending; a reply being stored
+   * is stored), and the directory is released.
    */
-  close(): Promise<void> {
-    this.#closing ??= this.#close();
-    return this.#closing;
-  }
-
-  async #close(): Promise<void> {
-    this.#interrupt?.signal.removeEventListener("abort", this.#interrupt.listener);
-    await this.#starting?.catch(() => {});
+  protected async onClose(): Promise<void> {
     const stopping = this.#dispatcher.stop();
     await Promise.all(this.#workers.map((w) => w.close()));
     await this.#client?.close(); // forwards in flight end with ClosedError
@@ -528,10 +503,5 @@ export class Titanic extends EventEmitter<TitanicEvents> {
     await Promise.all(this.#locks.values());
     await this.#store.close();
     log.info("titanic: closed");
-  }
-
-  /** Closes Titanic (for `await using`). */
-  [Symbol.asyncDispose](): Promise<void> {
-    return this.close();
   }
 }

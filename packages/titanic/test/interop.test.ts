@@ -3,11 +3,15 @@
 // 9/TSP client that speaks 7/MDP client frames itself (REQ, as the Guide's
 // ticlient) against our broker and Titanic, its frames checked byte for
 // byte against shared/protocols.md; and a Python MDP worker that Titanic
-// forwards to, started only after the request was stored.
+// forwards to, started only after the request was stored. And the other way
+// round: our TitanicClient against a Python Titanic that, like the Guide's C
+// titanic, hands out upper-case uuids and knows a request only by the exact
+// string it handed out.
 import { join } from "node:path";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
-import { peer, requirePyzmq, startPython } from "@zkit/testkit";
-import { WAIT_MS, cleanup, startBroker, startTitanic, startWorker, storeDir, testDir, workerReady } from "./helpers.js";
+import { peer, requirePyzmq, startPython, track } from "@zkit/testkit";
+import { TitanicClient } from "../src/index.js";
+import { HEARTBEAT_MS, WAIT_MS, cleanup, startBroker, startTitanic, startWorker, storeDir, testDir, workerReady } from "./helpers.js";
 
 beforeAll(() => {
   requirePyzmq();
@@ -70,5 +74,56 @@ describe("a Python TSP client against our broker and Titanic", () => {
     expect(request.slice(0, 3)).toEqual(["", hex("MDPW01"), "02"]);
     expect(request.slice(4)).toEqual(["", hex("from python"), ""]);
     expect(titanic.stats).toMatchObject({ requests: 1, replies: 1, closes: 1, pending: 0 });
+  });
+});
+
+describe("our TitanicClient against a Python Titanic that hands out upper-case uuids", () => {
+  /** Our broker and echo worker, and titanic_upper.py registered with the broker. */
+  async function upperTitanic(): Promise<{ endpoint: string; titanic: ReturnType<typeof startPython> }> {
+    const { broker, endpoint } = await startBroker();
+    await startWorker(endpoint, "echo");
+    const ready = Promise.all(["titanic.request", "titanic.reply", "titanic.close"].map((s) => workerReady(broker, s)));
+    const titanic = startPython(join(PEERS, "titanic_upper.py"), [endpoint, String(HEARTBEAT_MS)]);
+    await ready;
+    return { endpoint, titanic };
+  }
+
+  it("request() sends back the uuid byte for byte in titanic.reply and titanic.close", async () => {
+    const { endpoint, titanic } = await upperTitanic();
+    const client = track(new TitanicClient({ endpoint }));
+    let accepted: string | undefined;
+    const reply = await client.request("echo", ["Hello", "world"], { pollIntervalMs: 50, timeoutMs: WAIT_MS, onAccepted: (uuid) => (accepted = uuid) });
+    expect(reply.map(String)).toEqual(["Hello", "world"]);
+
+    const issued = (await titanic.waitFor(/^issued ([0-9a-f]+)$/m, WAIT_MS))[1]!;
+    expect(Buffer.from(issued, "hex").toString("latin1")).toMatch(/^[0-9A-F]{32}$/);
+    expect(accepted).toBe(Buffer.from(issued, "hex").toString("latin1")); // what the caller sees is what was issued
+    // every titanic.reply and titanic.close carried the issued bytes, and the server knew them
+    await titanic.waitFor(/^close [0-9a-f]+ \w+$/m, WAIT_MS);
+    const polls = [...titanic.stdout().matchAll(/^reply ([0-9a-f]+) (\d{3})$/gm)];
+    expect(polls.length).toBeGreaterThan(0);
+    for (const [, hex, status] of polls) {
+      expect(hex).toBe(issued);
+      expect(["200", "300"]).toContain(status);
+    }
+    expect(polls.at(-1)![2]).toBe("200");
+    expect(titanic.stdout()).toMatch(new RegExp(`^close ${issued} found$`, "m"));
+    expect(client.stats).toMatchObject({ requests: 1, submitted: 1, replies: 1, closeFailures: 0 });
+  });
+
+  it("submit() returns the uuid as issued; fetchReply() and closeRequest() send it unchanged", async () => {
+    const { endpoint, titanic } = await upperTitanic();
+    const client = track(new TitanicClient({ endpoint }));
+    const uuid = await client.submit("echo", "once");
+    expect(uuid).toMatch(/^[0-9A-F]{32}$/);
+    const hex = Buffer.from(uuid, "latin1").toString("hex");
+    await titanic.waitFor(new RegExp(`^issued ${hex}$`, "m"), WAIT_MS);
+    await titanic.waitFor(/^answered echo$/m, WAIT_MS);
+    expect(await client.fetchReply(uuid)).toEqual({ kind: "reply", body: [Buffer.from("once")] });
+    // this server is strict, as the C reference: the same uuid in lower case is unknown to it
+    expect(await client.fetchReply(uuid.toLowerCase())).toMatchObject({ kind: "unknown" });
+    await client.closeRequest(uuid);
+    await titanic.waitFor(new RegExp(`^close ${hex} found$`, "m"), WAIT_MS);
+    expect(await client.fetchReply(uuid)).toMatchObject({ kind: "unknown" });
   });
 });

@@ -131,8 +131,10 @@ describe("titanic.request", () => {
     expect(encodeAccepted(LOWER).map(String)).toEqual(["200", LOWER]);
   });
 
-  it("client decodes 200 + uuid (either case), and other statuses as failures", () => {
-    expect(decodeRequestAnswer([b("200"), b(UPPER)])).toEqual({ kind: "accepted", uuid: LOWER });
+  it("client decodes 200 + uuid (either case, kept as sent), and other statuses as failures", () => {
+    expect(decodeRequestAnswer([b("200"), b(UPPER)])).toEqual({ kind: "accepted", uuid: UPPER });
+    const mixed = "0123456789abcdefABCDEF0123456789";
+    expect(decodeRequestAnswer([b("200"), b(mixed)])).toEqual({ kind: "accepted", uuid: mixed });
     expect(decodeRequestAnswer([b("200 OK"), b(LOWER)])).toEqual({ kind: "accepted", uuid: LOWER });
     expect(decodeRequestAnswer([b("500")])).toEqual({ kind: "failed", status: { code: 500, status: "500", text: "" } });
     expect(decodeRequestAnswer([b("400 bad service")])).toEqual({ kind: "failed", status: { code: 400, status: "400", text: "bad service" } });
@@ -148,8 +150,9 @@ describe("titanic.request", () => {
 });
 
 describe("titanic.reply and titanic.close", () => {
-  it("client body: [uuid]", () => {
+  it("client body: [uuid], byte for byte as given (no case change)", () => {
     expect(hex(encodeUuidBody(LOWER))).toEqual([Buffer.from(LOWER).toString("hex")]);
+    expect(hex(encodeUuidBody(UPPER))).toEqual([Buffer.from(UPPER).toString("hex")]);
   });
 
   it("server decodes exactly one uuid frame, either case, to lower case", () => {

@@ -3,7 +3,9 @@
  * {@link ZMsg} with CZMQ's semantics (push, pop, add, wrap, unwrap,
  * addmsg/popmsg, dup, eq, dump, signals), CZMQ's `zmsg_encode` format, and
  * text and binary pictures (`zsock_send`/`zsock_recv`,
- * `zsock_bsend`/`zsock_brecv`) over any `ZSocket` of `@zkit/core`.
+ * `zsock_bsend`/`zsock_brecv`), parts sent and received one at a time
+ * (`zmsg_sendm`, `zframe_more`), non-blocking receives, `zmsg_save`/`zmsg_load`
+ * on streams and `zstr`'s string helpers, over any `ZSocket` of `@zkit/core`.
  *
  * @packageDocumentation
  */
@@ -28,3 +30,6 @@ export {
   type BinaryPictureValues,
 } from "./bpicture.js";
 export { zsend, zrecv, bsend, brecv, zsignal, zwait } from "./zsock.js";
+export { zstr } from "./zstr.js";
+export { heldParts, type ReadableSource } from "./parts.js";
+export type { LoadSource, SaveTarget } from "./saved.js";

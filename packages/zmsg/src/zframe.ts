@@ -3,6 +3,8 @@
  * @module
  */
 import { InvalidArgumentError } from "@zkit/core";
+import { receivePart, receivePartNowait, sendParts, type ReadableSource } from "./parts.js";
+import type { MessageSink, MessageSource } from "./zmsg.js";
 
 /**
  * Anything zmsg accepts as one frame: bytes (kept as they are, no copy), a
@@ -76,6 +78,13 @@ export function formatFrame(data: Buffer, prefix = ""): string {
  * ```
  */
 export class ZFrame {
+  /**
+   * True when more parts of the same message follow this frame (CZMQ
+   * `zframe_more`, `zframe_set_more`): set by {@link ZFrame.recv}, false
+   * for a frame made any other way. {@link ZFrame.send} does not read it;
+   * pass `{ more: true }` there.
+   */
+  more = false;
   #data: Buffer;
   /** Set on frames a ZMsg hands out: carries a reset into the message. */
   #owner: ((old: Buffer, data: Buffer) => void) | undefined;
@@ -105,6 +114,60 @@ export class ZFrame {
       );
     }
     return new ZFrame(Buffer.from(hex, "hex"));
+  }
+
+  /**
+   * Receives one part of a message (CZMQ `zframe_recv`): the next part of a
+   * message already being read, or the first part of the next message.
+   * {@link ZFrame.more} says whether parts remain; read them with more
+   * `ZFrame.recv` calls, or all at once with `ZMsg.recv`.
+   *
+   * @example
+   * ```ts
+   * do {
+   *   const frame = await ZFrame.recv(sock);
+   *   console.log(frame.dump());
+   *   if (!frame.more) break;
+   * } while (true);
+   * ```
+   * @param source - a `ZSocket`, or anything with `receive(): Promise<Buffer[]>`
+   * @returns the frame; rejects as the socket's `receive()` rejects
+   */
+  static async recv(source: MessageSource): Promise<ZFrame> {
+    return partFrame(await receivePart(source));
+  }
+
+  /**
+   * Receives one part only if it can be had without waiting (CZMQ
+   * `zframe_recv_nowait`): the next part of a message being read, or the
+   * first part of a message the socket has `readable`; else `null`.
+   *
+   * @param source - a `ZSocket`, or anything with `receive()` and `readable`
+   */
+  static async recvNowait(source: ReadableSource): Promise<ZFrame | null> {
+    const part = await receivePartNowait(source);
+    return part === null ? null : partFrame(part);
+  }
+
+  /**
+   * Sends the frame (CZMQ `zframe_send`). With `more`, it is held as the
+   * first part of a message that the next send without `more` on the same
+   * socket completes (CZMQ's `ZFRAME_MORE`); held parts go out together.
+   * The frame keeps its bytes (CZMQ's `ZFRAME_REUSE`: JavaScript frees them
+   * when nothing uses them).
+   *
+   * @example
+   * ```ts
+   * await new ZFrame(identity).send(router, { more: true });
+   * await new ZFrame("").send(router, { more: true });
+   * await new ZFrame("World").send(router); // one message of three frames
+   * ```
+   * @param sink - a `ZSocket`, or anything with `send(frames: Buffer[])`
+   * @param options - `more: true` to hold it for the rest of its message
+   * @returns the socket's send promise (resolves at once with `more`)
+   */
+  send(sink: MessageSink, options?: { more?: boolean }): Promise<void> {
+    return sendParts(sink, [this.#data], options?.more === true);
   }
 
   /** The frame's bytes (the Buffer itself, not a copy). CZMQ `zframe_data`. */
@@ -148,7 +211,9 @@ export class ZFrame {
 
   /** A new frame holding a copy of the bytes. CZMQ `zframe_dup`. */
   dup(): ZFrame {
-    return new ZFrame(Buffer.from(this.#data));
+    const copy = new ZFrame(Buffer.from(this.#data));
+    copy.more = this.more;
+    return copy;
   }
 
   /** The bytes as uppercase hexadecimal, e.g. `"0A1B"`. CZMQ `zframe_strhex`. */
@@ -188,4 +253,10 @@ export class ZFrame {
   dump(prefix?: string): string {
     return formatFrame(this.#data, prefix);
   }
+}
+
+function partFrame(part: { data: Buffer; more: boolean } | undefined): ZFrame {
+  const frame = new ZFrame(part?.data);
+  frame.more = part?.more ?? false;
+  return frame;
 }

@@ -8,7 +8,9 @@ import { format } from "node:util";
 import { InvalidArgumentError } from "@zkit/core";
 import { decodeBinaryPicture, encodeBinaryPicture, type BinaryPictureArgs, type BinaryPictureValues } from "./bpicture.js";
 import { decodeFrames, encodeFrames } from "./encoding.js";
+import { receiveFrames, receiveFramesNowait, sendParts, type ReadableSource } from "./parts.js";
 import { decodePicture, encodePicture, type PictureArgs, type PictureValues } from "./picture.js";
+import { decodeSaved, encodeSaved, readAll, writeAll, type LoadSource, type SaveTarget } from "./saved.js";
 import { signalFrame, signalStatus } from "./signal.js";
 import { ZFrame, describe, formatFrame, toBuffer, type FrameInput } from "./zframe.js";
 
@@ -110,14 +112,49 @@ export class ZMsg implements Iterable<ZFrame> {
 
   /**
    * Receives one message from a socket (CZMQ `zmsg_recv`). The received
-   * Buffers are used as they are.
+   * Buffers are used as they are. After {@link ZFrame.recv} read the first
+   * parts of a message, this returns the rest of it, as in CZMQ.
    *
    * @param source - a `ZSocket`, or anything with `receive(): Promise<Buffer[]>`
    * @returns the message; rejects as the socket's `receive()` rejects
    *   (for a `ZSocket`: `ZKIT_CLOSED`, `ZKIT_TIMEOUT`, `ZKIT_BUSY`)
    */
   static async recv(source: MessageSource): Promise<ZMsg> {
-    return ZMsg.fromBuffers(await source.receive());
+    return ZMsg.fromBuffers(await receiveFrames(source));
+  }
+
+  /**
+   * Receives a message only if one can be had without waiting (CZMQ
+   * `zmsg_recv_nowait`): the rest of a message read part by part, or the
+   * next message when the socket is `readable`; otherwise `null`. The
+   * promise settles without waiting for any peer.
+   *
+   * @param source - a `ZSocket`, or anything with `receive()` and `readable`
+   * @returns the message, or `null` when none is waiting
+   */
+  static async recvNowait(source: ReadableSource): Promise<ZMsg | null> {
+    const frames = await receiveFramesNowait(source);
+    return frames === null ? null : ZMsg.fromBuffers(frames);
+  }
+
+  /**
+   * Reads a message saved by {@link ZMsg.save} or by CZMQ's `zmsg_save`
+   * (CZMQ `zmsg_load`): the whole stream is one message, read to its end.
+   * Frames are views into the bytes read.
+   *
+   * @example
+   * ```ts
+   * const msg = await ZMsg.load(createReadStream("request.msg"));
+   * ```
+   * @param source - a readable stream opened without an encoding, an
+   *   async iterable of bytes, or the bytes themselves
+   * @returns the message (no frames for an empty stream); rejects with a
+   *   `ProtocolError` for truncated or foreign bytes (naming the frame and
+   *   offset), with `InvalidArgumentError` for something that is not bytes,
+   *   and with the stream's own error when reading fails
+   */
+  static async load(source: LoadSource): Promise<ZMsg> {
+    return ZMsg.fromBuffers(decodeSaved(await readAll(source)));
   }
 
   /**
@@ -215,7 +252,51 @@ export class ZMsg implements Iterable<ZFrame> {
     this.#frames = [];
     this.#cursor = -1;
     if (frames.length === 0) return Promise.resolve();
-    return sink.send(frames);
+    return sendParts(sink, frames, false);
+  }
+
+  /**
+   * Sends the message as the first parts of a longer one (CZMQ
+   * `zmsg_sendm`): its frames are held until a send without "more"
+   * ({@link ZMsg.send}, {@link ZFrame.send}, `zstr.send`, `zsend`, ...)
+   * completes the message on the same socket, and then leave together.
+   * Empties the message, as {@link ZMsg.send} does.
+   *
+   * Held parts are zkit's (zeromq.js sends whole messages only): a
+   * socket's own `send()` does not see them.
+   *
+   * @example
+   * ```ts
+   * await new ZMsg([identity, ""]).sendm(router);
+   * await new ZMsg(["reply"]).send(router); // [identity][""]["reply"]
+   * ```
+   * @returns resolves at once
+   */
+  sendm(sink: MessageSink): Promise<void> {
+    const frames = this.#frames;
+    this.#frames = [];
+    this.#cursor = -1;
+    return sendParts(sink, frames, true);
+  }
+
+  /**
+   * Writes the message in CZMQ's `zmsg_save` format to a stream: each frame
+   * as an 8-byte size (little-endian) and its bytes. {@link ZMsg.load}
+   * and CZMQ's `zmsg_load` read it back; a stream holds one message. The
+   * message is left as it was.
+   *
+   * @example
+   * ```ts
+   * const file = createWriteStream("request.msg");
+   * await msg.save(file);
+   * file.end();
+   * ```
+   * @param target - a writable stream (anything with `write(chunk, callback)`)
+   * @returns resolves once the stream has taken the bytes; rejects with the
+   *   stream's error, or `InvalidArgumentError` for something that is not a stream
+   */
+  async save(target: SaveTarget): Promise<void> {
+    await writeAll(target, encodeSaved(this.#frames));
   }
 
   /**

@@ -6,6 +6,7 @@
  */
 import { ProtocolError } from "@zkit/core";
 import { checkBinaryPicture, decodeBinaryPicture, encodeBinaryPicture, type BinaryPictureArgs, type BinaryPictureValues } from "./bpicture.js";
+import { receiveFrames, sendParts } from "./parts.js";
 import { checkPicture, decodePicture, encodePicture, type PictureArgs, type PictureValues } from "./picture.js";
 import { signalFrame, signalStatus } from "./signal.js";
 import type { MessageSink, MessageSource } from "./zmsg.js";
@@ -20,7 +21,7 @@ import type { MessageSink, MessageSource } from "./zmsg.js";
  *   for a bad picture or argument (nothing is sent then)
  */
 export async function zsend<P extends string>(sock: MessageSink, picture: P, ...args: PictureArgs<P>): Promise<void> {
-  await sock.send(encodePicture(picture, args));
+  await sendParts(sock, encodePicture(picture, args), false);
 }
 
 /**
@@ -36,7 +37,7 @@ export async function zsend<P extends string>(sock: MessageSink, picture: P, ...
  */
 export async function zrecv<P extends string>(sock: MessageSource, picture: P): Promise<PictureValues<P>> {
   checkPicture(picture, "zrecv");
-  const frames = await sock.receive();
+  const frames = await receiveFrames(sock);
   const status = signalStatus(frames);
   if (status >= 0) throw new ProtocolError(`zrecv ${JSON.stringify(picture)}: received a signal (status ${status}) instead of a picture message`, 0);
   return decodePicture(picture, frames) as PictureValues<P>;
@@ -52,7 +53,7 @@ export async function zrecv<P extends string>(sock: MessageSource, picture: P): 
  *   for a bad picture or argument (nothing is sent then)
  */
 export async function bsend<P extends string>(sock: MessageSink, picture: P, ...args: BinaryPictureArgs<P>): Promise<void> {
-  await sock.send(encodeBinaryPicture(picture, args));
+  await sendParts(sock, encodeBinaryPicture(picture, args), false);
 }
 
 /**
@@ -67,7 +68,7 @@ export async function bsend<P extends string>(sock: MessageSink, picture: P, ...
  */
 export async function brecv<P extends string>(sock: MessageSource, picture: P): Promise<BinaryPictureValues<P>> {
   checkBinaryPicture(picture, "brecv");
-  return decodeBinaryPicture(picture, await sock.receive()) as BinaryPictureValues<P>;
+  return decodeBinaryPicture(picture, await receiveFrames(sock)) as BinaryPictureValues<P>;
 }
 
 /**
@@ -79,7 +80,7 @@ export async function brecv<P extends string>(sock: MessageSource, picture: P): 
  *   when `status` is out of range
  */
 export async function zsignal(sock: MessageSink, status = 0): Promise<void> {
-  await sock.send([signalFrame(status)]);
+  await sendParts(sock, [signalFrame(status)], false);
 }
 
 /**
@@ -90,7 +91,7 @@ export async function zsignal(sock: MessageSink, status = 0): Promise<void> {
  */
 export async function zwait(sock: MessageSource): Promise<number> {
   for (;;) {
-    const status = signalStatus(await sock.receive());
+    const status = signalStatus(await receiveFrames(sock));
     if (status >= 0) return status;
   }
 }

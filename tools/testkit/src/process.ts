@@ -37,7 +37,7 @@ export interface Child {
   waitFor(pattern: RegExp, ms: number, options?: { partial?: boolean; from?: number; stderr?: boolean }): Promise<RegExpMatchArray>;
   /** Resolves when the process exits; rejects after `ms` with its output. */
   waitForExit(ms: number): Promise<Exit>;
-  /** Sends a signal (SIGKILL, SIGSTOP, SIGCONT, ...). */
+  /** Sends a signal (SIGKILL, SIGSTOP, SIGCONT, ...); to its whole group when started with `processGroup`. */
   kill(signal?: NodeJS.Signals): void;
   /** Writes to stdin (started with `stdin: "pipe"`). */
   write(text: string): void;
@@ -55,6 +55,13 @@ export interface StartOptions {
   stdin?: "pipe" | "ignore";
   /** A name for messages. @defaultValue the command and first argument */
   name?: string;
+  /**
+   * Starts the child in a process group of its own, and {@link Child.kill}
+   * signals the whole group, as a terminal's Ctrl-C does: for commands that
+   * are wrappers (`pnpm ...`, `npx ...`) around the program that matters.
+   * @defaultValue false
+   */
+  processGroup?: boolean;
 }
 
 const running = new Set<Child>();
@@ -68,7 +75,17 @@ export function startProcess(command: string, args: string[], options: StartOpti
     cwd: options.cwd,
     env,
     stdio: [options.stdin ?? "ignore", "pipe", "pipe"],
+    detached: options.processGroup === true,
   });
+  const signal = (sig: NodeJS.Signals): void => {
+    if (options.processGroup && proc.pid !== undefined) {
+      try {
+        process.kill(-proc.pid, sig);
+      } catch {
+        // the group is gone already
+      }
+    } else proc.kill(sig);
+  };
   const name = options.name ?? [command, args[0] ?? ""].join(" ").trim();
   let out = "";
   let err = "";
@@ -93,6 +110,14 @@ export function startProcess(command: string, args: string[], options: StartOpti
   // "close" comes after stdout and stderr are fully read
   const exited = new Promise<Exit>((resolve) => {
     proc.on("close", (code, signal) => {
+      // nothing of a process group outlives its leader (a wrapper's child that lingers)
+      if (options.processGroup && proc.pid !== undefined) {
+        try {
+          process.kill(-proc.pid, "SIGKILL");
+        } catch {
+          // no one left
+        }
+      }
       exit = { code, signal };
       running.delete(handle);
       resolve(exit);
@@ -135,8 +160,8 @@ export function startProcess(command: string, args: string[], options: StartOpti
     waitForExit(ms) {
       return within(exited, ms, () => `timed out after ${ms} ms waiting for ${name} to exit\n${describe()}`);
     },
-    kill(signal = "SIGTERM") {
-      if (exit === undefined) proc.kill(signal);
+    kill(sig = "SIGTERM") {
+      if (exit === undefined) signal(sig);
     },
     write(text) {
       proc.stdin!.write(text);
@@ -185,7 +210,7 @@ export async function stopAll(graceMs = 5_000): Promise<void> {
 
 // Last resort if the test process itself goes away: no child outlives it.
 process.on("exit", () => {
-  for (const c of running) c.child.kill("SIGKILL");
+  for (const c of running) c.kill("SIGKILL");
 });
 
 /** How many times `pattern` (which must be global) matches `text`. */

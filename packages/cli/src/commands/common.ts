@@ -10,7 +10,15 @@ export const DEFAULT_CONNECT = "tcp://localhost:5555";
 
 /** A `--connect` flag: a CZMQ endpoint list to connect to. */
 export function connectFlag(help: string, dflt = DEFAULT_CONNECT) {
-  return { type: "string", default: dflt, help } as const;
+  return { type: "string", default: dflt, help, endpoint: "connect" } as const;
+}
+
+/**
+ * A flag that takes a CZMQ endpoint list that binds, e.g. `--frontend`
+ * (items with `>` connect); with `only`, none may connect (`--bind`).
+ */
+export function bindFlag(help: string, dflt: string, only = false) {
+  return { type: "string", default: dflt, help, endpoint: only ? "bind-only" : "bind" } as const;
 }
 
 /** A `--heartbeat-ms` flag: a heartbeat interval in ms, at least 1. */

@@ -19,7 +19,7 @@ import {
 } from "@zkit/mdp";
 import { UsageError, defineCommand, type Command } from "../command.js";
 import { traceOption } from "../trace.js";
-import { aborted, connectFlag, heartbeatFlag, livenessFlag, retriesFlag, serveUntilAborted, showFrame, timeoutFlag, workFlag } from "./common.js";
+import { aborted, bindFlag, connectFlag, heartbeatFlag, livenessFlag, retriesFlag, serveUntilAborted, showFrame, timeoutFlag, workFlag } from "./common.js";
 
 const CONNECT = connectFlag("the broker to connect to (CZMQ endpoint list)");
 const TIMEOUT = timeoutFlag("reply timeout per attempt, in ms");
@@ -29,7 +29,7 @@ const broker = defineCommand({
   path: ["mdp", "broker"],
   summary: "runs a Majordomo broker (7/MDP + 8/MMI) until Ctrl-C",
   flags: {
-    bind: { type: "string", default: "tcp://*:5555", help: "where the broker's ROUTER binds (comma-separated list)" },
+    bind: bindFlag("where the broker's ROUTER binds (comma-separated list)", "tcp://*:5555", true),
     "heartbeat-ms": heartbeatFlag("heartbeat interval with workers, in ms"),
     liveness: livenessFlag("heartbeat intervals of silence before a worker expires"),
     "unserved-expiry-ms": {
@@ -129,21 +129,27 @@ const worker = defineCommand({
     },
   },
   details: [
-    "Prints 'worker ready for <service>' on every (re)connection. With --concurrency N",
-    "the worker handles up to N requests at once and replies as each is done, in any",
-    "order; a broker sends it more than one at a time only with --worker-prefetch.",
+    "Says what is true about the broker: 'connecting to <endpoint>', 'READY sent; waiting for",
+    "the broker to answer', then 'broker at <endpoint> answered: serving <service>' on the",
+    "broker's first message. A broker that never answers, or is lost, is reported once (not",
+    "at every reconnection, which -v shows) until it answers again.",
+    "",
+    "With --concurrency N the worker handles up to N requests at once and replies as each is",
+    "done, in any order; a broker sends it more than one at a time only with --worker-prefetch.",
     "",
     "example: zkit mdp worker --connect tcp://localhost:5555 --service echo",
     "         zkit mdp worker --service echo --work-ms 50 --concurrency 8",
   ].join("\n"),
   async run(ctx) {
     const workMs = ctx.flags["work-ms"];
+    const where = ctx.flags.connect;
+    const reconnectMs = ctx.flags["reconnect-ms"];
     const w = new MajordomoWorker({
-      endpoint: ctx.flags.connect,
+      endpoint: where,
       service: ctx.flags.service,
       heartbeatIntervalMs: ctx.flags["heartbeat-ms"],
       liveness: ctx.flags.liveness,
-      reconnectMs: ctx.flags["reconnect-ms"],
+      reconnectMs,
       concurrency: ctx.flags.concurrency,
       handler: async (request) => {
         if (workMs > 0) await sleep(workMs);
@@ -151,8 +157,36 @@ const worker = defineCommand({
       },
       ...traceOption(ctx),
     });
-    w.on("ready", ({ service }) => ctx.out(`worker ready for ${service} at ${ctx.flags.connect}`));
-    w.on("disconnected", ({ reason }) => ctx.out(`worker disconnected (${reason}), reconnecting`));
+    // Once per change, not per attempt: the broker's silence is reported once
+    // until it answers again; -v shows every attempt.
+    let silenceReported = false;
+    w.on("connecting", ({ connection }) => {
+      if (connection === 1) ctx.out(`connecting to ${where}`);
+      else if (ctx.flags.verbose) ctx.out(`I: connecting to ${where} again (connection ${connection})`);
+    });
+    w.on("ready", ({ connection }) => {
+      if (connection === 1) ctx.out("READY sent; waiting for the broker to answer");
+      else if (ctx.flags.verbose) ctx.out(`I: READY sent on connection ${connection}`);
+    });
+    w.on("connected", () => {
+      silenceReported = false;
+      ctx.out(`broker at ${where} answered: serving ${w.service}`);
+    });
+    w.on("disconnected", ({ reason, answered, silentMs }) => {
+      if (reason === "disconnect") {
+        ctx.out(`the broker at ${where} sent DISCONNECT; reconnecting`);
+        return;
+      }
+      if (answered) {
+        ctx.out(`lost the broker at ${where} (silent for ${silentMs} ms); reconnecting every ${reconnectMs} ms until it answers`);
+      } else if (!silenceReported) {
+        ctx.out(`no broker answered at ${where} within ${silentMs} ms; reconnecting every ${reconnectMs} ms until one does`);
+      }
+      silenceReported = true;
+    });
+    w.on("reconnecting", ({ delayMs, attempt }) => {
+      if (ctx.flags.verbose && attempt > 1) ctx.out(`I: still no answer; reconnecting in ${delayMs} ms`);
+    });
     await serveUntilAborted(ctx.signal, w);
     ctx.out(`worker stopped: ${w.stats.replies} replies`);
   },

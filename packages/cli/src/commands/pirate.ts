@@ -10,10 +10,10 @@ import { ParanoidPirateQueue, ParanoidPirateWorker, PPP_HEARTBEAT_INTERVAL_MS, P
 import { SimplePirateQueue, SimplePirateWorker } from "@zkit/spp";
 import { defineCommand, type Command } from "../command.js";
 import { traceOption } from "../trace.js";
-import { connectFlag, heartbeatFlag, livenessFlag, retriesFlag, serveUntilAborted, timeoutFlag, workFlag } from "./common.js";
+import { bindFlag, connectFlag, heartbeatFlag, livenessFlag, retriesFlag, serveUntilAborted, timeoutFlag, workFlag } from "./common.js";
 
-const FRONTEND = { type: "string", default: "tcp://*:5555", help: "where clients connect: the frontend ROUTER binds here (CZMQ endpoint list)" } as const;
-const BACKEND = { type: "string", default: "tcp://*:5556", help: "where workers connect: the backend ROUTER binds here (CZMQ endpoint list)" } as const;
+const FRONTEND = bindFlag("where clients connect: the frontend ROUTER binds here (CZMQ endpoint list)", "tcp://*:5555");
+const BACKEND = bindFlag("where workers connect: the backend ROUTER binds here (CZMQ endpoint list)", "tcp://*:5556");
 const WORKER_CONNECT = connectFlag("the queue's backend to connect to (CZMQ endpoint list)", "tcp://localhost:5556");
 const WORK_MS = workFlag("how long each request's 'work' takes before the echo, in ms");
 const HEARTBEAT_MS = heartbeatFlag("heartbeat interval, in ms (the same on queue and workers)", PPP_HEARTBEAT_INTERVAL_MS);
@@ -75,12 +75,22 @@ const sppWorker = defineCommand({
   flags: { connect: WORKER_CONNECT, "work-ms": WORK_MS },
   details: [
     "Sends READY (0x01) over a REQ socket, then answers each request with its own frames.",
+    "Simple Pirate has no heartbeats: the queue says nothing until it sends a request, so",
+    "the worker prints 'READY sent' and then 'first request from the queue'.",
     "",
     "example: zkit spp worker --connect tcp://localhost:5556 --work-ms 100",
   ].join("\n"),
   async run(ctx) {
-    const w = new SimplePirateWorker({ endpoint: ctx.flags.connect, handler: echoAfter(ctx), ...traceOption(ctx) });
-    w.on("ready", () => ctx.out(`I: worker ready (connected to ${ctx.flags.connect})`));
+    const echo = echoAfter(ctx);
+    let first = true;
+    const handler = (request: Buffer[]): Promise<Buffer[]> => {
+      if (first) ctx.out("I: first request from the queue: serving");
+      first = false;
+      return echo(request);
+    };
+    const w = new SimplePirateWorker({ endpoint: ctx.flags.connect, handler, ...traceOption(ctx) });
+    ctx.out(`I: connecting to ${ctx.flags.connect}`);
+    w.on("ready", () => ctx.out("I: READY sent; Simple Pirate has no heartbeat: the queue's first request will show it is there"));
     w.on("handler-error", (err) => ctx.err(`E: request dropped: ${(err as Error)?.message ?? String(err)}`));
     await serveUntilAborted(ctx.signal, w, { until: () => w.done });
     ctx.out(`I: ${w.stats.replies} requests answered`);
@@ -106,14 +116,15 @@ const pppQueue = defineCommand({
       liveness: ctx.flags.liveness,
       ...traceOption(ctx),
     });
-    q.on("worker-ready", ({ identity }) => ctx.out(`I: worker ${hex(identity)} ready`));
-    q.on("worker-expired", ({ identity, busy, reason }) =>
-      ctx.out(`W: worker ${hex(identity)} expired (${reason === "silent" ? "silent" : "disconnected"})${busy ? ", its request is lost" : ""}`),
+    q.on("worker-ready", ({ worker }) => ctx.out(`I: worker ${worker} ready`));
+    q.on("worker-gone", ({ worker, reason, inHand }) =>
+      ctx.out(`W: worker ${worker} expired (${reason})${inHand > 0 ? ", its request goes to the next worker" : ""}`),
     );
+    q.on("request-dropped", ({ client }) => ctx.out(`W: request from ${client} dropped: no worker answered it`));
     await serveQueue(ctx, q);
     const s = q.stats;
     ctx.out(
-      `I: ${s.requests} requests, ${s.replies} replies, ${s.workersExpired} workers expired, ${s.lostRequests} requests lost, ` +
+      `I: ${s.requests} requests, ${s.replies} replies, ${s.workersExpired} workers expired, ${s.redispatched} requests re-dispatched, ${s.lostRequests} requests lost, ` +
         `${s.malformed + s.unexpected} bad messages dropped`,
     );
   },
@@ -135,6 +146,10 @@ const pppWorker = defineCommand({
     "own frames. When the queue is silent for liveness x heartbeat-ms it reconnects on a fresh",
     "socket, waiting reconnect-ms, then twice as long each time up to reconnect-max-ms.",
     "",
+    "Prints 'I: connecting to <endpoint>', 'I: READY sent; ...', then 'I: worker ready: the queue",
+    "at <endpoint> answered' on the queue's first heartbeat. The back-off is printed when its",
+    "delay changes, not at every attempt (-v shows each).",
+    "",
     "example: zkit ppp worker --connect tcp://localhost:5556 --work-ms 100",
   ].join("\n"),
   async run(ctx) {
@@ -147,12 +162,37 @@ const pppWorker = defineCommand({
       handler: echoAfter(ctx),
       ...traceOption(ctx),
     });
-    w.on("ready", () => ctx.out(`I: worker ready (connected to ${ctx.flags.connect})`));
-    w.on("disconnected", () => ctx.out("W: heartbeat failure, can't reach queue"));
-    w.on("reconnect", ({ delayMs, reason }) =>
-      ctx.out(reason === "silent" ? `W: reconnecting in ${delayMs} msec...` : "W: reconnecting at once (the request failed)"),
-    );
-    w.on("handler-error", (err) => ctx.err(`E: request dropped: ${(err as Error)?.message ?? String(err)}`));
+    const where = ctx.flags.connect;
+    // What is true, once per change: the queue answered or not, and the
+    // back-off delay when it changes (-v: every attempt).
+    let connections = 0;
+    let seen = false; // the queue answered on the current connection
+    let silenceReported = false;
+    let lastDelay: number | undefined;
+    ctx.out(`I: connecting to ${where}`);
+    w.on("ready", () => {
+      connections++;
+      seen = false;
+      if (connections === 1) ctx.out("I: READY sent; waiting for the queue to answer");
+      else if (ctx.flags.verbose) ctx.out(`I: READY sent on connection ${connections}`);
+    });
+    w.on("connected", () => {
+      seen = true;
+      silenceReported = false;
+      lastDelay = undefined;
+      ctx.out(`I: worker ready: the queue at ${where} answered`);
+    });
+    w.on("disconnected", ({ silentMs }) => {
+      if (seen) ctx.out("W: heartbeat failure, can't reach queue");
+      else if (!silenceReported) ctx.out(`W: no queue answered at ${where} within ${Math.round(silentMs)} ms`);
+      silenceReported = true;
+    });
+    w.on("reconnecting", ({ delayMs, reason }) => {
+      if (reason !== "silent") ctx.out("W: reconnecting at once (the request failed)");
+      else if (delayMs !== lastDelay || ctx.flags.verbose) ctx.out(`W: reconnecting in ${delayMs} msec...`);
+      if (reason === "silent") lastDelay = delayMs;
+    });
+    w.on("handler-error", ({ error }) => ctx.err(`E: request dropped: ${(error as Error)?.message ?? String(error)}`));
     await serveUntilAborted(ctx.signal, w, { until: () => w.done });
     ctx.out(`I: ${w.stats.replies} requests answered, ${w.stats.reconnects} reconnects`);
   },
