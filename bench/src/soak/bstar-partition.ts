@@ -13,7 +13,7 @@
  * p50/p99 (the client reaching only the passive side; bound: the client's
  * timeout + max(settle, 2 x heartbeat)), requests lost (must be 0), split
  * brains resolved after heals, and the trials with any problem; writes
- * `results/soak-bstar-partition.json`. Needs root (it makes namespaces).
+ * `results/soak/bstar-partition.json`. Needs root (it makes namespaces).
  * Exits 1 when a trial failed.
  * @module
  */
@@ -106,8 +106,8 @@ console.log(`failed trials           ${summary.failedTrials}`);
 console.log(`namespaces left behind  ${left.length}`);
 for (const [s, v] of Object.entries(byScenario)) console.log(`  ${s.padEnd(29)} ${v.trials} trials, ${v.dualActive} dual-active, ${v.lost} lost, ${v.failed} failed`);
 
-const out = fileURLToPath(new URL("../../results/", import.meta.url));
+const out = fileURLToPath(new URL("../../results/soak/", import.meta.url));
 mkdirSync(out, { recursive: true });
-writeFileSync(`${out}soak-bstar-partition.json`, `${JSON.stringify({ summary, trials: results }, null, 2)}\n`);
-console.log(`wrote results/soak-bstar-partition.json (${summary.seconds.toFixed(0)} s)`);
+writeFileSync(`${out}bstar-partition.json`, `${JSON.stringify({ summary, trials: results }, null, 2)}\n`);
+console.log(`wrote results/soak/bstar-partition.json (${summary.seconds.toFixed(0)} s)`);
 if (summary.failedTrials > 0 || summary.dualActiveTrials > 0 || summary.requestsLost > 0 || left.length > 0) process.exitCode = 1;
