@@ -208,8 +208,12 @@ export interface BinaryStarEvents {
    * for `quietMs`, while it hears what its peer did meanwhile.
    */
   stalled: [info: { stalledMs: number; quietMs: number }];
-  /** A message on the state socket that is not a state was dropped. */
-  malformed: [info: { reason: string; frame: number | undefined }];
+  /**
+   * A message on the state socket that is not a state was dropped: `frame`
+   * is the bad frame's index, if one frame is to blame; `peer` is always
+   * `undefined` (a SUB socket does not say which publisher sent a message).
+   */
+  malformed: [info: { reason: string; frame: number | undefined; peer: string | undefined }];
   /** The handler threw, rejected, or passed its deadline: no reply was sent. */
   "handler-error": [info: { error: unknown; request: Buffer[] }];
 }
@@ -576,7 +580,7 @@ export class BinaryStar extends Lifecycle<BinaryStarEvents> {
     if (!decoded.ok) {
       this.#stats.malformed++;
       this.#malformedLog.record("malformed state message dropped: %s", decoded.reason);
-      this.notify("malformed", { reason: decoded.reason, frame: decoded.frame });
+      this.notify("malformed", { reason: decoded.reason, frame: decoded.frame, peer: undefined });
       return;
     }
     this.#stats.statesReceived++;

@@ -6,6 +6,7 @@
  * fail over) and resends, on the retry loop of `@zkit/reliability`.
  * @module
  */
+import { setMaxListeners } from "node:events";
 import {
   ClosedError,
   DeadlineSignal,
@@ -206,6 +207,8 @@ export class BinaryStarClient extends Lifecycle<BinaryStarClientEvents> {
     this.#retries = o.number("retries", DEFAULT_CLIENT_RETRIES, { ...RETRIES_RULE, infinity: true });
     this.#switchOnRejection = o.boolean("switchOnRejection", true);
     this.#trace = o.function<TraceFn>("trace", "({ direction, socket, frames }) => void");
+    // one listener per request waiting for its turn: any number may queue
+    setMaxListeners(0, this.#closing.signal);
   }
 
   /** The two servers, in order. */

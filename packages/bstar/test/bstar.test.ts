@@ -294,7 +294,11 @@ describe("malformed state messages", () => {
       for (const m of [["ACTIVE"], ["3", "3"], [""], ["9"]]) void impostor.send(m).catch(() => {});
     }, HB / 4);
     try {
-      expect((await malformed).reason).toMatch(/"ACTIVE"|one frame|empty|"9"/);
+      const first = await malformed;
+      expect(first.reason).toMatch(/"ACTIVE"|one frame|empty|"9"/);
+      // the layer's payload: a SUB socket names no peer, so peer is there and undefined
+      expect(Object.keys(first).sort()).toEqual(["frame", "peer", "reason"]);
+      expect(first.peer).toBeUndefined();
       const client = await dealerClient(primary.voterEndpoint);
       await waitFor(
         async () => {
