@@ -4,7 +4,7 @@
  * timeout it fails over to the other server, waits the settle delay and
  * resends. Over `BinaryStarClient` from @zkit/bstar.
  *
- *   npx tsx --conditions=@zkit/source ch4/bstarcli.ts [--servers tcp://localhost:5001,tcp://localhost:5002]
+ *   node --conditions=@zkit/source --import tsx ch4/bstarcli.ts [--servers tcp://localhost:5001,tcp://localhost:5002]
  *     [--requests 0] [--interval-ms 1000] [--timeout-ms 1000] [--settle-ms 2000]
  */
 import { interruptSignal, sleep } from "@zkit/core";

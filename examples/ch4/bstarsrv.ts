@@ -7,7 +7,7 @@
  * out the peer expiry before it serves, and dual active or dual passive is
  * resolved instead of ending the process.
  *
- *   npx tsx --conditions=@zkit/source ch4/bstarsrv.ts -p | -b
+ *   node --conditions=@zkit/source --import tsx ch4/bstarsrv.ts -p | -b
  *     [--frontend tcp://*:5001] [--local tcp://*:5003] [--remote tcp://localhost:5004] [--heartbeat-ms 1000]
  */
 import { ZSocket, now } from "@zkit/core";

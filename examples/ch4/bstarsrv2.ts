@@ -4,7 +4,7 @@
  * which owns the state sockets and the voter and calls the handler only
  * while this server is active.
  *
- *   npx tsx --conditions=@zkit/source ch4/bstarsrv2.ts -p | -b
+ *   node --conditions=@zkit/source --import tsx ch4/bstarsrv2.ts -p | -b
  *     [--frontend tcp://*:5001] [--local tcp://*:5003] [--remote tcp://localhost:5004] [--heartbeat-ms 1000]
  */
 import { BinaryStar } from "@zkit/bstar";
