@@ -7,8 +7,9 @@
  * - `rtt` (us, p50 of sequential requests): zkit = `BinaryStarClient` to an
  *   echo `BinaryStar` pair; raw = a zeromq.js REQ to a zeromq.js ROUTER
  *   echo. What the pair and the client add to a plain round trip.
- * - `failover` (ms, from the active server's end to the first reply after
- *   it): zkit = the active primary of a `BinaryStar` pair is closed while
+ * - `failover` (ms, from the active server's end to the first reply from
+ *   the other server: a reply already on its way when the first one ended
+ *   does not count): zkit = the active primary of a `BinaryStar` pair is closed while
  *   the client sends back to back, and the backup takes over on the
  *   client's resend; raw = the same Lazy Pirate strategy written on
  *   zeromq.js against two plain ROUTER echoes (time out, switch, settle,
@@ -46,9 +47,12 @@ async function until(cond: () => boolean, ms: number, what: string): Promise<voi
 // ------------------------------------------------------------------ zkit
 
 async function zkit(s: Settings, ctx: RunContext): Promise<Sample> {
-  const echo = (request: Buffer[]): Buffer[] => request;
-  const primary = new BinaryStar({ role: "primary", local: ANY, voter: ANY, handler: echo, heartbeatIntervalMs: s.hb, closeOnInterrupt: false });
-  const backup = new BinaryStar({ role: "backup", local: ANY, voter: ANY, handler: echo, heartbeatIntervalMs: s.hb, closeOnInterrupt: false });
+  // each server signs its replies, so the failover ends at the backup's first one
+  const echo =
+    (name: string) =>
+    (request: Buffer[]): Buffer[] => [Buffer.from(name), ...request];
+  const primary = new BinaryStar({ role: "primary", local: ANY, voter: ANY, handler: echo("primary"), heartbeatIntervalMs: s.hb, closeOnInterrupt: false });
+  const backup = new BinaryStar({ role: "backup", local: ANY, voter: ANY, handler: echo("backup"), heartbeatIntervalMs: s.hb, closeOnInterrupt: false });
   let client: BinaryStarClient | undefined;
   try {
     await primary.start();
@@ -78,8 +82,8 @@ async function zkit(s: Settings, ctx: RunContext): Promise<Sample> {
     let killedAt = Infinity;
     const sender = (async () => {
       while (!stop) {
-        await c.request("y");
-        if (performance.now() > killedAt && firstAfter === 0) firstAfter = performance.now();
+        const reply = await c.request("y");
+        if (firstAfter === 0 && performance.now() > killedAt && reply.text() === "backup") firstAfter = performance.now();
       }
     })();
     await wait(2 * s.hb);
@@ -99,13 +103,17 @@ async function zkit(s: Settings, ctx: RunContext): Promise<Sample> {
 
 // ------------------------------------------------------------------ raw
 
-/** A zeromq.js ROUTER that echoes every message until closed. */
-async function rawEcho(): Promise<{ endpoint: string; close(): Promise<void> }> {
+/** A zeromq.js ROUTER that echoes every message until closed, `name` first (REQ: `[id][""][name][body]`). */
+async function rawEcho(name: string): Promise<{ endpoint: string; close(): Promise<void> }> {
   const router = new zmq.Router({ linger: 0 });
   await router.bind(ANY);
+  const tag = Buffer.from(name);
   const loop = (async () => {
     try {
-      for (;;) await router.send(await router.receive());
+      for (;;) {
+        const [id, empty, ...body] = await router.receive();
+        await router.send([id!, empty!, tag, ...body]);
+      }
     } catch (err) {
       if (!router.closed) throw err;
     }
@@ -154,8 +162,8 @@ class RawFailoverClient {
 }
 
 async function raw(s: Settings, ctx: RunContext): Promise<Sample> {
-  const a = await rawEcho();
-  const b = await rawEcho();
+  const a = await rawEcho("a");
+  const b = await rawEcho("b");
   const client = new RawFailoverClient([a.endpoint, b.endpoint], s);
   try {
     await client.request("probe");
@@ -171,8 +179,8 @@ async function raw(s: Settings, ctx: RunContext): Promise<Sample> {
     let killedAt = Infinity;
     const sender = (async () => {
       while (!stop) {
-        await client.request("y");
-        if (performance.now() > killedAt && firstAfter === 0) firstAfter = performance.now();
+        const reply = await client.request("y");
+        if (firstAfter === 0 && performance.now() > killedAt && reply[0]!.toString() === "b") firstAfter = performance.now();
       }
     })();
     await wait(2 * s.hb);
