@@ -20,7 +20,7 @@ import { join } from "node:path";
 import { ROOT } from "./test-results.mjs";
 
 const args = process.argv.slice(2);
-const PACKAGES = ["core", "zmsg", "zloop", "lpp", "spp", "ppp", "mdp", "titanic", "cli"];
+const PACKAGES = ["core", "zmsg", "zloop", "reliability", "lpp", "spp", "ppp", "mdp", "titanic", "bstar", "cli"];
 const DEADLINE_MS = 60_000;
 const version = JSON.parse(readFileSync(join(ROOT, "packages/cli/package.json"), "utf8")).version;
 // under `pnpm run`, npm_execpath is pnpm itself: a script for node, or a native executable

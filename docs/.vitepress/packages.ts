@@ -31,6 +31,7 @@ export const packages: readonly PackageEntry[] = [
   { dir: "ppp", title: "Paranoid Pirate", kind: "pattern", chapters: "4" },
   { dir: "mdp", title: "Majordomo", kind: "pattern", chapters: "4" },
   { dir: "titanic", title: "Titanic", kind: "pattern", chapters: "4" },
+  { dir: "bstar", title: "Binary Star", kind: "pattern", chapters: "4" },
   { dir: "cli", title: "The zkit command", kind: "tool", chapters: "4" },
 ];
 
