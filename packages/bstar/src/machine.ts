@@ -10,6 +10,15 @@
  */
 import { PEER_EXPIRY_HEARTBEATS, type BinaryStarRole, type BinaryStarState } from "./protocol.js";
 
+/**
+ * Dual active with clients on both sides: the backup steps down after this
+ * many peer expiries (6 heartbeats) with its peer still ACTIVE. Long enough
+ * for a primary without clients to hear the split brain and step down
+ * first: it may hear it up to a reconnect and a heartbeat after the backup
+ * did, then waits one peer expiry, then needs one more state message.
+ */
+const BACKUP_TIE_BREAK_EXPIRIES = 3;
+
 /** Why a server changed state (the `reason` of the `active` and `passive` events). */
 export type TransitionReason =
   /** PRIMARY saw its peer in BACKUP: both started, the primary serves. */
@@ -58,7 +67,10 @@ export type RejectReason =
 
 /** What happens to a split brain on this server, decided when it is detected. */
 export type SplitBrainDecision =
-  /** Dual active: this server steps down to PASSIVE now. */
+  /**
+   * Dual active: this server steps down to PASSIVE now (a backup without
+   * clients, or a server recovering from its own stall).
+   */
   | "step-down"
   /**
    * Dual active: this server has no clients of its own (no request in the
@@ -69,7 +81,7 @@ export type SplitBrainDecision =
   | "step-down-later"
   /**
    * Dual active: this server has clients and stays ACTIVE (the backup only
-   * until four heartbeats have passed with its peer still ACTIVE: then both
+   * until six heartbeats have passed with its peer still ACTIVE: then both
    * had clients, and the primary keeps them).
    */
   | "keep-active"
@@ -151,7 +163,10 @@ interface Episode {
  *   without clients steps down at once; a primary without clients rejects
  *   requests and steps down if its peer is still ACTIVE one peer expiry
  *   later (by then an idle backup has stepped down). When both have
- *   clients, the backup steps down after four heartbeats.
+ *   clients, the backup steps down after six heartbeats (three peer
+ *   expiries: time for an idle primary to step down first). A server still
+ *   recovering from its own stall (below) steps down at once: it has
+ *   served nobody since, and its peer took over meanwhile.
  * - **Dual passive** (PASSIVE sees PEER_PASSIVE): the primary becomes
  *   ACTIVE; the backup stays PASSIVE.
  *
@@ -315,9 +330,18 @@ export class BinaryStarMachine {
       this.#episode = episode;
       detected = true;
     }
-    const hb = this.heartbeatIntervalMs;
-    const deadline =
-      this.role === "backup" ? (episode.busy ? episode.since + 4 * hb : episode.since) : episode.busy ? Infinity : episode.since + this.peerExpiryMs;
+    // Recovering from its own stall, it has served nobody since: the peer
+    // took over meanwhile and keeps the service.
+    const recovering = now < this.#quietUntil;
+    const deadline = recovering
+      ? now
+      : this.role === "backup"
+        ? episode.busy
+          ? episode.since + BACKUP_TIE_BREAK_EXPIRIES * this.peerExpiryMs
+          : episode.since
+        : episode.busy
+          ? Infinity
+          : episode.since + this.peerExpiryMs;
     const stepDown = now >= deadline;
     const transition = stepDown ? this.#go("passive", "split-brain") : undefined;
     if (!detected) return transition ? { transition } : {};

@@ -184,13 +184,13 @@ describe("zkit's split-brain rule, one server", () => {
     expect(out.transition).toEqual({ from: "active", to: "passive", reason: "split-brain" });
   });
 
-  it("dual active, the backup has clients: it keeps serving, and steps down only if its peer is still ACTIVE four heartbeats later", () => {
+  it("dual active, the backup has clients: it keeps serving, and steps down only if its peer is still ACTIVE six heartbeats later", () => {
     const b = activeBackup();
     b.later(HB).vote(); // busy
     const first = b.later(10).peer("active");
     expect(first.splitBrain).toMatchObject({ kind: "dual-active", decision: "keep-active" });
     expect(first.transition).toBeUndefined();
-    for (let i = 1; i < 4; i++) {
+    for (let i = 1; i < 6; i++) {
       expect(b.later(HB - 100).vote()).toEqual({ accepted: true });
       expect(b.later(100).peer("active")).toEqual({}); // reported once per episode
     }
@@ -258,7 +258,7 @@ describe("zkit's split-brain rule, one server", () => {
  * servers given for each step. Records every moment both were ACTIVE and
  * each server's served requests.
  */
-function pair(opts: { pBusy: boolean; bBusy: boolean; latencyMs?: number; steps?: number }) {
+function pair(opts: { pBusy: boolean; bBusy: boolean; latencyMs?: number; steps?: number; primaryDeafMs?: number }) {
   // start from the split: P active (stayed so while isolated), B active by failover
   const b = activeBackup();
   const p = new Sim("primary", b.t - 5000);
@@ -285,7 +285,9 @@ function pair(opts: { pBusy: boolean; bBusy: boolean; latencyMs?: number; steps?
     if (step % 4 === 0) {
       const pState = p.at(t).m.state;
       const bState = b.at(t).m.state;
-      p.at(t + latency).peer(bState);
+      // the primary may hear the backup only some time after the heal (its SUB reconnects later)
+      if (t >= healed + (opts.primaryDeafMs ?? 0)) p.at(t + latency).peer(bState);
+      else p.at(t + latency);
       b.at(t + latency + 1).peer(pState);
     } else {
       p.at(t + latency);
@@ -308,6 +310,14 @@ describe("zkit's split-brain rule, two servers wired together (after a partition
     expect([p.m.state, b.m.state]).toEqual(["passive", "active"]);
     expect(bothPassive).toBe(0);
     expect(served.b).toBe(40); // not one request of its clients refused
+  });
+
+  it("only the backup has clients, and the primary hears the split brain 2.5 heartbeats after the backup: still the primary steps down, never the busy backup", () => {
+    const { p, b, served, bothPassive } = pair({ pBusy: false, bBusy: true, primaryDeafMs: 2.5 * HB });
+    expect(p.m.splitBrain ?? "none").toBe("none");
+    expect([p.m.state, b.m.state]).toEqual(["passive", "active"]);
+    expect(bothPassive).toBe(0);
+    expect(served.b).toBe(40);
   });
 
   it("only the primary has clients: the backup steps down at once", () => {
@@ -347,15 +357,28 @@ describe("a stalled server listens before it serves", () => {
     expect(s.later(1).vote()).toMatchObject({ accepted: false, reason: "recovering" });
   });
 
-  it("ACTIVE, stalled while its peer took over: it hears the peer ACTIVE during the quiet period and steps down without serving", () => {
+  it("ACTIVE, stalled while its peer took over: it hears the peer ACTIVE during the quiet period and steps down at once, without serving", () => {
+    for (const role of ["primary", "backup"] as const) {
+      const s = role === "primary" ? inState("active") : activeBackup();
+      s.later(10).vote(); // it had clients before the freeze
+      s.freeze(10 * HB);
+      expect(s.vote().accepted, role).toBe(false); // a request that waited out the freeze
+      const out = s.later(HB / 2).peer("active");
+      expect(out, role).toEqual({
+        transition: { from: "active", to: "passive", reason: "split-brain" },
+        splitBrain: { kind: "dual-active", decision: "step-down", idleMs: 10 * HB + HB / 2 },
+      });
+    }
+  });
+
+  it("ACTIVE, stalled, the peer ACTIVE heard only after the quiet period: the rule for a server without clients (a primary steps down a peer expiry later)", () => {
     const s = inState("active");
-    s.later(10).vote(); // it had clients before the freeze
     s.freeze(10 * HB);
-    expect(s.vote().accepted).toBe(false); // a request that waited out the freeze
-    const out = s.later(HB / 2).peer("active");
-    expect(out.splitBrain).toMatchObject({ kind: "dual-active", decision: "step-down-later" }); // no clients since the freeze
-    expect(s.later(HB).peer("active").transition).toBeUndefined();
-    expect(s.later(HB).peer("active").transition).toMatchObject({ to: "passive", reason: "split-brain" });
+    expect(s.m.tick(s.t)).toBeGreaterThanOrEqual(10 * HB);
+    s.later(EXPIRY); // quiet over, no request since the freeze
+    expect(s.m.quiet(s.t)).toBe(false);
+    expect(s.peer("active").splitBrain).toMatchObject({ kind: "dual-active", decision: "step-down-later" });
+    expect(s.later(EXPIRY).peer("active").transition).toMatchObject({ to: "passive", reason: "split-brain" });
   });
 
   it("PASSIVE: a stall does not turn into a failover: the peer's states, read after the stall, keep it passive", () => {
