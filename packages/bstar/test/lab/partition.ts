@@ -228,6 +228,9 @@ export class PartitionLab {
     await pause(holdMs);
     stopFlapping = true;
     await Promise.all(flaps);
+    // the partition holds until here: the heal takes an `ip` command per
+    // rule, slow on a loaded machine, and links come back one by one
+    const tHealing = mono();
     this.net.healAll();
     if (scenario === "lossy-links") for (const h of ["p", "b", "c"]) this.net.impair(h, {});
     const tHeal = mono();
@@ -257,7 +260,7 @@ export class PartitionLab {
       0,
     );
     const bothActiveMs = overlapMs(history("primary"), history("backup"), tCut, tEnd);
-    const during = inTrial.filter((r) => r.t > tCut && r.t <= tHeal);
+    const during = inTrial.filter((r) => r.t > tCut && r.t <= tHealing);
     const sentBeforeCut = (r: { sent: number }): boolean => r.sent < tCut;
     let failoverMs: number | undefined;
 
@@ -269,7 +272,7 @@ export class PartitionLab {
       case "flapping-client-link":
       case "flapping-state-link":
         // the passive server got no vote it could take over on (it could not be reached, or it heard its peer)
-        if (changed(passive, tCut, tHeal).some((l) => l.state === "active")) {
+        if (changed(passive, tCut, tHealing).some((l) => l.state === "active")) {
           const why = {
             "state-link-client-on-active": `though the client could reach only the active ${active}`,
             "client-from-active": `while the state link to the active ${active} was up`,
@@ -282,7 +285,7 @@ export class PartitionLab {
         break;
       case "state-link-client-on-passive": {
         const first = during.find((r) => r.by === passive);
-        const took = changed(passive, tCut, tHeal).find((l) => l.state === "active");
+        const took = changed(passive, tCut, tHealing).find((l) => l.state === "active");
         if (first === undefined || took === undefined) problems.push(`the passive ${passive} did not take over within the ${holdMs} ms hold`);
         else {
           failoverMs = first.t - tCut;
@@ -304,7 +307,7 @@ export class PartitionLab {
             `the client was served while every link was cut (request ${leak.seq} sent ${Math.round(leak.sent - tCut)} ms after the cut, answered ${Math.round(leak.t - tCut)} ms after it)`,
           );
         }
-        if (changed(passive, tCut, tHeal).some((l) => l.state === "active")) dualActive.push(`the passive ${passive} took over with every link cut`);
+        if (changed(passive, tCut, tHealing).some((l) => l.state === "active")) dualActive.push(`the passive ${passive} took over with every link cut`);
         break;
       }
       case "lossy-links":
