@@ -32,6 +32,7 @@ export const packages: readonly PackageEntry[] = [
   { dir: "mdp", title: "Majordomo", kind: "pattern", chapters: "4" },
   { dir: "titanic", title: "Titanic", kind: "pattern", chapters: "4" },
   { dir: "flclient", title: "Freelance", kind: "pattern", chapters: "4" },
+  { dir: "bstar", title: "Binary Star", kind: "pattern", chapters: "4" },
   { dir: "cli", title: "The zkit command", kind: "tool", chapters: "4" },
 ];
 

@@ -7,9 +7,10 @@
  * - `mdp-kill`: Majordomo with a worker SIGKILLed every second (issue 8.1).
  * - `mdp-fuzz-memory`: the broker's memory through a long fuzz run and a quiet spell (issue 8.3).
  * - `mdp-burst`: the Guide's mdclient2 burst of 100,000 requests at once, default options (issue 9.3).
+ * - `bstar-partition`: Binary Star on a partitioned network, 100 randomized trials in Linux network namespaces (issue 11; needs root).
  * @module
  */
-const SOAKS = ["mdp-kill", "mdp-fuzz-memory", "mdp-burst"] as const;
+const SOAKS = ["mdp-kill", "mdp-fuzz-memory", "mdp-burst", "bstar-partition"] as const;
 
 const [name, ...rest] = process.argv.slice(2).filter((a) => a !== "--");
 if (name === undefined || !(SOAKS as readonly string[]).includes(name)) {

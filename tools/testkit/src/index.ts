@@ -2,8 +2,9 @@
  * `@zkit/testkit`: what zkit's tests share (private, never published).
  * Deadlines instead of sleeps, real child processes that never outlive their
  * test, Python peers for interop (those several packages share in
- * `peers/`), temp dirs, inproc names, a minimal Lazy Pirate client, and a
- * list of what to close after each test.
+ * `peers/`), temp dirs, inproc names, a minimal Lazy Pirate client, a list
+ * of what to close after each test, and a real network to partition
+ * (Linux network namespaces).
  * @module
  */
 export { within, waitFor, inprocName } from "./wait.js";
@@ -14,3 +15,4 @@ export { tempDir } from "./temp.js";
 export { TRANSPORTS, bindEndpoint, removeTempDirs, type Transport } from "./transports.js";
 export { closeTracked, track } from "./track.js";
 export { checkLifecycle, type LifecycleLike } from "./lifecycle.js";
+export { NetLab, namespacesWithPrefix, netnsSupport, type Impairment, type LabHost } from "./netns.js";
