@@ -77,7 +77,7 @@ describe("creating sockets", () => {
     const keys = curveKeyPair();
     const curve = new ZSocket("ROUTER", { curveSecretKey: keys.secretKey, curvePublicKey: keys.publicKey, curveServer: true, zapDomain: "global" });
     expect(curve.get("curveServer")).toBe(true);
-    expect(curve.get("securityMechanism")).toBe("curve");
+    expect(curve.raw.securityMechanism).toBe("curve");
     expect(curve.get("zapDomain")).toBe("global");
     // zeromq.js 6.8 cannot read CURVE keys back: a typed error, not a raw EINVAL
     expect(() => curve.get("curveSecretKey")).toThrow(InvalidArgumentError);
@@ -87,7 +87,7 @@ describe("creating sockets", () => {
     const plainServer = new ZSocket("ROUTER", { plainServer: true });
     expect(plainServer.get("plainServer")).toBe(true);
     const plainClient = new ZSocket("DEALER", { plainUsername: "admin", plainPassword: "secret" });
-    expect([plainClient.get("plainUsername"), plainClient.get("plainPassword"), plainClient.get("securityMechanism")]).toEqual(["admin", "secret", "plain"]);
+    expect([plainClient.get("plainUsername"), plainClient.get("plainPassword"), plainClient.raw.securityMechanism]).toEqual(["admin", "secret", "plain"]);
     expect(() => new ZSocket("DEALER", { curveSecretKey: "too short" })).toThrow(/option curveSecretKey = "too short" was refused/);
   });
 

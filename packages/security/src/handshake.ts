@@ -56,7 +56,8 @@ export class HandshakeError extends ZkitError {
         text =
           `${at} refused our credentials (ZAP status ${status}${event.error?.message ? `, ${event.error.message}` : ""}): ` +
           "our CURVE public key is not in its certificate store, our PLAIN user name or password is wrong, or our address is denied; " +
-          "check the keys and password this client uses, and ask the server's operator to allow them";
+          "check the keys and password this client uses, and ask the server's operator to allow them " +
+          "(libzmq does not reconnect a refused socket: open a new one once that is fixed)";
       }
     } else if (event.type === "handshake-failed-protocol") {
       if (reason === "ERR_ZMTP_MECHANISM_MISMATCH") text = `${at} uses another security mechanism (CURVE, PLAIN or none) than this socket; give both sides the same security option`;
@@ -90,7 +91,14 @@ export interface HandshakeGuardOptions {
  * Make the guard before the socket connects (libzmq reports only what
  * happens after monitoring starts): create the `ZSocket` without endpoints,
  * guard it, then `attach`/`connect`. After a failure, a later successful
- * handshake (the server was fixed, libzmq reconnected) clears it.
+ * handshake clears it.
+ *
+ * What libzmq 4.3.5 does after a failure (measured): a client refused by
+ * the server's ZAP handler (`handshake-failed-auth`) is disconnected and
+ * never reconnects, so it would wait forever; a client with the wrong
+ * server key (`handshake-failed-no-detail`, `EPIPE`) reconnects and fails
+ * again every `reconnectInterval`, which looks like a server that is down.
+ * Either way the guard turns the first failure into a {@link HandshakeError}.
  *
  * @example
  * ```ts
@@ -181,7 +189,8 @@ export class HandshakeGuard {
     if (this.#failure !== undefined) throw this.#failure;
     const event = await this.#monitor.waitFor(["handshake-succeeded", ...HANDSHAKE_FAILURES], { timeoutMs, endpoint: this.#endpoint, includePast: true });
     const err = HandshakeError.fromEvent(event);
-    if (err !== undefined) throw err;
+    // the guard's own record of it (its listener ran before this continuation), so callers compare equal
+    if (err !== undefined) throw this.#failure ?? err;
   }
 
   /** Stops watching (the socket itself stays open). Idempotent. */

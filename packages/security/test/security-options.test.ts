@@ -64,7 +64,7 @@ describe("securitySocketOptions", () => {
   it("the options make real sockets talk: CURVE without an authenticator, and PLAIN through a ZAuth", async () => {
     const rep = track(new ZSocket("REP", securitySocketOptions({ curve: server }, { role: "server" })));
     const endpoint = await rep.bind("tcp://127.0.0.1:*");
-    expect(rep.get("securityMechanism")).toBe("curve");
+    expect(rep.raw.securityMechanism).toBe("curve");
     const req = track(await ZSocket.req(`>${endpoint}`, securitySocketOptions({ curve: { ...client, serverKey: server.publicKey } }, { role: "client" })));
     await req.send("over curve");
     expect(String((await within(rep.receive(), DEADLINE_MS, "the CURVE request"))[0])).toBe("over curve");
