@@ -22,6 +22,7 @@ export {
   type ZAuthEvents,
   type ZAuthOptions,
   type ZAuthReason,
+  type ZAuthState,
   type ZAuthStats,
 } from "./zauth.js";
 export {

@@ -21,7 +21,7 @@ export const CURVE_KEY_TEXT = 40;
  *
  * @param key - 40 Z85 characters or 32 bytes
  * @param what - what the key is, for the message, e.g. `"ZCert publicKey"`
- * @throws {@link InvalidArgumentError} naming `what` and what to pass
+ * @throws `InvalidArgumentError` naming `what` and what to pass
  */
 export function curveKeyText(key: unknown, what: string): string {
   if (key instanceof Uint8Array) {
@@ -51,7 +51,7 @@ const X25519_PKCS8_PREFIX = Buffer.from("302e020100300506032b656e04220420", "hex
  *
  * @param secretKey - 40 Z85 characters or 32 bytes
  * @returns the public key as Z85 text
- * @throws {@link InvalidArgumentError} for something that is not a CURVE key
+ * @throws `InvalidArgumentError` for something that is not a CURVE key
  */
 export function curvePublicKey(secretKey: CurveKey): string {
   const secret = z85Decode(curveKeyText(secretKey, "curvePublicKey(secretKey)"));

@@ -106,7 +106,7 @@ export interface SecuritySocketOptionsOptions {
  * ```
  * @param security - the `security` option, or `undefined`
  * @param options - see {@link SecuritySocketOptionsOptions}
- * @throws {@link InvalidArgumentError} naming `<owner> option security` and what to pass
+ * @throws `InvalidArgumentError` naming `<owner> option security` and what to pass
  */
 export function securitySocketOptions(security: SecurityOptions | undefined, options: SecuritySocketOptionsOptions = {}): SecuritySocketOptions {
   const owner = options.owner ?? "securitySocketOptions";

@@ -22,7 +22,7 @@ const MAX_UINT32 = 0xffffffff;
  * ```
  * @param data - bytes; their number must be a multiple of 4 (a CURVE key is 32)
  * @returns the text, 5 characters for every 4 bytes
- * @throws {@link InvalidArgumentError} when `data` is not bytes, or its
+ * @throws `InvalidArgumentError` when `data` is not bytes, or its
  *   length is not a multiple of 4 (the message says how many to pad)
  */
 export function z85Encode(data: Uint8Array): string {
@@ -50,7 +50,7 @@ export function z85Encode(data: Uint8Array): string {
  *
  * @param text - Z85 text; its length must be a multiple of 5 (a CURVE key is 40)
  * @returns the bytes, 4 for every 5 characters
- * @throws {@link InvalidArgumentError} when `text` is not a string, its length
+ * @throws `InvalidArgumentError` when `text` is not a string, its length
  *   is not a multiple of 5, it holds a character outside the Z85 alphabet
  *   (named with its position), or a group of 5 is worth more than 4 bytes hold
  */

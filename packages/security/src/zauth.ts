@@ -146,7 +146,8 @@ export interface ZAuthStats {
   passwordLoads: number;
 }
 
-type State = "new" | "starting" | "running" | "closing" | "closed";
+/** Where a {@link ZAuth} is in its life (the states of zkit's lifecycle contract). */
+export type ZAuthState = "new" | "starting" | "running" | "closing" | "closed";
 
 const OPTION_NAMES = ["allow", "deny", "passwords", "certStore", "authorize", "curveAllowAny", "authorizeTimeoutMs", "verbose"] as const;
 
@@ -169,10 +170,11 @@ const OPTION_NAMES = ["allow", "deny", "passwords", "certStore", "authorize", "c
  * Unlike a server, it does not close by itself on an interrupt: close it
  * after your servers.
  *
- * **Without a running ZAuth, libzmq does not authenticate at all**: a CURVE
- * server then accepts every client that knows its public key, a PLAIN
- * server every password. Start the ZAuth before the servers, close it after
- * them. There can be one per process (the endpoint is fixed by 27/ZAP).
+ * **Without a running ZAuth, a CURVE server accepts every client that knows
+ * its public key** (libzmq 4.3.5 skips ZAP when no handler is bound), and a
+ * PLAIN server refuses every client. Start the ZAuth before the servers,
+ * close it after them. There can be one per process (the endpoint is fixed
+ * by 27/ZAP).
  *
  * @example
  * ```ts
@@ -195,7 +197,7 @@ export class ZAuth extends EventEmitter<ZAuthEvents> {
   readonly #authorize: CurveAuthorizer | undefined;
   readonly #allowAny: boolean;
   readonly #authorizeTimeoutMs: number;
-  #state: State = "new";
+  #state: ZAuthState = "new";
   #socket: ZSocket<"ROUTER"> | undefined;
   #starting: Promise<void> | undefined;
   #closing: Promise<void> | undefined;
@@ -209,7 +211,7 @@ export class ZAuth extends EventEmitter<ZAuthEvents> {
 
   /**
    * @param options - see {@link ZAuthOptions}
-   * @throws {@link InvalidArgumentError} for a bad option, naming it
+   * @throws `InvalidArgumentError` for a bad option, naming it
    */
   constructor(options: ZAuthOptions = {}) {
     super();
@@ -244,7 +246,7 @@ export class ZAuth extends EventEmitter<ZAuthEvents> {
   }
 
   /** Where it is in its life: new, starting, running, closing, closed. */
-  get state(): State {
+  get state(): ZAuthState {
     return this.#state;
   }
 
@@ -361,7 +363,7 @@ export class ZAuth extends EventEmitter<ZAuthEvents> {
 
   /**
    * Adds addresses to the allow list (CZMQ `ALLOW`); from the next handshake on.
-   * @throws {@link InvalidArgumentError} for something that is not an address string
+   * @throws `InvalidArgumentError` for something that is not an address string
    */
   allow(...addresses: string[]): void {
     for (const a of addressList(addresses, "allow")) this.#allow.add(a);
@@ -369,7 +371,7 @@ export class ZAuth extends EventEmitter<ZAuthEvents> {
 
   /**
    * Adds addresses to the deny list (CZMQ `DENY`); from the next handshake on.
-   * @throws {@link InvalidArgumentError} for something that is not an address string
+   * @throws `InvalidArgumentError` for something that is not an address string
    */
   deny(...addresses: string[]): void {
     for (const a of addressList(addresses, "deny")) this.#deny.add(a);

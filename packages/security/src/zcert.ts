@@ -69,7 +69,7 @@ export class ZCert {
    *
    * @param metadata - e.g. `{ name: "worker-7", email: "ops@example.com" }`
    * @throws `ZKIT_NOT_SUPPORTED` when the libzmq inside zeromq.js has no CURVE;
-   *   {@link InvalidArgumentError} for a bad metadata name or value
+   *   `InvalidArgumentError` for a bad metadata name or value
    */
   static generate(metadata?: CertMetadata): ZCert {
     const { publicKey, secretKey } = curveKeyPair();
@@ -84,7 +84,7 @@ export class ZCert {
    * @param publicKey - 40 Z85 characters or 32 bytes
    * @param secretKey - the same, or `undefined` for a public certificate
    * @param metadata - see {@link ZCert.generate}
-   * @throws {@link InvalidArgumentError} for a bad key, a secret key that
+   * @throws `InvalidArgumentError` for a bad key, a secret key that
    *   does not belong to the public key, or bad metadata
    */
   static fromKeys(publicKey: CurveKey, secretKey?: CurveKey, metadata?: CertMetadata): ZCert {
@@ -194,7 +194,7 @@ export class ZCert {
    *
    * @param name - a ZPL name: letters, digits and `$-_@.&+/`
    * @param value - text without line breaks, and not with both kinds of quote
-   * @throws {@link InvalidArgumentError} for a name or value a certificate file cannot hold
+   * @throws `InvalidArgumentError` for a name or value a certificate file cannot hold
    */
   setMeta(name: string, value: string): void {
     if (typeof name !== "string" || !isZplName(name)) {

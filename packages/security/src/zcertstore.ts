@@ -121,7 +121,7 @@ export class ZCertStore extends EventEmitter<ZCertStoreEvents> {
    *
    * @param location - a directory of public certificate files, or none
    * @param options - see {@link ZCertStoreOptions}
-   * @throws {@link InvalidArgumentError} for a bad option
+   * @throws `InvalidArgumentError` for a bad option
    */
   constructor(location?: string, options?: ZCertStoreOptions) {
     super();
@@ -176,7 +176,7 @@ export class ZCertStore extends EventEmitter<ZCertStoreEvents> {
    * `undefined`. Synchronous, from memory.
    *
    * @param publicKey - 40 Z85 characters or 32 bytes (as ZAP gives it)
-   * @throws {@link InvalidArgumentError} for something that is not a CURVE key
+   * @throws `InvalidArgumentError` for something that is not a CURVE key
    */
   lookup(publicKey: CurveKey): ZCert | undefined {
     return this.#index.get(curveKeyText(publicKey, "ZCertStore.lookup(publicKey)"));
@@ -197,7 +197,7 @@ export class ZCertStore extends EventEmitter<ZCertStoreEvents> {
    * store it stays until {@link ZCertStore.delete}, whatever the directory
    * holds. Only its public key is kept.
    *
-   * @throws {@link InvalidArgumentError} for something that is not a `ZCert`; `ClosedError` after close
+   * @throws `InvalidArgumentError` for something that is not a `ZCert`; `ClosedError` after close
    */
   insert(cert: ZCert): void {
     if (this.#closed) throw new ClosedError("ZCertStore.insert: the store is closed");

@@ -4,7 +4,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { ErrorCode, ZSocket, ZkitError, curveKeyPair } from "@zkit/core";
 import { closeTracked, track, within } from "@zkit/testkit";
-import { ZAuth, ZCert, securitySocketOptions, z85Decode, type SecurityOptions } from "../src/index.js";
+import { HandshakeError, HandshakeGuard, ZAuth, ZCert, securitySocketOptions, z85Decode, type SecurityOptions } from "../src/index.js";
 import { DEADLINE_MS } from "./helpers.js";
 
 afterEach(closeTracked);
@@ -59,6 +59,23 @@ describe("securitySocketOptions", () => {
     expect(refused({ plain: { server: true } }, { role: "client" })).toMatch(/PLAIN server.*client/);
     expect(refused({ plain: { username: "a", password: "b" } }, { role: "server" })).toMatch(/PLAIN client.*server/);
     expect(() => ZCert.fromKeys(server.publicKey).serverSecurity()).toThrow(/no secret key/);
+  });
+
+  it("without a ZAuth in the process, a CURVE server admits any client key and a PLAIN server refuses everyone (libzmq 4.3.5)", async () => {
+    const rep = track(new ZSocket("REP", { ...securitySocketOptions({ curve: server }), zapDomain: "global" }));
+    const endpoint = await rep.bind("tcp://127.0.0.1:*");
+    const stranger = curveKeyPair(); // registered nowhere
+    const req = track(new ZSocket("REQ", securitySocketOptions({ curve: { ...stranger, serverKey: server.publicKey } })));
+    const guard = track(new HandshakeGuard(req));
+    req.connect(endpoint);
+    await guard.handshake(DEADLINE_MS); // succeeds: nobody was asked
+
+    const prep = track(new ZSocket("REP", securitySocketOptions({ plain: { server: true } })));
+    const pend = await prep.bind("tcp://127.0.0.1:*");
+    const preq = track(new ZSocket("REQ", securitySocketOptions({ plain: { username: "admin", password: "secret" } })));
+    const pguard = track(new HandshakeGuard(preq));
+    preq.connect(pend);
+    await expect(pguard.handshake(DEADLINE_MS)).rejects.toBeInstanceOf(HandshakeError);
   });
 
   it("the options make real sockets talk: CURVE without an authenticator, and PLAIN through a ZAuth", async () => {

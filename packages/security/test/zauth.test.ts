@@ -279,6 +279,28 @@ describe("HandshakeGuard", () => {
     expect(guard.counts.failed).toBeGreaterThanOrEqual(1);
   });
 
+  it("a CURVE client of a server without security, and a PLAIN client of a CURVE server: a mechanism mismatch, named", async () => {
+    const serverCert = ZCert.generate();
+    const client = ZCert.generate();
+    const plain = track(new ZSocket("REP"));
+    const plainEndpoint = await plain.bind("tcp://127.0.0.1:*");
+    const curve = track(new ZSocket("REP", securitySocketOptions(serverCert.serverSecurity())));
+    const curveEndpoint = await curve.bind("tcp://127.0.0.1:*");
+    for (const [endpoint, security] of [
+      [plainEndpoint, client.clientSecurity(serverCert)],
+      [curveEndpoint, { plain: { username: "admin", password: "secret" } }],
+    ] as const) {
+      const req = track(new ZSocket("REQ", { ...securitySocketOptions(security), linger: 0 }));
+      const guard = track(new HandshakeGuard(req));
+      req.connect(endpoint);
+      await expect(guard.handshake(DEADLINE_MS)).rejects.toMatchObject({
+        event: "handshake-failed-protocol",
+        reason: "ERR_ZMTP_MECHANISM_MISMATCH",
+        message: expect.stringMatching(/another security mechanism.*give both sides the same security option/),
+      });
+    }
+  });
+
   it("a client refused by ZAP is never reconnected by libzmq: without the guard it would wait forever", async () => {
     const serverCert = ZCert.generate();
     const frank = ZCert.generate();
