@@ -344,7 +344,9 @@ export class ZAuth extends EventEmitter<ZAuthEvents> {
     this.#state = "closing";
     if (this.#starting !== undefined) await this.#starting.catch(() => {});
     if (!wasNew) {
-      while (this.#inFlight.size > 0) await Promise.allSettled([...this.#inFlight]);
+      // the decisions in hand when close was called; under a stream of new
+      // handshakes, waiting for all of them could last for ever
+      await Promise.allSettled([...this.#inFlight]);
       // unbind first: libzmq frees a closed socket's inproc name only once its
       // ZAP pipes to the servers are gone, so a new ZAuth could not bind yet
       await this.#socket?.unbind(ZAP_ENDPOINT).catch((err: unknown) => log.debug("ZAuth: unbind: %s", (err as Error)?.message));

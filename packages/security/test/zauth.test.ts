@@ -377,6 +377,36 @@ describe("ZAuth lifecycle and options", () => {
     await unused.done;
   });
 
+  it("close is graceful: a decision in progress is answered before the handler goes", async () => {
+    const serverCert = ZCert.generate();
+    const client = ZCert.generate();
+    let asked!: () => void;
+    const wasAsked = new Promise<void>((resolve) => {
+      asked = resolve;
+    });
+    let answer!: (yes: boolean) => void;
+    const auth = track(
+      new ZAuth({
+        authorize: () => {
+          asked();
+          return new Promise<boolean>((resolve) => {
+            answer = resolve;
+          });
+        },
+      }),
+    );
+    await auth.start();
+    const endpoint = await echoServer(serverCert.serverSecurity());
+    const reply = request(endpoint, client.clientSecurity(serverCert));
+    await within(wasAsked, DEADLINE_MS, "authorize to be asked");
+    const closing = auth.close();
+    expect(auth.state).toBe("closing");
+    answer(true);
+    await closing;
+    expect(await reply).toBe("ping"); // the handshake completed with the answer given during close
+    expect(auth.stats.accepted).toBe(1);
+  });
+
   it("refuses bad options by name, and a password file that cannot be read at start", async () => {
     expect(() => new ZAuth({ alow: ["1.2.3.4"] } as never)).toThrow(/unknown ZAuth option "alow"/);
     expect(() => new ZAuth({ allow: "1.2.3.4" as never })).toThrow(/ZAuth option allow must be an array of IP address strings/);
