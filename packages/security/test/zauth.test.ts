@@ -355,7 +355,7 @@ describe("ZAuth lifecycle and options", () => {
     const second = new ZAuth();
     const err = (await second.start().catch((e: unknown) => e)) as ZkitError;
     expect(err.code).toBe(ErrorCode.AddressInUse);
-    expect(err.message).toMatch(/another ZAP handler already runs in this process.*one ZAuth per process/);
+    expect(err.message).toMatch(/another ZAuth already runs in this process.*use one per process/);
     await expect(second.done).rejects.toBe(err);
     expect(second.closed).toBe(true);
 
