@@ -387,11 +387,21 @@ export class ZSocket<T extends SocketType = SocketType> implements AsyncIterable
     }
   }
 
-  /** Reads a socket option by its zeromq.js name. */
+  /**
+   * Reads a socket option by its zeromq.js name.
+   * @throws {@link InvalidArgumentError} when zeromq.js cannot read it: the
+   *   CURVE keys (`curveSecretKey`, `curvePublicKey`, `curveServerKey`) are
+   *   write-only in zeromq.js 6.8 (reading them fails with EINVAL)
+   */
   get<K extends keyof SocketOptionsOf<T>>(name: K): SocketOptionsOf<T>[K] {
     this.#checkOpen("get option");
-    if (name === "routerNotify" && this.type === "ROUTER") return nativeOptions(this.raw).getInt32Option(ZMQ_ROUTER_NOTIFY) as SocketOptionsOf<T>[K];
-    return (this.raw as unknown as Record<PropertyKey, unknown>)[name as PropertyKey] as SocketOptionsOf<T>[K];
+    try {
+      if (name === "routerNotify" && this.type === "ROUTER") return nativeOptions(this.raw).getInt32Option(ZMQ_ROUTER_NOTIFY) as SocketOptionsOf<T>[K];
+      return (this.raw as unknown as Record<PropertyKey, unknown>)[name as PropertyKey] as SocketOptionsOf<T>[K];
+    } catch (err) {
+      const hint = /^curve(Secret|Public|Server)Key$/.test(String(name)) ? "; zeromq.js cannot read CURVE keys back (they are write-only): keep the keys you set" : "";
+      throw new InvalidArgumentError(`cannot read ${String(name)} on ${this.type}: ${(err as Error).message}${hint}`, { cause: err });
+    }
   }
 
   /**
