@@ -27,4 +27,5 @@ export {
   type MetricsAddress,
   type MetricsServer,
   type MetricsSpec,
+  type StatKey,
 } from "./metrics.js";

@@ -35,8 +35,8 @@ export interface GaugeSpec<O> {
   read(object: O): number | readonly LabelledValue[];
 }
 
-/** The fields of an object's `stats`. */
-type StatKey<O extends { readonly stats: object }> = keyof O["stats"] & string;
+/** The names of the fields of a server object's `stats` (its counters and gauges). */
+export type StatKey<O extends { readonly stats: object }> = keyof O["stats"] & string;
 
 /**
  * What a server command serves on `/metrics`.

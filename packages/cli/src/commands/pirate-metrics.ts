@@ -18,7 +18,7 @@ export const SPP_QUEUE_METRICS = defineMetrics<SimplePirateQueue>()({
     workersLost: "Workers gone: their connection ended, or a request could not be sent to them.",
     redispatched: "Requests given to another worker because the first was gone.",
     forged: "Replies dropped because they answer no request the queue gave that worker.",
-    lostRequests: "Requests dropped after the most workers allowed were lost holding them.",
+    lostRequests: "Requests dropped after maxDeliveries workers were lost holding them.",
   },
   gauges: {
     ready_workers: { help: "Workers ready for a request now.", read: (q) => q.readyWorkers },
@@ -47,7 +47,7 @@ export const PPP_QUEUE_METRICS = defineMetrics<ParanoidPirateQueue>()({
     unexpected: "Well-formed messages dropped because they break the protocol's order (a HEARTBEAT or reply from a worker that never sent READY, a second READY).",
     forged: "Replies dropped because they answer no request the queue gave that worker.",
     workersExpired: "Workers forgotten: silent for --liveness heartbeats, disconnected or unreachable.",
-    lostRequests: "Requests dropped after the most workers allowed left without answering them.",
+    lostRequests: "Requests dropped after maxDeliveries workers left without answering them (the client's retry may still recover them).",
     redispatched: "Requests given to another worker because the one holding them left or could not be reached.",
   },
   gauges: {
