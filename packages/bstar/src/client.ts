@@ -88,11 +88,20 @@ const OPTION_NAMES = ["servers", "timeoutMs", "settleDelayMs", "retries", "switc
 
 /** Per-request settings of {@link BinaryStarClient.request}; each defaults to the client's. */
 export interface BinaryStarRequestOptions {
-  /** Reply timeout of each attempt of this request, in ms. */
+  /**
+   * Reply timeout of each attempt of this request, in ms.
+   * @defaultValue the client's `timeoutMs`
+   */
   timeoutMs?: number;
-  /** Resends after the first attempt, for this request. */
+  /**
+   * Resends after the first attempt, for this request.
+   * @defaultValue the client's `retries`
+   */
   retries?: number;
-  /** Cancels the request, waiting for its turn or in flight: it rejects with `AbortError`. */
+  /**
+   * Cancels the request, waiting for its turn or in flight: it rejects with `AbortError`.
+   * @defaultValue undefined (not cancellable)
+   */
   signal?: AbortSignal;
 }
 
