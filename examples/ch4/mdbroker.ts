@@ -8,7 +8,6 @@
  */
 import { MajordomoBroker } from "@zkit/mdp";
 import { ZMsg } from "@zkit/zmsg";
-import { interruptSignal } from "@zkit/core";
 import { main, parseOptions } from "../lib/cli.js";
 
 const opts = parseOptions(
@@ -36,9 +35,7 @@ await main(async () => {
     console.log(`listening on ${await broker.bind(endpoint.trim())}`);
   }
   await broker.start();
-  // Ctrl-C: the broker closes itself (DISCONNECT to every worker) and we end
-  await new Promise<void>((resolve) => interruptSignal().addEventListener("abort", () => resolve(), { once: true }));
-  await broker.close();
+  await broker.done; // until Ctrl-C: the broker closes itself (DISCONNECT to every worker)
   const s = broker.stats;
   console.log(`I: broker stopped after ${s.requests} requests and ${s.replies} replies`);
 });

@@ -5,7 +5,6 @@
  *
  *   node --conditions=@zkit/source --import tsx ch4/mdworker.ts [--connect tcp://localhost:5555] [--service echo] [-v]
  */
-import { interruptSignal } from "@zkit/core";
 import { MajordomoWorker } from "@zkit/mdp";
 import { ZMsg } from "@zkit/zmsg";
 import { main, parseOptions } from "../lib/cli.js";
@@ -35,6 +34,5 @@ await main(async () => {
   });
   worker.on("ready", ({ service }) => console.log(`worker ready for ${service} at ${opts.connect}`));
   await worker.start();
-  await new Promise<void>((resolve) => interruptSignal().addEventListener("abort", () => resolve(), { once: true }));
-  await worker.close(); // finishes the request in hand, then DISCONNECT
+  await worker.done; // until Ctrl-C: it finishes the request in hand, then DISCONNECT
 });

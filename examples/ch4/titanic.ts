@@ -8,7 +8,6 @@
  *
  *   node --conditions=@zkit/source --import tsx ch4/titanic.ts [--connect tcp://localhost:5555] [--dir .titanic] [-v]
  */
-import { interruptSignal } from "@zkit/core";
 import { Titanic } from "@zkit/titanic";
 import { ZMsg } from "@zkit/zmsg";
 import { main, parseOptions } from "../lib/cli.js";
@@ -41,8 +40,6 @@ await main(async () => {
   titanic.on("corrupt", ({ file, reason }) => console.log(`W: damaged file ${file} skipped: ${reason}`));
   await titanic.start();
   console.log(`I: titanic ready, ${titanic.stats.pending} pending request(s) in ${titanic.dir}`);
-  // Ctrl-C: Titanic closes itself (the services finish the request in hand) and we end
-  await new Promise<void>((resolve) => interruptSignal().addEventListener("abort", () => resolve(), { once: true }));
-  await titanic.close();
+  await titanic.done; // until Ctrl-C: Titanic closes itself (the services finish the request in hand)
   console.log(`I: titanic stopped with ${titanic.stats.pending} pending request(s)`);
 });

@@ -1,5 +1,5 @@
 // ZBeacon across a real network: two Linux network namespaces joined by a
-// veth pair, a beacon process in each (run with `ip netns exec`), each on
+// veth pair, a beacon process in each (run with `nsenter --net`), each on
 // its end of the link with its own address and subnet broadcast. They must
 // find each other by broadcast, and a third node's beacon must be filtered
 // out. Names are unique per run and the namespaces (and the link with them)
@@ -30,7 +30,13 @@ let refused: string | undefined;
 const made: string[] = [];
 
 function ip(...args: string[]): void {
-  execFileSync("ip", args, { stdio: ["ignore", "ignore", "pipe"] });
+  try {
+    execFileSync("ip", args, { stdio: ["ignore", "ignore", "pipe"] });
+  } catch (err) {
+    // say which command failed and what the kernel answered, on the first line
+    const why = String((err as { stderr?: Buffer }).stderr ?? (err as Error).message).trim();
+    throw new Error(`\`ip ${args.join(" ")}\` failed: ${why}`, { cause: err });
+  }
 }
 
 beforeAll(() => {
@@ -70,7 +76,9 @@ afterAll(async () => {
 
 /** A beacon node (fixtures/beacon-node.ts) inside network namespace `ns`. */
 function nodeIn(ns: string, args: string[]): Child {
-  return startProcess("ip", ["netns", "exec", ns, process.execPath, "--conditions=@zkit/source", "--import", "tsx", FIXTURE, ...args], {
+  // nsenter joins only the network namespace; `ip netns exec` also makes a
+  // mount namespace and remounts /sys, which some sandboxes refuse
+  return startProcess("nsenter", [`--net=/run/netns/${ns}`, "--", process.execPath, "--conditions=@zkit/source", "--import", "tsx", FIXTURE, ...args], {
     cwd: PACKAGE_DIR,
     name: `beacon in ${ns}`,
   });

@@ -6,8 +6,12 @@
  */
 import {
   AbortError,
+  ClosedError,
+  DeadlineSignal,
   InvalidArgumentError,
   ProtocolError,
+  RETRIES_RULE,
+  TIMEOUT_RULE,
   TimeoutError,
   ZkitError,
   describeValue,
@@ -17,10 +21,10 @@ import {
   sleep,
   toFrames,
   type FrameLike,
-  type NumberRule,
   type TraceFn,
 } from "@zkit/core";
 import { MajordomoClient } from "@zkit/mdp";
+import { Lifecycle } from "@zkit/reliability";
 import {
   TITANIC_CLOSE,
   TITANIC_REPLY,
@@ -41,7 +45,7 @@ const log = getLogger("titanic");
 /** The error code of {@link TitanicError}. */
 export const TITANIC_ERROR_CODE = "ZKIT_TITANIC";
 /** Default of {@link TitanicRequestOptions.pollIntervalMs}. */
-export const DEFAULT_POLL_INTERVAL_MS = 1000;
+export const TITANIC_POLL_INTERVAL_MS = 1000;
 
 /**
  * Titanic answered a status that ends the request: `400` (the request is
@@ -134,11 +138,24 @@ export interface TitanicClientStats {
   closeFailures: number;
 }
 
+/** What an attempt returns when Titanic answered 500 ("retry later"). */
+const BUSY: unique symbol = Symbol("busy");
+
 const OPTION_NAMES = ["endpoint", "timeoutMs", "retries", "trace"] as const;
 const REQUEST_OPTIONS = ["pollIntervalMs", "timeoutMs", "signal", "onAccepted"] as const;
 const CALL_OPTIONS = ["timeoutMs", "retries", "signal"] as const;
-const TIMEOUT_RULE: NumberRule = { min: 0, exclusive: true };
-const RETRIES_RULE: NumberRule = { min: 0, integer: true };
+
+/** The events of a {@link TitanicClient}. */
+export interface TitanicClientEvents {
+  /**
+   * A titanic.request or titanic.reply call is tried again after
+   * `delayMs`: Titanic did not answer (`"unreachable"`, after the
+   * Majordomo client's own retries) or answered 500 (`"busy"`).
+   */
+  retry: [event: { call: "titanic.request" | "titanic.reply"; reason: "unreachable" | "busy"; delayMs: number }];
+  /** Titanic stored a request: its uuid (as `onAccepted` gets it). */
+  accepted: [event: { uuid: string; service: string }];
+}
 
 /**
  * A Titanic client (9/TSP, the Guide's `ticlient`): sends requests through
@@ -154,17 +171,19 @@ const RETRIES_RULE: NumberRule = { min: 0, integer: true };
  * await client.close();
  * ```
  */
-export class TitanicClient {
+export class TitanicClient extends Lifecycle<TitanicClientEvents> {
   /** The broker endpoint(s), in CZMQ syntax. */
   readonly endpoint: string;
   readonly #mdp: MajordomoClient;
   readonly #stats: TitanicClientStats = { requests: 0, submitted: 0, polls: 0, pending: 0, replies: 0, retries: 0, closeFailures: 0 };
+  readonly #closing = new AbortController();
 
   /**
    * @param options - see {@link TitanicClientOptions}
    * @throws `InvalidArgumentError` for a missing or bad option
    */
   constructor(options: TitanicClientOptions) {
+    super({ owner: "TitanicClient", channel: "zkit:titanic:client" });
     const o = readOptions(options, { owner: "TitanicClient", known: OPTION_NAMES });
     this.endpoint = o.requiredString("endpoint", "tcp://localhost:5555", "the broker");
     const timeoutMs = o.number("timeoutMs", 2500, TIMEOUT_RULE);
@@ -176,11 +195,6 @@ export class TitanicClient {
   /** The client's counters, live (read-only). */
   get stats(): Readonly<TitanicClientStats> {
     return this.#stats;
-  }
-
-  /** True once {@link close} was called. */
-  get closed(): boolean {
-    return this.#mdp.closed;
   }
 
   /**
@@ -197,6 +211,7 @@ export class TitanicClient {
    */
   async submit(service: string, body: FrameLike | readonly FrameLike[], opts?: TitanicCallOptions): Promise<string> {
     const frames = checkRequest("TitanicClient.submit", service, body);
+    this.#usable("TitanicClient.submit");
     const answer = decodeRequestAnswer(await this.#mdp.request(TITANIC_REQUEST, encodeRequestBody(service, frames), checkCall("TitanicClient.submit", opts)));
     if (answer instanceof ProtocolError) throw answer;
     if (answer.kind === "failed") throw new TitanicError(`titanic.request for "${service}" answered ${statusText(answer.status)}`, answer.status);
@@ -219,6 +234,7 @@ export class TitanicClient {
    */
   async fetchReply(uuid: string, opts?: TitanicCallOptions): Promise<ReplyAnswer> {
     const id = checkUuid("TitanicClient.fetchReply", uuid);
+    this.#usable("TitanicClient.fetchReply");
     this.#stats.polls++;
     const answer = decodeReplyAnswer(await this.#mdp.request(TITANIC_REPLY, encodeUuidBody(id), checkCall("TitanicClient.fetchReply", opts)));
     if (answer instanceof ProtocolError) throw answer;
@@ -238,6 +254,7 @@ export class TitanicClient {
    */
   async closeRequest(uuid: string, opts?: TitanicCallOptions): Promise<void> {
     const id = checkUuid("TitanicClient.closeRequest", uuid);
+    this.#usable("TitanicClient.closeRequest");
     const answer = decodeCloseAnswer(await this.#mdp.request(TITANIC_CLOSE, encodeUuidBody(id), checkCall("TitanicClient.closeRequest", opts)));
     if (answer instanceof ProtocolError) throw answer;
     if (answer.kind === "failed") throw new TitanicError(`titanic.close of ${id} answered ${statusText(answer.status)}`, answer.status);
@@ -261,24 +278,26 @@ export class TitanicClient {
     const what = `TitanicClient.request("${service}")`;
     const frames = checkRequest(what, service, body);
     const o = readOptions(opts, { owner: what, known: REQUEST_OPTIONS });
-    const pollMs = o.number("pollIntervalMs", DEFAULT_POLL_INTERVAL_MS, { min: 0 });
+    const pollMs = o.number("pollIntervalMs", TITANIC_POLL_INTERVAL_MS, { min: 0 });
     const timeoutMs = o.number("timeoutMs", Infinity, { ...TIMEOUT_RULE, infinity: true });
     const userSignal = o.signal("signal");
     const onAccepted = o.function<(uuid: string) => void>("onAccepted", "(uuid: string) => void");
+    this.#usable(what);
     this.#stats.requests++;
-    const deadline = new Deadline(timeoutMs, userSignal);
+    const deadline = new DeadlineSignal(timeoutMs, userSignal, this.#closing.signal);
     try {
       const signal = deadline.signal;
-      const uuid = await this.#retrying(what, signal, pollMs, async () => {
+      const uuid = await this.#retrying(what, "titanic.request", signal, pollMs, async () => {
         try {
           return await this.submit(service, frames, { signal });
         } catch (err) {
-          if (err instanceof TitanicError && err.status.code >= 500) return undefined; // "500: retry later"
+          if (err instanceof TitanicError && err.status.code >= 500) return BUSY; // "500: retry later"
           throw err;
         }
       });
       onAccepted?.(uuid);
-      const reply = await this.#retrying(what, signal, pollMs, async () => {
+      this.notify("accepted", { uuid, service });
+      const reply = await this.#retrying(what, "titanic.reply", signal, pollMs, async () => {
         const answer = await this.fetchReply(uuid, { signal });
         switch (answer.kind) {
           case "reply":
@@ -288,7 +307,7 @@ export class TitanicClient {
           case "unknown":
             throw new TitanicError(`${what}: Titanic does not know request ${uuid} (${statusText(answer.status)}): it was closed or lost`, answer.status);
           case "failed":
-            if (answer.status.code >= 500) return undefined;
+            if (answer.status.code >= 500) return BUSY;
             throw new TitanicError(`${what}: titanic.reply for ${uuid} answered ${statusText(answer.status)}`, answer.status);
         }
       });
@@ -302,79 +321,51 @@ export class TitanicClient {
       }
       return reply;
     } catch (err) {
-      throw deadline.translate(err, what);
+      if (deadline.timedOut) throw new TimeoutError(`${what}: no reply within ${timeoutMs} ms`, { cause: err });
+      if (this.#closing.signal.aborted && !(err instanceof ClosedError)) throw new ClosedError(`${what}: the client was closed`, { cause: err });
+      if (userSignal?.aborted && !(err instanceof AbortError)) throw new AbortError(`${what}: aborted`, { cause: userSignal.reason });
+      throw err;
     } finally {
       deadline.dispose();
     }
+  }
+
+  /** Starts the client on its first call; throws `ClosedError` once closed. */
+  #usable(what: string): void {
+    if (this.closed) throw new ClosedError(`${what}: the client is closed`);
+    void this.start();
   }
 
   /**
    * Runs `attempt` until it returns a value, sleeping `pollMs` after each
    * `undefined` and after each `TimeoutError` (Titanic unreachable).
    */
-  async #retrying<T>(what: string, signal: AbortSignal, pollMs: number, attempt: () => Promise<T | undefined>): Promise<T> {
+  async #retrying<T>(what: string, call: "titanic.request" | "titanic.reply", signal: AbortSignal, pollMs: number, attempt: () => Promise<T | typeof BUSY | undefined>): Promise<T> {
     for (;;) {
-      let value: T | undefined;
+      let value: T | typeof BUSY | undefined;
       try {
         value = await attempt();
       } catch (err) {
         if (!(err instanceof TimeoutError) || signal.aborted) throw err;
         this.#stats.retries++;
         log.warn("%s: Titanic did not answer (%s); trying again in %d ms", what, err.message, pollMs);
+        this.notify("retry", { call, reason: "unreachable", delayMs: pollMs });
       }
-      if (value !== undefined) return value;
+      if (value === BUSY) {
+        this.#stats.retries++;
+        this.notify("retry", { call, reason: "busy", delayMs: pollMs });
+      } else if (value !== undefined) return value;
       await sleep(pollMs, signal);
     }
   }
 
-  /** Closes the client: a call in progress rejects with `ClosedError`. Idempotent. */
-  close(): Promise<void> {
-    return this.#mdp.close();
-  }
+  /** Nothing to open: the Majordomo client connects on the first call. */
+  protected onStart(): void {}
 
-  /** Closes the client (for `await using`). */
-  [Symbol.asyncDispose](): Promise<void> {
-    return this.close();
-  }
-}
-
-/** An AbortSignal that aborts on the caller's signal or when the time is up. */
-class Deadline {
-  readonly #controller = new AbortController();
-  readonly #timer: NodeJS.Timeout | undefined;
-  readonly #user: AbortSignal | undefined;
-  readonly #onUser: () => void;
-  readonly #timeoutMs: number;
-  #expired = false;
-
-  constructor(timeoutMs: number, user: AbortSignal | undefined) {
-    this.#timeoutMs = timeoutMs;
-    this.#user = user;
-    this.#onUser = () => this.#controller.abort(user!.reason);
-    if (user?.aborted) this.#controller.abort(user.reason);
-    else user?.addEventListener("abort", this.#onUser, { once: true });
-    if (Number.isFinite(timeoutMs)) {
-      this.#timer = setTimeout(() => {
-        this.#expired = true;
-        this.#controller.abort(new TimeoutError(`no reply within ${timeoutMs} ms`));
-      }, timeoutMs);
-    }
-  }
-
-  get signal(): AbortSignal {
-    return this.#controller.signal;
-  }
-
-  /** The error to throw: `TimeoutError` when the deadline passed, `AbortError` when the caller aborted. */
-  translate(err: unknown, what: string): unknown {
-    if (this.#expired) return new TimeoutError(`${what}: no reply within ${this.#timeoutMs} ms`, { cause: err });
-    if (this.#user?.aborted && !(err instanceof AbortError)) return new AbortError(`${what}: aborted`, { cause: this.#user.reason });
-    return err;
-  }
-
-  dispose(): void {
-    clearTimeout(this.#timer);
-    this.#user?.removeEventListener("abort", this.#onUser);
+  /** A call in progress rejects with `ClosedError`; the Majordomo client closes. */
+  protected async onClose(): Promise<void> {
+    this.#closing.abort(new ClosedError("TitanicClient: the client was closed"));
+    await this.#mdp.close();
   }
 }
 

@@ -13,7 +13,7 @@ import { existsSync, readFileSync, readdirSync, rmSync, truncateSync, writeFileS
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { AbortError, ClosedError, InvalidArgumentError, TimeoutError, openSocketCount } from "@zkit/core";
-import { waitFor } from "@zkit/testkit";
+import { waitFor, within } from "@zkit/testkit";
 import { Titanic, TitanicClient, TitanicError, decodeRecord, type TitanicRecord } from "../src/index.js";
 import { RawClient, WAIT_MS, b, cleanup, nextEvent, show, startBroker, startTitanic, startWorker, storeDir, track, workerReady } from "./helpers.js";
 
@@ -370,10 +370,34 @@ describe("TitanicClient", () => {
     const { broker, endpoint } = await startBroker();
     await startWorker(endpoint, "echo");
     const client = track(new TitanicClient({ endpoint, timeoutMs: 200, retries: 0 }));
+    const retries: unknown[] = [];
+    const accepted: unknown[] = [];
+    client.on("retry", (e) => retries.push(e));
+    client.on("accepted", (e) => accepted.push(e));
     const call = client.request("echo", "patience", { pollIntervalMs: 50, timeoutMs: WAIT_MS });
     await waitFor(() => client.stats.retries >= 2, WAIT_MS, "two retries");
+    expect(retries.slice(0, 2)).toEqual([
+      { call: "titanic.request", reason: "unreachable", delayMs: 50 },
+      { call: "titanic.request", reason: "unreachable", delayMs: 50 },
+    ]);
     await startTitanic(broker, endpoint, storeDir());
     expect((await call).map(String)).toEqual(["patience"]);
+    expect(accepted).toEqual([{ uuid: expect.stringMatching(UUID), service: "echo" }]);
+  });
+
+  it("close() while request() waits: it rejects with ClosedError, done resolves, later calls are refused", async () => {
+    const { broker, endpoint } = await startBroker();
+    await startTitanic(broker, endpoint, storeDir());
+    const client = track(new TitanicClient({ endpoint }));
+    const call = client.request("nobody", "x", { pollIntervalMs: 20 });
+    await waitFor(() => client.stats.pending >= 1, WAIT_MS, "a 300");
+    expect(client.running).toBe(true);
+    await within(client.close(), WAIT_MS, "close");
+    await expect(call).rejects.toBeInstanceOf(ClosedError);
+    await within(client.done, WAIT_MS, "done");
+    await client.close(); // idempotent
+    await expect(client.submit("echo", "x")).rejects.toBeInstanceOf(ClosedError);
+    await expect(client.request("echo", "x")).rejects.toMatchObject({ code: "ZKIT_CLOSED" });
   });
 
   it("checks its arguments and options", async () => {

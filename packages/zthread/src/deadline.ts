@@ -6,23 +6,16 @@
  * @module
  * @internal
  */
-import { now, type NumberRule } from "@zkit/core";
+import { TIMED_OUT, TIMEOUT_RULE, now, raceDeadline as raceFor } from "@zkit/core";
 
-/** What {@link raceDeadline} resolves with when the deadline passes first. */
-export const TIMED_OUT: unique symbol = Symbol("timed out");
+export { TIMED_OUT, TIMEOUT_RULE };
 
 /** What {@link settled} resolves with. */
 export const SETTLED: unique symbol = Symbol("settled");
 
-/** Resolves with `p`'s value, or with {@link TIMED_OUT} once `deadline` (a {@link now} time) passes. */
+/** Resolves with `p`'s value, or with `TIMED_OUT` once `deadline` (a {@link now} time) passes: core's race, by an absolute time. */
 export function raceDeadline<T>(p: Promise<T>, deadline: number): Promise<T | typeof TIMED_OUT> {
-  const left = deadline - now();
-  if (left <= 0) return Promise.race([p, Promise.resolve(TIMED_OUT)]);
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<typeof TIMED_OUT>((resolve) => {
-    timer = setTimeout(() => resolve(TIMED_OUT), Math.ceil(left));
-  });
-  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+  return raceFor(p, { timeoutMs: Math.max(0, deadline - now()) });
 }
 
 /** Resolves with {@link SETTLED} when `p` settles either way; never rejects. */
@@ -32,9 +25,6 @@ export function settled(p: Promise<unknown>): Promise<typeof SETTLED> {
     () => SETTLED,
   );
 }
-
-/** What a timeout option accepts: a finite number of milliseconds > 0 (for `readOptions` of `@zkit/core`). */
-export const TIMEOUT_RULE: NumberRule = { min: 0, exclusive: true };
 
 /** The default deadline for an actor's start and destroy and a thread's stop: 10 s. */
 export const DEFAULT_TIMEOUT_MS = 10_000;

@@ -10,7 +10,9 @@
 export { within, waitFor, inprocName } from "./wait.js";
 export { startProcess, startNode, stopAll, runningChildren, count, type Child, type Exit, type StartOptions } from "./process.js";
 export { PYTHON, peer, requirePyzmq, startPython } from "./python.js";
-export { frames, lazyRequest, text, type RequestSocket } from "./request.js";
+export { concurrentEcho, frames, lazyRequest, text, type RequestSocket } from "./request.js";
 export { tempDir } from "./temp.js";
+export { TRANSPORTS, bindEndpoint, removeTempDirs, type Transport } from "./transports.js";
 export { closeTracked, track } from "./track.js";
+export { checkLifecycle, type LifecycleLike } from "./lifecycle.js";
 export { NetLab, namespacesWithPrefix, netnsSupport, type Impairment, type LabHost } from "./netns.js";

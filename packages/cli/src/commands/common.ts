@@ -21,23 +21,23 @@ export function bindFlag(help: string, dflt: string, only = false) {
   return { type: "string", default: dflt, help, endpoint: only ? "bind-only" : "bind" } as const;
 }
 
-/** A `--heartbeat-ms` flag: a heartbeat interval in ms, at least 1. */
-export function heartbeatFlag(help: string, dflt = 2500) {
+/** A `--heartbeat-ms` flag: a heartbeat interval in ms, at least 1; its default is the library's constant, never a copy. */
+export function heartbeatFlag(help: string, dflt: number) {
   return { type: "number", default: dflt, min: 1, help } as const;
 }
 
 /** A `--liveness` flag: heartbeat intervals of silence before a peer counts as dead, at least 1. */
-export function livenessFlag(help: string, dflt = 3) {
+export function livenessFlag(help: string, dflt: number) {
   return { type: "number", default: dflt, min: 1, help } as const;
 }
 
 /** A `--timeout-ms` flag: how long an attempt waits for its reply, at least 1 ms. */
-export function timeoutFlag(help: string, dflt = 2500) {
+export function timeoutFlag(help: string, dflt: number) {
   return { type: "number", default: dflt, min: 1, help } as const;
 }
 
 /** A `--retries` flag: resends after a timeout. */
-export function retriesFlag(help: string, dflt = 3) {
+export function retriesFlag(help: string, dflt: number) {
   return { type: "number", default: dflt, help } as const;
 }
 

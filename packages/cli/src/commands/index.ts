@@ -3,6 +3,7 @@
  * @module
  */
 import type { Command } from "../command.js";
+import { flCommands } from "./fl.js";
 import { bstarCommands } from "./bstar.js";
 import { mdpCommands } from "./mdp.js";
 import { pirateCommands } from "./pirate.js";
@@ -10,4 +11,4 @@ import { titanicCommands } from "./titanic.js";
 
 /** Every `zkit` subcommand. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const commands: Command<any>[] = [...pirateCommands, ...mdpCommands, ...titanicCommands, ...bstarCommands];
+export const commands: Command<any>[] = [...pirateCommands, ...mdpCommands, ...titanicCommands, ...flCommands, ...bstarCommands];

@@ -4,11 +4,17 @@
  */
 import { sleep } from "@zkit/core";
 import {
-  DEFAULT_MAX_DELIVERIES,
-  DEFAULT_MAX_FRAME_BYTES,
-  DEFAULT_MAX_QUEUE_BYTES,
-  DEFAULT_UNSERVED_EXPIRY_MS,
-  DEFAULT_WORKER_PREFETCH,
+  MDP_CONCURRENCY,
+  MDP_HEARTBEAT_INTERVAL_MS,
+  MDP_LIVENESS,
+  MDP_RECONNECT_MS,
+  MDP_RETRIES,
+  MDP_TIMEOUT_MS,
+  MDP_MAX_DELIVERIES,
+  MDP_MAX_FRAME_BYTES,
+  MDP_MAX_QUEUE_BYTES,
+  MDP_UNSERVED_EXPIRY_MS,
+  MDP_WORKER_PREFETCH,
   MMI_OK,
   MMI_PREFIX,
   MMI_SERVICE,
@@ -22,35 +28,35 @@ import { traceOption } from "../trace.js";
 import { aborted, bindFlag, connectFlag, heartbeatFlag, livenessFlag, retriesFlag, serveUntilAborted, showFrame, timeoutFlag, workFlag } from "./common.js";
 
 const CONNECT = connectFlag("the broker to connect to (CZMQ endpoint list)");
-const TIMEOUT = timeoutFlag("reply timeout per attempt, in ms");
-const RETRIES = retriesFlag("resends after a timeout");
+const TIMEOUT = timeoutFlag("reply timeout per attempt, in ms", MDP_TIMEOUT_MS);
+const RETRIES = retriesFlag("resends after a timeout", MDP_RETRIES);
 
 const broker = defineCommand({
   path: ["mdp", "broker"],
   summary: "runs a Majordomo broker (7/MDP + 8/MMI) until Ctrl-C",
   flags: {
     bind: bindFlag("where the broker's ROUTER binds (comma-separated list)", "tcp://*:5555", true),
-    "heartbeat-ms": heartbeatFlag("heartbeat interval with workers, in ms"),
-    liveness: livenessFlag("heartbeat intervals of silence before a worker expires"),
+    "heartbeat-ms": heartbeatFlag("heartbeat interval with workers, in ms", MDP_HEARTBEAT_INTERVAL_MS),
+    liveness: livenessFlag("heartbeat intervals of silence before a worker expires", MDP_LIVENESS),
     "unserved-expiry-ms": {
       type: "number",
-      default: DEFAULT_UNSERVED_EXPIRY_MS,
+      default: MDP_UNSERVED_EXPIRY_MS,
       min: 1,
       help: "drop a request for a service that has had no worker this long, in ms",
     },
     "request-expiry-ms": { type: "number", min: 1, help: "drop any request that waited this long, in ms, even while its service has workers (default: no limit)" },
-    "max-queue-bytes": { type: "number", default: DEFAULT_MAX_QUEUE_BYTES, min: 1, help: "the most memory queued requests may hold, in bytes (new requests are refused past it)" },
+    "max-queue-bytes": { type: "number", default: MDP_MAX_QUEUE_BYTES, min: 1, help: "the most memory queued requests may hold, in bytes (new requests are refused past it)" },
     "max-queue": { type: "number", min: 1, help: "the most requests queued per service (default: no limit of its own)" },
     "max-frame-bytes": {
       type: "number",
-      default: DEFAULT_MAX_FRAME_BYTES,
+      default: MDP_MAX_FRAME_BYTES,
       min: 1,
       help: "the largest frame accepted, in bytes (libzmq cuts off a peer that sends a bigger one)",
     },
-    "max-deliveries": { type: "number", default: DEFAULT_MAX_DELIVERIES, min: 1, help: "how many workers a request may go to when the one holding it leaves" },
+    "max-deliveries": { type: "number", default: MDP_MAX_DELIVERIES, min: 1, help: "how many workers a request may go to when the one holding it leaves" },
     "worker-prefetch": {
       type: "number",
-      default: DEFAULT_WORKER_PREFETCH,
+      default: MDP_WORKER_PREFETCH,
       min: 1,
       help: "the most requests a worker gets before it replies (1 = 7/MDP's one at a time)",
     },
@@ -118,12 +124,12 @@ const worker = defineCommand({
     connect: CONNECT,
     service: { type: "string", default: "echo", help: "the service to serve" },
     "work-ms": workFlag("how long each request's 'work' takes, in ms"),
-    "heartbeat-ms": heartbeatFlag("heartbeat interval, in ms (use the broker's)"),
-    liveness: livenessFlag("heartbeat intervals of broker silence before reconnecting"),
-    "reconnect-ms": { type: "number", default: 2500, help: "delay before reconnecting to a lost broker, in ms" },
+    "heartbeat-ms": heartbeatFlag("heartbeat interval, in ms (use the broker's)", MDP_HEARTBEAT_INTERVAL_MS),
+    liveness: livenessFlag("heartbeat intervals of broker silence before reconnecting", MDP_LIVENESS),
+    "reconnect-ms": { type: "number", default: MDP_RECONNECT_MS, help: "delay before reconnecting to a lost broker, in ms" },
     concurrency: {
       type: "number",
-      default: 1,
+      default: MDP_CONCURRENCY,
       min: 1,
       help: "how many requests to work on at once (useful with a broker's --worker-prefetch)",
     },

@@ -5,7 +5,7 @@
  * @module
  */
 import { AbortError, sleep } from "@zkit/core";
-import { LazyPirateClient, RetriesExhaustedError, decodeSequence, echoMatch, encodeSequence } from "@zkit/lpp";
+import { LPP_RETRIES, LPP_TIMEOUT_MS, LazyPirateClient, RetriesExhaustedError, decodeSequence, echoMatch, encodeSequence } from "@zkit/lpp";
 import { ParanoidPirateQueue, ParanoidPirateWorker, PPP_HEARTBEAT_INTERVAL_MS, PPP_LIVENESS, PPP_RECONNECT_INITIAL_MS, PPP_RECONNECT_MAX_MS } from "@zkit/ppp";
 import { SimplePirateQueue, SimplePirateWorker } from "@zkit/spp";
 import { defineCommand, type Command } from "../command.js";
@@ -19,20 +19,29 @@ const WORK_MS = workFlag("how long each request's 'work' takes before the echo, 
 const HEARTBEAT_MS = heartbeatFlag("heartbeat interval, in ms (the same on queue and workers)", PPP_HEARTBEAT_INTERVAL_MS);
 const LIVENESS = livenessFlag("heartbeat intervals of silence before the peer counts as dead", PPP_LIVENESS);
 
-const hex = (id: Buffer): string => id.toString("hex");
-
-/** Runs a Pirate queue until Ctrl-C (or until it fails), printing where it listens. */
-function serveQueue(
-  ctx: { signal: AbortSignal; out(line: string): void },
-  q: { start(): Promise<void>; close(): Promise<void>; readonly done: Promise<void>; readonly frontendEndpoint: string; readonly backendEndpoint: string },
-): Promise<void> {
-  return serveUntilAborted(ctx.signal, q, {
+/**
+ * Runs a Pirate queue until Ctrl-C (or until it fails): prints where it
+ * listens, the workers coming and going, the requests it drops, and a
+ * summary at the end. Both queues are the same server (`QueueServer` of
+ * `@zkit/reliability`); `left` is how the summary names the workers gone
+ * ("lost" where nothing expires, "expired" where heartbeats do).
+ */
+async function serveQueue(ctx: { signal: AbortSignal; out(line: string): void }, q: SimplePirateQueue | ParanoidPirateQueue, left: "lost" | "expired"): Promise<void> {
+  q.on("worker-ready", ({ worker }) => ctx.out(`I: worker ${worker} ready`));
+  q.on("worker-gone", ({ worker, reason, inHand }) => ctx.out(`W: worker ${worker} ${left === "lost" ? "gone" : "expired"} (${reason})${inHand > 0 ? ", its request goes to the next worker" : ""}`));
+  q.on("request-dropped", ({ client }) => ctx.out(`W: request from ${client} dropped: no worker answered it`));
+  await serveUntilAborted(ctx.signal, q, {
     started: () => {
       ctx.out(`listening on ${q.frontendEndpoint} (frontend)`);
       ctx.out(`listening on ${q.backendEndpoint} (backend)`);
     },
     until: () => q.done,
   });
+  const s = q.stats;
+  ctx.out(
+    `I: ${s.requests} requests, ${s.replies} replies, ${s.workersExpired} workers ${left}, ${s.redispatched} requests re-dispatched, ${s.lostRequests} requests lost, ` +
+      `${s.malformed + s.unexpected} bad messages dropped`,
+  );
 }
 
 /** An echo handler that "works" `workMs` first (interrupted by Ctrl-C). */
@@ -52,6 +61,8 @@ const sppQueue = defineCommand({
     "Clients are Lazy Pirate REQ clients (`zkit lpp client`); workers are REQ sockets that send",
     "READY (0x01) once (`zkit spp worker`). Each bound endpoint is printed as",
     "'listening on <endpoint> (frontend|backend)'; 'tcp://127.0.0.1:*' takes an ephemeral port.",
+    "A worker whose connection ends is reported at once ('W: worker <id> gone'), and the request",
+    "it held goes to the next worker.",
     "",
     "example: zkit spp queue --frontend tcp://*:5555 --backend tcp://*:5556 -v",
   ].join("\n"),
@@ -61,11 +72,7 @@ const sppQueue = defineCommand({
       backend: ctx.flags.backend,
       ...traceOption(ctx),
     });
-    q.on("worker-ready", ({ identity }) => ctx.out(`I: worker ${hex(identity)} ready`));
-    q.on("worker-lost", ({ identity }) => ctx.out(`W: worker ${hex(identity)} gone, its request passed to the next worker`));
-    await serveQueue(ctx, q);
-    const s = q.stats;
-    ctx.out(`I: ${s.requests} requests, ${s.replies} replies, ${s.malformed} malformed dropped, ${s.workersLost} workers lost`);
+    await serveQueue(ctx, q, "lost");
   },
 });
 
@@ -76,24 +83,28 @@ const sppWorker = defineCommand({
   details: [
     "Sends READY (0x01) over a REQ socket, then answers each request with its own frames.",
     "Simple Pirate has no heartbeats: the queue says nothing until it sends a request, so",
-    "the worker prints 'READY sent' and then 'first request from the queue'.",
+    "the worker prints 'READY sent' and then 'first request from the queue'. A request that",
+    "fails, or a malformed one, leaves a REQ socket stuck: the worker starts over on a fresh",
+    "socket with a new READY ('W: starting over ...').",
     "",
     "example: zkit spp worker --connect tcp://localhost:5556 --work-ms 100",
   ].join("\n"),
   async run(ctx) {
-    const echo = echoAfter(ctx);
+    const w = new SimplePirateWorker({ endpoint: ctx.flags.connect, handler: echoAfter(ctx), ...traceOption(ctx) });
     let first = true;
-    const handler = (request: Buffer[]): Promise<Buffer[]> => {
+    ctx.out(`I: connecting to ${ctx.flags.connect}`);
+    w.on("ready", ({ connection }) => {
+      if (connection === 1) ctx.out("I: READY sent; Simple Pirate has no heartbeat: the queue's first request will show it is there");
+      else if (ctx.flags.verbose) ctx.out(`I: READY sent on connection ${connection}`);
+    });
+    w.on("connected", () => {
       if (first) ctx.out("I: first request from the queue: serving");
       first = false;
-      return echo(request);
-    };
-    const w = new SimplePirateWorker({ endpoint: ctx.flags.connect, handler, ...traceOption(ctx) });
-    ctx.out(`I: connecting to ${ctx.flags.connect}`);
-    w.on("ready", () => ctx.out("I: READY sent; Simple Pirate has no heartbeat: the queue's first request will show it is there"));
-    w.on("handler-error", (err) => ctx.err(`E: request dropped: ${(err as Error)?.message ?? String(err)}`));
+    });
+    w.on("reconnecting", ({ reason }) => ctx.out(`W: starting over on a fresh socket (${reason === "malformed" ? "a malformed request" : "the request failed"})`));
+    w.on("handler-error", ({ error }) => ctx.err(`E: request dropped: ${(error as Error)?.message ?? String(error)}`));
     await serveUntilAborted(ctx.signal, w, { until: () => w.done });
-    ctx.out(`I: ${w.stats.replies} requests answered`);
+    ctx.out(`I: ${w.stats.replies} requests answered, ${w.stats.reconnects} reconnects`);
   },
 });
 
@@ -116,17 +127,7 @@ const pppQueue = defineCommand({
       liveness: ctx.flags.liveness,
       ...traceOption(ctx),
     });
-    q.on("worker-ready", ({ worker }) => ctx.out(`I: worker ${worker} ready`));
-    q.on("worker-gone", ({ worker, reason, inHand }) =>
-      ctx.out(`W: worker ${worker} expired (${reason})${inHand > 0 ? ", its request goes to the next worker" : ""}`),
-    );
-    q.on("request-dropped", ({ client }) => ctx.out(`W: request from ${client} dropped: no worker answered it`));
-    await serveQueue(ctx, q);
-    const s = q.stats;
-    ctx.out(
-      `I: ${s.requests} requests, ${s.replies} replies, ${s.workersExpired} workers expired, ${s.redispatched} requests re-dispatched, ${s.lostRequests} requests lost, ` +
-        `${s.malformed + s.unexpected} bad messages dropped`,
-    );
+    await serveQueue(ctx, q, "expired");
   },
 });
 
@@ -204,8 +205,8 @@ const lppClient = defineCommand({
   flags: {
     connect: connectFlag("the server or queue frontend to connect to (CZMQ endpoint list)"),
     requests: { type: "number", default: 10, min: 1, help: "how many requests to send" },
-    "timeout-ms": timeoutFlag("how long each attempt waits for the reply, in ms"),
-    retries: retriesFlag("resends after the first attempt before giving up"),
+    "timeout-ms": timeoutFlag("how long each attempt waits for the reply, in ms", LPP_TIMEOUT_MS),
+    retries: retriesFlag("resends after the first attempt before giving up", LPP_RETRIES),
   },
   details: [
     "Each request is a sequence number (1, 2, ...) and only a reply that echoes it counts, as in",

@@ -4,7 +4,8 @@
  * @module
  */
 import { TimeoutError } from "@zkit/core";
-import { DEFAULT_DIR, Titanic, TitanicClient } from "@zkit/titanic";
+import { MDP_HEARTBEAT_INTERVAL_MS } from "@zkit/mdp";
+import { TITANIC_DIR, TITANIC_DISPATCH_CONCURRENCY, TITANIC_DISPATCH_INTERVAL_MS, TITANIC_DISPATCH_TIMEOUT_MS, TITANIC_POLL_INTERVAL_MS, Titanic, TitanicClient } from "@zkit/titanic";
 import { UsageError, defineCommand, type Command } from "../command.js";
 import { traceOption } from "../trace.js";
 import { connectFlag, heartbeatFlag, serveUntilAborted, showFrame } from "./common.js";
@@ -16,11 +17,11 @@ const server = defineCommand({
   summary: "runs a Titanic server (9/TSP): stores requests on disk, forwards them when their service is up",
   flags: {
     connect: CONNECT,
-    dir: { type: "string", default: DEFAULT_DIR, help: "the storage directory (created if missing; one Titanic per directory)" },
-    "heartbeat-ms": heartbeatFlag("heartbeat interval with the broker, in ms (use the broker's)"),
-    "dispatch-interval-ms": { type: "number", default: 1000, min: 1, help: "how often pending requests are retried, in ms" },
-    "dispatch-timeout-ms": { type: "number", default: 10000, min: 1, help: "how long a forwarded request waits for its reply, in ms" },
-    concurrency: { type: "number", default: 16, min: 1, help: "the most requests forwarded at once" },
+    dir: { type: "string", default: TITANIC_DIR, help: "the storage directory (created if missing; one Titanic per directory)" },
+    "heartbeat-ms": heartbeatFlag("heartbeat interval with the broker, in ms (use the broker's)", MDP_HEARTBEAT_INTERVAL_MS),
+    "dispatch-interval-ms": { type: "number", default: TITANIC_DISPATCH_INTERVAL_MS, min: 1, help: "how often pending requests are retried, in ms" },
+    "dispatch-timeout-ms": { type: "number", default: TITANIC_DISPATCH_TIMEOUT_MS, min: 1, help: "how long a forwarded request waits for its reply, in ms" },
+    concurrency: { type: "number", default: TITANIC_DISPATCH_CONCURRENCY, min: 1, help: "the most requests forwarded at once" },
   },
   details: [
     "Registers titanic.request, titanic.reply and titanic.close with the broker and prints",
@@ -71,7 +72,7 @@ const request = defineCommand({
   flags: {
     connect: CONNECT,
     service: { type: "string", default: "echo", help: "the service to send it to" },
-    "poll-ms": { type: "number", default: 1000, min: 0, help: "how often to ask titanic.reply while the request is pending, in ms" },
+    "poll-ms": { type: "number", default: TITANIC_POLL_INTERVAL_MS, min: 0, help: "how often to ask titanic.reply while the request is pending, in ms" },
     "timeout-ms": { type: "number", default: 0, help: "give up after this many ms (exit 1); 0 waits as long as it takes" },
   },
   details: [
