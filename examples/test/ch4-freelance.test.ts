@@ -77,9 +77,9 @@ describe("flserver3 and flclient3 (model 3: the Freelance client)", () => {
     const servers = [0, 1, 2].map(() => startExample("ch4/flserver3.ts", ["--bind", ANY]));
     const endpoints = await Promise.all(servers.map(ready));
     for (const e of endpoints) expect(e).toMatch(/^tcp:\/\/127\.0\.0\.1:\d+$/);
-    const client = startExample("ch4/flclient3.ts", ["--connect", endpoints.join(","), "--requests", "20000", "--inflight", "10", "-v"]);
+    const client = startExample("ch4/flclient3.ts", ["--connect", endpoints.join(","), "--requests", "5000", "--inflight", "10", "-v"]);
     await client.waitFor(new RegExp(`^I: server ${endpoints[0]} is alive$`, "m"), START_MS);
-    servers[0]!.kill("SIGKILL"); // while the 20000 requests run
+    servers[0]!.kill("SIGKILL"); // while the 5000 requests run
     expect(await exitOf(client)).toBe(0);
     const out = client.stdout();
     expect(out).toContain(`W: server ${endpoints[0]} lost (connection-lost)`);

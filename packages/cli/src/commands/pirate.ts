@@ -9,8 +9,10 @@ import { LPP_RETRIES, LPP_TIMEOUT_MS, LazyPirateClient, RetriesExhaustedError, d
 import { ParanoidPirateQueue, ParanoidPirateWorker, PPP_HEARTBEAT_INTERVAL_MS, PPP_LIVENESS, PPP_RECONNECT_INITIAL_MS, PPP_RECONNECT_MAX_MS } from "@zkit/ppp";
 import { SimplePirateQueue, SimplePirateWorker } from "@zkit/spp";
 import { defineCommand, type Command } from "../command.js";
+import { METRICS_FLAG, withMetrics } from "../metrics.js";
 import { traceOption } from "../trace.js";
 import { bindFlag, connectFlag, heartbeatFlag, livenessFlag, retriesFlag, serveUntilAborted, timeoutFlag, workFlag } from "./common.js";
+import { PPP_QUEUE_METRICS, PPP_WORKER_METRICS, SPP_QUEUE_METRICS, SPP_WORKER_METRICS } from "./pirate-metrics.js";
 
 const FRONTEND = bindFlag("where clients connect: the frontend ROUTER binds here (CZMQ endpoint list)", "tcp://*:5555");
 const BACKEND = bindFlag("where workers connect: the backend ROUTER binds here (CZMQ endpoint list)", "tcp://*:5556");
@@ -56,7 +58,8 @@ function echoAfter(ctx: { flags: { "work-ms": number }; signal: AbortSignal }): 
 const sppQueue = defineCommand({
   path: ["spp", "queue"],
   summary: "runs a Simple Pirate queue (LRU, REQ workers) until Ctrl-C",
-  flags: { frontend: FRONTEND, backend: BACKEND },
+  flags: { frontend: FRONTEND, backend: BACKEND, metrics: METRICS_FLAG },
+  metrics: SPP_QUEUE_METRICS,
   details: [
     "Clients are Lazy Pirate REQ clients (`zkit lpp client`); workers are REQ sockets that send",
     "READY (0x01) once (`zkit spp worker`). Each bound endpoint is printed as",
@@ -72,14 +75,15 @@ const sppQueue = defineCommand({
       backend: ctx.flags.backend,
       ...traceOption(ctx),
     });
-    await serveQueue(ctx, q, "lost");
+    await withMetrics(ctx, SPP_QUEUE_METRICS, q, () => serveQueue(ctx, q, "lost"));
   },
 });
 
 const sppWorker = defineCommand({
   path: ["spp", "worker"],
   summary: "runs a Simple Pirate echo worker until Ctrl-C",
-  flags: { connect: WORKER_CONNECT, "work-ms": WORK_MS },
+  flags: { connect: WORKER_CONNECT, "work-ms": WORK_MS, metrics: METRICS_FLAG },
+  metrics: SPP_WORKER_METRICS,
   details: [
     "Sends READY (0x01) over a REQ socket, then answers each request with its own frames.",
     "Simple Pirate has no heartbeats: the queue says nothing until it sends a request, so",
@@ -103,7 +107,7 @@ const sppWorker = defineCommand({
     });
     w.on("reconnecting", ({ reason }) => ctx.out(`W: starting over on a fresh socket (${reason === "malformed" ? "a malformed request" : "the request failed"})`));
     w.on("handler-error", ({ error }) => ctx.err(`E: request dropped: ${(error as Error)?.message ?? String(error)}`));
-    await serveUntilAborted(ctx.signal, w, { until: () => w.done });
+    await withMetrics(ctx, SPP_WORKER_METRICS, w, () => serveUntilAborted(ctx.signal, w, { until: () => w.done }));
     ctx.out(`I: ${w.stats.replies} requests answered, ${w.stats.reconnects} reconnects`);
   },
 });
@@ -111,7 +115,8 @@ const sppWorker = defineCommand({
 const pppQueue = defineCommand({
   path: ["ppp", "queue"],
   summary: "runs a Paranoid Pirate queue (6/PPP: heartbeats, worker expiry) until Ctrl-C",
-  flags: { frontend: FRONTEND, backend: BACKEND, "heartbeat-ms": HEARTBEAT_MS, liveness: LIVENESS },
+  flags: { frontend: FRONTEND, backend: BACKEND, "heartbeat-ms": HEARTBEAT_MS, liveness: LIVENESS, metrics: METRICS_FLAG },
+  metrics: PPP_QUEUE_METRICS,
   details: [
     "Clients are Lazy Pirate REQ clients (`zkit lpp client`); workers speak 6/PPP over DEALER",
     "(`zkit ppp worker`). Workers silent for liveness x heartbeat-ms are expired, idle or busy.",
@@ -127,7 +132,7 @@ const pppQueue = defineCommand({
       liveness: ctx.flags.liveness,
       ...traceOption(ctx),
     });
-    await serveQueue(ctx, q, "expired");
+    await withMetrics(ctx, PPP_QUEUE_METRICS, q, () => serveQueue(ctx, q, "expired"));
   },
 });
 
@@ -141,7 +146,9 @@ const pppWorker = defineCommand({
     liveness: LIVENESS,
     "reconnect-ms": { type: "number", default: PPP_RECONNECT_INITIAL_MS, help: "first wait before reconnecting to a silent queue, in ms (doubles each time)" },
     "reconnect-max-ms": { type: "number", default: PPP_RECONNECT_MAX_MS, help: "longest wait before reconnecting, in ms" },
+    metrics: METRICS_FLAG,
   },
+  metrics: PPP_WORKER_METRICS,
   details: [
     "Sends READY (0x01) over a DEALER socket and heartbeats (0x02); answers each request with its",
     "own frames. When the queue is silent for liveness x heartbeat-ms it reconnects on a fresh",
@@ -194,7 +201,7 @@ const pppWorker = defineCommand({
       if (reason === "silent") lastDelay = delayMs;
     });
     w.on("handler-error", ({ error }) => ctx.err(`E: request dropped: ${(error as Error)?.message ?? String(error)}`));
-    await serveUntilAborted(ctx.signal, w, { until: () => w.done });
+    await withMetrics(ctx, PPP_WORKER_METRICS, w, () => serveUntilAborted(ctx.signal, w, { until: () => w.done }));
     ctx.out(`I: ${w.stats.replies} requests answered, ${w.stats.reconnects} reconnects`);
   },
 });
