@@ -24,7 +24,7 @@ import { HandlerRunner, Heartbeat, Lifecycle, peerId, type HandlerContext } from
 import { ZLoop } from "@zkit/zloop";
 import { BinaryStarMachine, type RejectReason, type SplitBrain, type Transition, type TransitionReason } from "./machine.js";
 import {
-  BSTAR_HEARTBEAT_MS,
+  BSTAR_HEARTBEAT_INTERVAL_MS,
   PEER_EXPIRY_HEARTBEATS,
   decodeState,
   encodeRejected,
@@ -37,10 +37,16 @@ import {
 const log = getLogger("bstar");
 
 /** Default of {@link BinaryStarOptions.maxFrameBytes}: 16 MiB. */
-export const DEFAULT_MAX_FRAME_BYTES = 16 * 1024 * 1024;
+export const BSTAR_MAX_FRAME_BYTES = 16 * 1024 * 1024;
+
+/** Default of {@link BinaryStarOptions.concurrency}: one request at a time. */
+export const BSTAR_CONCURRENCY = 1;
+
+/** Default of {@link BinaryStarOptions.handlerTimeoutMs}: no deadline. */
+export const BSTAR_HANDLER_TIMEOUT_MS = Infinity;
 
 /** How long `close()` lets the handlers in hand finish before aborting their signal, in ms. */
-export const CLOSE_GRACE_MS = 1000;
+export const BSTAR_CLOSE_GRACE_MS = 1000;
 
 /** What a voter handler gets beside the request. */
 export interface VoterContext extends HandlerContext {
@@ -101,7 +107,7 @@ export interface BinaryStarOptions {
    * gone after 2 intervals of silence (the peer expiry). Both servers of a
    * pair must use the same value. Failover takes about the peer expiry
    * plus the clients' timeout.
-   * @defaultValue 1000 (the Guide's `BSTAR_HEARTBEAT`)
+   * @defaultValue 1000 ({@link BSTAR_HEARTBEAT_INTERVAL_MS}, the Guide's `BSTAR_HEARTBEAT`)
    */
   heartbeatIntervalMs?: number;
   /**
@@ -116,21 +122,21 @@ export interface BinaryStarOptions {
   answerRejectedVotes?: boolean;
   /**
    * How many requests the handler serves at once; more wait in order.
-   * @defaultValue 1
+   * @defaultValue 1 ({@link BSTAR_CONCURRENCY})
    */
   concurrency?: number;
   /**
    * Each request's deadline, in ms from when it is accepted: `ctx.signal`
    * aborts then, and a handler still running is reported as
    * `handler-error` (no reply is sent).
-   * @defaultValue Infinity (no deadline)
+   * @defaultValue Infinity ({@link BSTAR_HANDLER_TIMEOUT_MS}: no deadline)
    */
   handlerTimeoutMs?: number;
   /**
    * The largest frame the voter accepts, in bytes; libzmq refuses bigger
    * ones before receiving them (it drops that client's connection), so
    * memory stays bounded whatever clients send.
-   * @defaultValue 16777216 (16 MiB)
+   * @defaultValue 16777216 ({@link BSTAR_MAX_FRAME_BYTES}: 16 MiB)
    */
   maxFrameBytes?: number;
   /**
@@ -352,11 +358,11 @@ export class BinaryStar extends Lifecycle<BinaryStarEvents> {
     parseEndpoints(this.#voterEndpoints, true);
     if (this.#remote !== undefined) parseEndpoints(this.#remote, false);
     const handler = o.requiredFunction<VoterHandler>("handler", "(request: Buffer[], ctx) => reply");
-    this.#heartbeatIntervalMs = o.number("heartbeatIntervalMs", BSTAR_HEARTBEAT_MS, { min: 0, exclusive: true });
+    this.#heartbeatIntervalMs = o.number("heartbeatIntervalMs", BSTAR_HEARTBEAT_INTERVAL_MS, { min: 0, exclusive: true });
     this.#answerRejected = o.boolean("answerRejectedVotes", false);
-    this.#maxFrameBytes = o.number("maxFrameBytes", DEFAULT_MAX_FRAME_BYTES, { min: 1, integer: true, infinity: true });
-    const concurrency = o.number("concurrency", 1, { min: 1, integer: true });
-    const handlerTimeoutMs = o.number("handlerTimeoutMs", Infinity, { min: 0, exclusive: true, infinity: true });
+    this.#maxFrameBytes = o.number("maxFrameBytes", BSTAR_MAX_FRAME_BYTES, { min: 1, integer: true, infinity: true });
+    const concurrency = o.number("concurrency", BSTAR_CONCURRENCY, { min: 1, integer: true });
+    const handlerTimeoutMs = o.number("handlerTimeoutMs", BSTAR_HANDLER_TIMEOUT_MS, { min: 0, exclusive: true, infinity: true });
     this.#trace = o.function<TraceFn>("trace", "({ direction, socket, frames }) => void");
 
     this.#runner = new HandlerRunner<Accepted, MessageLike | null | undefined | void, Accepted>({
@@ -505,12 +511,12 @@ export class BinaryStar extends Lifecycle<BinaryStarEvents> {
 
   protected async onClose(): Promise<void> {
     this.#heartbeat.stop();
-    await this.#runner.close(CLOSE_GRACE_MS);
+    await this.#runner.close(BSTAR_CLOSE_GRACE_MS);
     this.#loop.destroy();
     const voter = this.#voter;
     if (voter !== undefined && !voter.closed) {
       let timer: NodeJS.Timeout | undefined;
-      await Promise.race([voter.flush(), new Promise<void>((r) => (timer = setTimeout(r, CLOSE_GRACE_MS)))]);
+      await Promise.race([voter.flush(), new Promise<void>((r) => (timer = setTimeout(r, BSTAR_CLOSE_GRACE_MS)))]);
       clearTimeout(timer);
     }
     this.#voter?.close({ lingerMs: 0 });

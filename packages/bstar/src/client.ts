@@ -26,12 +26,12 @@ import {
   type TraceFn,
 } from "@zkit/core";
 import { Lifecycle, Reply, withRetries, type RetryEvent } from "@zkit/reliability";
-import { BSTAR_REQUEST_TIMEOUT_MS, BSTAR_SETTLE_DELAY_MS, decodeRejected, type BinaryStarState } from "./protocol.js";
+import { BSTAR_TIMEOUT_MS, BSTAR_SETTLE_DELAY_MS, decodeRejected, type BinaryStarState } from "./protocol.js";
 
 const log = getLogger("bstar");
 
 /** Default of {@link BinaryStarClientOptions.retries}. */
-export const DEFAULT_CLIENT_RETRIES = 3;
+export const BSTAR_RETRIES = 3;
 
 /** Options of a {@link BinaryStarClient}. */
 export interface BinaryStarClientOptions {
@@ -43,7 +43,7 @@ export interface BinaryStarClientOptions {
   servers: string | readonly string[];
   /**
    * How long each attempt waits for a reply, in ms.
-   * @defaultValue 1000 (the Guide's `REQUEST_TIMEOUT`)
+   * @defaultValue 1000 ({@link BSTAR_TIMEOUT_MS}, the Guide's `REQUEST_TIMEOUT`)
    */
   timeoutMs?: number;
   /**
@@ -51,13 +51,13 @@ export interface BinaryStarClientOptions {
    * for the other server to see that its peer is gone (2 heartbeats) so it
    * takes the request instead of rejecting it. Keep `timeoutMs +
    * settleDelayMs` at or above the servers' peer expiry.
-   * @defaultValue 2000 (the Guide's `SETTLE_DELAY`)
+   * @defaultValue 2000 ({@link BSTAR_SETTLE_DELAY_MS}, the Guide's `SETTLE_DELAY`)
    */
   settleDelayMs?: number;
   /**
    * Resends after the first attempt, each after a switch; `Infinity` keeps
    * trying, as the Guide's `bstarcli` does.
-   * @defaultValue 3
+   * @defaultValue 3 ({@link BSTAR_RETRIES})
    */
   retries?: number;
   /**
@@ -88,11 +88,20 @@ const OPTION_NAMES = ["servers", "timeoutMs", "settleDelayMs", "retries", "switc
 
 /** Per-request settings of {@link BinaryStarClient.request}; each defaults to the client's. */
 export interface BinaryStarRequestOptions {
-  /** Reply timeout of each attempt of this request, in ms. */
+  /**
+   * Reply timeout of each attempt of this request, in ms.
+   * @defaultValue the client's `timeoutMs`
+   */
   timeoutMs?: number;
-  /** Resends after the first attempt, for this request. */
+  /**
+   * Resends after the first attempt, for this request.
+   * @defaultValue the client's `retries`
+   */
   retries?: number;
-  /** Cancels the request, waiting for its turn or in flight: it rejects with `AbortError`. */
+  /**
+   * Cancels the request, waiting for its turn or in flight: it rejects with `AbortError`.
+   * @defaultValue undefined (not cancellable)
+   */
   signal?: AbortSignal;
 }
 
@@ -202,9 +211,9 @@ export class BinaryStarClient extends Lifecycle<BinaryStarClientEvents> {
       if (specs.length !== 1 || specs[0]!.bind) throw new InvalidArgumentError(`BinaryStarClient option servers: ${JSON.stringify(s)} must be one endpoint to connect to`);
     }
     this.#servers = (list as string[]).map((s) => parseEndpoints(s, false)[0]!.address);
-    this.#timeoutMs = o.number("timeoutMs", BSTAR_REQUEST_TIMEOUT_MS, TIMEOUT_RULE);
+    this.#timeoutMs = o.number("timeoutMs", BSTAR_TIMEOUT_MS, TIMEOUT_RULE);
     this.#settleDelayMs = o.number("settleDelayMs", BSTAR_SETTLE_DELAY_MS, { min: 0 });
-    this.#retries = o.number("retries", DEFAULT_CLIENT_RETRIES, { ...RETRIES_RULE, infinity: true });
+    this.#retries = o.number("retries", BSTAR_RETRIES, { ...RETRIES_RULE, infinity: true });
     this.#switchOnRejection = o.boolean("switchOnRejection", true);
     this.#trace = o.function<TraceFn>("trace", "({ direction, socket, frames }) => void");
     // one listener per request waiting for its turn: any number may queue

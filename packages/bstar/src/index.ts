@@ -15,8 +15,10 @@
  */
 export {
   BinaryStar,
-  CLOSE_GRACE_MS,
-  DEFAULT_MAX_FRAME_BYTES,
+  BSTAR_CLOSE_GRACE_MS,
+  BSTAR_CONCURRENCY,
+  BSTAR_HANDLER_TIMEOUT_MS,
+  BSTAR_MAX_FRAME_BYTES,
   type BinaryStarEvents,
   type BinaryStarOptions,
   type BinaryStarStats,
@@ -28,7 +30,7 @@ export {
 } from "./bstar.js";
 export {
   BinaryStarClient,
-  DEFAULT_CLIENT_RETRIES,
+  BSTAR_RETRIES,
   type BinaryStarClientEvents,
   type BinaryStarClientOptions,
   type BinaryStarClientStats,
@@ -49,8 +51,8 @@ export {
 /** What {@link BinaryStarClient} resolves with, and throws when no server answers (from `@zkit/reliability`). */
 export { Reply, RetriesExhaustedError } from "@zkit/reliability";
 export {
-  BSTAR_HEARTBEAT_MS,
-  BSTAR_REQUEST_TIMEOUT_MS,
+  BSTAR_HEARTBEAT_INTERVAL_MS,
+  BSTAR_TIMEOUT_MS,
   BSTAR_SETTLE_DELAY_MS,
   PEER_EXPIRY_HEARTBEATS,
   REJECTED_HEADER,

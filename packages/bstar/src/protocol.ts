@@ -25,16 +25,16 @@ export const STATE_CODES: Readonly<Record<BinaryStarState, number>> = Object.fre
 
 const STATE_BY_CODE: readonly (BinaryStarState | undefined)[] = [undefined, "primary", "backup", "active", "passive"];
 
-/** The Guide's heartbeat: each server publishes its state every 1000 ms (`BSTAR_HEARTBEAT`). */
-export const BSTAR_HEARTBEAT_MS = 1000;
+/** Default of `BinaryStarOptions.heartbeatIntervalMs`, the Guide's `BSTAR_HEARTBEAT`: each server publishes its state every 1000 ms. */
+export const BSTAR_HEARTBEAT_INTERVAL_MS = 1000;
 
 /** The peer counts as gone after this many heartbeats of silence: 2, as in the Guide. */
 export const PEER_EXPIRY_HEARTBEATS = 2;
 
-/** The Guide's client timeout: `bstarcli` waits 1000 ms for a reply (`REQUEST_TIMEOUT`). */
-export const BSTAR_REQUEST_TIMEOUT_MS = 1000;
+/** Default of `BinaryStarClientOptions.timeoutMs`, the Guide's `REQUEST_TIMEOUT`: `bstarcli` waits 1000 ms for a reply. */
+export const BSTAR_TIMEOUT_MS = 1000;
 
-/** The Guide's settle delay: `bstarcli` waits 2000 ms before resending to the other server (`SETTLE_DELAY`). */
+/** Default of `BinaryStarClientOptions.settleDelayMs`, the Guide's `SETTLE_DELAY`: `bstarcli` waits 2000 ms before resending to the other server. */
 export const BSTAR_SETTLE_DELAY_MS = 2000;
 
 /**

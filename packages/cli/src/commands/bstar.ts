@@ -6,12 +6,12 @@
  */
 import { AbortError, sleep } from "@zkit/core";
 import {
-  BSTAR_HEARTBEAT_MS,
-  BSTAR_REQUEST_TIMEOUT_MS,
+  BSTAR_HEARTBEAT_INTERVAL_MS,
+  BSTAR_TIMEOUT_MS,
   BSTAR_SETTLE_DELAY_MS,
   BinaryStar,
   BinaryStarClient,
-  DEFAULT_CLIENT_RETRIES,
+  BSTAR_RETRIES,
   RetriesExhaustedError,
 } from "@zkit/bstar";
 import { UsageError, defineCommand, type Command } from "../command.js";
@@ -33,7 +33,7 @@ const server = defineCommand({
     frontend: { type: "string", help: "where clients connect: the voter ROUTER binds here (default tcp://*:5001, backup tcp://*:5002)" },
     local: { type: "string", help: "where this server publishes its state: binds (default tcp://*:5003, backup tcp://*:5004)" },
     remote: { type: "string", help: "the peer's state publisher: connects (default tcp://localhost:5004, backup tcp://localhost:5003)" },
-    "heartbeat-ms": { type: "number", default: BSTAR_HEARTBEAT_MS, min: 1, help: "state heartbeat, in ms; the peer is gone after 2 (the same on both servers)" },
+    "heartbeat-ms": { type: "number", default: BSTAR_HEARTBEAT_INTERVAL_MS, min: 1, help: "state heartbeat, in ms; the peer is gone after 2 (the same on both servers)" },
     "answer-rejected": { type: "boolean", help: "answer rejected requests with BSTAR-REJECTED so zkit clients switch at once (a zkit extension)" },
   },
   details: [
@@ -88,9 +88,9 @@ const client = defineCommand({
     servers: { type: "string", default: "tcp://localhost:5001,tcp://localhost:5002", help: "the two servers' frontends, primary first" },
     requests: { type: "number", default: 10, min: 0, help: "how many requests to send; 0 = until Ctrl-C" },
     "interval-ms": { type: "number", default: 0, help: "pause between requests, in ms (the Guide's bstarcli: 1000)" },
-    "timeout-ms": timeoutFlag("how long each attempt waits for the reply, in ms", BSTAR_REQUEST_TIMEOUT_MS),
+    "timeout-ms": timeoutFlag("how long each attempt waits for the reply, in ms", BSTAR_TIMEOUT_MS),
     "settle-ms": { type: "number", default: BSTAR_SETTLE_DELAY_MS, help: "wait after switching servers before resending, in ms" },
-    retries: retriesFlag("resends (each on the other server) before giving up", DEFAULT_CLIENT_RETRIES),
+    retries: retriesFlag("resends (each on the other server) before giving up", BSTAR_RETRIES),
   },
   details: [
     "Each request is a sequence number and only a reply that echoes it counts, as in the Guide's",
