@@ -20,7 +20,7 @@ import { join } from "node:path";
 import { ROOT } from "./test-results.mjs";
 
 const args = process.argv.slice(2);
-const PACKAGES = ["core", "zmsg", "zloop", "lpp", "spp", "ppp", "mdp", "titanic", "kvmsg", "clone", "cli"];
+const PACKAGES = workspaceClosure("cli");
 const DEADLINE_MS = 60_000;
 const version = JSON.parse(readFileSync(join(ROOT, "packages/cli/package.json"), "utf8")).version;
 // under `pnpm run`, npm_execpath is pnpm itself: a script for node, or a native executable
@@ -29,6 +29,31 @@ const pnpm = execpath?.includes("pnpm") ? (/\.[cm]?js$/.test(execpath) ? [proces
 const packDir = mkdtempSync(join(tmpdir(), "zkit-tarballs-"));
 const appDir = mkdtempSync(join(tmpdir(), "zkit-app-"));
 const children = new Set();
+
+/**
+ * The directories under packages/ of `start` and of every @zkit package it
+ * depends on, directly or not: what an install of it needs packed (read from
+ * the package.json files, so a new dependency is never forgotten).
+ */
+function workspaceClosure(start) {
+  const byName = new Map();
+  for (const dir of readdirSync(join(ROOT, "packages"))) {
+    try {
+      byName.set(JSON.parse(readFileSync(join(ROOT, "packages", dir, "package.json"), "utf8")).name, dir);
+    } catch {
+      // not a package
+    }
+  }
+  const seen = new Set();
+  const visit = (dir) => {
+    if (seen.has(dir)) return;
+    seen.add(dir);
+    const pkg = JSON.parse(readFileSync(join(ROOT, "packages", dir, "package.json"), "utf8"));
+    for (const name of Object.keys(pkg.dependencies ?? {})) if (byName.has(name)) visit(byName.get(name));
+  };
+  visit(start);
+  return [...seen];
+}
 
 function sh(command, argv, cwd) {
   return execFileSync(command, argv, { cwd, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });

@@ -47,9 +47,15 @@ function patternsSidebar(): DefaultTheme.SidebarItem[] {
   return [
     {
       text: "Patterns",
-      items: packages.filter((p) => p.kind === "pattern").map((p) => ({ text: p.title, link: pageOf(p) })),
+      items: [{ text: "One contract for all", link: "/contract" }, ...packages.filter((p) => p.kind === "pattern").map((p) => ({ text: p.title, link: pageOf(p) }))],
     },
-    { text: "Operations", items: [{ text: "Running the Majordomo broker", link: "/majordomo" }] },
+    {
+      text: "Operations",
+      items: [
+        { text: "Running the Majordomo broker", link: "/majordomo" },
+        { text: "Securing servers: CURVE and ZAP", link: "/security" },
+      ],
+    },
     { text: "Tools", items: [{ text: "The zkit command", link: "/cli" }] },
     {
       text: "Foundation",
@@ -108,7 +114,7 @@ export default defineConfig({
     nav: [
       { text: "Getting started", link: "/getting-started" },
       { text: "Guide", link: "/guide/ch1", activeMatch: "^/guide/" },
-      { text: "Patterns", link: "/patterns/mdp", activeMatch: "^/(patterns|packages|cli|majordomo)" },
+      { text: "Patterns", link: "/patterns/mdp", activeMatch: "^/(patterns|packages|cli|majordomo|contract|security)" },
       { text: "API", link: "/api/", activeMatch: "^/api/" },
       { text: "Performance", link: "/performance" },
     ],
@@ -119,6 +125,8 @@ export default defineConfig({
       "/packages": patternsSidebar(),
       "/cli": patternsSidebar(),
       "/majordomo": patternsSidebar(),
+      "/contract": patternsSidebar(),
+      "/security": patternsSidebar(),
       "/api/": apiSidebar(),
     },
     search: { provider: "local" },

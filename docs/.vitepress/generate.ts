@@ -8,7 +8,11 @@
  * - `parts/readme/<dir>/<section>.md`: each `##` section of each package's
  *   README, its links rewritten to the site (or to the repository on GitHub);
  * - `parts/cli/commands.md`: every `zkit` command's `--help`, printed by the
- *   command itself.
+ *   command itself;
+ * - `parts/cli/metrics.md`: what each server command serves with
+ *   `--metrics`, from the commands' own metric specs (the cli's tests check
+ *   that a real scrape serves exactly these), and prom-client's default
+ *   process metrics.
  *
  * `parts/` is generated on every build and not committed.
  * @module
@@ -224,18 +228,42 @@ function readmeParts(p: PackageEntry): void {
   }
 }
 
-/** The `zkit` commands' help, from the commands themselves (run from source with tsx). */
-function cliPart(): string {
+/** A metric as the cli's catalog describes it. */
+interface MetricRow {
+  name: string;
+  type: string;
+  help: string;
+  labels: string[];
+}
+
+/** What the `zkit` command says about itself: its help and its metrics. */
+interface CliData {
+  overview: string;
+  commands: { path: string[]; summary: string; usage: string; metrics?: MetricRow[] }[];
+  processMetrics: MetricRow[];
+}
+
+/** The `zkit` commands' help and metrics, from the commands themselves (run from source with tsx). */
+function cliData(): CliData {
   const script = [
-    `import { commands, overview, usage } from ${JSON.stringify(join(repoDir, "packages/cli/src/index.ts"))};`,
-    "console.log(JSON.stringify({ overview: overview(), commands: commands.map((c) => ({ path: c.path, summary: c.summary, usage: usage(c) })) }));",
+    `import { commands, overview, usage, metricsCatalog, defaultMetricsCatalog } from ${JSON.stringify(join(repoDir, "packages/cli/src/index.ts"))};`,
+    "const data = {",
+    "  overview: overview(),",
+    "  commands: commands.map((c) => ({ path: c.path, summary: c.summary, usage: usage(c), metrics: c.metrics && metricsCatalog(c.metrics) })),",
+    "  processMetrics: await defaultMetricsCatalog(),",
+    "};",
+    "console.log(JSON.stringify(data));",
   ].join("\n");
   const json = execFileSync(process.execPath, ["--import", "tsx", "--conditions=@zkit/source", "--input-type=module", "-e", script], {
     cwd: join(repoDir, "packages/cli"),
     encoding: "utf8",
     stdio: ["ignore", "pipe", "inherit"],
   });
-  const data = JSON.parse(json) as { overview: string; commands: { path: string[]; summary: string; usage: string }[] };
+  return JSON.parse(json) as CliData;
+}
+
+/** The `zkit` commands' help. */
+function cliPart(data: CliData): string {
   const out: string[] = ["## Every command", "", "`zkit --help`:", "", "```text", data.overview, "```", ""];
   let pattern = "";
   for (const c of data.commands) {
@@ -250,6 +278,39 @@ function cliPart(): string {
   return `${out.join("\n")}\n`;
 }
 
+/** A table cell: Markdown's emphasis and table characters escaped. */
+function cell(text: string): string {
+  return text.replace(/([\\|*_<>[\]`])/g, "\\$1");
+}
+
+/** A table of metrics: name (with its labels), type, HELP text. */
+function metricsTable(rows: MetricRow[], withLabels = true): string[] {
+  return [
+    "| metric | type | what it counts |",
+    "| --- | --- | --- |",
+    ...rows.map((m) => `| \`${m.name}${withLabels && m.labels.length > 0 ? `{${m.labels.join(",")}}` : ""}\` | ${m.type} | ${cell(m.help)} |`),
+    "",
+  ];
+}
+
+/** What each server command serves with `--metrics`, and the process metrics they all serve. */
+function metricsPart(data: CliData): string {
+  const out: string[] = [];
+  for (const c of data.commands) {
+    if (c.metrics === undefined) continue;
+    const name = `zkit ${c.path.join(" ")}`;
+    out.push(`### ${name} {#metrics-${slug(name)}}`, "");
+    out.push(...metricsTable(c.metrics));
+  }
+  out.push("### Process metrics {#metrics-process}", "");
+  out.push(
+    "Every server command with `--metrics` also serves prom-client's default metrics of its Node.js process (CPU, memory, file descriptors, event loop lag, heap, garbage collection); some are Linux only. Their labels, where they have some, are prom-client's.",
+    "",
+  );
+  out.push(...metricsTable(data.processMetrics, false));
+  return `${out.join("\n")}\n`;
+}
+
 /** Writes every part. Called when the site's config loads (dev and build). */
 export function generateParts(): void {
   rmSync(partsDir, { recursive: true, force: true });
@@ -257,7 +318,9 @@ export function generateParts(): void {
   for (const n of chapters()) writeFileSync(join(partsDir, "examples", `ch${n}.md`), examplesPart(n));
   for (const p of packages) readmeParts(p);
   mkdirSync(join(partsDir, "cli"), { recursive: true });
-  writeFileSync(join(partsDir, "cli", "commands.md"), cliPart());
+  const cli = cliData();
+  writeFileSync(join(partsDir, "cli", "commands.md"), cliPart(cli));
+  writeFileSync(join(partsDir, "cli", "metrics.md"), metricsPart(cli));
 }
 
 /** Every folder of `packages/` that has a package.json: the browser check compares it with {@link packages}. */

@@ -15,7 +15,11 @@ export interface PackageEntry {
   title: string;
   /** `foundation` (CZMQ's layer), `pattern` (a page in `patterns/`) or `tool`. */
   kind: "foundation" | "pattern" | "tool";
-  /** The ZeroMQ Guide chapters it comes from, as the root README says. */
+  /**
+   * The ZeroMQ Guide chapters it comes from, as the root README says
+   * (`"4"`, `"2-3"`); for a package the Guide has no chapter on, what it
+   * comes from instead (`"RFC 26, 27"`), shown as it is.
+   */
   chapters: string;
 }
 
@@ -25,12 +29,15 @@ export const packages: readonly PackageEntry[] = [
   { dir: "zloop", title: "ZLoop and ZPoller", kind: "foundation", chapters: "3-5" },
   { dir: "zthread", title: "zthread and ZActor", kind: "foundation", chapters: "2-3" },
   { dir: "socket-tools", title: "ZProxy and ZBeacon", kind: "foundation", chapters: "5, 8" },
+  { dir: "security", title: "ZCert, ZCertStore, ZAuth", kind: "foundation", chapters: "RFC 26, 27" },
   { dir: "reliability", title: "The reliability layer", kind: "foundation", chapters: "4" },
   { dir: "lpp", title: "Lazy Pirate", kind: "pattern", chapters: "4" },
   { dir: "spp", title: "Simple Pirate", kind: "pattern", chapters: "4" },
   { dir: "ppp", title: "Paranoid Pirate", kind: "pattern", chapters: "4" },
   { dir: "mdp", title: "Majordomo", kind: "pattern", chapters: "4" },
   { dir: "titanic", title: "Titanic", kind: "pattern", chapters: "4" },
+  { dir: "flclient", title: "Freelance", kind: "pattern", chapters: "4" },
+  { dir: "bstar", title: "Binary Star", kind: "pattern", chapters: "4" },
   { dir: "kvmsg", title: "kvmsg", kind: "foundation", chapters: "5" },
   { dir: "clone", title: "Clone", kind: "pattern", chapters: "5" },
   { dir: "cli", title: "The zkit command", kind: "tool", chapters: "4" },

@@ -122,7 +122,7 @@ describe("spqueue and spworker (Simple Pirate)", () => {
     expect(count(client.stdout(), /^I: server replied OK \(\d\)$/gm)).toBe(8);
     expect(client.stdout()).not.toContain("retrying");
     expect(crasher.stdout()).toMatch(/simulating a crash/);
-    expect(queue.stdout()).toMatch(/^W: worker [0-9a-f]+ gone$/m);
+    expect(queue.stdout()).toMatch(/^W: worker [0-9a-f]+ gone \(disconnected\): its request goes to the next worker$/m);
     expect(await exitOf(crasher)).toBe(0);
     expect(count(steady.stdout(), /normal reply/g)).toBeGreaterThanOrEqual(4);
   });

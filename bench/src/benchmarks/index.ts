@@ -3,6 +3,8 @@
  * @module
  */
 import type { BenchCase } from "../harness.js";
+import { cases as flp } from "./flp.js";
+import { cases as bstar } from "./bstar.js";
 import { cases as clone } from "./clone.js";
 import { cases as mdp } from "./mdp.js";
 import { cases as ppp } from "./ppp.js";
@@ -11,4 +13,4 @@ import { cases as pushPull } from "./push-pull.js";
 import { cases as zloop } from "./zloop.js";
 import { cases as zmsgEcho } from "./zmsg-echo.js";
 
-export const allCases: BenchCase[] = [...pushPull, ...zmsgEcho, ...zloop, ...proxy, ...ppp, ...mdp, ...clone];
+export const allCases: BenchCase[] = [...pushPull, ...zmsgEcho, ...zloop, ...proxy, ...ppp, ...mdp, ...flp, ...bstar, ...clone];

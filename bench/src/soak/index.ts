@@ -7,11 +7,12 @@
  * - `mdp-kill`: Majordomo with a worker SIGKILLed every second (issue 8.1).
  * - `mdp-fuzz-memory`: the broker's memory through a long fuzz run and a quiet spell (issue 8.3).
  * - `mdp-burst`: the Guide's mdclient2 burst of 100,000 requests at once, default options (issue 9.3).
+ * - `bstar-partition`: Binary Star on a partitioned network, 100 randomized trials in Linux network namespaces (issue 11; needs root).
  * - `clone-converge`: 3 Clone clients x 10,000 updates with random keys and ttls end equal to the server (issue 13).
  * - `clone-late-joiner`: a Clone client joins a 100,000-key store during a write storm: one snapshot, no gap (issue 13).
  * @module
  */
-const SOAKS = ["mdp-kill", "mdp-fuzz-memory", "mdp-burst", "clone-converge", "clone-late-joiner"] as const;
+const SOAKS = ["mdp-kill", "mdp-fuzz-memory", "mdp-burst", "bstar-partition", "clone-converge", "clone-late-joiner"] as const;
 
 const [name, ...rest] = process.argv.slice(2).filter((a) => a !== "--");
 if (name === undefined || !(SOAKS as readonly string[]).includes(name)) {

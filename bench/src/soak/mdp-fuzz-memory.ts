@@ -148,11 +148,17 @@ console.log(
   `${sent} fuzz messages in ${MINUTES} min (broker counted ${stats.malformed} malformed), ${answered} normal answers, ${wrong} wrong; ` +
     `RSS after / idle ${ratio.toFixed(2)} (target <= 1.5) ${ratio <= 1.5 ? "met" : "MISSED"}`,
 );
+const mmapThreshold = process.env.MALLOC_MMAP_THRESHOLD_;
+console.log(
+  mmapThreshold === undefined
+    ? "glibc's default (dynamic) mmap threshold; run with MALLOC_MMAP_THRESHOLD_=65536 to see the broker return its memory (docs/majordomo.md)"
+    : `MALLOC_MMAP_THRESHOLD_=${mmapThreshold} (the broker inherits it)`,
+);
 const dir = fileURLToPath(new URL("../../results/soak/", import.meta.url));
 mkdirSync(dir, { recursive: true });
 writeFileSync(
   `${dir}mdp-fuzz-memory.json`,
-  `${JSON.stringify({ when: new Date().toISOString(), minutes: MINUTES, fuzzers: FUZZERS, quietS: QUIET_S, idle, peak, after, ratio, sent, malformed: stats.malformed, answered, wrong }, null, 2)}\n`,
+  `${JSON.stringify({ when: new Date().toISOString(), mallocMmapThreshold: mmapThreshold ?? null, minutes: MINUTES, fuzzers: FUZZERS, quietS: QUIET_S, idle, peak, after, ratio, sent, malformed: stats.malformed, answered, wrong }, null, 2)}\n`,
 );
 await client.close();
 await workers.stop();

@@ -4,16 +4,27 @@
  * `src/commands/<pattern>.ts` and are listed in `src/commands/index.ts`.
  * @module
  */
+import type { AnyMetricsSpec } from "./metrics.js";
 
 /**
  * One flag of a subcommand. Numbers are integers unless `float` is set. A
  * string flag with `endpoint` is a CZMQ endpoint list, checked when the
  * command line is parsed: `"bind"`, items without a prefix bind (`>` ones
  * connect); `"bind-only"`, the same but no item may connect (a broker's
- * `--bind`); `"connect"`, items without a prefix connect.
+ * `--bind`); `"connect"`, items without a prefix connect. A string flag with
+ * `check` is checked by that function (e.g. `--metrics HOST:PORT`).
  */
 export type FlagSpec =
-  | { type: "string"; default?: string; help: string; short?: string; required?: boolean; endpoint?: "bind" | "bind-only" | "connect" }
+  | {
+      type: "string";
+      default?: string;
+      help: string;
+      short?: string;
+      required?: boolean;
+      endpoint?: "bind" | "bind-only" | "connect";
+      /** Checks the value when the command line is parsed: throws a {@link UsageError} that says what to write (the flag's name is put before it). */
+      check?: (value: string) => unknown;
+    }
   | { type: "number"; default?: number; help: string; short?: string; min?: number; float?: boolean; required?: boolean }
   | { type: "boolean"; help: string; short?: string };
 
@@ -59,6 +70,12 @@ export interface Command<S extends Record<string, FlagSpec> = Record<string, Fla
   /** More lines of help after the flags (examples, notes). */
   details?: string;
   flags: S;
+  /**
+   * What a server command serves with `--metrics HOST:PORT` (its `run`
+   * passes the same spec and its object to `withMetrics`); the docs list
+   * these metrics.
+   */
+  metrics?: AnyMetricsSpec;
   /**
    * Runs the command until it is done or interrupted (`ctx.signal` aborts).
    * @returns the exit code (default 0)

@@ -10,3 +10,22 @@ export { defineCommand, UsageError, type Command, type CommandContext, type Flag
 export { editDistance, nearest, parseCommandLine, usage } from "./parse.js";
 export { commands } from "./commands/index.js";
 export { frameDumper, traceOption } from "./trace.js";
+export {
+  METRICS_FLAG,
+  createMetricsRegistry,
+  defaultMetricsCatalog,
+  defineMetrics,
+  metricsCatalog,
+  parseMetricsAddress,
+  startMetricsServer,
+  unservedStats,
+  withMetrics,
+  type AnyMetricsSpec,
+  type GaugeSpec,
+  type LabelledValue,
+  type MetricInfo,
+  type MetricsAddress,
+  type MetricsServer,
+  type MetricsSpec,
+  type StatKey,
+} from "./metrics.js";

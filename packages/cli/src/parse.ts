@@ -142,6 +142,14 @@ function value(name: string, f: FlagSpec, given: string | true | undefined): unk
   if (f.type === "string") {
     if (text.trim() === "") throw new UsageError(`--${name} needs a value: ${f.help}`);
     if (f.endpoint !== undefined) checkEndpoints(name, text, f.endpoint);
+    if (f.check !== undefined) {
+      try {
+        f.check(text);
+      } catch (err) {
+        if (err instanceof UsageError) throw new UsageError(`--${name}: ${err.message}`);
+        throw err;
+      }
+    }
     return text;
   }
   const n = Number(text);

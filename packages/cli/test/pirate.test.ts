@@ -3,7 +3,7 @@
 // exit 0 on SIGTERM/SIGINT.
 import { afterEach, describe, expect, it } from "vitest";
 import { ZSocket, shutdown } from "@zkit/core";
-import { count, stopAll, tempDir, waitFor, type Child } from "@zkit/testkit";
+import { count, stopAll, tempDir, waitFor, within, type Child } from "@zkit/testkit";
 import { START_MS, exitCode, zkit } from "./helpers.js";
 
 const ANY = "tcp://127.0.0.1:*";
@@ -43,7 +43,51 @@ describe("zkit spp", () => {
     expect(worker.stdout()).toContain("I: 5 requests answered");
     queue.kill("SIGTERM");
     expect(await exitCode(queue)).toBe(0);
-    expect(queue.stdout()).toContain("I: 5 requests, 5 replies");
+    // the worker's SIGTERM closed its connection: the queue saw it leave, holding nothing
+    expect(queue.stdout()).toMatch(/^W: worker [0-9a-f]+ gone \(disconnected\)$/m);
+    expect(queue.stdout()).toContain("I: 5 requests, 5 replies, 1 workers lost, 0 requests re-dispatched, 0 requests lost, 0 bad messages dropped");
+  });
+
+  it("a worker killed holding a request (SIGKILL): the queue says so and passes the request on; the client never retries", async () => {
+    const { queue, frontend, backend } = await startQueue("spp");
+    // the stuck worker is ready first, so it gets the first request, and never answers
+    const stuck = zkit("spp", "worker", "--connect", backend, "--work-ms", "600000");
+    await queue.waitFor(/^I: worker [0-9a-f]+ ready$/m, START_MS);
+    const steady = zkit("spp", "worker", "--connect", backend);
+    await queue.waitFor(/(I: worker [0-9a-f]+ ready\n[^]*){2}/, START_MS);
+    const client = zkit("lpp", "client", "--connect", frontend, "--requests", "3", "--timeout-ms", "20000");
+    await stuck.waitFor(/^I: first request from the queue: serving$/m, START_MS);
+    stuck.kill("SIGKILL");
+    expect(await exitCode(client)).toBe(0);
+    expect(client.stdout()).toContain("I: 3 requests, 3 replies, 0 retries, 0 failed");
+    expect(queue.stdout()).toMatch(/^W: worker [0-9a-f]+ gone \(disconnected\), its request goes to the next worker$/m);
+    queue.kill("SIGTERM");
+    expect(await exitCode(queue)).toBe(0);
+    expect(queue.stdout()).toContain("I: 3 requests, 3 replies, 1 workers lost, 1 requests re-dispatched, 0 requests lost");
+    steady.kill("SIGTERM");
+    expect(await exitCode(steady)).toBe(0);
+    expect(steady.stdout()).toContain("I: 3 requests answered, 0 reconnects");
+  });
+});
+
+describe("zkit spp worker", () => {
+  it("a malformed request: says it starts over, sends READY on a fresh socket, and serves the next request", async () => {
+    const E = Buffer.alloc(0);
+    const backend = await ZSocket.router(`@${ANY}`); // a queue played frame by frame
+    const worker = zkit("spp", "worker", "--connect", backend.endpoint);
+    const [id, , ready] = await within(backend.receive(), WAIT_MS, "a message from the worker");
+    expect(ready).toEqual(Buffer.from([0x01]));
+    await backend.send([id!, E, Buffer.from("no client envelope")]);
+    const [id2, , ready2] = await within(backend.receive(), WAIT_MS, "a message from the worker");
+    expect(ready2).toEqual(Buffer.from([0x01]));
+    expect(id2).not.toEqual(id);
+    await worker.waitFor(/^W: starting over on a fresh socket \(a malformed request\)$/m, START_MS);
+    const client = Buffer.from("c1");
+    await backend.send([id2!, E, client, E, Buffer.from("hello")]);
+    expect(await within(backend.receive(), WAIT_MS, "a message from the worker")).toEqual([id2, E, client, E, Buffer.from("hello")]);
+    worker.kill("SIGTERM");
+    expect(await exitCode(worker)).toBe(0);
+    expect(worker.stdout()).toContain("I: 1 requests answered, 1 reconnects");
   });
 });
 

@@ -30,7 +30,7 @@ const log = getLogger("core");
  * are kept up to 1000 ms after close, then dropped. libzmq's default (-1)
  * would keep the process alive forever when a peer is gone.
  */
-export const DEFAULT_LINGER_MS = 1000;
+export const ZSOCKET_LINGER_MS = 1000;
 
 interface QueuedSend {
   message: MessageLike;
@@ -49,7 +49,7 @@ const noop = (): void => {};
  *   go out in call order and no caller ever sees `EBUSY`.
  * - {@link receive} and `for await` read the socket; one reader at a time.
  * - {@link close} is idempotent and never keeps the process alive for more
- *   than the linger time ({@link DEFAULT_LINGER_MS} unless set).
+ *   than the linger time ({@link ZSOCKET_LINGER_MS} unless set).
  *
  * @example
  * ```ts
@@ -92,7 +92,7 @@ export class ZSocket<T extends SocketType = SocketType> implements AsyncIterable
    * {@link bind} and {@link connect}. Most code uses {@link ZSocket.new}.
    *
    * @param type - the socket type
-   * @param options - socket options; `linger` defaults to {@link DEFAULT_LINGER_MS}
+   * @param options - socket options; `linger` defaults to {@link ZSOCKET_LINGER_MS}
    * @throws {@link InvalidArgumentError} for an unknown type or option
    */
   constructor(type: T, options?: SocketOptionsOf<T>) {
@@ -114,7 +114,7 @@ export class ZSocket<T extends SocketType = SocketType> implements AsyncIterable
     const { context, ...settable } = (options ?? {}) as Record<string, unknown>;
     let raw: SocketClassMap[T];
     try {
-      raw = new Class(context === undefined ? { linger: DEFAULT_LINGER_MS } : { linger: DEFAULT_LINGER_MS, context: context as never }) as SocketClassMap[T];
+      raw = new Class(context === undefined ? { linger: ZSOCKET_LINGER_MS } : { linger: ZSOCKET_LINGER_MS, context: context as never }) as SocketClassMap[T];
     } catch (err) {
       const code = (err as { code?: unknown })?.code;
       if (code === "EMFILE" || code === "ENFILE") throw fromZmqError(err, `cannot create ${type} socket`);
@@ -387,11 +387,21 @@ export class ZSocket<T extends SocketType = SocketType> implements AsyncIterable
     }
   }
 
-  /** Reads a socket option by its zeromq.js name. */
+  /**
+   * Reads a socket option by its zeromq.js name.
+   * @throws {@link InvalidArgumentError} when zeromq.js cannot read it: the
+   *   CURVE keys (`curveSecretKey`, `curvePublicKey`, `curveServerKey`) are
+   *   write-only in zeromq.js 6.8 (reading them fails with EINVAL)
+   */
   get<K extends keyof SocketOptionsOf<T>>(name: K): SocketOptionsOf<T>[K] {
     this.#checkOpen("get option");
-    if (name === "routerNotify" && this.type === "ROUTER") return nativeOptions(this.raw).getInt32Option(ZMQ_ROUTER_NOTIFY) as SocketOptionsOf<T>[K];
-    return (this.raw as unknown as Record<PropertyKey, unknown>)[name as PropertyKey] as SocketOptionsOf<T>[K];
+    try {
+      if (name === "routerNotify" && this.type === "ROUTER") return nativeOptions(this.raw).getInt32Option(ZMQ_ROUTER_NOTIFY) as SocketOptionsOf<T>[K];
+      return (this.raw as unknown as Record<PropertyKey, unknown>)[name as PropertyKey] as SocketOptionsOf<T>[K];
+    } catch (err) {
+      const hint = /^curve(Secret|Public|Server)Key$/.test(String(name)) ? "; zeromq.js cannot read CURVE keys back (they are write-only): keep the keys you set" : "";
+      throw new InvalidArgumentError(`cannot read ${String(name)} on ${this.type}: ${(err as Error).message}${hint}`, { cause: err });
+    }
   }
 
   /**

@@ -6,6 +6,7 @@ import {
   InvalidEndpointError,
   ZSocket,
   ZkitError,
+  curveKeyPair,
   openSocketCount,
   shutdown,
   type SocketType,
@@ -70,6 +71,24 @@ describe("creating sockets", () => {
     expect(dealer.get("linger")).toBe(1000);
     dealer.set("linger", 0);
     expect(dealer.get("linger")).toBe(0);
+  });
+
+  it("takes the security options (CURVE, PLAIN, ZAP domain) that @zkit/security's securitySocketOptions gives", async () => {
+    const keys = curveKeyPair();
+    const curve = new ZSocket("ROUTER", { curveSecretKey: keys.secretKey, curvePublicKey: keys.publicKey, curveServer: true, zapDomain: "global" });
+    expect(curve.get("curveServer")).toBe(true);
+    expect(curve.raw.securityMechanism).toBe("curve");
+    expect(curve.get("zapDomain")).toBe("global");
+    // zeromq.js 6.8 cannot read CURVE keys back: a typed error, not a raw EINVAL
+    expect(() => curve.get("curveSecretKey")).toThrow(InvalidArgumentError);
+    expect(() => curve.get("curveSecretKey")).toThrow(/write-only/);
+    const client = new ZSocket("DEALER", { curveSecretKey: keys.secretKey, curvePublicKey: keys.publicKey, curveServerKey: keys.publicKey });
+    expect(client.get("curveServer")).toBe(false);
+    const plainServer = new ZSocket("ROUTER", { plainServer: true });
+    expect(plainServer.get("plainServer")).toBe(true);
+    const plainClient = new ZSocket("DEALER", { plainUsername: "admin", plainPassword: "secret" });
+    expect([plainClient.get("plainUsername"), plainClient.get("plainPassword"), plainClient.raw.securityMechanism]).toEqual(["admin", "secret", "plain"]);
+    expect(() => new ZSocket("DEALER", { curveSecretKey: "too short" })).toThrow(/option curveSecretKey = "too short" was refused/);
   });
 
   it("throws clear typed errors for bad arguments", async () => {

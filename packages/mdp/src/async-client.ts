@@ -32,7 +32,7 @@ import {
 import { Lifecycle, Reply, type RetryEvent } from "@zkit/reliability";
 import { Deque } from "./deque.js";
 import { decodeClientReply, encodeRequest, printable } from "./protocol.js";
-import { DEFAULT_TIMEOUT_MS, checkRequest, readEndpoint, type CheckedRequest, type MajordomoRequestOptions } from "./request.js";
+import { MDP_TIMEOUT_MS, checkRequest, readEndpoint, type CheckedRequest, type MajordomoRequestOptions } from "./request.js";
 
 const log = getLogger("mdp");
 const noSockets = new LogBurst(log, "MajordomoAsyncClient: out of sockets, requests wait for one (lower maxSockets, or close sockets elsewhere)");
@@ -41,7 +41,7 @@ const noSockets = new LogBurst(log, "MajordomoAsyncClient: out of sockets, reque
 const SOCKET_RETRY_MS = 50;
 
 /** Default of {@link MajordomoAsyncClientOptions.maxSockets}. */
-export const DEFAULT_MAX_SOCKETS = 256;
+export const MDP_MAX_SOCKETS = 256;
 
 /** Options of {@link MajordomoAsyncClient}. */
 export interface MajordomoAsyncClientOptions {
@@ -175,8 +175,8 @@ export class MajordomoAsyncClient extends Lifecycle<MajordomoAsyncClientEvents> 
     const specs = parseEndpoints(this.endpoint, false);
     if (specs.some((s) => s.bind)) o.fail("endpoint", `must connect: MajordomoAsyncClient only connects; drop the "@" in ${JSON.stringify(o.raw("endpoint"))}`);
     this.#addresses = specs.map((s) => s.address);
-    this.#timeoutMs = o.number("timeoutMs", DEFAULT_TIMEOUT_MS, TIMEOUT_RULE);
-    this.#maxSockets = o.number("maxSockets", DEFAULT_MAX_SOCKETS, { min: 1, integer: true });
+    this.#timeoutMs = o.number("timeoutMs", MDP_TIMEOUT_MS, TIMEOUT_RULE);
+    this.#maxSockets = o.number("maxSockets", MDP_MAX_SOCKETS, { min: 1, integer: true });
     this.#trace = o.function<TraceFn>("trace");
   }
 

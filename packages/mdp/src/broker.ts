@@ -30,7 +30,7 @@ import {
   type MajordomoBrokerEvents,
   type QueueOverflowPolicy,
 } from "./broker-state.js";
-import { DEFAULT_HEARTBEAT_INTERVAL_MS, DEFAULT_LIVENESS } from "./protocol.js";
+import { MDP_HEARTBEAT_INTERVAL_MS, MDP_LIVENESS } from "./protocol.js";
 
 const log = getLogger("mdp");
 
@@ -39,21 +39,21 @@ const log = getLogger("mdp");
  * a service with no worker waits 10 s (four times the Guide's client
  * timeout) for one to register.
  */
-export const DEFAULT_UNSERVED_EXPIRY_MS = 10_000;
+export const MDP_UNSERVED_EXPIRY_MS = 10_000;
 /** Default of {@link MajordomoBrokerOptions.requestExpiryMs}: no limit while the service has workers. */
-export const DEFAULT_REQUEST_EXPIRY_MS = Infinity;
+export const MDP_REQUEST_EXPIRY_MS = Infinity;
 /** Default of {@link MajordomoBrokerOptions.maxQueueBytes}: 256 MiB. */
-export const DEFAULT_MAX_QUEUE_BYTES = 256 * 1024 * 1024;
+export const MDP_MAX_QUEUE_BYTES = 256 * 1024 * 1024;
 /** Default of {@link MajordomoBrokerOptions.maxQueuePerService}: no limit of its own (`maxQueueBytes` bounds memory). */
 export const DEFAULT_MAX_QUEUE_PER_SERVICE = Infinity;
 /** Default of {@link MajordomoBrokerOptions.maxFrameBytes}: 16 MiB. */
-export const DEFAULT_MAX_FRAME_BYTES = 16 * 1024 * 1024;
+export const MDP_MAX_FRAME_BYTES = 16 * 1024 * 1024;
 /** Default of {@link MajordomoBrokerOptions.maxServices}. */
 export const DEFAULT_MAX_SERVICES = 10_000;
 /** Default of {@link MajordomoBrokerOptions.workerPrefetch}: one request per worker at a time, as 7/MDP's broker. */
-export const DEFAULT_WORKER_PREFETCH = 1;
+export const MDP_WORKER_PREFETCH = 1;
 /** Default of {@link MajordomoBrokerOptions.maxDeliveries}. */
-export const DEFAULT_MAX_DELIVERIES = 3;
+export const MDP_MAX_DELIVERIES = 3;
 /** Default of {@link MajordomoBrokerOptions.queueOverflow}: refuse new work, never drop accepted work. */
 export const DEFAULT_QUEUE_OVERFLOW: QueueOverflowPolicy = "drop-newest";
 
@@ -251,17 +251,17 @@ export class MajordomoBroker extends Lifecycle<MajordomoBrokerEvents> {
     super({ owner: "MajordomoBroker", channel: "zkit:mdp:broker" });
     const o = readOptions(options, { owner: "MajordomoBroker", known: OPTION_NAMES });
     this.#config = {
-      heartbeatIntervalMs: o.number("heartbeatIntervalMs", DEFAULT_HEARTBEAT_INTERVAL_MS, { min: 0, exclusive: true }),
-      liveness: o.number("liveness", DEFAULT_LIVENESS, { min: 1, integer: true }),
-      unservedExpiryMs: o.number("unservedExpiryMs", DEFAULT_UNSERVED_EXPIRY_MS, { min: 0, exclusive: true, infinity: true }),
-      requestExpiryMs: o.number("requestExpiryMs", DEFAULT_REQUEST_EXPIRY_MS, { min: 0, exclusive: true, infinity: true }),
-      maxQueueBytes: o.number("maxQueueBytes", DEFAULT_MAX_QUEUE_BYTES, { min: 1, integer: true, infinity: true }),
+      heartbeatIntervalMs: o.number("heartbeatIntervalMs", MDP_HEARTBEAT_INTERVAL_MS, { min: 0, exclusive: true }),
+      liveness: o.number("liveness", MDP_LIVENESS, { min: 1, integer: true }),
+      unservedExpiryMs: o.number("unservedExpiryMs", MDP_UNSERVED_EXPIRY_MS, { min: 0, exclusive: true, infinity: true }),
+      requestExpiryMs: o.number("requestExpiryMs", MDP_REQUEST_EXPIRY_MS, { min: 0, exclusive: true, infinity: true }),
+      maxQueueBytes: o.number("maxQueueBytes", MDP_MAX_QUEUE_BYTES, { min: 1, integer: true, infinity: true }),
       maxQueuePerService: o.number("maxQueuePerService", DEFAULT_MAX_QUEUE_PER_SERVICE, { min: 1, integer: true, infinity: true }),
       queueOverflow: o.oneOf<QueueOverflowPolicy>("queueOverflow", ["drop-oldest", "drop-newest"], DEFAULT_QUEUE_OVERFLOW),
-      maxFrameBytes: o.number("maxFrameBytes", DEFAULT_MAX_FRAME_BYTES, { min: 1, integer: true, infinity: true }),
+      maxFrameBytes: o.number("maxFrameBytes", MDP_MAX_FRAME_BYTES, { min: 1, integer: true, infinity: true }),
       maxServices: o.number("maxServices", DEFAULT_MAX_SERVICES, { min: 1, integer: true, infinity: true }),
-      workerPrefetch: o.number("workerPrefetch", DEFAULT_WORKER_PREFETCH, { min: 1, integer: true }),
-      maxDeliveries: o.number("maxDeliveries", DEFAULT_MAX_DELIVERIES, { min: 1, integer: true }),
+      workerPrefetch: o.number("workerPrefetch", MDP_WORKER_PREFETCH, { min: 1, integer: true }),
+      maxDeliveries: o.number("maxDeliveries", MDP_MAX_DELIVERIES, { min: 1, integer: true }),
     };
     this.#trace = o.function<TraceFn>("trace");
     if (o.boolean("collectWhenIdle", true)) this.#collector = new IdleCollector({ thresholdBytes: 1024 * 1024 });

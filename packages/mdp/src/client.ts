@@ -18,7 +18,7 @@ import {
 } from "@zkit/core";
 import { Lifecycle, Reply, withRetries, type RetryEvent } from "@zkit/reliability";
 import { decodeClientReply, encodeRequest, printable } from "./protocol.js";
-import { DEFAULT_RETRIES, DEFAULT_TIMEOUT_MS, checkRequest, readEndpoint, type CheckedRequest, type MajordomoRequestOptions } from "./request.js";
+import { MDP_RETRIES, MDP_TIMEOUT_MS, checkRequest, readEndpoint, type CheckedRequest, type MajordomoRequestOptions } from "./request.js";
 
 const log = getLogger("mdp");
 
@@ -101,8 +101,8 @@ export class MajordomoClient extends Lifecycle<MajordomoClientEvents> {
     super({ owner: "MajordomoClient", channel: "zkit:mdp:client" });
     const o = readOptions(options, { owner: "MajordomoClient", known: OPTION_NAMES });
     this.endpoint = readEndpoint(o);
-    this.#timeoutMs = o.number("timeoutMs", DEFAULT_TIMEOUT_MS, TIMEOUT_RULE);
-    this.#retries = o.number("retries", DEFAULT_RETRIES, RETRIES_RULE);
+    this.#timeoutMs = o.number("timeoutMs", MDP_TIMEOUT_MS, TIMEOUT_RULE);
+    this.#retries = o.number("retries", MDP_RETRIES, RETRIES_RULE);
     this.#trace = o.function<TraceFn>("trace");
   }
 

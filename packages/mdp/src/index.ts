@@ -10,15 +10,15 @@
  */
 export {
   MajordomoBroker,
-  DEFAULT_MAX_DELIVERIES,
-  DEFAULT_MAX_FRAME_BYTES,
-  DEFAULT_MAX_QUEUE_BYTES,
+  MDP_MAX_DELIVERIES,
+  MDP_MAX_FRAME_BYTES,
+  MDP_MAX_QUEUE_BYTES,
   DEFAULT_MAX_QUEUE_PER_SERVICE,
   DEFAULT_MAX_SERVICES,
   DEFAULT_QUEUE_OVERFLOW,
-  DEFAULT_REQUEST_EXPIRY_MS,
-  DEFAULT_UNSERVED_EXPIRY_MS,
-  DEFAULT_WORKER_PREFETCH,
+  MDP_REQUEST_EXPIRY_MS,
+  MDP_UNSERVED_EXPIRY_MS,
+  MDP_WORKER_PREFETCH,
   type MajordomoBrokerOptions,
 } from "./broker.js";
 export type {
@@ -43,17 +43,17 @@ export { MajordomoClient, type MajordomoClientEvents, type MajordomoClientOption
 export { Reply, RetriesExhaustedError, type RetryEvent } from "@zkit/reliability";
 export {
   MajordomoAsyncClient,
-  DEFAULT_MAX_SOCKETS,
+  MDP_MAX_SOCKETS,
   type MajordomoAsyncClientEvents,
   type MajordomoAsyncClientOptions,
   type MajordomoAsyncClientStats,
 } from "./async-client.js";
-export { DEFAULT_RETRIES, DEFAULT_TIMEOUT_MS, type MajordomoRequestOptions } from "./request.js";
+export { MDP_RETRIES, MDP_TIMEOUT_MS, type MajordomoRequestOptions } from "./request.js";
 export {
   MajordomoWorker,
-  DEFAULT_CLOSE_TIMEOUT_MS,
-  DEFAULT_CONCURRENCY,
-  DEFAULT_RECONNECT_MS,
+  MDP_CLOSE_TIMEOUT_MS,
+  MDP_CONCURRENCY,
+  MDP_RECONNECT_MS,
   type MajordomoHandler,
   type MajordomoJob,
   type MajordomoReply,
@@ -73,8 +73,8 @@ export {
   MMI_NOT_FOUND,
   MMI_NOT_IMPLEMENTED,
   MAX_SERVICE_BYTES,
-  DEFAULT_HEARTBEAT_INTERVAL_MS,
-  DEFAULT_LIVENESS,
+  MDP_HEARTBEAT_INTERVAL_MS,
+  MDP_LIVENESS,
   decodeBrokerMessage,
   decodeClientReply,
   decodeWorkerMessage,

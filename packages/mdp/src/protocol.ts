@@ -68,9 +68,9 @@ export const MMI_NOT_FOUND = "404";
 export const MMI_NOT_IMPLEMENTED = "501";
 
 /** The Guide's heartbeat interval for 7/MDP, in ms (both sides). */
-export const DEFAULT_HEARTBEAT_INTERVAL_MS = 2500;
+export const MDP_HEARTBEAT_INTERVAL_MS = 2500;
 /** The Guide's heartbeat liveness: intervals of silence before a peer counts as dead. */
-export const DEFAULT_LIVENESS = 3;
+export const MDP_LIVENESS = 3;
 
 /**
  * The longest service name zkit accepts, in bytes. 7/MDP sets no limit; a

@@ -19,9 +19,9 @@ import {
 import { serviceNameProblem } from "./protocol.js";
 
 /** The Guide's client request timeout, in ms. */
-export const DEFAULT_TIMEOUT_MS = 2500;
+export const MDP_TIMEOUT_MS = 2500;
 /** The default number of resends of {@link MajordomoClient} after a timeout. */
-export const DEFAULT_RETRIES = 3;
+export const MDP_RETRIES = 3;
 
 /** Per-request options of `MajordomoClient.request` and `MajordomoAsyncClient.request`. */
 export interface MajordomoRequestOptions {

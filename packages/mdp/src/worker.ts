@@ -21,8 +21,8 @@ import {
 } from "@zkit/reliability";
 import { readEndpoint } from "./request.js";
 import {
-  DEFAULT_HEARTBEAT_INTERVAL_MS,
-  DEFAULT_LIVENESS,
+  MDP_HEARTBEAT_INTERVAL_MS,
+  MDP_LIVENESS,
   decodeWorkerMessage,
   encodeDisconnect,
   encodeHeartbeat,
@@ -36,10 +36,10 @@ import {
 const log = getLogger("mdp");
 
 /** The Guide's delay before a worker reconnects to a lost broker, in ms. */
-export const DEFAULT_RECONNECT_MS = 2500;
+export const MDP_RECONNECT_MS = 2500;
 
 /** Default of {@link MajordomoWorkerOptions.closeTimeoutMs}. */
-export const DEFAULT_CLOSE_TIMEOUT_MS = 10_000;
+export const MDP_CLOSE_TIMEOUT_MS = 10_000;
 
 /** What a worker's handler returns: the reply body, one frame or several. */
 export type MajordomoReply = FrameLike | readonly FrameLike[];
@@ -160,7 +160,7 @@ export interface MajordomoWorkerEvents {
 const OPTION_NAMES = ["endpoint", "service", "handler", "concurrency", "heartbeatIntervalMs", "liveness", "reconnectMs", "closeTimeoutMs", "onError", "trace"] as const;
 
 /** Default of {@link MajordomoWorkerOptions.concurrency}. */
-export const DEFAULT_CONCURRENCY = 1;
+export const MDP_CONCURRENCY = 1;
 
 /** What the runner keeps per request. */
 interface Meta {
@@ -240,11 +240,11 @@ export class MajordomoWorker extends Lifecycle<MajordomoWorkerEvents> implements
     const handler = o.function<MajordomoHandler>("handler", "async (request: Buffer[], ctx) => reply");
     this.#onError = o.function("onError", "(err, request: Buffer[]) => reply");
     const trace = o.function<TraceFn>("trace");
-    const heartbeatIntervalMs = o.number("heartbeatIntervalMs", DEFAULT_HEARTBEAT_INTERVAL_MS, { min: 0, exclusive: true });
-    const liveness = o.number("liveness", DEFAULT_LIVENESS, { min: 1, integer: true });
-    this.#reconnectMs = o.number("reconnectMs", DEFAULT_RECONNECT_MS, { min: 0 });
-    this.#closeTimeoutMs = o.number("closeTimeoutMs", DEFAULT_CLOSE_TIMEOUT_MS, { min: 0 });
-    const concurrency = o.number("concurrency", DEFAULT_CONCURRENCY, { min: 1, integer: true });
+    const heartbeatIntervalMs = o.number("heartbeatIntervalMs", MDP_HEARTBEAT_INTERVAL_MS, { min: 0, exclusive: true });
+    const liveness = o.number("liveness", MDP_LIVENESS, { min: 1, integer: true });
+    this.#reconnectMs = o.number("reconnectMs", MDP_RECONNECT_MS, { min: 0 });
+    this.#closeTimeoutMs = o.number("closeTimeoutMs", MDP_CLOSE_TIMEOUT_MS, { min: 0 });
+    const concurrency = o.number("concurrency", MDP_CONCURRENCY, { min: 1, integer: true });
     this.#runner = new HandlerRunner<Buffer[], MajordomoReply, Meta>({
       ...(handler !== undefined ? { handler } : {}),
       concurrency,

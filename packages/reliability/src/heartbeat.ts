@@ -2,7 +2,9 @@
  * Heartbeat: one peer's liveness, seen from a worker or client. Every
  * interval it either beats (the owner sends its HEARTBEAT) or, when the peer
  * has been silent for `liveness` intervals, reports it lost, once, until it
- * is heard from again or reset.
+ * is heard from again or reset. With `beatWhileLost` it beats on while the
+ * peer is lost (a server that must keep announcing itself to a peer that
+ * may come back, as Binary Star's state publisher does).
  * @module
  */
 import { now, readOptions } from "@zkit/core";
@@ -18,6 +20,16 @@ export interface HeartbeatOptions {
   onBeat: () => void;
   /** Called once when the peer has been silent for `liveness` intervals. */
   onLost: (silentMs: number) => void;
+  /**
+   * Keep calling `onBeat` every interval while the peer is lost, instead of
+   * pausing until it is heard from again: for an owner whose beat is also
+   * how a returning peer learns about it (Binary Star publishes its state
+   * every interval whether or not its peer is there). A worker that
+   * reconnects when its broker is lost leaves it off: it has nobody to beat
+   * to until it reconnects.
+   * @defaultValue false
+   */
+  beatWhileLost?: boolean;
 }
 
 /**
@@ -38,6 +50,7 @@ export class Heartbeat {
   readonly liveness: number;
   readonly #onBeat: () => void;
   readonly #onLost: (silentMs: number) => void;
+  readonly #beatWhileLost: boolean;
   #loop: ZLoop | undefined;
   #timer: number | undefined;
   #lastHeard = now();
@@ -48,11 +61,12 @@ export class Heartbeat {
    * @throws `InvalidArgumentError` for a bad option
    */
   constructor(options: HeartbeatOptions) {
-    const o = readOptions(options, { owner: "Heartbeat", known: ["intervalMs", "liveness", "onBeat", "onLost"] });
+    const o = readOptions(options, { owner: "Heartbeat", known: ["intervalMs", "liveness", "onBeat", "onLost", "beatWhileLost"] });
     this.intervalMs = o.number("intervalMs", 1000, { min: 0, exclusive: true });
     this.liveness = o.number("liveness", 3, { min: 1, integer: true });
     this.#onBeat = o.requiredFunction("onBeat", "() => void");
     this.#onLost = o.requiredFunction("onLost", "(silentMs) => void");
+    this.#beatWhileLost = o.boolean("beatWhileLost", false);
   }
 
   /** How long the peer would have to stay silent to be lost, in ms. */
@@ -97,11 +111,16 @@ export class Heartbeat {
   }
 
   #tick = (): void => {
-    if (this.#lost) return;
+    if (this.#lost) {
+      if (this.#beatWhileLost) this.#onBeat();
+      return;
+    }
     const silent = now() - this.#lastHeard;
     if (silent > this.expiryMs) {
       this.#lost = true;
       this.#onLost(silent);
+      // onLost may have stopped it (a worker that reconnects)
+      if (this.#beatWhileLost && this.#timer !== undefined) this.#onBeat();
       return;
     }
     this.#onBeat();

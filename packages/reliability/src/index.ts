@@ -12,6 +12,9 @@
  *   concurrency, deadlines, or jobs pulled with `for await`.
  * - {@link withRetries} and {@link RetriesExhaustedError}: the Lazy Pirate
  *   loop; {@link Reply}: what clients resolve with.
+ * - {@link WorkerQueue}, {@link QueueServer} and {@link QueueWorker}: the
+ *   Pirate queues' LRU state, their server and their worker, written once
+ *   for Simple and Paranoid Pirate.
  *
  * @packageDocumentation
  */
@@ -26,3 +29,27 @@ export { Reply } from "./reply.js";
 export { peerId } from "./peer.js";
 export { PeerConnection, type ConnectionEvent, type PeerConnectionOptions } from "./connection.js";
 export { WorkerQueue, type QueuedWork, type QueuedWorker, type WorkerQueueOptions } from "./worker-queue.js";
+export {
+  QueueServer,
+  QUEUE_MAX_DELIVERIES,
+  QUEUE_MAX_FRAME_BYTES,
+  type QueueBackendMessage,
+  type QueueCodec,
+  type QueueHeartbeat,
+  type QueueServerEvents,
+  type QueueServerOptions,
+  type QueueServerSpec,
+  type QueueServerStats,
+  type QueueWorkerGoneReason,
+} from "./queue-server.js";
+export {
+  QueueWorker,
+  type QueueHandler,
+  type QueueJob,
+  type QueueWorkerEvents,
+  type QueueWorkerInput,
+  type QueueWorkerOptions,
+  type QueueWorkerSettings,
+  type QueueWorkerSpec,
+  type QueueWorkerStats,
+} from "./queue-worker.js";

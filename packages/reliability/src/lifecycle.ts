@@ -145,12 +145,8 @@ export abstract class Lifecycle<E extends EventMap<E> = Record<never, never>> ex
         log.info("%s: interrupted, closing", this.owner);
         void this.close();
       };
-      if (signal.aborted) {
-        queueMicrotask(onInterrupt);
-      } else {
-        signal.addEventListener("abort", onInterrupt, { once: true });
-        this.#onInterrupt = () => signal.removeEventListener("abort", onInterrupt);
-      }
+      if (signal.aborted) queueMicrotask(onInterrupt);
+      else this.#onInterrupt = onAbort(signal, onInterrupt);
     }
     this.#emitOwn("start", []);
   }
@@ -244,6 +240,32 @@ export abstract class Lifecycle<E extends EventMap<E> = Record<never, never>> ex
   protected publishStats(stats: unknown): void {
     if (this.#channel !== undefined) publish(this.#channel, { source: this, event: "stats", info: stats });
   }
+}
+
+/**
+ * One listener on each interrupt signal, however many objects wait on it (a
+ * listener each would trip Node's MaxListenersExceededWarning past ten
+ * servers, clients and workers in one process). Returns the unsubscribe.
+ */
+const waiting = new WeakMap<AbortSignal, Set<() => void>>();
+function onAbort(signal: AbortSignal, fn: () => void): () => void {
+  let set = waiting.get(signal);
+  if (set === undefined) {
+    const fresh = new Set<() => void>();
+    set = fresh;
+    waiting.set(signal, fresh);
+    signal.addEventListener(
+      "abort",
+      () => {
+        for (const f of [...fresh]) f();
+        fresh.clear();
+      },
+      { once: true },
+    );
+  }
+  const mine = set;
+  mine.add(fn);
+  return () => mine.delete(fn);
 }
 
 /** A `ZkitError` with code `ZKIT_STATE` for an operation in the wrong lifecycle state. */

@@ -140,15 +140,16 @@ describe("Lifecycle", () => {
     }
   });
 
-  it("closes itself on an interrupt (after handleInterrupts), unless told not to", async () => {
+  it("closes itself on an interrupt (after handleInterrupts), unless told not to; 32 of them share one listener (no MaxListenersExceededWarning)", async () => {
     // the interrupt is process-wide and cannot be undone: run it in a child
     const { startNode } = await import("@zkit/testkit");
     const { fileURLToPath } = await import("node:url");
     const child = startNode(fileURLToPath(new URL("./fixtures/interrupted.ts", import.meta.url)), [], { name: "interrupted" });
     await child.waitFor(/^running$/m, 30_000);
     child.kill("SIGINT");
-    await child.waitFor(/^closed: yes, kept: running$/m, 10_000);
+    await child.waitFor(/^closed: yes, kept: running, many: 30 closed$/m, 10_000);
     expect((await child.waitForExit(10_000)).code).toBe(0);
+    expect(child.stderr()).not.toContain("MaxListenersExceededWarning");
     void handleInterrupts; // used by the fixture
   });
 });

@@ -58,7 +58,21 @@ describe("Heartbeat", () => {
     hb.stop();
   });
 
+  it("with beatWhileLost, reports the peer lost once and beats on every interval while it stays silent", async () => {
+    const events: string[] = [];
+    const hb = new Heartbeat({ intervalMs: 20, liveness: 2, beatWhileLost: true, onBeat: () => events.push("beat"), onLost: () => events.push("lost") });
+    hb.start(loop());
+    await waitFor(() => events.includes("lost"), 10_000, "lost");
+    const at = events.indexOf("lost");
+    await waitFor(() => events.length >= at + 6, 10_000, "beats after the loss");
+    hb.stop();
+    expect(events.filter((e) => e === "lost")).toHaveLength(1);
+    expect(events.slice(at + 1).every((e) => e === "beat")).toBe(true);
+    expect(hb.lost).toBe(true);
+  });
+
   it("refuses bad options, naming them", () => {
+    expect(() => new Heartbeat({ intervalMs: 10, liveness: 3, beatWhileLost: 1, onBeat: () => {}, onLost: () => {} } as never)).toThrow(/beatWhileLost/);
     expect(() => new Heartbeat({ intervalMs: 0, liveness: 3, onBeat: () => {}, onLost: () => {} })).toThrow(/intervalMs/);
     expect(() => new Heartbeat({ intervalMs: 10, liveness: 0.5, onBeat: () => {}, onLost: () => {} })).toThrow(InvalidArgumentError);
     expect(() => new Heartbeat({ intervalMs: 10, liveness: 3, onBeat: () => {} } as never)).toThrow(/onLost/);

@@ -20,7 +20,7 @@ export {
   ZBeacon,
   BEACON_MAX_BYTES,
   DEFAULT_BEACON_HWM,
-  DEFAULT_BEACON_INTERVAL_MS,
+  BEACON_INTERVAL_MS,
   type Beacon,
   type PublishOptions,
   type ZBeaconOptions,

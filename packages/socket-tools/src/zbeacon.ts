@@ -26,7 +26,7 @@ const log = getLogger("beacon");
 export const BEACON_MAX_BYTES = 255;
 
 /** Default of the `intervalMs` of {@link ZBeacon.publish} (CZMQ's `INTERVAL_DFLT`). */
-export const DEFAULT_BEACON_INTERVAL_MS = 1000;
+export const BEACON_INTERVAL_MS = 1000;
 
 /** Default of {@link ZBeaconOptions.receiveHighWaterMark}. */
 export const DEFAULT_BEACON_HWM = 1000;
@@ -274,7 +274,7 @@ export class ZBeacon implements Pollable, AsyncIterable<Beacon> {
     const frame = Buffer.from(toFrame(data, "ZBeacon.publish"));
     if (frame.length > BEACON_MAX_BYTES) throw new InvalidArgumentError(`ZBeacon.publish: a beacon holds at most ${BEACON_MAX_BYTES} bytes, got ${frame.length}`);
     const o = readOptions(options, { owner: "ZBeacon.publish", known: ["intervalMs"] });
-    const intervalMs = o.number("intervalMs", DEFAULT_BEACON_INTERVAL_MS, { min: 0, exclusive: true });
+    const intervalMs = o.number("intervalMs", BEACON_INTERVAL_MS, { min: 0, exclusive: true });
     this.#transmit = frame;
     if (this.#timer !== undefined) clearInterval(this.#timer);
     this.#timer = setInterval(this.#send, intervalMs);

@@ -3,33 +3,14 @@
 // real child processes. Deadlines come from @zkit/testkit.
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { inprocName, startNode, tempDir, type Child } from "@zkit/testkit";
+import { bindEndpoint as bindEndpointFor, startNode, type Child, type Transport } from "@zkit/testkit";
 
-/** The transports every proxy pairing runs over. */
-export const TRANSPORTS = ["tcp", "ipc", "inproc"] as const;
-/** One of {@link TRANSPORTS}. */
-export type Transport = (typeof TRANSPORTS)[number];
-
-const removers: (() => void)[] = [];
+/** The transports every proxy pairing runs over (testkit's). */
+export { TRANSPORTS, removeTempDirs, type Transport } from "@zkit/testkit";
 
 /** A bind endpoint (with `@`) for `transport`; read the real one back from the socket. */
 export function bindEndpoint(transport: Transport): string {
-  switch (transport) {
-    case "tcp":
-      return "@tcp://127.0.0.1:*";
-    case "ipc": {
-      const t = tempDir("zkit-tools-");
-      removers.push(t.remove);
-      return `@ipc://${join(t.dir, "s")}`;
-    }
-    case "inproc":
-      return `@${inprocName("tools")}`;
-  }
-}
-
-/** Removes the temp dirs made for ipc endpoints. */
-export function removeTempDirs(): void {
-  for (const remove of removers.splice(0)) remove();
+  return bindEndpointFor(transport, "tools");
 }
 
 const here = fileURLToPath(new URL(".", import.meta.url));

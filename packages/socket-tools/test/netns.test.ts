@@ -39,7 +39,12 @@ function ip(...args: string[]): void {
   }
 }
 
-beforeAll(() => {
+/** The link's operational state inside `ns` ("UP" once it has a carrier; libuv lists an interface only then). */
+function operState(ns: string, dev: string): string {
+  return execFileSync("ip", ["-n", ns, "-o", "link", "show", "dev", dev], { encoding: "utf8" }).match(/ state (\S+)/)?.[1] ?? "?";
+}
+
+beforeAll(async () => {
   if (spawnSync("ip", ["-V"], { stdio: "ignore" }).error !== undefined) {
     throw new Error("the two-namespace beacon test needs the `ip` command: install iproute2 (apt-get install iproute2); `pnpm test` does so when run as root on Debian");
   }
@@ -61,10 +66,16 @@ beforeAll(() => {
     [NS_A, VETH_A, ADDR_A],
     [NS_B, VETH_B, ADDR_B],
   ] as const) {
-    ip("-n", ns, "addr", "add", `${addr}/24`, "dev", dev);
+    // `brd +`: older iproute2 leaves an address without its broadcast unless asked
+    ip("-n", ns, "addr", "add", `${addr}/24`, "brd", "+", "dev", dev);
     ip("-n", ns, "link", "set", dev, "up");
     ip("-n", ns, "link", "set", "lo", "up");
   }
+  // carrier comes up asynchronously (the kernel's link watch); a beacon started
+  // before it would not find its interface in os.networkInterfaces()
+  await waitFor(() => operState(NS_A, VETH_A) === "UP" && operState(NS_B, VETH_B) === "UP", DEADLINE_MS, "both ends of the veth pair up").catch((err: Error) => {
+    throw new Error(`${err.message}: ${VETH_A} is ${operState(NS_A, VETH_A)}, ${VETH_B} is ${operState(NS_B, VETH_B)}`);
+  });
 });
 
 afterAll(async () => {

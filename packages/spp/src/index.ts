@@ -3,8 +3,9 @@
  * "Basic Reliable Queuing") as a library. {@link SimplePirateQueue} is the
  * LRU queue (ROUTER frontend for Lazy Pirate clients, ROUTER backend for
  * workers); {@link SimplePirateWorker} is a REQ worker that sends READY and
- * answers requests with a handler. Wire-compatible with the Guide's
- * spqueue and spworker.
+ * answers requests with a handler or a `for await` loop. Both stand on
+ * `@zkit/reliability` (the same worker queue as Paranoid Pirate's, without
+ * heartbeats). Wire-compatible with the Guide's spqueue and spworker.
  *
  * @packageDocumentation
  */
@@ -15,13 +16,13 @@ export {
   type SimplePirateQueueEvents,
   type SimplePirateQueueOptions,
   type SimplePirateQueueStats,
-  type WorkerLostEvent,
-  type WorkerReadyEvent,
+  type WorkerGoneReason,
 } from "./queue.js";
 export {
   SimplePirateWorker,
   SPP_CLOSE_TIMEOUT_MS,
   type SimplePirateHandler,
+  type SimplePirateJob,
   type SimplePirateWorkerEvents,
   type SimplePirateWorkerOptions,
   type SimplePirateWorkerStats,

@@ -45,7 +45,7 @@ const log = getLogger("titanic");
 /** The error code of {@link TitanicError}. */
 export const TITANIC_ERROR_CODE = "ZKIT_TITANIC";
 /** Default of {@link TitanicRequestOptions.pollIntervalMs}. */
-export const DEFAULT_POLL_INTERVAL_MS = 1000;
+export const TITANIC_POLL_INTERVAL_MS = 1000;
 
 /**
  * Titanic answered a status that ends the request: `400` (the request is
@@ -278,7 +278,7 @@ export class TitanicClient extends Lifecycle<TitanicClientEvents> {
     const what = `TitanicClient.request("${service}")`;
     const frames = checkRequest(what, service, body);
     const o = readOptions(opts, { owner: what, known: REQUEST_OPTIONS });
-    const pollMs = o.number("pollIntervalMs", DEFAULT_POLL_INTERVAL_MS, { min: 0 });
+    const pollMs = o.number("pollIntervalMs", TITANIC_POLL_INTERVAL_MS, { min: 0 });
     const timeoutMs = o.number("timeoutMs", Infinity, { ...TIMEOUT_RULE, infinity: true });
     const userSignal = o.signal("signal");
     const onAccepted = o.function<(uuid: string) => void>("onAccepted", "(uuid: string) => void");

@@ -29,17 +29,17 @@ import { TitanicStore, type CorruptFile } from "./store.js";
 const log = getLogger("titanic");
 
 /** Default of {@link TitanicOptions.dir}. */
-export const DEFAULT_DIR = ".titanic";
+export const TITANIC_DIR = ".titanic";
 /** Default of {@link TitanicOptions.dispatchIntervalMs}. */
-export const DEFAULT_DISPATCH_INTERVAL_MS = 1000;
+export const TITANIC_DISPATCH_INTERVAL_MS = 1000;
 /** Default of {@link TitanicOptions.dispatchTimeoutMs}. */
-export const DEFAULT_DISPATCH_TIMEOUT_MS = 10_000;
+export const TITANIC_DISPATCH_TIMEOUT_MS = 10_000;
 /** Default of {@link TitanicOptions.mmiTimeoutMs}. */
-export const DEFAULT_MMI_TIMEOUT_MS = 2500;
+export const TITANIC_MMI_TIMEOUT_MS = 2500;
 /** Default of {@link TitanicOptions.dispatchConcurrency}. */
-export const DEFAULT_DISPATCH_CONCURRENCY = 16;
+export const TITANIC_DISPATCH_CONCURRENCY = 16;
 /** Default of {@link TitanicOptions.maxRequestBytes}: 16 MiB. */
-export const DEFAULT_MAX_REQUEST_BYTES = 16 * 1024 * 1024;
+export const TITANIC_MAX_REQUEST_BYTES = 16 * 1024 * 1024;
 
 /** Options of {@link Titanic}. */
 export interface TitanicOptions {
@@ -229,17 +229,17 @@ export class Titanic extends Lifecycle<TitanicEvents> {
     super({ owner: "Titanic", channel: "zkit:titanic:server" });
     const o = readOptions(options, { owner: "Titanic", known: OPTION_NAMES });
     this.endpoint = connectEndpoints(o.requiredString("endpoint", "tcp://localhost:5555", "the broker"));
-    this.#store = new TitanicStore(o.string("dir", DEFAULT_DIR));
+    this.#store = new TitanicStore(o.string("dir", TITANIC_DIR));
     this.dir = this.#store.dir;
     this.#config = {
       heartbeatIntervalMs: o.number("heartbeatIntervalMs", undefined, { min: 0, exclusive: true }),
       liveness: o.number("liveness", undefined, { min: 1, integer: true }),
       reconnectMs: o.number("reconnectMs", undefined, { min: 0 }),
-      dispatchIntervalMs: o.number("dispatchIntervalMs", DEFAULT_DISPATCH_INTERVAL_MS, { min: 0, exclusive: true }),
-      dispatchTimeoutMs: o.number("dispatchTimeoutMs", DEFAULT_DISPATCH_TIMEOUT_MS, { min: 0, exclusive: true }),
-      mmiTimeoutMs: o.number("mmiTimeoutMs", DEFAULT_MMI_TIMEOUT_MS, { min: 0, exclusive: true }),
-      dispatchConcurrency: o.number("dispatchConcurrency", DEFAULT_DISPATCH_CONCURRENCY, { min: 1, integer: true }),
-      maxRequestBytes: o.number("maxRequestBytes", DEFAULT_MAX_REQUEST_BYTES, { min: 0, exclusive: true, integer: true, infinity: true }),
+      dispatchIntervalMs: o.number("dispatchIntervalMs", TITANIC_DISPATCH_INTERVAL_MS, { min: 0, exclusive: true }),
+      dispatchTimeoutMs: o.number("dispatchTimeoutMs", TITANIC_DISPATCH_TIMEOUT_MS, { min: 0, exclusive: true }),
+      mmiTimeoutMs: o.number("mmiTimeoutMs", TITANIC_MMI_TIMEOUT_MS, { min: 0, exclusive: true }),
+      dispatchConcurrency: o.number("dispatchConcurrency", TITANIC_DISPATCH_CONCURRENCY, { min: 1, integer: true }),
+      maxRequestBytes: o.number("maxRequestBytes", TITANIC_MAX_REQUEST_BYTES, { min: 0, exclusive: true, integer: true, infinity: true }),
     };
     this.#trace = o.function<TraceFn>("trace");
     this.#dispatcher = new Dispatcher<Entry>(

@@ -1,34 +1,14 @@
 // Test helpers for @zkit/zmsg: endpoints for every transport (tcp ephemeral
 // port, ipc in a temp dir, unique inproc), and a seeded random generator so
 // fuzz failures can be replayed. Deadlines come from @zkit/testkit.
-import { join } from "node:path";
-import { inprocName, tempDir } from "@zkit/testkit";
+import { bindEndpoint as bindEndpointFor, type Transport } from "@zkit/testkit";
 
-/** The transports every dialogue runs over. */
-export const TRANSPORTS = ["tcp", "ipc", "inproc"] as const;
-/** One of {@link TRANSPORTS}. */
-export type Transport = (typeof TRANSPORTS)[number];
-
-const removers: (() => void)[] = [];
+/** The transports every dialogue runs over (testkit's). */
+export { TRANSPORTS, removeTempDirs, type Transport } from "@zkit/testkit";
 
 /** A bind endpoint (with `@`) for `transport`; read the real one back from the socket. */
 export function bindEndpoint(transport: Transport): string {
-  switch (transport) {
-    case "tcp":
-      return "@tcp://127.0.0.1:*";
-    case "ipc": {
-      const t = tempDir("zkit-zmsg-");
-      removers.push(t.remove);
-      return `@ipc://${join(t.dir, "s")}`;
-    }
-    case "inproc":
-      return `@${inprocName("zmsg")}`;
-  }
-}
-
-/** Removes the temp dirs made for ipc endpoints. */
-export function removeTempDirs(): void {
-  for (const remove of removers.splice(0)) remove();
+  return bindEndpointFor(transport, "zmsg");
 }
 
 /** A small seeded PRNG (mulberry32): the same seed gives the same bytes. */

@@ -7,7 +7,7 @@
  * @internal
  */
 import { threadId } from "node:worker_threads";
-import { DEFAULT_LINGER_MS, ZSocket, getLogger, now } from "@zkit/core";
+import { ZSOCKET_LINGER_MS, ZSocket, getLogger, now } from "@zkit/core";
 import { raceDeadline } from "./deadline.js";
 import { ThreadError } from "./errors.js";
 import { PipeEnd, uniquePipeEndpoint } from "./pipe.js";
@@ -71,7 +71,7 @@ class InThreadRunner<A> implements Runner {
       }
     }
     const child = this.#child;
-    if (!child.closed) await raceDeadline(child.flush(), now() + DEFAULT_LINGER_MS); // sends left queued
+    if (!child.closed) await raceDeadline(child.flush(), now() + ZSOCKET_LINGER_MS); // sends left queued
     if (!failed && !child.closed) {
       try {
         child.set("sendTimeout", 0);

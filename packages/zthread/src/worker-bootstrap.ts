@@ -15,7 +15,7 @@
  * @internal
  */
 import { parentPort, workerData } from "node:worker_threads";
-import { DEFAULT_LINGER_MS, ZSocket, getLogger, now, shutdown } from "@zkit/core";
+import { ZSOCKET_LINGER_MS, ZSocket, getLogger, now, shutdown } from "@zkit/core";
 import { raceDeadline } from "./deadline.js";
 import { encodeSignal } from "./signal-codec.js";
 import { BOOT_KEY, isClosedError, serializeError, type BootData, type FromThread, type ToThread } from "./wire.js";
@@ -82,7 +82,7 @@ try {
 // Sends the function left queued (not awaited) still reach the owner, as
 // they would in CZMQ where a send returns once libzmq has the message; within
 // a linger's time, in case the owner stopped reading.
-if (pipe && !pipe.closed) await raceDeadline(pipe.flush(), now() + DEFAULT_LINGER_MS);
+if (pipe && !pipe.closed) await raceDeadline(pipe.flush(), now() + ZSOCKET_LINGER_MS);
 // An actor's end is signalled as CZMQ's actor shim does: signal 0 once the
 // function returned. Never blocks: the owner may be gone already.
 if (boot.kind === "actor" && !failed && pipe && !pipe.closed) {

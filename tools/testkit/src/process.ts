@@ -125,6 +125,13 @@ export function startProcess(command: string, args: string[], options: StartOpti
     });
   });
   const describe = (): string => `--- ${name} stdout ---\n${out}\n--- ${name} stderr ---\n${err}`;
+  // the child's own last words, for the first line of an error (a test report often shows only that line)
+  const lastWords = (): string => {
+    const lines = err.split("\n").map((l) => l.trim()).filter((l) => l !== "" && !l.startsWith("at ") && !/^Node\.js v\d/.test(l));
+    // an uncaught error's own line ("ZkitError: ...") says most; else the last thing said
+    const line = lines.filter((l) => /^\w*(Error|Exception)\b.*:/.test(l)).pop() ?? lines.pop();
+    return line === undefined ? "" : `: ${line.slice(0, 300)}`;
+  };
   const handle: Child = {
     name,
     child: proc,
@@ -144,7 +151,7 @@ export function startProcess(command: string, args: string[], options: StartOpti
           if (!opts.partial) text = text.slice(0, text.lastIndexOf("\n") + 1);
           const m = pattern.exec(text);
           if (m) return done(undefined, m);
-          if (exit) done(new Error(`${name} exited (${exit.code ?? exit.signal}) before printing ${pattern}\n${describe()}`));
+          if (exit) done(new Error(`${name} exited (${exit.code ?? exit.signal}) before printing ${pattern}${lastWords()}\n${describe()}`));
         };
         const timer = setTimeout(() => done(new Error(`timed out after ${ms} ms waiting for ${pattern} from ${name}\n${describe()}`)), ms);
         const done = (e?: Error, m?: RegExpMatchArray): void => {

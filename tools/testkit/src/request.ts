@@ -42,3 +42,34 @@ export async function lazyRequest(
   }
   throw new Error(`no reply after ${attempts} attempts of ${timeoutMs} ms`);
 }
+
+/**
+ * Runs `clients` sockets from `open` (REQ) side by side, each sending
+ * `requests` requests `[c<i>][<n>]` in turn and waiting for each reply,
+ * which must end with those two frames (an echo, whatever the server puts
+ * before them): a load that proves every reply reaches the client that
+ * asked, in order. Resolves with what the server put before the echo, one
+ * entry per reply; closes the sockets.
+ * @throws when a reply is not the echo of its request
+ */
+export async function concurrentEcho(open: () => Promise<RequestSocket>, clients: number, requests: number): Promise<string[][]> {
+  const sockets = await Promise.all(Array.from({ length: clients }, () => open()));
+  const prefixes: string[][] = [];
+  try {
+    await Promise.all(
+      sockets.map(async (socket, c) => {
+        for (let n = 0; n < requests; n++) {
+          const body = frames(`c${c}`, String(n));
+          await socket.send(body);
+          const reply = text(await socket.receive());
+          const echo = reply.slice(-2);
+          if (echo[0] !== `c${c}` || echo[1] !== String(n)) throw new Error(`client ${c}, request ${n}: got [${reply.join("][")}], not an echo of [c${c}][${n}]`);
+          prefixes.push(reply.slice(0, -2));
+        }
+      }),
+    );
+  } finally {
+    for (const s of sockets) s.close();
+  }
+  return prefixes;
+}

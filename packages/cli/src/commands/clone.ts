@@ -4,7 +4,7 @@
  * @module
  */
 import { TimeoutError } from "@zkit/core";
-import { CLONE_DIALECT, CLONE_HUGZ_INTERVAL_MS, CLONE_PORT, CLONE_SERVER_TTL_MS, CloneClient, CloneServer, type CloneChange, type CloneDialect } from "@zkit/clone";
+import { CLONE_DIALECT, CLONE_HUGZ_INTERVAL_MS, CLONE_PORT, CLONE_SERVER_TTL_MS, CLONE_SET_TIMEOUT_MS, CloneClient, CloneServer, type CloneChange, type CloneDialect } from "@zkit/clone";
 import { UsageError, defineCommand, type Command, type CommandContext } from "../command.js";
 import { traceOption } from "../trace.js";
 import { aborted, serveUntilAborted, showFrame } from "./common.js";
@@ -16,6 +16,7 @@ const CONNECT = {
 } as const;
 const SERVER_TTL = { type: "number", default: CLONE_SERVER_TTL_MS, min: 1, help: "a server silent this long (no update, no HUGZ) is taken for dead, in ms" } as const;
 const TIMEOUT = { type: "number", default: 10_000, min: 1, help: "give up after this many ms (exit 1)" } as const;
+const SET_TIMEOUT = { ...TIMEOUT, default: CLONE_SET_TIMEOUT_MS } as const;
 
 function servers(flag: string): string[] {
   const list = flag.split(",").map((s) => s.trim()).filter((s) => s !== "");
@@ -91,7 +92,7 @@ const set = defineCommand({
     connect: CONNECT,
     ttl: { type: "number", default: 0, min: 0, float: true, help: "make the key ephemeral: the server deletes it after this many seconds (0: it stays)" },
     "server-ttl-ms": SERVER_TTL,
-    "timeout-ms": TIMEOUT,
+    "timeout-ms": SET_TIMEOUT,
   },
   details: ["Prints 'KEY set at sequence N' once the server published it.", "", "example: zkit clone set /config/mode fast --ttl 30"].join("\n"),
   async run(ctx) {

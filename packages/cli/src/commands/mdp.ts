@@ -4,17 +4,17 @@
  */
 import { sleep } from "@zkit/core";
 import {
-  DEFAULT_CONCURRENCY,
-  DEFAULT_HEARTBEAT_INTERVAL_MS,
-  DEFAULT_LIVENESS,
-  DEFAULT_RECONNECT_MS,
-  DEFAULT_RETRIES,
-  DEFAULT_TIMEOUT_MS,
-  DEFAULT_MAX_DELIVERIES,
-  DEFAULT_MAX_FRAME_BYTES,
-  DEFAULT_MAX_QUEUE_BYTES,
-  DEFAULT_UNSERVED_EXPIRY_MS,
-  DEFAULT_WORKER_PREFETCH,
+  MDP_CONCURRENCY,
+  MDP_HEARTBEAT_INTERVAL_MS,
+  MDP_LIVENESS,
+  MDP_RECONNECT_MS,
+  MDP_RETRIES,
+  MDP_TIMEOUT_MS,
+  MDP_MAX_DELIVERIES,
+  MDP_MAX_FRAME_BYTES,
+  MDP_MAX_QUEUE_BYTES,
+  MDP_UNSERVED_EXPIRY_MS,
+  MDP_WORKER_PREFETCH,
   MMI_OK,
   MMI_PREFIX,
   MMI_SERVICE,
@@ -24,43 +24,125 @@ import {
   MajordomoWorker,
 } from "@zkit/mdp";
 import { UsageError, defineCommand, type Command } from "../command.js";
+import { METRICS_FLAG, defineMetrics, withMetrics } from "../metrics.js";
 import { traceOption } from "../trace.js";
 import { aborted, bindFlag, connectFlag, heartbeatFlag, livenessFlag, retriesFlag, serveUntilAborted, showFrame, timeoutFlag, workFlag } from "./common.js";
 
 const CONNECT = connectFlag("the broker to connect to (CZMQ endpoint list)");
-const TIMEOUT = timeoutFlag("reply timeout per attempt, in ms", DEFAULT_TIMEOUT_MS);
-const RETRIES = retriesFlag("resends after a timeout", DEFAULT_RETRIES);
+const TIMEOUT = timeoutFlag("reply timeout per attempt, in ms", MDP_TIMEOUT_MS);
+const RETRIES = retriesFlag("resends after a timeout", MDP_RETRIES);
+
+/** What `zkit mdp broker --metrics` serves: the broker's `stats`, and its services now. */
+const BROKER_METRICS = defineMetrics<MajordomoBroker>()({
+  prefix: "zkit_mdp_broker",
+  counters: {
+    requests: "Client requests received for worker services (mmi.* requests excluded).",
+    replies: "Replies forwarded from workers to clients.",
+    mmiRequests: "mmi.* requests answered by the broker itself.",
+    expired: "Requests dropped because they waited too long: --unserved-expiry-ms with no worker for their service, or --request-expiry-ms.",
+    dropped: "Requests dropped for a limit: a full queue (--max-queue-bytes, --max-queue), too many services, their service evicted, or --max-deliveries reached.",
+    abandoned: "Requests dropped unanswered because their client's connection ended.",
+    lost: "Requests that workers held when the broker closed.",
+    requeued: "Requests put back at the head of their queue because the worker holding them left before answering.",
+    forged: "REPLYs dropped because they answer no request the broker gave that worker.",
+    repliesUndeliverable: "Replies that could not be delivered: their client had gone, or its connection was full.",
+    malformed: "Malformed messages dropped.",
+    disconnectsSent: "DISCONNECT commands sent to workers (unexpected commands, refused services).",
+    workersRefused: "READY commands refused (an mmi.* service, or too many services with workers).",
+    workersReady: "Workers that registered (READY accepted).",
+    workersExpired: "Workers expired after --liveness heartbeat intervals of silence.",
+    workersDisconnected: "Workers that sent DISCONNECT.",
+    workersLost: "Workers whose connection ended without DISCONNECT (a crash, a kill).",
+    servicesEvicted: "Services with no worker forgotten, with their queued requests, to make room for a worker's service.",
+  },
+  statGauges: {
+    workers: "Workers registered now.",
+    services: "Services known now (a service is forgotten once it has neither workers nor queued requests).",
+    queued: "Requests waiting in queues for a worker now.",
+    queuedBytes: "Approximate bytes that the queued requests hold now (bounded by --max-queue-bytes).",
+    inFlight: "Requests held by workers now (sent to a worker, not answered yet).",
+    clients: "Clients with a request queued or in flight now.",
+  },
+  gauges: {
+    ready_workers: {
+      help: "Workers registered and holding no request now, ready for one.",
+      read: (b) => b.snapshot().serviceList.reduce((sum, s) => sum + s.waiting, 0),
+    },
+    service_workers: {
+      help: "Workers registered now, per service (one series per known service, at most the broker's maxServices).",
+      labelNames: ["service"],
+      read: (b) => b.snapshot().serviceList.map((s) => ({ labels: { service: s.name }, value: s.workers })),
+    },
+    service_ready_workers: {
+      help: "Workers holding no request now, per service.",
+      labelNames: ["service"],
+      read: (b) => b.snapshot().serviceList.map((s) => ({ labels: { service: s.name }, value: s.waiting })),
+    },
+    service_queued: {
+      help: "Requests waiting for a worker now, per service.",
+      labelNames: ["service"],
+      read: (b) => b.snapshot().serviceList.map((s) => ({ labels: { service: s.name }, value: s.queued })),
+    },
+    service_in_flight: {
+      help: "Requests held by workers now, per service.",
+      labelNames: ["service"],
+      read: (b) => b.snapshot().serviceList.map((s) => ({ labels: { service: s.name }, value: s.inFlight })),
+    },
+  },
+});
+
+/** What `zkit mdp worker --metrics` serves: the worker's `stats` and the requests it holds. */
+const WORKER_METRICS = defineMetrics<MajordomoWorker>()({
+  prefix: "zkit_mdp_worker",
+  counters: {
+    requests: "Requests received from the broker.",
+    replies: "Replies sent.",
+    handlerErrors: "Requests whose handler failed (no reply sent).",
+    repliesDropped: "Replies dropped because the connection they belonged to was gone.",
+    connections: "READY commands sent: the first connection and every reconnection.",
+    reconnects: "Reconnections after the broker was lost or sent DISCONNECT.",
+    malformed: "Malformed messages from the broker, dropped.",
+  },
+  gauges: {
+    in_hand: {
+      help: "Requests received and not answered yet now: being handled, or waiting for the handler.",
+      read: (w) => w.inHand,
+    },
+  },
+});
 
 const broker = defineCommand({
   path: ["mdp", "broker"],
   summary: "runs a Majordomo broker (7/MDP + 8/MMI) until Ctrl-C",
   flags: {
     bind: bindFlag("where the broker's ROUTER binds (comma-separated list)", "tcp://*:5555", true),
-    "heartbeat-ms": heartbeatFlag("heartbeat interval with workers, in ms", DEFAULT_HEARTBEAT_INTERVAL_MS),
-    liveness: livenessFlag("heartbeat intervals of silence before a worker expires", DEFAULT_LIVENESS),
+    "heartbeat-ms": heartbeatFlag("heartbeat interval with workers, in ms", MDP_HEARTBEAT_INTERVAL_MS),
+    liveness: livenessFlag("heartbeat intervals of silence before a worker expires", MDP_LIVENESS),
     "unserved-expiry-ms": {
       type: "number",
-      default: DEFAULT_UNSERVED_EXPIRY_MS,
+      default: MDP_UNSERVED_EXPIRY_MS,
       min: 1,
       help: "drop a request for a service that has had no worker this long, in ms",
     },
     "request-expiry-ms": { type: "number", min: 1, help: "drop any request that waited this long, in ms, even while its service has workers (default: no limit)" },
-    "max-queue-bytes": { type: "number", default: DEFAULT_MAX_QUEUE_BYTES, min: 1, help: "the most memory queued requests may hold, in bytes (new requests are refused past it)" },
+    "max-queue-bytes": { type: "number", default: MDP_MAX_QUEUE_BYTES, min: 1, help: "the most memory queued requests may hold, in bytes (new requests are refused past it)" },
     "max-queue": { type: "number", min: 1, help: "the most requests queued per service (default: no limit of its own)" },
     "max-frame-bytes": {
       type: "number",
-      default: DEFAULT_MAX_FRAME_BYTES,
+      default: MDP_MAX_FRAME_BYTES,
       min: 1,
       help: "the largest frame accepted, in bytes (libzmq cuts off a peer that sends a bigger one)",
     },
-    "max-deliveries": { type: "number", default: DEFAULT_MAX_DELIVERIES, min: 1, help: "how many workers a request may go to when the one holding it leaves" },
+    "max-deliveries": { type: "number", default: MDP_MAX_DELIVERIES, min: 1, help: "how many workers a request may go to when the one holding it leaves" },
     "worker-prefetch": {
       type: "number",
-      default: DEFAULT_WORKER_PREFETCH,
+      default: MDP_WORKER_PREFETCH,
       min: 1,
       help: "the most requests a worker gets before it replies (1 = 7/MDP's one at a time)",
     },
+    metrics: METRICS_FLAG,
   },
+  metrics: BROKER_METRICS,
   details: [
     "Clients and workers connect to the same endpoint. Every bound endpoint is printed",
     "as 'listening on <endpoint>'; 'tcp://127.0.0.1:*' takes an ephemeral port. With -v",
@@ -101,15 +183,17 @@ const broker = defineCommand({
       b.on("request-dropped", ({ service, client, reason }) => ctx.out(`W: request for ${service} from ${client} dropped (${reason})`));
       b.on("malformed", ({ reason, sender }) => ctx.out(`W: malformed message from ${sender ?? "?"} dropped: ${reason}`));
     }
-    try {
-      for (const endpoint of ctx.flags.bind.split(",").map((e) => e.trim()).filter((e) => e !== "")) {
-        ctx.out(`listening on ${await b.bind(endpoint)}`);
+    await withMetrics(ctx, BROKER_METRICS, b, async () => {
+      try {
+        for (const endpoint of ctx.flags.bind.split(",").map((e) => e.trim()).filter((e) => e !== "")) {
+          ctx.out(`listening on ${await b.bind(endpoint)}`);
+        }
+        await b.start();
+        await aborted(ctx.signal);
+      } finally {
+        await b.close();
       }
-      await b.start();
-      await aborted(ctx.signal);
-    } finally {
-      await b.close();
-    }
+    });
     const s = b.stats;
     ctx.out(
       `broker stopped: ${s.requests} requests, ${s.replies} replies, ${s.requeued} requeued, ${s.expired} expired, ${s.dropped} dropped, ${s.abandoned} abandoned, ${s.lost} lost, ${s.forged} forged, ${s.malformed} malformed`,
@@ -124,16 +208,18 @@ const worker = defineCommand({
     connect: CONNECT,
     service: { type: "string", default: "echo", help: "the service to serve" },
     "work-ms": workFlag("how long each request's 'work' takes, in ms"),
-    "heartbeat-ms": heartbeatFlag("heartbeat interval, in ms (use the broker's)", DEFAULT_HEARTBEAT_INTERVAL_MS),
-    liveness: livenessFlag("heartbeat intervals of broker silence before reconnecting", DEFAULT_LIVENESS),
-    "reconnect-ms": { type: "number", default: DEFAULT_RECONNECT_MS, help: "delay before reconnecting to a lost broker, in ms" },
+    "heartbeat-ms": heartbeatFlag("heartbeat interval, in ms (use the broker's)", MDP_HEARTBEAT_INTERVAL_MS),
+    liveness: livenessFlag("heartbeat intervals of broker silence before reconnecting", MDP_LIVENESS),
+    "reconnect-ms": { type: "number", default: MDP_RECONNECT_MS, help: "delay before reconnecting to a lost broker, in ms" },
     concurrency: {
       type: "number",
-      default: DEFAULT_CONCURRENCY,
+      default: MDP_CONCURRENCY,
       min: 1,
       help: "how many requests to work on at once (useful with a broker's --worker-prefetch)",
     },
+    metrics: METRICS_FLAG,
   },
+  metrics: WORKER_METRICS,
   details: [
     "Says what is true about the broker: 'connecting to <endpoint>', 'READY sent; waiting for",
     "the broker to answer', then 'broker at <endpoint> answered: serving <service>' on the",
@@ -193,7 +279,7 @@ const worker = defineCommand({
     w.on("reconnecting", ({ delayMs, attempt }) => {
       if (ctx.flags.verbose && attempt > 1) ctx.out(`I: still no answer; reconnecting in ${delayMs} ms`);
     });
-    await serveUntilAborted(ctx.signal, w);
+    await withMetrics(ctx, WORKER_METRICS, w, () => serveUntilAborted(ctx.signal, w));
     ctx.out(`worker stopped: ${w.stats.replies} replies`);
   },
 });

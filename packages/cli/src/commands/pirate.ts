@@ -9,8 +9,10 @@ import { LPP_RETRIES, LPP_TIMEOUT_MS, LazyPirateClient, RetriesExhaustedError, d
 import { ParanoidPirateQueue, ParanoidPirateWorker, PPP_HEARTBEAT_INTERVAL_MS, PPP_LIVENESS, PPP_RECONNECT_INITIAL_MS, PPP_RECONNECT_MAX_MS } from "@zkit/ppp";
 import { SimplePirateQueue, SimplePirateWorker } from "@zkit/spp";
 import { defineCommand, type Command } from "../command.js";
+import { METRICS_FLAG, withMetrics } from "../metrics.js";
 import { traceOption } from "../trace.js";
 import { bindFlag, connectFlag, heartbeatFlag, livenessFlag, retriesFlag, serveUntilAborted, timeoutFlag, workFlag } from "./common.js";
+import { PPP_QUEUE_METRICS, PPP_WORKER_METRICS, SPP_QUEUE_METRICS, SPP_WORKER_METRICS } from "./pirate-metrics.js";
 
 const FRONTEND = bindFlag("where clients connect: the frontend ROUTER binds here (CZMQ endpoint list)", "tcp://*:5555");
 const BACKEND = bindFlag("where workers connect: the backend ROUTER binds here (CZMQ endpoint list)", "tcp://*:5556");
@@ -19,20 +21,29 @@ const WORK_MS = workFlag("how long each request's 'work' takes before the echo, 
 const HEARTBEAT_MS = heartbeatFlag("heartbeat interval, in ms (the same on queue and workers)", PPP_HEARTBEAT_INTERVAL_MS);
 const LIVENESS = livenessFlag("heartbeat intervals of silence before the peer counts as dead", PPP_LIVENESS);
 
-const hex = (id: Buffer): string => id.toString("hex");
-
-/** Runs a Pirate queue until Ctrl-C (or until it fails), printing where it listens. */
-function serveQueue(
-  ctx: { signal: AbortSignal; out(line: string): void },
-  q: { start(): Promise<void>; close(): Promise<void>; readonly done: Promise<void>; readonly frontendEndpoint: string; readonly backendEndpoint: string },
-): Promise<void> {
-  return serveUntilAborted(ctx.signal, q, {
+/**
+ * Runs a Pirate queue until Ctrl-C (or until it fails): prints where it
+ * listens, the workers coming and going, the requests it drops, and a
+ * summary at the end. Both queues are the same server (`QueueServer` of
+ * `@zkit/reliability`); `left` is how the summary names the workers gone
+ * ("lost" where nothing expires, "expired" where heartbeats do).
+ */
+async function serveQueue(ctx: { signal: AbortSignal; out(line: string): void }, q: SimplePirateQueue | ParanoidPirateQueue, left: "lost" | "expired"): Promise<void> {
+  q.on("worker-ready", ({ worker }) => ctx.out(`I: worker ${worker} ready`));
+  q.on("worker-gone", ({ worker, reason, inHand }) => ctx.out(`W: worker ${worker} ${left === "lost" ? "gone" : "expired"} (${reason})${inHand > 0 ? ", its request goes to the next worker" : ""}`));
+  q.on("request-dropped", ({ client }) => ctx.out(`W: request from ${client} dropped: no worker answered it`));
+  await serveUntilAborted(ctx.signal, q, {
     started: () => {
       ctx.out(`listening on ${q.frontendEndpoint} (frontend)`);
       ctx.out(`listening on ${q.backendEndpoint} (backend)`);
     },
     until: () => q.done,
   });
+  const s = q.stats;
+  ctx.out(
+    `I: ${s.requests} requests, ${s.replies} replies, ${s.workersExpired} workers ${left}, ${s.redispatched} requests re-dispatched, ${s.lostRequests} requests lost, ` +
+      `${s.malformed + s.unexpected} bad messages dropped`,
+  );
 }
 
 /** An echo handler that "works" `workMs` first (interrupted by Ctrl-C). */
@@ -47,11 +58,14 @@ function echoAfter(ctx: { flags: { "work-ms": number }; signal: AbortSignal }): 
 const sppQueue = defineCommand({
   path: ["spp", "queue"],
   summary: "runs a Simple Pirate queue (LRU, REQ workers) until Ctrl-C",
-  flags: { frontend: FRONTEND, backend: BACKEND },
+  flags: { frontend: FRONTEND, backend: BACKEND, metrics: METRICS_FLAG },
+  metrics: SPP_QUEUE_METRICS,
   details: [
     "Clients are Lazy Pirate REQ clients (`zkit lpp client`); workers are REQ sockets that send",
     "READY (0x01) once (`zkit spp worker`). Each bound endpoint is printed as",
     "'listening on <endpoint> (frontend|backend)'; 'tcp://127.0.0.1:*' takes an ephemeral port.",
+    "A worker whose connection ends is reported at once ('W: worker <id> gone'), and the request",
+    "it held goes to the next worker.",
     "",
     "example: zkit spp queue --frontend tcp://*:5555 --backend tcp://*:5556 -v",
   ].join("\n"),
@@ -61,46 +75,48 @@ const sppQueue = defineCommand({
       backend: ctx.flags.backend,
       ...traceOption(ctx),
     });
-    q.on("worker-ready", ({ identity }) => ctx.out(`I: worker ${hex(identity)} ready`));
-    q.on("worker-lost", ({ identity }) => ctx.out(`W: worker ${hex(identity)} gone, its request passed to the next worker`));
-    await serveQueue(ctx, q);
-    const s = q.stats;
-    ctx.out(`I: ${s.requests} requests, ${s.replies} replies, ${s.malformed} malformed dropped, ${s.workersLost} workers lost`);
+    await withMetrics(ctx, SPP_QUEUE_METRICS, q, () => serveQueue(ctx, q, "lost"));
   },
 });
 
 const sppWorker = defineCommand({
   path: ["spp", "worker"],
   summary: "runs a Simple Pirate echo worker until Ctrl-C",
-  flags: { connect: WORKER_CONNECT, "work-ms": WORK_MS },
+  flags: { connect: WORKER_CONNECT, "work-ms": WORK_MS, metrics: METRICS_FLAG },
+  metrics: SPP_WORKER_METRICS,
   details: [
     "Sends READY (0x01) over a REQ socket, then answers each request with its own frames.",
     "Simple Pirate has no heartbeats: the queue says nothing until it sends a request, so",
-    "the worker prints 'READY sent' and then 'first request from the queue'.",
+    "the worker prints 'READY sent' and then 'first request from the queue'. A request that",
+    "fails, or a malformed one, leaves a REQ socket stuck: the worker starts over on a fresh",
+    "socket with a new READY ('W: starting over ...').",
     "",
     "example: zkit spp worker --connect tcp://localhost:5556 --work-ms 100",
   ].join("\n"),
   async run(ctx) {
-    const echo = echoAfter(ctx);
+    const w = new SimplePirateWorker({ endpoint: ctx.flags.connect, handler: echoAfter(ctx), ...traceOption(ctx) });
     let first = true;
-    const handler = (request: Buffer[]): Promise<Buffer[]> => {
+    ctx.out(`I: connecting to ${ctx.flags.connect}`);
+    w.on("ready", ({ connection }) => {
+      if (connection === 1) ctx.out("I: READY sent; Simple Pirate has no heartbeat: the queue's first request will show it is there");
+      else if (ctx.flags.verbose) ctx.out(`I: READY sent on connection ${connection}`);
+    });
+    w.on("connected", () => {
       if (first) ctx.out("I: first request from the queue: serving");
       first = false;
-      return echo(request);
-    };
-    const w = new SimplePirateWorker({ endpoint: ctx.flags.connect, handler, ...traceOption(ctx) });
-    ctx.out(`I: connecting to ${ctx.flags.connect}`);
-    w.on("ready", () => ctx.out("I: READY sent; Simple Pirate has no heartbeat: the queue's first request will show it is there"));
-    w.on("handler-error", (err) => ctx.err(`E: request dropped: ${(err as Error)?.message ?? String(err)}`));
-    await serveUntilAborted(ctx.signal, w, { until: () => w.done });
-    ctx.out(`I: ${w.stats.replies} requests answered`);
+    });
+    w.on("reconnecting", ({ reason }) => ctx.out(`W: starting over on a fresh socket (${reason === "malformed" ? "a malformed request" : "the request failed"})`));
+    w.on("handler-error", ({ error }) => ctx.err(`E: request dropped: ${(error as Error)?.message ?? String(error)}`));
+    await withMetrics(ctx, SPP_WORKER_METRICS, w, () => serveUntilAborted(ctx.signal, w, { until: () => w.done }));
+    ctx.out(`I: ${w.stats.replies} requests answered, ${w.stats.reconnects} reconnects`);
   },
 });
 
 const pppQueue = defineCommand({
   path: ["ppp", "queue"],
   summary: "runs a Paranoid Pirate queue (6/PPP: heartbeats, worker expiry) until Ctrl-C",
-  flags: { frontend: FRONTEND, backend: BACKEND, "heartbeat-ms": HEARTBEAT_MS, liveness: LIVENESS },
+  flags: { frontend: FRONTEND, backend: BACKEND, "heartbeat-ms": HEARTBEAT_MS, liveness: LIVENESS, metrics: METRICS_FLAG },
+  metrics: PPP_QUEUE_METRICS,
   details: [
     "Clients are Lazy Pirate REQ clients (`zkit lpp client`); workers speak 6/PPP over DEALER",
     "(`zkit ppp worker`). Workers silent for liveness x heartbeat-ms are expired, idle or busy.",
@@ -116,17 +132,7 @@ const pppQueue = defineCommand({
       liveness: ctx.flags.liveness,
       ...traceOption(ctx),
     });
-    q.on("worker-ready", ({ worker }) => ctx.out(`I: worker ${worker} ready`));
-    q.on("worker-gone", ({ worker, reason, inHand }) =>
-      ctx.out(`W: worker ${worker} expired (${reason})${inHand > 0 ? ", its request goes to the next worker" : ""}`),
-    );
-    q.on("request-dropped", ({ client }) => ctx.out(`W: request from ${client} dropped: no worker answered it`));
-    await serveQueue(ctx, q);
-    const s = q.stats;
-    ctx.out(
-      `I: ${s.requests} requests, ${s.replies} replies, ${s.workersExpired} workers expired, ${s.redispatched} requests re-dispatched, ${s.lostRequests} requests lost, ` +
-        `${s.malformed + s.unexpected} bad messages dropped`,
-    );
+    await withMetrics(ctx, PPP_QUEUE_METRICS, q, () => serveQueue(ctx, q, "expired"));
   },
 });
 
@@ -140,7 +146,9 @@ const pppWorker = defineCommand({
     liveness: LIVENESS,
     "reconnect-ms": { type: "number", default: PPP_RECONNECT_INITIAL_MS, help: "first wait before reconnecting to a silent queue, in ms (doubles each time)" },
     "reconnect-max-ms": { type: "number", default: PPP_RECONNECT_MAX_MS, help: "longest wait before reconnecting, in ms" },
+    metrics: METRICS_FLAG,
   },
+  metrics: PPP_WORKER_METRICS,
   details: [
     "Sends READY (0x01) over a DEALER socket and heartbeats (0x02); answers each request with its",
     "own frames. When the queue is silent for liveness x heartbeat-ms it reconnects on a fresh",
@@ -193,7 +201,7 @@ const pppWorker = defineCommand({
       if (reason === "silent") lastDelay = delayMs;
     });
     w.on("handler-error", ({ error }) => ctx.err(`E: request dropped: ${(error as Error)?.message ?? String(error)}`));
-    await serveUntilAborted(ctx.signal, w, { until: () => w.done });
+    await withMetrics(ctx, PPP_WORKER_METRICS, w, () => serveUntilAborted(ctx.signal, w, { until: () => w.done }));
     ctx.out(`I: ${w.stats.replies} requests answered, ${w.stats.reconnects} reconnects`);
   },
 });

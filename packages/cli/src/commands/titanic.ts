@@ -4,25 +4,49 @@
  * @module
  */
 import { TimeoutError } from "@zkit/core";
-import { DEFAULT_HEARTBEAT_INTERVAL_MS } from "@zkit/mdp";
-import { DEFAULT_DIR, DEFAULT_DISPATCH_CONCURRENCY, DEFAULT_DISPATCH_INTERVAL_MS, DEFAULT_DISPATCH_TIMEOUT_MS, DEFAULT_POLL_INTERVAL_MS, Titanic, TitanicClient } from "@zkit/titanic";
+import { MDP_HEARTBEAT_INTERVAL_MS } from "@zkit/mdp";
+import { TITANIC_DIR, TITANIC_DISPATCH_CONCURRENCY, TITANIC_DISPATCH_INTERVAL_MS, TITANIC_DISPATCH_TIMEOUT_MS, TITANIC_POLL_INTERVAL_MS, Titanic, TitanicClient } from "@zkit/titanic";
 import { UsageError, defineCommand, type Command } from "../command.js";
+import { METRICS_FLAG, defineMetrics, withMetrics } from "../metrics.js";
 import { traceOption } from "../trace.js";
 import { connectFlag, heartbeatFlag, serveUntilAborted, showFrame } from "./common.js";
 
 const CONNECT = connectFlag("the Majordomo broker to connect to (CZMQ endpoint list)");
+
+/** What `zkit titanic --metrics` serves: Titanic's `stats`, with its store's pending and stored requests. */
+const TITANIC_METRICS = defineMetrics<Titanic>()({
+  prefix: "zkit_titanic_server",
+  counters: {
+    requests: "Requests stored on disk and acknowledged (titanic.request answered 200).",
+    polls: "titanic.reply calls.",
+    closes: "titanic.close calls.",
+    dispatched: "Requests forwarded to their service (a request may be forwarded more than once).",
+    replies: "Replies stored on disk.",
+    dispatchTimeouts: "Forwards whose reply did not come within --dispatch-timeout-ms.",
+    recovered: "Pending requests found in the directory at start.",
+    corrupt: "Damaged files found and moved to corrupt/.",
+    malformed: "Malformed requests to the titanic.* services, answered 400.",
+    storageErrors: "Reads or writes of the store that failed (answered 500, or retried later).",
+  },
+  statGauges: {
+    pending: "Requests stored and not answered yet now.",
+    stored: "Requests in the store now: pending or answered, not closed.",
+  },
+});
 
 const server = defineCommand({
   path: ["titanic"],
   summary: "runs a Titanic server (9/TSP): stores requests on disk, forwards them when their service is up",
   flags: {
     connect: CONNECT,
-    dir: { type: "string", default: DEFAULT_DIR, help: "the storage directory (created if missing; one Titanic per directory)" },
-    "heartbeat-ms": heartbeatFlag("heartbeat interval with the broker, in ms (use the broker's)", DEFAULT_HEARTBEAT_INTERVAL_MS),
-    "dispatch-interval-ms": { type: "number", default: DEFAULT_DISPATCH_INTERVAL_MS, min: 1, help: "how often pending requests are retried, in ms" },
-    "dispatch-timeout-ms": { type: "number", default: DEFAULT_DISPATCH_TIMEOUT_MS, min: 1, help: "how long a forwarded request waits for its reply, in ms" },
-    concurrency: { type: "number", default: DEFAULT_DISPATCH_CONCURRENCY, min: 1, help: "the most requests forwarded at once" },
+    dir: { type: "string", default: TITANIC_DIR, help: "the storage directory (created if missing; one Titanic per directory)" },
+    "heartbeat-ms": heartbeatFlag("heartbeat interval with the broker, in ms (use the broker's)", MDP_HEARTBEAT_INTERVAL_MS),
+    "dispatch-interval-ms": { type: "number", default: TITANIC_DISPATCH_INTERVAL_MS, min: 1, help: "how often pending requests are retried, in ms" },
+    "dispatch-timeout-ms": { type: "number", default: TITANIC_DISPATCH_TIMEOUT_MS, min: 1, help: "how long a forwarded request waits for its reply, in ms" },
+    concurrency: { type: "number", default: TITANIC_DISPATCH_CONCURRENCY, min: 1, help: "the most requests forwarded at once" },
+    metrics: METRICS_FLAG,
   },
+  metrics: TITANIC_METRICS,
   details: [
     "Registers titanic.request, titanic.reply and titanic.close with the broker and prints",
     "'titanic ready ...' once it serves. Every request is fsynced to the directory before",
@@ -54,12 +78,14 @@ const server = defineCommand({
       t.on("closed", ({ uuid }) => ctx.out(`I: closed request ${uuid}`));
       t.on("malformed", ({ service, reason }) => ctx.out(`W: malformed ${service} request answered 400: ${reason}`));
     }
-    await serveUntilAborted(ctx.signal, t, {
-      started: () => {
-        const s = t.stats;
-        ctx.out(`titanic ready at ${ctx.flags.connect}, store ${t.dir} (${s.pending} pending, ${s.stored - s.pending} answered)`);
-      },
-    });
+    await withMetrics(ctx, TITANIC_METRICS, t, () =>
+      serveUntilAborted(ctx.signal, t, {
+        started: () => {
+          const s = t.stats;
+          ctx.out(`titanic ready at ${ctx.flags.connect}, store ${t.dir} (${s.pending} pending, ${s.stored - s.pending} answered)`);
+        },
+      }),
+    );
     const s = t.stats;
     ctx.out(`titanic stopped: ${s.requests} requests stored, ${s.replies} replies stored, ${s.closes} closed, ${s.pending} pending`);
   },
@@ -72,7 +98,7 @@ const request = defineCommand({
   flags: {
     connect: CONNECT,
     service: { type: "string", default: "echo", help: "the service to send it to" },
-    "poll-ms": { type: "number", default: DEFAULT_POLL_INTERVAL_MS, min: 0, help: "how often to ask titanic.reply while the request is pending, in ms" },
+    "poll-ms": { type: "number", default: TITANIC_POLL_INTERVAL_MS, min: 0, help: "how often to ask titanic.reply while the request is pending, in ms" },
     "timeout-ms": { type: "number", default: 0, help: "give up after this many ms (exit 1); 0 waits as long as it takes" },
   },
   details: [

@@ -1,0 +1,3 @@
+import { zkitVitestConfig } from "../../vitest.shared.js";
+
+export default zkitVitestConfig();
