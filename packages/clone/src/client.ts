@@ -27,7 +27,7 @@ import {
 import { KVMsg } from "@zkit/kvmsg";
 import { Backoff, Heartbeat, Lifecycle } from "@zkit/reliability";
 import { ZLoop } from "@zkit/zloop";
-import { HUGZ, KTHXBAI, decodeSnapshotReply, decodeUpdate, encodeIcanhaz, inSubtree, type Update } from "./protocol.js";
+import { HUGZ, KTHXBAI, decodeSnapshotReply, decodeUpdate, encodeIcanhaz, inSubtree, type CloneDialect, type Update } from "./protocol.js";
 
 const log = getLogger("clone");
 const malformedLog = new LogBurst(log, "malformed messages dropped (see stats.malformed)");
@@ -105,6 +105,15 @@ export interface CloneClientOptions {
    * @defaultValue 1000
    */
   receiveHighWaterMark?: number;
+  /**
+   * Ask for snapshots in this form, with zkit's extension of ICANHAZ (a
+   * third frame, see `encodeIcanhaz`): `"guide"` gets each key's uuid and
+   * properties, `ttl` as an absolute deadline in epoch ms (what the passive
+   * server of a pair asks its peer for). Servers other than zkit's drop
+   * such a request as malformed: leave it unset for them.
+   * @defaultValue undefined (a plain ICANHAZ: the server's own form)
+   */
+  snapshotForm?: CloneDialect;
   /**
    * Called with every message in and out, `socket` `"snapshot"`,
    * `"subscriber"` or `"publisher"`.
@@ -249,6 +258,7 @@ export class CloneClient extends Lifecycle<CloneClientEvents> {
   readonly #snapshotTimeoutMs: number;
   readonly #settleMs: number;
   readonly #rcvhwm: number;
+  readonly #snapshotForm: CloneDialect | undefined;
   readonly #trace: TraceFn | undefined;
   readonly #backoff: Backoff;
   readonly #loop = new ZLoop({ nonstop: true });
@@ -278,7 +288,7 @@ export class CloneClient extends Lifecycle<CloneClientEvents> {
     super({ owner: "CloneClient", channel: "zkit:clone:client", closeOnInterrupt: true });
     const o = readOptions(options, {
       owner: "CloneClient",
-      known: ["servers", "subtree", "serverTtlMs", "snapshotTimeoutMs", "subscribeSettleMs", "resyncInitialMs", "resyncMaxMs", "receiveHighWaterMark", "trace"],
+      known: ["servers", "subtree", "serverTtlMs", "snapshotTimeoutMs", "subscribeSettleMs", "resyncInitialMs", "resyncMaxMs", "receiveHighWaterMark", "snapshotForm", "trace"],
       example: '{ servers: ["tcp://localhost:5556"], subtree: "/client/" }',
     });
     const servers = o.raw("servers") ?? [];
@@ -293,6 +303,9 @@ export class CloneClient extends Lifecycle<CloneClientEvents> {
     const maxMs = o.number("resyncMaxMs", CLONE_RESYNC_MAX_MS, { min: 0 });
     if (maxMs < initialMs) o.fail("resyncMaxMs", `(${maxMs}) must be >= resyncInitialMs (${initialMs})`);
     this.#rcvhwm = o.number("receiveHighWaterMark", 1000, { min: 0, integer: true });
+    const form = o.raw("snapshotForm");
+    if (form !== undefined && form !== "rfc" && form !== "guide") o.fail("snapshotForm", `must be "rfc" or "guide" (or left out), got ${describeValue(form)}`);
+    this.#snapshotForm = form as CloneDialect | undefined;
     this.#trace = o.function<TraceFn>("trace", "({ direction, socket, frames }) => void");
     this.#backoff = new Backoff({ initialMs, maxMs, jitter: 0.1 });
     this.#heartbeat = new Heartbeat({
@@ -530,8 +543,18 @@ export class CloneClient extends Lifecycle<CloneClientEvents> {
     // update is never sent before one is there to take it
     // noDrop: a collector that is behind refuses the update (EAGAIN) instead
     // of dropping it at the high-water mark, and #drain tries again;
-    // immediate: a server that is down has no queue to fill and block the others
-    this.#publisher = new ZSocket("XPUB", { verbosity: "allSubs", noDrop: true, immediate: true });
+    // immediate: a server that is down has no queue to fill and block the others;
+    // ZMTP heartbeats: a frozen server's connection is dropped after the
+    // server ttl, so its full queue stops blocking the updates to its peer
+    const hb = Math.max(1, Math.round(this.#serverTtlMs / 5));
+    this.#publisher = new ZSocket("XPUB", {
+      verbosity: "allSubs",
+      noDrop: true,
+      immediate: true,
+      heartbeatInterval: hb,
+      heartbeatTimeout: Math.max(hb, Math.round(this.#serverTtlMs)),
+      heartbeatTimeToLive: Math.max(hb, Math.round(this.#serverTtlMs)),
+    });
     for (const s of this.#servers) this.#publisher.connect(offset(s, 2));
     this.#loop.reader(this.#publisher, this.#onCollectorSubscription);
     this.#heartbeat.start(this.#loop);
@@ -600,7 +623,7 @@ export class CloneClient extends Lifecycle<CloneClientEvents> {
     s.settleTimer = undefined;
     s.state = "syncing";
     s.lastSnapshotMessage = now();
-    const frames = encodeIcanhaz(this.#subtree);
+    const frames = encodeIcanhaz(this.#subtree, this.#snapshotForm);
     this.#trace?.({ direction: "out", socket: "snapshot", frames });
     void s.snapshot.send(frames).catch(() => {});
     const check = Math.max(1, Math.min(this.#snapshotTimeoutMs / 4, 250));

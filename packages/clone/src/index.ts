@@ -6,7 +6,10 @@
  * expires ephemeral keys and sends HUGZ when idle; {@link CloneClient}
  * keeps a copy (snapshot, then live updates with no gap), sends updates,
  * moves to the other server when one goes silent, and resyncs when updates
- * were lost. The messages are `KVMsg` of `@zkit/kvmsg`.
+ * were lost. Two servers make a Binary Star pair (the `bstar` option, on
+ * `@zkit/bstar`): the passive follows the active and holds the client
+ * updates it has not seen published ({@link PendingList}), and publishes
+ * them when it takes over. The messages are `KVMsg` of `@zkit/kvmsg`.
  *
  * @packageDocumentation
  */
@@ -20,6 +23,9 @@ export {
   CLONE_RANDOM_PORT_LAST,
   CLONE_SNAPSHOT_SEND_TIMEOUT_MS,
   CLONE_TTL_CHECK_INTERVAL_MS,
+  CLONE_PEER_TTL_MS,
+  CLONE_SEEN_MEMORY_MS,
+  type ClonePairOptions,
   type CloneServerEvents,
   type CloneServerOptions,
   type CloneServerStats,
@@ -40,6 +46,7 @@ export {
   type CloneResyncReason,
   type CloneSetOptions,
 } from "./client.js";
+export { PendingList, type PendingUpdate } from "./pending.js";
 export { CloneStore, type StoreEntry, type StoreSnapshot } from "./store.js";
 export {
   CLONE_PORT,

@@ -52,6 +52,13 @@ export interface SnapshotRequest {
   readonly client: Buffer;
   /** The subtree asked for: `""` for every key, or a key prefix. */
   readonly subtree: string;
+  /**
+   * The form the client asked for, a zkit extension (a third frame after
+   * ICANHAZ?: `"rfc"` or `"guide"`), or `undefined`: the server's own. The
+   * passive server of a pair asks for `"guide"`, whose KVSYNC carries each
+   * key's uuid and ttl deadline.
+   */
+  readonly form: CloneDialect | undefined;
 }
 
 /** What a client's snapshot socket receives. */
@@ -60,18 +67,30 @@ export type SnapshotReply = { readonly kind: "kvsync"; readonly msg: KVMsg } | {
 /** What a client's subscriber receives. */
 export type Update = { readonly kind: "kvpub"; readonly msg: KVMsg } | { readonly kind: "hugz"; readonly sequence: number };
 
-/** Client -> server: `["ICANHAZ?"][subtree]`. */
-export function encodeIcanhaz(subtree: string): Buffer[] {
-  return [ICANHAZ_FRAME, Buffer.from(subtree, "utf8")];
+/**
+ * Client -> server: `["ICANHAZ?"][subtree]`, or, with `form`, zkit's
+ * extension `["ICANHAZ?"][subtree][form]` that asks for the snapshot in
+ * that form (servers other than zkit's drop it as malformed).
+ */
+export function encodeIcanhaz(subtree: string, form?: CloneDialect): Buffer[] {
+  const frames = [ICANHAZ_FRAME, Buffer.from(subtree, "utf8")];
+  if (form !== undefined) frames.push(Buffer.from(form));
+  return frames;
 }
 
 /** Decodes `[client]["ICANHAZ?"][subtree]` from the snapshot ROUTER. */
 export function decodeIcanhaz(frames: readonly Buffer[]): SnapshotRequest | ProtocolError {
   const what = "12/CHP snapshot request";
   if (frames.length === 0) return new ProtocolError(`${what}: empty message`);
-  if (frames.length !== 3) return new ProtocolError(`${what}: expected ["ICANHAZ?"][subtree], got ${frames.length - 1} frame(s) after the routing id`);
+  if (frames.length !== 3 && frames.length !== 4) return new ProtocolError(`${what}: expected ["ICANHAZ?"][subtree], got ${frames.length - 1} frame(s) after the routing id`);
   if (!frames[1]!.equals(ICANHAZ_FRAME)) return new ProtocolError(`${what}: frame 1 must be "ICANHAZ?", got ${describe(frames[1]!)}`, 1);
-  return { client: frames[0]!, subtree: frames[2]!.toString("utf8") };
+  let form: CloneDialect | undefined;
+  if (frames.length === 4) {
+    const f = frames[3]!.toString("latin1");
+    if (f !== "rfc" && f !== "guide") return new ProtocolError(`${what}: frame 3, the form asked for, must be "rfc" or "guide", got ${describe(frames[3]!)}`, 3);
+    form = f;
+  }
+  return { client: frames[0]!, subtree: frames[2]!.toString("utf8"), form };
 }
 
 /**

@@ -6,11 +6,15 @@
  * lifecycle is a `Lifecycle` of `@zkit/reliability`.
  * @module
  */
-import { ErrorCode, LogBurst, ProtocolError, ZSocket, ZkitError, getLogger, readOptions, type TraceFn } from "@zkit/core";
-import type { KVMsg } from "@zkit/kvmsg";
+import { randomUUID } from "node:crypto";
+import { ErrorCode, InvalidArgumentError, LogBurst, ProtocolError, ZSocket, ZkitError, describeValue, getLogger, parseEndpoints, readOptions, type TraceFn } from "@zkit/core";
+import { BSTAR_HEARTBEAT_INTERVAL_MS, BinaryStar, type BinaryStarRole, type BinaryStarState, type StateChangeInfo } from "@zkit/bstar";
+import { KVMsg } from "@zkit/kvmsg";
 import { Lifecycle, peerId } from "@zkit/reliability";
 import { ZLoop } from "@zkit/zloop";
-import { CLONE_PORT, decodeIcanhaz, decodeKvset, encodeHugz, encodeKthxbai, encodeKvsync, type CloneDialect } from "./protocol.js";
+import { CloneClient } from "./client.js";
+import { PendingList } from "./pending.js";
+import { CLONE_PORT, decodeIcanhaz, decodeKvset, encodeHugz, encodeKthxbai, encodeKvsync, ttlSeconds, type CloneDialect, type SnapshotRequest } from "./protocol.js";
 import { CloneStore, type StoreEntry } from "./store.js";
 
 const log = getLogger("clone");
@@ -32,9 +36,61 @@ export const CLONE_RANDOM_PORT_FIRST = 20_000;
 export const CLONE_RANDOM_PORT_LAST = 60_000;
 /** How many random bases `port: 0` tries before it gives up. */
 export const CLONE_RANDOM_PORT_ATTEMPTS = 50;
+/** Default of {@link ClonePairOptions.peerTtlMs}: the clients' server ttl. */
+export const CLONE_PEER_TTL_MS = 5000;
+/** How long the passive remembers an update the active published that never reached its own collector, in ms. */
+export const CLONE_SEEN_MEMORY_MS = 60_000;
+
+const EMPTY = Buffer.alloc(0);
 
 /** How many KVSYNC messages are handed to the snapshot socket before the server awaits them. */
 const SNAPSHOT_BATCH = 256;
+
+/**
+ * One server of a Binary Star pair of Clone servers (the Guide's clonesrv6),
+ * the {@link CloneServerOptions.bstar} option. The pair runs on
+ * `@zkit/bstar`'s {@link BinaryStar}: each server publishes its Binary Star
+ * state on `local` and hears its peer's on `remote`; snapshot requests are
+ * the votes, so only the active server serves them.
+ */
+export interface ClonePairOptions {
+  /** `"primary"` or `"backup"`: the primary is active when both start together. One of each per pair. */
+  role: BinaryStarRole;
+  /**
+   * Where this server publishes its Binary Star state, a CZMQ endpoint list
+   * (no prefix binds): e.g. `"tcp://*:5003"` (the Guide's primary),
+   * `"tcp://127.0.0.1:*"` for an ephemeral port (read it from
+   * {@link CloneServer.stateEndpoint}).
+   */
+  local: string;
+  /**
+   * The peer's state publisher (no prefix connects), e.g.
+   * `"tcp://backup-host:5004"`; or give it later with
+   * {@link CloneServer.connectPeer}.
+   * @defaultValue undefined (connectPeer)
+   */
+  remote?: string;
+  /**
+   * The peer's Clone server, `tcp://host:P` (its snapshot port; its updates
+   * come from P + 1): the passive follows it there. Or give it later with
+   * {@link CloneServer.connectPeer}.
+   * @defaultValue undefined (connectPeer)
+   */
+  peer?: string;
+  /**
+   * Binary Star's state heartbeat, in ms; the peer counts as gone after 2.
+   * The same on both servers.
+   * @defaultValue 1000 (`BSTAR_HEARTBEAT_INTERVAL_MS` of `@zkit/bstar`)
+   */
+  heartbeatIntervalMs?: number;
+  /**
+   * The passive takes the active for silent (and resyncs its copy) after
+   * this long without an update or HUGZ from it: a few of the active's
+   * `hugzIntervalMs`.
+   * @defaultValue 5000 ({@link CLONE_PEER_TTL_MS})
+   */
+  peerTtlMs?: number;
+}
 
 /** Options of a {@link CloneServer}. */
 export interface CloneServerOptions {
@@ -88,6 +144,14 @@ export interface CloneServerOptions {
    */
   maxFrameBytes?: number;
   /**
+   * Makes this server one half of a Binary Star pair (see
+   * {@link ClonePairOptions}): the active serves as a single server does;
+   * the passive follows the active's map and holds the client updates it
+   * has not seen the active publish, and publishes them when it takes over.
+   * @defaultValue undefined (a single server, always active)
+   */
+  bstar?: ClonePairOptions;
+  /**
    * Called with every message in and out, `socket` `"snapshot"`,
    * `"publisher"` or `"collector"` (`zkit clone server -v`).
    * @defaultValue undefined
@@ -107,6 +171,14 @@ export interface CloneServerEvents {
   "snapshot-dropped": [info: { client: string; subtree: string; sent: number; reason: string }];
   /** A malformed message was dropped and counted. */
   malformed: [info: { reason: string; frame: number | undefined; peer: string | undefined; socket: "snapshot" | "collector" }];
+  /** (A pair) it became active: `republished` held updates were applied and published, from sequence `sequence` on. */
+  active: [info: StateChangeInfo & { republished: number; sequence: number }];
+  /** (A pair) it became passive: it follows its peer and holds client updates. */
+  passive: [info: StateChangeInfo];
+  /** (A pair, passive) its copy of the active's map was replaced by a snapshot at `sequence`; `pruned` held updates were settled by it. */
+  resynced: [info: { sequence: number; keys: number; pruned: number }];
+  /** (A pair) a snapshot request was refused: this server is not active (Binary Star's vote); the client finds out by its snapshot timeout. */
+  "snapshot-refused": [info: { state: BinaryStarState }];
 }
 
 /** The counters of a {@link CloneServer}. */
@@ -125,6 +197,27 @@ export interface CloneServerStats {
   readonly hugz: number;
   /** Malformed messages dropped. */
   readonly malformed: number;
+  /** (A pair) client updates held by the passive (all it ever held). */
+  readonly held: number;
+  /** (A pair) held updates settled by the active's publication or snapshot. */
+  readonly settled: number;
+  /** (A pair) held updates applied and published on becoming active. */
+  readonly republished: number;
+  /** (A pair) updates without a uuid the passive could not hold (it could never match them). */
+  readonly unidentified: number;
+  /** (A pair) snapshot requests refused while not active. */
+  readonly refused: number;
+  /** (A pair) held updates now. */
+  readonly pending: number;
+}
+
+interface PairConfig {
+  readonly role: BinaryStarRole;
+  readonly local: string;
+  readonly remote: string | undefined;
+  peer: string | undefined;
+  readonly heartbeatIntervalMs: number;
+  readonly peerTtlMs: number;
 }
 
 /**
@@ -146,10 +239,16 @@ export interface CloneServerStats {
  * - When nothing was published for `hugzIntervalMs`, it publishes HUGZ.
  * - Malformed messages are dropped, counted and logged (`zkit:clone`).
  *
- * The store and the publishing are kept apart from the sockets so a server
- * can also run as one half of a Binary Star pair (a passive server holds
- * client updates instead of publishing them); that is not part of this
- * class yet.
+ * With the `bstar` option it is one server of a Binary Star pair (the
+ * Guide's clonesrv6, on `@zkit/bstar`): a snapshot request is a Binary
+ * Star vote, served only by the active server. The passive follows the
+ * active (a snapshot in the Guide's form, so ttl deadlines and uuids come
+ * too, then its updates; the sequence stays the active's), and holds the
+ * client updates of its own collector until it sees the active publish
+ * them ({@link PendingList}); when it becomes active it applies and
+ * publishes what it still holds, with sequences above the highest it saw,
+ * so no update that reached either server is lost. Only the active expires
+ * keys and sends HUGZ.
  *
  * @example
  * ```ts
@@ -176,7 +275,14 @@ export class CloneServer extends Lifecycle<CloneServerEvents> {
   #collector: ZSocket<"SUB"> | undefined;
   #lastPublish = 0;
   readonly #sending = new Set<Promise<void>>();
-  #stats = { updates: 0, expired: 0, snapshots: 0, snapshotsDropped: 0, kvsyncs: 0, hugz: 0, malformed: 0 };
+  readonly #pair: PairConfig | undefined;
+  readonly #pending = new PendingList();
+  #bstar: BinaryStar | undefined;
+  #voterFeed: ZSocket<"DEALER"> | undefined;
+  #active: boolean;
+  #replica: CloneClient | undefined;
+  #replicaSince = 0;
+  #stats = { updates: 0, expired: 0, snapshots: 0, snapshotsDropped: 0, kvsyncs: 0, hugz: 0, malformed: 0, held: 0, settled: 0, republished: 0, unidentified: 0, refused: 0 };
 
   /**
    * @param options - see {@link CloneServerOptions}
@@ -186,7 +292,7 @@ export class CloneServer extends Lifecycle<CloneServerEvents> {
     super({ owner: "CloneServer", channel: "zkit:clone:server" });
     const o = readOptions(options, {
       owner: "CloneServer",
-      known: ["port", "host", "dialect", "hugzIntervalMs", "ttlCheckIntervalMs", "snapshotSendTimeoutMs", "maxFrameBytes", "trace"],
+      known: ["port", "host", "dialect", "hugzIntervalMs", "ttlCheckIntervalMs", "snapshotSendTimeoutMs", "maxFrameBytes", "bstar", "trace"],
       example: '{ port: 5556 }',
     });
     this.#requestedPort = o.number("port", CLONE_PORT, { min: 0, integer: true, meaning: "the base port P; 0 picks free ports" });
@@ -201,6 +307,9 @@ export class CloneServer extends Lifecycle<CloneServerEvents> {
     this.#snapshotSendTimeoutMs = o.number("snapshotSendTimeoutMs", CLONE_SNAPSHOT_SEND_TIMEOUT_MS, { min: 0, exclusive: true });
     this.#maxFrameBytes = o.number("maxFrameBytes", CLONE_MAX_FRAME_BYTES, { min: 1, integer: true, infinity: true });
     this.#trace = o.function<TraceFn>("trace", "({ direction, socket, frames }) => void");
+    const pair = o.raw("bstar");
+    this.#pair = pair === undefined ? undefined : readPair(pair);
+    this.#active = this.#pair === undefined;
   }
 
   /** The base port P, once started (the one picked, for `port: 0`). */
@@ -252,7 +361,45 @@ export class CloneServer extends Lifecycle<CloneServerEvents> {
 
   /** The counters since it started (a snapshot). */
   get stats(): CloneServerStats {
-    return { ...this.#stats };
+    return { ...this.#stats, pending: this.#pending.size };
+  }
+
+  /**
+   * True while it serves clients: always for a single server; in a pair,
+   * while it is the active one.
+   */
+  get active(): boolean {
+    return this.#active;
+  }
+
+  /** Its Binary Star state in a pair (`primary`/`backup` until the pair settles, then `active`/`passive`); `active` for a single server. */
+  get starState(): BinaryStarState {
+    return this.#bstar?.starState ?? (this.#pair === undefined ? "active" : this.#pair.role);
+  }
+
+  /** (A pair) where it publishes its Binary Star state (the real endpoint); `""` otherwise or before `start()`. */
+  get stateEndpoint(): string {
+    return this.#bstar?.stateEndpoint ?? "";
+  }
+
+  /**
+   * (A pair) tells this server where its peer is, when the `bstar` option
+   * left `remote` or `peer` out (both servers on ephemeral ports): call it
+   * once both have started.
+   *
+   * @param peer - the peer's Clone server, `tcp://host:P` (its {@link port})
+   * @param state - the peer's {@link stateEndpoint}, a CZMQ endpoint list
+   * @throws `InvalidArgumentError` for a single server or a bad endpoint;
+   *   `ClosedError` once closed
+   */
+  connectPeer(peer: string, state: string): void {
+    this.assertOpen("CloneServer.connectPeer");
+    const pair = this.#pair;
+    if (pair === undefined) throw new InvalidArgumentError("CloneServer.connectPeer: this server is not one of a pair (give the bstar option)");
+    pair.peer = checkPeer(peer, "CloneServer.connectPeer(peer)");
+    if (this.#bstar === undefined) throw new InvalidArgumentError("CloneServer.connectPeer: call it after start()");
+    this.#bstar.connectPeer(state);
+    if (!this.#active && this.#bstar.starState === "passive" && this.#replica === undefined) this.#follow();
   }
 
   /**
@@ -262,10 +409,21 @@ export class CloneServer extends Lifecycle<CloneServerEvents> {
    */
   protected async onStart(): Promise<void> {
     await this.#bindAll();
+    if (this.#pair !== undefined) {
+      try {
+        await this.#startPair(this.#pair);
+      } catch (err) {
+        this.#snapshot?.close({ lingerMs: 0 });
+        this.#publisher?.close({ lingerMs: 0 });
+        this.#collector?.close({ lingerMs: 0 });
+        throw err;
+      }
+    }
     this.#loop.reader(this.#snapshot!, this.#onSnapshot);
     this.#loop.reader(this.#collector!, this.#onCollector);
     this.#loop.timer(this.#hugzIntervalMs, 0, this.#hugz);
     this.#loop.timer(this.#ttlCheckIntervalMs, 0, this.#expire);
+    if (this.#pair !== undefined) this.#loop.timer(CLONE_SEEN_MEMORY_MS / 4, 0, () => this.#pending.forgetSeen(Date.now() - CLONE_SEEN_MEMORY_MS));
     this.#lastPublish = performance.now();
     this.#loop.start().catch((err: unknown) => this.fail(err));
     log.info("clone server started: snapshots %s, updates %s, collector %s (%s form)", this.snapshotEndpoint, this.publisherEndpoint, this.collectorEndpoint, this.#dialect);
@@ -274,6 +432,10 @@ export class CloneServer extends Lifecycle<CloneServerEvents> {
   /** Stops reading, lets the messages already sent leave (linger), closes the sockets. */
   protected async onClose(): Promise<void> {
     this.#loop.destroy();
+    const replica = this.#replica;
+    this.#replica = undefined;
+    this.#voterFeed?.close({ lingerMs: 0 });
+    await Promise.allSettled([replica?.close(), this.#bstar?.close()]);
     this.#snapshot?.close();
     this.#publisher?.close();
     this.#collector?.close();
@@ -327,6 +489,10 @@ export class CloneServer extends Lifecycle<CloneServerEvents> {
       this.#malformed("collector", update, undefined);
       return;
     }
+    if (!this.#active) {
+      this.#hold(update);
+      return;
+    }
     const published = this.#store.apply(update);
     this.#publish(published.encode());
     this.#stats.updates++;
@@ -342,22 +508,31 @@ export class CloneServer extends Lifecycle<CloneServerEvents> {
       this.#malformed("snapshot", req, msg[0]);
       return;
     }
+    if (this.#voterFeed !== undefined) {
+      // a pair: the request is a Binary Star vote; #onVote serves it if accepted
+      void this.#voterFeed.send([EMPTY, ...msg]).catch((err: unknown) => log.debug("vote not passed on: %s", (err as Error)?.message ?? String(err)));
+      return;
+    }
+    this.#serveSnapshot(req);
+  };
+
+  #serveSnapshot(req: SnapshotRequest): void {
     // the view is taken now, whole: updates published from here on have
     // sequences above the KTHXBAI's, and the client applies them after it
     const view = this.#store.snapshot(req.subtree);
-    const sending = this.#sendSnapshot(req.client, req.subtree, view.entries, view.sequence);
+    const sending = this.#sendSnapshot(req.client, req.subtree, view.entries, view.sequence, req.form ?? this.#dialect);
     this.#sending.add(sending);
     void sending.finally(() => this.#sending.delete(sending));
-  };
+  }
 
-  async #sendSnapshot(client: Buffer, subtree: string, entries: readonly StoreEntry[], sequence: number): Promise<void> {
+  async #sendSnapshot(client: Buffer, subtree: string, entries: readonly StoreEntry[], sequence: number, form: CloneDialect): Promise<void> {
     const sock = this.#snapshot!;
     let sent = 0;
     try {
       for (let i = 0; i < entries.length; i += SNAPSHOT_BATCH) {
         const batch: Promise<void>[] = [];
         for (const e of entries.slice(i, i + SNAPSHOT_BATCH)) {
-          const frames = encodeKvsync(client, e.msg, this.#dialect, e.expiresAt);
+          const frames = encodeKvsync(client, e.msg, form, e.expiresAt);
           this.#trace?.({ direction: "out", socket: "snapshot", frames });
           batch.push(sock.send(frames));
         }
@@ -365,7 +540,7 @@ export class CloneServer extends Lifecycle<CloneServerEvents> {
         sent += batch.length;
         this.#stats.kvsyncs += batch.length;
       }
-      const end = encodeKthxbai(client, sequence, subtree, this.#dialect);
+      const end = encodeKthxbai(client, sequence, subtree, form);
       this.#trace?.({ direction: "out", socket: "snapshot", frames: end });
       await sock.send(end);
     } catch (err) {
@@ -384,6 +559,7 @@ export class CloneServer extends Lifecycle<CloneServerEvents> {
   // -------------------------------------------------------------- timers
 
   #expire = (): void => {
+    if (!this.#active) return; // the active's deletes come with its updates
     for (const del of this.#store.expire()) {
       this.#publish(del.encode());
       this.#stats.expired++;
@@ -393,6 +569,7 @@ export class CloneServer extends Lifecycle<CloneServerEvents> {
   };
 
   #hugz = (): void => {
+    if (!this.#active) return;
     if (performance.now() - this.#lastPublish < this.#hugzIntervalMs) return;
     this.#publish(encodeHugz(this.#store.sequence, this.#dialect));
     this.#stats.hugz++;
@@ -404,9 +581,185 @@ export class CloneServer extends Lifecycle<CloneServerEvents> {
     void this.#publisher!.send(frames);
   }
 
+  // ---------------------------------------------------------------- pair
+
+  async #startPair(pair: PairConfig): Promise<void> {
+    const voter = `inproc://zkit-clone-voter-${randomUUID()}`;
+    const bstar = new BinaryStar({
+      role: pair.role,
+      local: pair.local,
+      ...(pair.remote !== undefined && { remote: pair.remote }),
+      voter,
+      heartbeatIntervalMs: pair.heartbeatIntervalMs,
+      closeOnInterrupt: false,
+      handler: this.#onVote,
+    });
+    bstar.on("active", (info) => this.#becomeActive(info));
+    bstar.on("passive", (info) => this.#becomePassive(info));
+    bstar.on("vote-rejected", ({ state }) => {
+      this.#stats.refused++;
+      this.notify("snapshot-refused", { state });
+    });
+    this.#bstar = bstar;
+    await bstar.start();
+    void bstar.done.then(
+      () => {
+        if (this.running) this.fail(new Error("CloneServer: its Binary Star closed while it was running"));
+      },
+      (err: unknown) => this.fail(err),
+    );
+    // snapshot requests reach Binary Star's voter through this, one hop of
+    // inproc: the snapshots themselves leave by this server's own ROUTER,
+    // which waits for room (mandatory) instead of dropping at the HWM
+    this.#voterFeed = new ZSocket("DEALER", { linger: 0 });
+    this.#voterFeed.connect(voter);
+    log.info("clone server: %s of a Binary Star pair (state on %s)", pair.role, bstar.stateEndpoint);
+  }
+
+  /** Binary Star accepted a vote (only while active): `request` is `[client][ICANHAZ?][subtree]...`. */
+  #onVote = (request: Buffer[]): undefined => {
+    const req = decodeIcanhaz(request);
+    if (req instanceof ProtocolError) return undefined; // checked before it was passed on
+    this.#serveSnapshot(req);
+    return undefined;
+  };
+
+  #hold(update: KVMsg): void {
+    const uuid = update.uuidHex;
+    if (uuid === "") {
+      this.#stats.unidentified++;
+      malformedLog.record("passive: an update of %s without a uuid cannot be matched with the active's; not held", update.key);
+      return;
+    }
+    if (this.#pending.hold(update, uuid, Date.now())) this.#stats.held++;
+    else this.#stats.settled++;
+  }
+
+  #becomeActive(info: StateChangeInfo): void {
+    const replica = this.#replica;
+    this.#replica = undefined;
+    if (replica !== undefined) {
+      this.#store.advanceTo(replica.sequence);
+      void replica.close();
+    }
+    this.#active = true;
+    // what the old active never published, in the order it came: applied
+    // and published now, with sequences after the highest this server saw
+    const held = this.#pending.drain();
+    const first = this.#store.sequence + 1;
+    for (const p of held) this.#applyAndPublish(p.msg);
+    this.#stats.republished += held.length;
+    this.#lastPublish = performance.now();
+    log.info("I: active (%s, was %s): %d held update(s) published from sequence %d", info.reason, info.from, held.length, first);
+    this.notify("active", { ...info, republished: held.length, sequence: this.#store.sequence });
+  }
+
+  #becomePassive(info: StateChangeInfo): void {
+    this.#active = false;
+    log.info("I: passive (%s, was %s)", info.reason, info.from);
+    this.notify("passive", info);
+    if (this.#replica === undefined && this.#pair?.peer !== undefined) this.#follow();
+  }
+
+  /** The passive follows the active's map: a snapshot in the Guide's form (uuids, ttl deadlines), then its updates. */
+  #follow(): void {
+    const pair = this.#pair!;
+    const replica = new CloneClient({
+      servers: [pair.peer!],
+      snapshotForm: "guide",
+      serverTtlMs: pair.peerTtlMs,
+      snapshotTimeoutMs: pair.peerTtlMs,
+      subscribeSettleMs: Math.min(this.#hugzIntervalMs, CLONE_PEER_TTL_MS),
+      resyncMaxMs: pair.peerTtlMs,
+      receiveHighWaterMark: 100_000,
+    });
+    this.#replica = replica;
+    replica.on("connecting", () => {
+      this.#replicaSince = Date.now();
+    });
+    replica.on("synced", ({ sequence }) => {
+      if (this.#replica !== replica) return;
+      const now = Date.now();
+      const entries: StoreEntry[] = [];
+      const uuids: string[] = [];
+      for (const msg of replica.map.values()) {
+        // the Guide's KVSYNC: ttl is the deadline in epoch ms
+        const deadline = msg.ttl;
+        let expiresAt: number | undefined;
+        let stored = msg;
+        if (deadline !== undefined && deadline > 0) {
+          expiresAt = deadline;
+          stored = msg.dup();
+          stored.ttl = Math.max(0, (deadline - now) / 1000);
+        }
+        entries.push({ msg: stored, expiresAt });
+        if (msg.uuid.length > 0) uuids.push(msg.uuidHex);
+      }
+      this.#store.reset(entries, sequence);
+      const pruned = this.#pending.resynced(uuids, this.#replicaSince);
+      this.#stats.settled += pruned;
+      log.info("I: passive: copy of the active's map at sequence %d (%d keys); %d held update(s) settled, %d held", sequence, entries.length, pruned, this.#pending.size);
+      this.notify("resynced", { sequence, keys: entries.length, pruned });
+    });
+    replica.on("change", (change) => {
+      if (this.#replica !== replica || change.origin !== "update") return;
+      const now = Date.now();
+      if (change.value === undefined) {
+        this.#store.mirror(new KVMsg({ key: change.key, sequence: change.sequence }), undefined);
+      } else {
+        const msg = replica.map.get(change.key)!;
+        const ttl = ttlSeconds(msg);
+        this.#store.mirror(msg, ttl === undefined ? undefined : now + ttl * 1000);
+      }
+      this.#stats.settled += this.#pending.published(change.key, change.uuid, now);
+    });
+    void replica.start().catch((err: unknown) => {
+      if (this.#replica === replica) log.warn("passive: cannot follow the active at %s: %s", pair.peer, (err as Error)?.message ?? String(err));
+    });
+  }
+
+  #applyAndPublish(update: KVMsg): void {
+    const published = this.#store.apply(update);
+    this.#publish(published.encode());
+    this.#stats.updates++;
+    const ttl = published.ttl !== undefined && published.ttl > 0 ? published.ttl : undefined;
+    this.notify("update", { key: published.key, sequence: published.sequence, uuid: published.uuidHex, deleted: published.size === 0, ttlSeconds: ttl });
+  }
+
   #malformed(socket: "snapshot" | "collector", error: ProtocolError, sender: Buffer | undefined): void {
     this.#stats.malformed++;
     malformedLog.record("%s: dropped a malformed message (%s)", socket, error.message);
     this.notify("malformed", { reason: error.message, frame: error.frame, peer: sender === undefined ? undefined : peerId(sender), socket });
   }
+}
+
+function checkPeer(peer: unknown, what: string): string {
+  const m = typeof peer === "string" ? /^tcp:\/\/([^\s/]+):(\d+)$/.exec(peer) : null;
+  const port = m === null ? NaN : Number(m[2]);
+  if (m === null || !(port >= 1 && port <= 65533)) throw new InvalidArgumentError(`${what} must be the peer Clone server's "tcp://host:P" (P its snapshot port), got ${describeValue(peer)}`);
+  return peer as string;
+}
+
+function readPair(options: unknown): PairConfig {
+  if (typeof options !== "object" || options === null) {
+    throw new InvalidArgumentError(`CloneServer option bstar must be an object such as { role: "primary", local: "tcp://*:5003", remote: "tcp://backup:5004", peer: "tcp://backup:5566" }, got ${describeValue(options)}`);
+  }
+  const o = readOptions(options as ClonePairOptions, {
+    owner: "CloneServer bstar",
+    known: ["role", "local", "remote", "peer", "heartbeatIntervalMs", "peerTtlMs"],
+    example: '{ role: "primary", local: "tcp://*:5003", remote: "tcp://backup:5004", peer: "tcp://backup:5566" }',
+  });
+  if (o.raw("role") === undefined) o.fail("role", 'is required: "primary" or "backup"');
+  const role = o.oneOf<BinaryStarRole>("role", ["primary", "backup"], "primary");
+  const local = o.requiredString("local", "tcp://*:5003", "where this server publishes its Binary Star state (binds)");
+  parseEndpoints(local, true);
+  let remote: string | undefined;
+  if (o.raw("remote") !== undefined) {
+    remote = o.requiredString("remote", "tcp://backup:5004", "the peer's Binary Star state (connects)");
+    parseEndpoints(remote, false);
+  }
+  const peer = o.raw("peer") === undefined ? undefined : checkPeer(o.raw("peer"), "CloneServer option bstar.peer");
+  const heartbeatIntervalMs = o.number("heartbeatIntervalMs", BSTAR_HEARTBEAT_INTERVAL_MS, { min: 0, exclusive: true })!;
+  const peerTtlMs = o.number("peerTtlMs", CLONE_PEER_TTL_MS, { min: 0, exclusive: true })!;
+  return { role, local, remote, peer, heartbeatIntervalMs, peerTtlMs };
 }

@@ -106,6 +106,33 @@ export class CloneStore {
     return out;
   }
 
+  /**
+   * Stores an update another server published (the passive of a pair
+   * following the active): `msg` keeps its sequence, and the store's
+   * sequence becomes the highest seen. An empty body deletes the key.
+   * `expiresAt` (epoch ms) is when an ephemeral key expires.
+   */
+  mirror(msg: KVMsg, expiresAt: number | undefined): void {
+    if (msg.sequence > this.#sequence) this.#sequence = msg.sequence;
+    this.#store(msg, expiresAt);
+  }
+
+  /**
+   * Replaces the whole store by another server's snapshot (the passive of a
+   * pair after a resync): its entries, and its sequence.
+   */
+  reset(entries: Iterable<StoreEntry>, sequence: number): void {
+    this.#map.clear();
+    this.#heap.length = 0;
+    this.#sequence = sequence;
+    for (const e of entries) this.#store(e.msg, e.expiresAt);
+  }
+
+  /** Moves the sequence up to `sequence` if it is behind (never down): the next change takes the one after. */
+  advanceTo(sequence: number): void {
+    if (sequence > this.#sequence) this.#sequence = sequence;
+  }
+
   /** The entries of `subtree` and the current sequence, consistent with each other. */
   snapshot(subtree: string): StoreSnapshot {
     const entries: StoreEntry[] = [];

@@ -87,6 +87,7 @@ describe("snapshot, then live updates", () => {
     expect(() => new CloneClient({ servers: "tcp://x:1" as never })).toThrow(/servers must be an array/);
     expect(() => new CloneClient({ resyncInitialMs: 10, resyncMaxMs: 5 })).toThrow(/resyncMaxMs/);
     expect(() => new CloneClient({ subtree: 5 as never })).toThrow(/subtree/);
+    expect(() => new CloneClient({ snapshotForm: "xml" as never })).toThrow(/snapshotForm/);
     expect(new CloneClient({ subtree: "" }).subtreePrefix).toBe(""); // the whole map
     const c = track2(new CloneClient());
     expect(() => c.connect("localhost:5556")).toThrow(/tcp:\/\/host:P/);

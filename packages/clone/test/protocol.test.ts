@@ -29,11 +29,16 @@ describe("12/CHP frames", () => {
   it("ICANHAZ is [\"ICANHAZ?\"][subtree], and the ROUTER side decodes it", () => {
     expect(encodeIcanhaz("/client/")).toEqual([b("ICANHAZ?"), b("/client/")]);
     expect(encodeIcanhaz("")).toEqual([b("ICANHAZ?"), E]);
-    expect(decodeIcanhaz([ID, b("ICANHAZ?"), b("/a/")])).toEqual({ client: ID, subtree: "/a/" });
+    expect(decodeIcanhaz([ID, b("ICANHAZ?"), b("/a/")])).toEqual({ client: ID, subtree: "/a/", form: undefined });
+    // zkit's extension: a third frame asks for a form
+    expect(encodeIcanhaz("/a/", "guide")).toEqual([b("ICANHAZ?"), b("/a/"), b("guide")]);
+    expect(decodeIcanhaz([ID, b("ICANHAZ?"), b("/a/"), b("guide")])).toEqual({ client: ID, subtree: "/a/", form: "guide" });
+    expect(decodeIcanhaz([ID, b("ICANHAZ?"), b("/a/"), b("rfc")])).toEqual({ client: ID, subtree: "/a/", form: "rfc" });
+    expect((decodeIcanhaz([ID, b("ICANHAZ?"), b("/a/"), b("xml")]) as ProtocolError).frame).toBe(3);
   });
 
   it("refuses a malformed ICANHAZ with a ProtocolError", () => {
-    for (const frames of [[], [ID], [ID, b("ICANHAZ?")], [ID, b("ICANHAZ"), E], [ID, b("ICANHAZ?"), E, E]]) {
+    for (const frames of [[], [ID], [ID, b("ICANHAZ?")], [ID, b("ICANHAZ"), E], [ID, b("ICANHAZ?"), E, E], [ID, b("ICANHAZ?"), E, b("guide"), E]]) {
       expect(decodeIcanhaz(frames)).toBeInstanceOf(ProtocolError);
     }
     expect((decodeIcanhaz([ID, b("GIMME"), E]) as ProtocolError).frame).toBe(1);
