@@ -9,7 +9,8 @@
 // its rate. Waits have deadlines; nothing sleeps.
 import { afterEach, describe, expect, it } from "vitest";
 import { ZSocket, shutdown } from "@zkit/core";
-import { waitFor } from "@zkit/testkit";
+import { createServer } from "node:net";
+import { tempDir, waitFor } from "@zkit/testkit";
 import { count, startExample, stopAll, within, type Example } from "./helpers.js";
 
 // Generous: a loaded 2-core machine may take seconds to start a tsx process
@@ -298,6 +299,57 @@ describe("Clone models 1 to 6", () => {
     srv.kill("SIGINT");
     await expectCleanExit(srv);
     expect(srv.stdout()).toMatch(/^Interrupted\n\d+ updates, \d+ expired$/m);
+  });
+
+  it("model six, clonesrv6: a Binary Star pair; the primary SIGKILLed, the backup takes over and clonecli6 follows it", async () => {
+    const d = tempDir("zkit-ex-clone6-");
+    try {
+      const free = (port: number): Promise<boolean> =>
+        new Promise((resolve) => {
+          const probe = createServer();
+          probe.once("error", () => resolve(false));
+          probe.listen(port, "127.0.0.1", () => probe.close(() => resolve(true)));
+        });
+      // six ports in a row found free (P..P+2 and the backup's P+3..P+5), another base if one is taken
+      let primary: Example | undefined;
+      let backup: Example | undefined;
+      let base = 0;
+      for (let attempt = 1; primary === undefined; attempt++) {
+        base = 20_000 + Math.floor(Math.random() * 40_000);
+        if ((await Promise.all([0, 1, 2, 3, 4, 5].map((i) => free(base + i)))).includes(false)) continue;
+        const common = ["--host", "127.0.0.1", "--heartbeat-ms", "500"];
+        const p = startExample("ch5/clonesrv6.ts", ["-p", "--port", String(base), "--peer", `127.0.0.1:${base + 3}`, "--local", `ipc://${d.dir}/p`, "--remote", `ipc://${d.dir}/b`, ...common]);
+        const b = startExample("ch5/clonesrv6.ts", ["-b", "--port", String(base + 3), "--peer", `127.0.0.1:${base}`, "--local", `ipc://${d.dir}/b`, "--remote", `ipc://${d.dir}/p`, ...common]);
+        try {
+          await p.waitFor(/^I: ready active/m, START_MS);
+          await b.waitFor(/^I: received snapshot=\d+ \(\d+ keys\)$/m, START_MS);
+          primary = p;
+          backup = b;
+        } catch (err) {
+          p.kill("SIGKILL");
+          b.kill("SIGKILL");
+          if (attempt >= 5 || !/in use/i.test(p.stderr() + b.stderr())) throw err;
+        }
+      }
+      const pe = `tcp://127.0.0.1:${base}`;
+      const be = `tcp://127.0.0.1:${base + 3}`;
+      const cli = startExample("ch5/clonecli6.ts", ["--connect", `${pe},${be}`, "--interval-ms", "100", "--server-ttl-ms", "1500"]);
+      await cli.waitFor(new RegExp(`^I: synced with ${pe.replace(/[.]/g, "\\.")} `, "m"), START_MS);
+      await cli.waitFor(/^I: received update=/m, START_MS);
+      primary.kill("SIGKILL");
+      await cli.waitFor(new RegExp(`^I: server at ${pe.replace(/[.]/g, "\\.")} didn't give HUGZ, moving to ${be.replace(/[.]/g, "\\.")}$`, "m"), START_MS);
+      await backup!.waitFor(/^I: failover successful, ready active \(\d+ pending updates published\)$/m, START_MS);
+      await cli.waitFor(new RegExp(`^I: synced with ${be.replace(/[.]/g, "\\.")} `, "m"), START_MS);
+      const before = count(cli.stdout(), /^I: received update=/gm);
+      await waitForCount(cli, /^I: received update=/gm, before + 3);
+      cli.kill("SIGINT");
+      await expectCleanExit(cli);
+      backup!.kill("SIGINT");
+      await expectCleanExit(backup!);
+      expect(backup!.stdout()).toMatch(/^Interrupted\n\d+ updates, \d+ published from the pending list$/m);
+    } finally {
+      d.remove();
+    }
   });
 
   it("model six: the client moves to the other server when its server is SIGKILLed", async () => {

@@ -2,7 +2,10 @@
 // watch` as real processes: a value set through one client is printed by a
 // watcher and read back by get; an ephemeral key is deleted when its ttl
 // expires; -v prints each update as the Guide's clonesrv does; bad command
-// lines exit 2; SIGTERM exits 0.
+// lines exit 2; SIGTERM exits 0. A Binary Star pair (--primary, --backup)
+// fails over when the primary is SIGKILLed, with the update only the
+// backup held, and serves --metrics.
+import { createServer } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { shutdown } from "@zkit/core";
 import { stopAll, type Child } from "@zkit/testkit";
@@ -19,6 +22,40 @@ async function startServer(...extra: string[]): Promise<{ server: Child; connect
   const server = zkit("clone", "server", "--port", "0", "--host", "127.0.0.1", "--hugz-ms", "100", ...extra);
   const port = (await server.waitFor(/^clone server ready: snapshots tcp:\/\/127\.0\.0\.1:(\d+), updates \S+, collector \S+$/m, START_MS))[1]!;
   return { server, connect: `tcp://127.0.0.1:${port}` };
+}
+
+/** True when 127.0.0.1:`port` can be listened on now (closed again at once). */
+function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = createServer();
+    probe.once("error", () => resolve(false));
+    probe.listen(port, "127.0.0.1", () => probe.close(() => resolve(true)));
+  });
+}
+
+/**
+ * A pair of `zkit clone server` processes on 8 ports in a row found free
+ * (primary P..P+2, backup P+3..P+5, their Binary Star states P+6, P+7): a
+ * random base, another one when a port turns out taken.
+ */
+async function startPair(...extra: string[]): Promise<{ primary: Child; backup: Child; connect: string; backupEndpoint: string }> {
+  for (let attempt = 1; ; attempt++) {
+    const base = 20_000 + Math.floor(Math.random() * 40_000);
+    const free = await Promise.all(Array.from({ length: 8 }, (_, i) => portFree(base + i)));
+    if (free.includes(false)) continue;
+    const common = ["--host", "127.0.0.1", "--hugz-ms", "200", "--heartbeat-ms", "500"];
+    const primary = zkit("clone", "server", "--primary", "--port", String(base), "--peer", `127.0.0.1:${base + 3}`, "--local", `tcp://127.0.0.1:${base + 6}`, "--remote", `tcp://127.0.0.1:${base + 7}`, ...common, ...extra);
+    const backup = zkit("clone", "server", "--backup", "--port", String(base + 3), "--peer", `127.0.0.1:${base}`, "--local", `tcp://127.0.0.1:${base + 7}`, "--remote", `tcp://127.0.0.1:${base + 6}`, ...common);
+    try {
+      await primary.waitFor(/^I: active /m, START_MS);
+      await backup.waitFor(/^I: passive: copy of the active's map/m, START_MS);
+      return { primary, backup, connect: `tcp://127.0.0.1:${base},tcp://127.0.0.1:${base + 3}`, backupEndpoint: `tcp://127.0.0.1:${base + 3}` };
+    } catch (err) {
+      primary.kill("SIGKILL");
+      backup.kill("SIGKILL");
+      if (attempt >= 5 || !/in use/i.test(primary.stderr() + backup.stderr())) throw err;
+    }
+  }
 }
 
 describe("zkit clone", () => {
@@ -79,6 +116,32 @@ describe("zkit clone", () => {
     expect(set.stderr()).toMatch(/^E: /m);
   });
 
+  it("a pair: -p and -b; the primary SIGKILLed, the backup takes over with the map and serves sets and gets; --metrics serves the server's counters", async () => {
+    const { primary, backup, connect } = await startPair("--metrics", "127.0.0.1:0");
+    const url = (await primary.waitFor(/^I: metrics on (http:\/\/127\.0\.0\.1:\d+\/metrics)$/m, START_MS))[1]!;
+    const set = zkit("clone", "set", "--connect", connect, "--server-ttl-ms", "2000", "/pair/a", "1");
+    expect(await exitCode(set)).toBe(0);
+    expect(set.stdout()).toBe("/pair/a set at sequence 1\n");
+    const metrics = await (await fetch(url)).text();
+    expect(metrics).toMatch(/^zkit_clone_server_updates_total 1$/m);
+    expect(metrics).toMatch(/^zkit_clone_server_active 1$/m);
+    expect(metrics).toMatch(/^zkit_clone_server_keys 1$/m);
+
+    primary.kill("SIGKILL");
+    await primary.waitForExit(WAIT);
+    // a set through the pair reaches the backup alone; it takes over when the client asks it for a snapshot
+    const after = zkit("clone", "set", "--connect", connect, "--server-ttl-ms", "2000", "--timeout-ms", String(WAIT), "/pair/b", "2");
+    expect(await exitCode(after, WAIT + 10_000), after.describe()).toBe(0);
+    expect(after.stdout()).toMatch(/^\/pair\/b set at sequence 2$/m);
+    await backup.waitFor(/^I: active \(failover, was passive\)/m, WAIT);
+    const get = zkit("clone", "get", "--connect", connect, "--server-ttl-ms", "2000", "/pair/a");
+    expect(await exitCode(get, WAIT + 10_000)).toBe(0);
+    expect(get.stdout()).toBe("1\n");
+    backup.kill("SIGTERM");
+    expect(await exitCode(backup)).toBe(0);
+    expect(backup.stdout()).toMatch(/clone server stopped at sequence 2: 2 keys, 1 updates, 0 expired, \d+ snapshots, 0 republished, 0 held/);
+  });
+
   it("bad command lines exit 2 with the usage", async () => {
     for (const args of [
       ["clone", "set", "/only-key"],
@@ -86,6 +149,10 @@ describe("zkit clone", () => {
       ["clone", "set", "--connect", "localhost:5556", "/k", "v"],
       ["clone", "server", "--dialect", "c"],
       ["clone", "server", "--port", "65534"],
+      ["clone", "server", "--primary", "--backup"],
+      ["clone", "server", "--peer", "localhost:5566"],
+      ["clone", "server", "--primary", "--peer", "localhost"],
+      ["clone", "server", "--backup", "--local", "nowhere"],
       ["clone", "watch", "extra"],
     ]) {
       const c = zkit(...args);

@@ -3,7 +3,8 @@
 // disagree (issue 10's "CLI flags take their defaults from the packages").
 import { describe, expect, it } from "vitest";
 import { commands } from "@zkit/cli";
-import { CLONE_DIALECT, CLONE_HUGZ_INTERVAL_MS, CLONE_PORT, CLONE_SERVER_TTL_MS, CLONE_SET_TIMEOUT_MS } from "@zkit/clone";
+import { BSTAR_HEARTBEAT_INTERVAL_MS } from "@zkit/bstar";
+import { CLONE_DIALECT, CLONE_HUGZ_INTERVAL_MS, CLONE_PEER_TTL_MS, CLONE_SERVER_TTL_MS, CLONE_SET_TIMEOUT_MS } from "@zkit/clone";
 import { LPP_RETRIES, LPP_TIMEOUT_MS } from "@zkit/lpp";
 import { MDP_CONCURRENCY, MDP_HEARTBEAT_INTERVAL_MS, MDP_LIVENESS, MDP_RECONNECT_MS, MDP_RETRIES, MDP_TIMEOUT_MS } from "@zkit/mdp";
 import { PPP_HEARTBEAT_INTERVAL_MS, PPP_LIVENESS, PPP_RECONNECT_INITIAL_MS, PPP_RECONNECT_MAX_MS } from "@zkit/ppp";
@@ -25,7 +26,7 @@ describe("flag defaults are the packages' constants", () => {
     [["lpp", "client"], { "timeout-ms": LPP_TIMEOUT_MS, retries: LPP_RETRIES }],
     [["titanic"], { "heartbeat-ms": MDP_HEARTBEAT_INTERVAL_MS, "dispatch-interval-ms": TITANIC_DISPATCH_INTERVAL_MS, "dispatch-timeout-ms": TITANIC_DISPATCH_TIMEOUT_MS, concurrency: TITANIC_DISPATCH_CONCURRENCY }],
     [["titanic", "request"], { "poll-ms": TITANIC_POLL_INTERVAL_MS }],
-    [["clone", "server"], { port: CLONE_PORT, dialect: CLONE_DIALECT, "hugz-ms": CLONE_HUGZ_INTERVAL_MS }],
+    [["clone", "server"], { dialect: CLONE_DIALECT, "hugz-ms": CLONE_HUGZ_INTERVAL_MS, "heartbeat-ms": BSTAR_HEARTBEAT_INTERVAL_MS, "peer-ttl-ms": CLONE_PEER_TTL_MS }],
     [["clone", "set"], { "server-ttl-ms": CLONE_SERVER_TTL_MS, "timeout-ms": CLONE_SET_TIMEOUT_MS }],
     [["clone", "get"], { "server-ttl-ms": CLONE_SERVER_TTL_MS }],
     [["clone", "watch"], { "server-ttl-ms": CLONE_SERVER_TTL_MS }],

@@ -16,6 +16,7 @@ import { MajordomoBroker, MajordomoWorker } from "@zkit/mdp";
 import { ParanoidPirateQueue, ParanoidPirateWorker } from "@zkit/ppp";
 import { SimplePirateQueue, SimplePirateWorker } from "@zkit/spp";
 import { Titanic } from "@zkit/titanic";
+import { CloneServer } from "@zkit/clone";
 import { PYTHON, stopAll, tempDir, waitFor, type Child } from "@zkit/testkit";
 import {
   UsageError,
@@ -37,7 +38,7 @@ const WAIT_MS = 30_000;
 const FAST = ["--heartbeat-ms", "250"];
 const SCRAPER = fileURLToPath(new URL("./peers/scrape.py", import.meta.url));
 /** The server commands: each takes --metrics. */
-const SERVERS = ["mdp broker", "mdp worker", "titanic", "spp queue", "spp worker", "ppp queue", "ppp worker"];
+const SERVERS = ["mdp broker", "mdp worker", "titanic", "spp queue", "spp worker", "ppp queue", "ppp worker", "clone server"];
 
 const cleanups: (() => void | Promise<void>)[] = [];
 afterEach(async () => {
@@ -235,6 +236,7 @@ describe("metric names and values (in this process)", () => {
       "spp worker": new SimplePirateWorker({ endpoint: "tcp://127.0.0.1:5556", handler }),
       "ppp queue": new ParanoidPirateQueue({ frontend: ANY, backend: ANY }),
       "ppp worker": new ParanoidPirateWorker({ endpoint: "tcp://127.0.0.1:5556", handler }),
+      "clone server": new CloneServer({ port: 0, host: "127.0.0.1" }),
     };
     try {
       const withSpec = commands.filter((c) => c.metrics !== undefined).map((c) => c.path.join(" "));

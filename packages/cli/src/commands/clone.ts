@@ -4,8 +4,22 @@
  * @module
  */
 import { TimeoutError } from "@zkit/core";
-import { CLONE_DIALECT, CLONE_HUGZ_INTERVAL_MS, CLONE_PORT, CLONE_SERVER_TTL_MS, CLONE_SET_TIMEOUT_MS, CloneClient, CloneServer, type CloneChange, type CloneDialect } from "@zkit/clone";
+import { BSTAR_HEARTBEAT_INTERVAL_MS } from "@zkit/bstar";
+import {
+  CLONE_DIALECT,
+  CLONE_HUGZ_INTERVAL_MS,
+  CLONE_PEER_TTL_MS,
+  CLONE_PORT,
+  CLONE_SERVER_TTL_MS,
+  CLONE_SET_TIMEOUT_MS,
+  CloneClient,
+  CloneServer,
+  type CloneChange,
+  type CloneDialect,
+  type ClonePairOptions,
+} from "@zkit/clone";
 import { UsageError, defineCommand, type Command, type CommandContext } from "../command.js";
+import { METRICS_FLAG, defineMetrics, withMetrics } from "../metrics.js";
 import { traceOption } from "../trace.js";
 import { aborted, serveUntilAborted, showFrame } from "./common.js";
 
@@ -45,15 +59,65 @@ async function within<T>(p: Promise<T>, ms: number, signal: AbortSignal, what: s
   }
 }
 
+/** The Guide's clonesrv6 pair: the primary on 5556 with Binary Star state on 5003, the backup on 5566 with 5004. */
+const GUIDE_PAIR = {
+  primary: { port: CLONE_PORT, local: 5003, peerPort: CLONE_PORT + 10, remote: 5004 },
+  backup: { port: CLONE_PORT + 10, local: 5004, peerPort: CLONE_PORT, remote: 5003 },
+} as const;
+
+/** What `zkit clone server --metrics` serves: the server's `stats`, its map and its state. */
+const SERVER_METRICS = defineMetrics<CloneServer>()({
+  prefix: "zkit_clone_server",
+  counters: {
+    updates: "Updates applied and published (client updates, and held updates published on becoming active).",
+    expired: "Ephemeral keys expired (their deletes published).",
+    snapshots: "Snapshots sent whole.",
+    snapshotsDropped: "Snapshots cut short: the client left or stopped reading.",
+    kvsyncs: "KVSYNC messages sent in snapshots.",
+    hugz: "HUGZ published while idle.",
+    malformed: "Malformed messages dropped.",
+    held: "Client updates held while passive (a pair), until the active published them.",
+    settled: "Held updates settled by the active's publication or snapshot (a pair).",
+    republished: "Held updates published on becoming active (a pair).",
+    unidentified: "Updates without a uuid that a passive server could not hold (a pair).",
+    refused: "Snapshot requests refused while not active (a pair: Binary Star's vote).",
+  },
+  statGauges: {
+    pending: "Client updates held now, not yet seen published by the active (a pair).",
+  },
+  gauges: {
+    keys: { help: "Keys in the map now.", read: (s) => s.size },
+    sequence: { help: "The sequence of the last change now.", read: (s) => s.sequence },
+    active: { help: "1 while this server serves clients (always for a single server), 0 while passive or waiting for its peer.", read: (s) => (s.active ? 1 : 0) },
+  },
+});
+
+/** `host:port` or `tcp://host:port` of the peer's Clone server, as `tcp://host:port`. */
+function peerEndpoint(flag: string): string {
+  const m = /^(?:tcp:\/\/)?([^\s/:]+|\[[^\]]+\]):(\d+)$/.exec(flag);
+  const port = m === null ? NaN : Number(m[2]);
+  if (m === null || !(port >= 1 && port <= 65533)) throw new UsageError(`--peer must be the peer Clone server's HOST:PORT (its base port P), e.g. localhost:5566, got "${flag}"`);
+  return `tcp://${m[1]}:${port}`;
+}
+
 const server = defineCommand({
   path: ["clone", "server"],
-  summary: "runs a Clone server (12/CHP): snapshots on P, updates on P+1, the collector on P+2",
+  summary: "runs a Clone server (12/CHP): snapshots on P, updates on P+1, the collector on P+2; or one of a Binary Star pair",
   flags: {
-    port: { type: "number", default: CLONE_PORT, min: 0, help: "the base port P (0 picks three free ports in a row)" },
+    port: { type: "number", min: 0, help: `the base port P (default ${CLONE_PORT}; ${GUIDE_PAIR.backup.port} with --backup, as the Guide's clonesrv6; 0 picks three free ports in a row)` },
     host: { type: "string", default: "*", help: "the interface to bind, * for every one" },
     dialect: { type: "string", default: CLONE_DIALECT, help: "the form of KVSYNC, KTHXBAI and HUGZ it sends: rfc (12/CHP) or guide (the Guide's C programs)" },
     "hugz-ms": { type: "number", default: CLONE_HUGZ_INTERVAL_MS, min: 1, help: "publish HUGZ after this many ms without an update" },
+    primary: { type: "boolean", short: "p", help: "the primary of a Binary Star pair (the one that serves when both start)" },
+    backup: { type: "boolean", short: "b", help: "the backup of a Binary Star pair" },
+    peer: { type: "string", help: `the other server of the pair, HOST:PORT (its base port; default localhost:${GUIDE_PAIR.primary.peerPort} for the primary, localhost:${GUIDE_PAIR.backup.peerPort} for the backup)` },
+    local: { type: "string", help: `where this server publishes its Binary Star state: binds (default tcp://*:${GUIDE_PAIR.primary.local}, backup tcp://*:${GUIDE_PAIR.backup.local})` },
+    remote: { type: "string", help: `the peer's Binary Star state: connects (default tcp://<peer host>:${GUIDE_PAIR.primary.remote}, backup :${GUIDE_PAIR.backup.remote})` },
+    "heartbeat-ms": { type: "number", default: BSTAR_HEARTBEAT_INTERVAL_MS, min: 1, help: "Binary Star state heartbeat, in ms; the peer is gone after 2 (the same on both servers)" },
+    "peer-ttl-ms": { type: "number", default: CLONE_PEER_TTL_MS, min: 1, help: "the passive resyncs its copy after this many ms without a word from the active" },
+    metrics: METRICS_FLAG,
   },
+  metrics: SERVER_METRICS,
   details: [
     "Prints 'clone server ready: snapshots <endpoint>, updates <endpoint>, collector <endpoint>'",
     "once bound. Every update a client sends takes the next sequence number and is",
@@ -61,26 +125,71 @@ const server = defineCommand({
     "expires. With -v it prints each update and expiry as the Guide's clonesrv does,",
     "and every message frame by frame.",
     "",
+    "With --primary or --backup it is one server of a Binary Star pair (the Guide's",
+    "clonesrv6): the active serves, the passive follows it and holds the updates it has",
+    "not seen published, and publishes them when it takes over. The defaults are the",
+    "Guide's ports, so `zkit clone server -p` and `zkit clone server -b` on one host make",
+    "a pair; clients connect to both (--connect tcp://localhost:5556,tcp://localhost:5566).",
+    "It prints 'I: active (...)' and 'I: passive (...)' as the pair changes.",
+    "",
     "example: zkit clone server --port 5556",
+    "         zkit clone server --primary --peer backup-host:5566",
   ].join("\n"),
   async run(ctx) {
     if (ctx.args.length > 0) throw new UsageError(`unexpected argument "${ctx.args[0]}"`);
     const dialect = ctx.flags.dialect;
     if (dialect !== "rfc" && dialect !== "guide") throw new UsageError(`--dialect must be rfc or guide, got "${dialect}"`);
-    if (ctx.flags.port > 65533) throw new UsageError(`--port must leave room for P + 2 (at most 65533), got ${ctx.flags.port}`);
-    const s = new CloneServer({ port: ctx.flags.port, host: ctx.flags.host, dialect: dialect as CloneDialect, hugzIntervalMs: ctx.flags["hugz-ms"], ...traceOption(ctx) });
+    const { primary, backup } = ctx.flags;
+    if (primary && backup) throw new UsageError("give one of --primary and --backup, not both");
+    const role = primary ? "primary" : backup ? "backup" : undefined;
+    if (role === undefined) {
+      for (const f of ["peer", "local", "remote"] as const) if (ctx.flags[f] !== undefined) throw new UsageError(`--${f} is for a Binary Star pair: give --primary or --backup too`);
+    }
+    const port = ctx.flags.port ?? (role === "backup" ? GUIDE_PAIR.backup.port : CLONE_PORT);
+    if (port > 65533) throw new UsageError(`--port must leave room for P + 2 (at most 65533), got ${port}`);
+    let bstar: ClonePairOptions | undefined;
+    if (role !== undefined) {
+      const guide = GUIDE_PAIR[role];
+      const peer = peerEndpoint(ctx.flags.peer ?? `localhost:${guide.peerPort}`);
+      const peerHost = peer.slice("tcp://".length, peer.lastIndexOf(":"));
+      bstar = {
+        role,
+        local: ctx.flags.local ?? `tcp://*:${guide.local}`,
+        remote: ctx.flags.remote ?? `tcp://${peerHost}:${guide.remote}`,
+        peer,
+        heartbeatIntervalMs: ctx.flags["heartbeat-ms"],
+        peerTtlMs: ctx.flags["peer-ttl-ms"],
+      };
+    }
+    let s: CloneServer;
+    try {
+      s = new CloneServer({ port, host: ctx.flags.host, dialect: dialect as CloneDialect, hugzIntervalMs: ctx.flags["hugz-ms"], ...(bstar !== undefined && { bstar }), ...traceOption(ctx) });
+    } catch (err) {
+      // a bad --local or --remote endpoint, named by the library
+      if (err instanceof Error && bstar !== undefined) throw new UsageError(err.message);
+      throw err;
+    }
     s.on("malformed", ({ socket, reason }) => ctx.err(`W: ${socket}: dropped a malformed message: ${reason}`));
+    s.on("active", ({ from, reason, republished, sequence }) => ctx.out(`I: active (${reason}, was ${from}): ${republished} held updates published, at sequence ${sequence}`));
+    s.on("passive", ({ from, reason }) => ctx.out(`I: passive (${reason}, was ${from}): following ${bstar?.peer}`));
+    s.on("resynced", ({ sequence, keys, pruned }) => ctx.out(`I: passive: copy of the active's map at sequence ${sequence} (${keys} keys, ${pruned} held updates settled)`));
     if (ctx.flags.verbose) {
       s.on("update", ({ key, sequence, deleted }) => ctx.out(`I: publishing update=${sequence} ${key}${deleted ? " (delete)" : ""}`));
       s.on("expired", ({ key, sequence }) => ctx.out(`I: publishing delete=${sequence} ${key} (ttl expired)`));
       s.on("snapshot", ({ client: peer, subtree, keys, sequence }) => ctx.out(`I: sending snapshot=${sequence} to ${peer} (${keys} keys of "${subtree}")`));
     }
-    await serveUntilAborted(ctx.signal, s, {
-      started: () => ctx.out(`clone server ready: snapshots ${s.snapshotEndpoint}, updates ${s.publisherEndpoint}, collector ${s.collectorEndpoint}`),
-      until: () => s.done,
-    });
+    if (ctx.flags.verbose && bstar !== undefined) s.on("snapshot-refused", ({ state }) => ctx.out(`W: snapshot request refused (${state})`));
+    await withMetrics(ctx, SERVER_METRICS, s, () =>
+      serveUntilAborted(ctx.signal, s, {
+        started: () => {
+          ctx.out(`clone server ready: snapshots ${s.snapshotEndpoint}, updates ${s.publisherEndpoint}, collector ${s.collectorEndpoint}`);
+          if (bstar !== undefined) ctx.out(`I: ${bstar.role} of a Binary Star pair, state on ${s.stateEndpoint}, peer ${bstar.peer}; waiting for the peer`);
+        },
+        until: () => s.done,
+      }),
+    );
     const st = s.stats;
-    ctx.out(`clone server stopped at sequence ${s.sequence}: ${s.size} keys, ${st.updates} updates, ${st.expired} expired, ${st.snapshots} snapshots`);
+    ctx.out(`clone server stopped at sequence ${s.sequence}: ${s.size} keys, ${st.updates} updates, ${st.expired} expired, ${st.snapshots} snapshots${bstar !== undefined ? `, ${st.republished} republished, ${st.pending} held` : ""}`);
   },
 });
 
