@@ -10,9 +10,10 @@
  * - `bstar-partition`: Binary Star on a partitioned network, 100 randomized trials in Linux network namespaces (issue 11; needs root).
  * - `clone-converge`: 3 Clone clients x 10,000 updates with random keys and ttls end equal to the server (issue 13).
  * - `clone-late-joiner`: a Clone client joins a 100,000-key store during a write storm: one snapshot, no gap (issue 13).
+ * - `clone-failover`: a Binary Star pair of Clone servers, the active SIGKILLed or frozen during a write storm of 3 x 10,000 updates: none lost, none twice (issue 13).
  * @module
  */
-const SOAKS = ["mdp-kill", "mdp-fuzz-memory", "mdp-burst", "bstar-partition", "clone-converge", "clone-late-joiner"] as const;
+const SOAKS = ["mdp-kill", "mdp-fuzz-memory", "mdp-burst", "bstar-partition", "clone-converge", "clone-late-joiner", "clone-failover"] as const;
 
 const [name, ...rest] = process.argv.slice(2).filter((a) => a !== "--");
 if (name === undefined || !(SOAKS as readonly string[]).includes(name)) {

@@ -546,6 +546,7 @@ export class CloneClient extends Lifecycle<CloneClientEvents> {
     // immediate: a server that is down has no queue to fill and block the others;
     // ZMTP heartbeats: a frozen server's connection is dropped after the
     // server ttl, so its full queue stops blocking the updates to its peer
+    // (no ttl is asked of the server's side: it has no use for one)
     const hb = Math.max(1, Math.round(this.#serverTtlMs / 5));
     this.#publisher = new ZSocket("XPUB", {
       verbosity: "allSubs",
@@ -553,7 +554,6 @@ export class CloneClient extends Lifecycle<CloneClientEvents> {
       immediate: true,
       heartbeatInterval: hb,
       heartbeatTimeout: Math.max(hb, Math.round(this.#serverTtlMs)),
-      heartbeatTimeToLive: Math.max(hb, Math.round(this.#serverTtlMs)),
     });
     for (const s of this.#servers) this.#publisher.connect(offset(s, 2));
     this.#loop.reader(this.#publisher, this.#onCollectorSubscription);

@@ -31,9 +31,9 @@ export interface PendingUpdate {
  *   on failover would undo it. An update not held yet is remembered (for
  *   {@link hold}) until {@link forgetSeen} drops it by age.
  * - {@link resynced}: the passive took a new snapshot of the active's map.
- *   Updates it contains leave the list (by uuid), and so do updates held
- *   from before the passive started that resync: the snapshot is the active's
- *   word on them.
+ *   Each key's update in it settles that update and the older held updates
+ *   of the key, as a publication does; held updates it does not show stay
+ *   (the active may not have applied them yet).
  * - {@link drain}: failover: every update still held, in arrival order, for
  *   the new active to apply and publish.
  */
@@ -93,25 +93,26 @@ export class PendingList {
   }
 
   /**
-   * The passive applied a fresh snapshot of the active's map: `uuids` are
-   * the uuids of its keys (hex; the Guide's form of KVSYNC carries them),
-   * `since` is when the passive started asking for it. Returns how many held
-   * updates it pruned.
+   * The passive applied a fresh snapshot of the active's map: `entries` are
+   * its keys with the uuid (hex) of each key's update (the Guide's form of
+   * KVSYNC carries them). A held update of a key settles with the older
+   * held updates of that key; a uuid not held is remembered, as for
+   * {@link published}. Returns how many held updates it pruned.
    */
-  resynced(uuids: Iterable<string>, since: number): number {
+  resynced(entries: Iterable<readonly [key: string, uuid: string]>, at: number): number {
     let pruned = 0;
-    for (const uuid of uuids) {
-      const p = this.#byUuid.get(uuid);
-      if (p !== undefined) {
-        this.#remove(p);
-        pruned++;
+    for (const [key, uuid] of entries) {
+      if (uuid === "") continue;
+      const held = this.#byUuid.get(uuid);
+      if (held === undefined) {
+        this.#seen.set(uuid, at);
+        continue;
       }
-    }
-    for (const p of [...this.#byUuid.values()]) {
-      if (p.receivedAt < since) {
-        this.#remove(p);
-        pruned++;
-      }
+      const list = this.#byKey.get(key);
+      const gone = list === undefined ? [held] : list.splice(0, list.indexOf(held) + 1);
+      for (const p of gone) this.#byUuid.delete(p.uuid);
+      if (list !== undefined && list.length === 0) this.#byKey.delete(key);
+      pruned += gone.length;
     }
     return pruned;
   }

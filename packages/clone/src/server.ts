@@ -281,7 +281,6 @@ export class CloneServer extends Lifecycle<CloneServerEvents> {
   #voterFeed: ZSocket<"DEALER"> | undefined;
   #active: boolean;
   #replica: CloneClient | undefined;
-  #replicaSince = 0;
   #stats = { updates: 0, expired: 0, snapshots: 0, snapshotsDropped: 0, kvsyncs: 0, hugz: 0, malformed: 0, held: 0, settled: 0, republished: 0, unidentified: 0, refused: 0 };
 
   /**
@@ -674,14 +673,11 @@ export class CloneServer extends Lifecycle<CloneServerEvents> {
       receiveHighWaterMark: 100_000,
     });
     this.#replica = replica;
-    replica.on("connecting", () => {
-      this.#replicaSince = Date.now();
-    });
     replica.on("synced", ({ sequence }) => {
       if (this.#replica !== replica) return;
       const now = Date.now();
       const entries: StoreEntry[] = [];
-      const uuids: string[] = [];
+      const uuids: [string, string][] = [];
       for (const msg of replica.map.values()) {
         // the Guide's KVSYNC: ttl is the deadline in epoch ms
         const deadline = msg.ttl;
@@ -693,10 +689,10 @@ export class CloneServer extends Lifecycle<CloneServerEvents> {
           stored.ttl = Math.max(0, (deadline - now) / 1000);
         }
         entries.push({ msg: stored, expiresAt });
-        if (msg.uuid.length > 0) uuids.push(msg.uuidHex);
+        if (msg.uuid.length > 0) uuids.push([msg.key, msg.uuidHex]);
       }
       this.#store.reset(entries, sequence);
-      const pruned = this.#pending.resynced(uuids, this.#replicaSince);
+      const pruned = this.#pending.resynced(uuids, now);
       this.#stats.settled += pruned;
       log.info("I: passive: copy of the active's map at sequence %d (%d keys); %d held update(s) settled, %d held", sequence, entries.length, pruned, this.#pending.size);
       this.notify("resynced", { sequence, keys: entries.length, pruned });

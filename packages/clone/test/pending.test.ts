@@ -57,16 +57,22 @@ describe("PendingList", () => {
     expect(p.size).toBe(1);
   });
 
-  it("a resync settles the updates the snapshot holds and those held before the resync began", () => {
+  it("a resync settles each key's update in the snapshot with the older held updates of that key, and keeps what the snapshot does not show", () => {
     const p = new PendingList();
-    const early = update("/e", "1");
+    const old = update("/s", "1");
     const inSnapshot = update("/s", "2");
-    const late = update("/l", "3");
-    p.hold(early.msg, early.uuid, 100);
-    p.hold(inSnapshot.msg, inSnapshot.uuid, 300);
-    p.hold(late.msg, late.uuid, 400);
-    expect(p.resynced([inSnapshot.uuid, "ffff"], 200)).toBe(2);
-    expect(p.drain().map((u) => u.msg.key)).toEqual(["/l"]);
+    const newer = update("/s", "3");
+    const notYetApplied = update("/l", "4");
+    p.hold(old.msg, old.uuid, 100);
+    p.hold(inSnapshot.msg, inSnapshot.uuid, 200);
+    p.hold(newer.msg, newer.uuid, 300);
+    p.hold(notYetApplied.msg, notYetApplied.uuid, 400);
+    const elsewhere = update("/x", "5");
+    expect(p.resynced([["/s", inSnapshot.uuid], ["/x", elsewhere.uuid], ["/y", ""]], 500)).toBe(2);
+    expect(p.drain().map((u) => u.msg.body.toString())).toEqual(["3", "4"]);
+    // a key's update in the snapshot that was not held yet is not held when its copy arrives
+    p.resynced([["/x", elsewhere.uuid]], 600);
+    expect(p.hold(elsewhere.msg, elsewhere.uuid, 700)).toBe(false);
   });
 
   it("forgets uuids seen from the active by age", () => {
