@@ -6,7 +6,7 @@ each KVSYNC as "sync KEY SEQ uuid=HEX props=PROPS body=BODY" and the end as
 with ttl=60 to the collector on P + 2 (an XPUB, so it sends once the
 server's subscription is there) and prints every KVPUB as "pub KEY SEQ
 props=PROPS body=BODY" and HUGZ as "hugz SEQ", until it has seen its own
-update and two HUGZ. Both dialects of the server are read.
+update and two HUGZ after it. Both dialects of the server are read.
 
 usage: cloneclient.py PORT SUBTREE
 """
@@ -52,7 +52,10 @@ while not (seen_mine and hugz >= 2):
     key, seq, uuid, props, body = sub.recv_multipart()
     seq = struct.unpack(">q", seq)[0]
     if key == b"HUGZ":
-        hugz += 1
+        # only those after its own update count: a Guide-form HUGZ then
+        # carries the sequence of that update
+        if seen_mine:
+            hugz += 1
         print("hugz %d" % seq, flush=True)
         continue
     if seq <= last:
