@@ -12,6 +12,8 @@ import { fileURLToPath } from "node:url";
 import { Registry } from "prom-client";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { shutdown } from "@zkit/core";
+import { BinaryStar } from "@zkit/bstar";
+import { FreelanceServer } from "@zkit/flclient";
 import { MajordomoBroker, MajordomoWorker } from "@zkit/mdp";
 import { ParanoidPirateQueue, ParanoidPirateWorker } from "@zkit/ppp";
 import { SimplePirateQueue, SimplePirateWorker } from "@zkit/spp";
@@ -37,7 +39,7 @@ const WAIT_MS = 30_000;
 const FAST = ["--heartbeat-ms", "250"];
 const SCRAPER = fileURLToPath(new URL("./peers/scrape.py", import.meta.url));
 /** The server commands: each takes --metrics. */
-const SERVERS = ["mdp broker", "mdp worker", "titanic", "spp queue", "spp worker", "ppp queue", "ppp worker"];
+const SERVERS = ["mdp broker", "mdp worker", "titanic", "spp queue", "spp worker", "ppp queue", "ppp worker", "bstar server", "fl server"];
 
 const cleanups: (() => void | Promise<void>)[] = [];
 afterEach(async () => {
@@ -235,6 +237,8 @@ describe("metric names and values (in this process)", () => {
       "spp worker": new SimplePirateWorker({ endpoint: "tcp://127.0.0.1:5556", handler }),
       "ppp queue": new ParanoidPirateQueue({ frontend: ANY, backend: ANY }),
       "ppp worker": new ParanoidPirateWorker({ endpoint: "tcp://127.0.0.1:5556", handler }),
+      "bstar server": new BinaryStar({ role: "primary", voter: ANY, local: ANY, remote: "tcp://127.0.0.1:5557", handler }),
+      "fl server": new FreelanceServer({ bind: ANY, handler }),
     };
     try {
       const withSpec = commands.filter((c) => c.metrics !== undefined).map((c) => c.path.join(" "));
@@ -473,6 +477,42 @@ describe("zkit servers with --metrics (real processes, scraped over HTTP)", () =
     expectServes(t, specOf("titanic"));
   });
 
+  it("bstar server: the pair's states, and the active one's counters follow the client's requests", async () => {
+    const d = tempDir("zkit-cli-metrics-");
+    cleanups.push(d.remove);
+    const ep = (name: string): string => `ipc://${d.dir}/${name}`;
+    const primary = await withMetricsFlag("bstar", "server", "--primary", "--frontend", ep("p-front"), "--local", ep("p-state"), "--remote", ep("b-state"), ...FAST);
+    const backup = await withMetricsFlag("bstar", "server", "--backup", "--frontend", ep("b-front"), "--local", ep("b-state"), "--remote", ep("p-state"), ...FAST);
+    await primary.child.waitFor(/^I: active /m, START_MS);
+    await backup.child.waitFor(/^I: passive /m, START_MS);
+    const client = zkit("bstar", "client", "--servers", `${ep("p-front")},${ep("b-front")}`, "--requests", "5", "--timeout-ms", "5000");
+    expect(await exitCode(client), client.describe()).toBe(0);
+    const p = await scrapeUntil(primary.url, "zkit_bstar_server_replies_total", 5);
+    expect(valueOf(p, "zkit_bstar_server_votes_accepted_total")).toBe(5);
+    expect(valueOf(p, "zkit_bstar_server_active")).toBe(1);
+    expect(valueOf(p, "zkit_bstar_server_state", { state: "active" })).toBe(1);
+    expect(valueOf(p, "zkit_bstar_server_activations_total")).toBe(1);
+    expectServes(p, specOf("bstar server"));
+    const b = await scrape(backup.url);
+    expect(valueOf(b.families, "zkit_bstar_server_active")).toBe(0);
+    expect(valueOf(b.families, "zkit_bstar_server_state", { state: "passive" })).toBe(1);
+    expect(valueOf(b.families, "zkit_bstar_server_replies_total")).toBe(0);
+    expectServes(b.families, specOf("bstar server"));
+  });
+
+  it("fl server: its counters and gauges follow a Freelance client's requests", async () => {
+    const server = await withMetricsFlag("fl", "server", "--bind", ANY);
+    const endpoint = (await server.child.waitFor(/^serving as (\S+)$/m, START_MS))[1]!;
+    const client = zkit("fl", "client", "--connect", endpoint, "--requests", "6", "--inflight", "2", "hello");
+    expect(await exitCode(client), client.describe()).toBe(0);
+    const s = await scrapeUntil(server.url, "zkit_fl_server_replies_total", 6);
+    expect(valueOf(s, "zkit_fl_server_requests_total")).toBe(6);
+    expect(valueOf(s, "zkit_fl_server_malformed_total")).toBe(0);
+    expect(valueOf(s, "zkit_fl_server_active")).toBe(0);
+    expect(valueOf(s, "zkit_fl_server_queued")).toBe(0);
+    expectServes(s, specOf("fl server"));
+  });
+
   it("--help of every server command shows --metrics", async () => {
     const helps = SERVERS.map((s) => zkit(...s.split(" "), "--help"));
     for (const [i, help] of helps.entries()) {
@@ -500,7 +540,14 @@ describe("zkit servers with --metrics (real processes, scraped over HTTP)", () =
     const port = await occupiedPort();
     const dir = tempDir("zkit-cli-metrics-");
     cleanups.push(dir.remove);
-    const extra: Record<string, string[]> = { "mdp broker": ["--bind", ANY], titanic: ["--dir", join(dir.dir, "store")], "spp queue": ["--frontend", ANY, "--backend", ANY], "ppp queue": ["--frontend", ANY, "--backend", ANY] };
+    const extra: Record<string, string[]> = {
+      "mdp broker": ["--bind", ANY],
+      titanic: ["--dir", join(dir.dir, "store")],
+      "spp queue": ["--frontend", ANY, "--backend", ANY],
+      "ppp queue": ["--frontend", ANY, "--backend", ANY],
+      "bstar server": ["--primary", "--frontend", ANY, "--local", ANY, "--remote", "tcp://127.0.0.1:1"],
+      "fl server": ["--bind", ANY],
+    };
     const children = SERVERS.map((s) => zkit(...s.split(" "), ...(extra[s] ?? []), "--metrics", `127.0.0.1:${port}`));
     for (const [i, child] of children.entries()) {
       expect(await exitCode(child), child.describe()).toBe(2);

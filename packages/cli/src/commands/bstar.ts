@@ -15,6 +15,7 @@ import {
   RetriesExhaustedError,
 } from "@zkit/bstar";
 import { UsageError, defineCommand, type Command } from "../command.js";
+import { METRICS_FLAG, defineMetrics, withMetrics } from "../metrics.js";
 import { traceOption } from "../trace.js";
 import { retriesFlag, serveUntilAborted, timeoutFlag } from "./common.js";
 
@@ -23,6 +24,34 @@ const GUIDE = {
   primary: { frontend: "tcp://*:5001", local: "tcp://*:5003", remote: "tcp://localhost:5004" },
   backup: { frontend: "tcp://*:5002", local: "tcp://*:5004", remote: "tcp://localhost:5003" },
 } as const;
+
+/** What `zkit bstar server --metrics` serves: the server's `stats`, its state and the peer's. */
+const SERVER_METRICS = defineMetrics<BinaryStar>()({
+  prefix: "zkit_bstar_server",
+  counters: {
+    votesAccepted: "Client requests accepted (handed to the handler).",
+    votesRejected: "Client requests rejected: this server was passive, or not yet sure of its peer.",
+    rejectionsAnswered: "Rejected requests answered with BSTAR-REJECTED (--answer-rejected).",
+    replies: "Replies sent to clients.",
+    handlerErrors: "Requests whose handler failed: no reply sent.",
+    dropped: "Requests accepted but dropped before their handler ran, because the server stepped down to passive.",
+    statesSent: "State messages published to the peer.",
+    statesReceived: "State messages received from the peer.",
+    malformed: "Messages on the state socket that were not states, dropped.",
+    activations: "Times this server became active.",
+    failovers: "Of those, failovers: a passive server took over from a silent peer.",
+    splitBrains: "Split brains detected (both active or both passive).",
+    stalls: "Stalls of this process's event loop as long as a peer expiry or more.",
+  },
+  gauges: {
+    active: { help: "1 while this server is active (serving clients), 0 while passive or deciding.", read: (s) => (s.active ? 1 : 0) },
+    state: {
+      help: "This server's Binary Star state now: 1 for the current one (primary or backup while deciding, then active or passive).",
+      labelNames: ["state"],
+      read: (s) => [{ labels: { state: s.starState }, value: 1 }],
+    },
+  },
+});
 
 const server = defineCommand({
   path: ["bstar", "server"],
@@ -35,7 +64,9 @@ const server = defineCommand({
     remote: { type: "string", help: "the peer's state publisher: connects (default tcp://localhost:5004, backup tcp://localhost:5003)" },
     "heartbeat-ms": { type: "number", default: BSTAR_HEARTBEAT_INTERVAL_MS, min: 1, help: "state heartbeat, in ms; the peer is gone after 2 (the same on both servers)" },
     "answer-rejected": { type: "boolean", help: "answer rejected requests with BSTAR-REJECTED so zkit clients switch at once (a zkit extension)" },
+    metrics: METRICS_FLAG,
   },
+  metrics: SERVER_METRICS,
   details: [
     "Give exactly one of --primary and --backup. The defaults are the Guide's bstarsrv ports, so",
     "`zkit bstar server -p` and `zkit bstar server -b` on one host make a pair that the Guide's C or",
@@ -68,14 +99,16 @@ const server = defineCommand({
     s.on("malformed", ({ reason }) => ctx.err(`W: malformed state message dropped: ${reason}`));
     s.on("handler-error", ({ error }) => ctx.err(`E: request dropped: ${(error as Error)?.message ?? String(error)}`));
     if (ctx.flags.verbose) s.on("vote-rejected", ({ state, reason }) => ctx.out(`W: request rejected (${state}, ${reason})`));
-    await serveUntilAborted(ctx.signal, s, {
-      started: () => {
-        ctx.out(`listening on ${s.voterEndpoint} (frontend)`);
-        ctx.out(`listening on ${s.stateEndpoint} (state)`);
-        ctx.out(`I: ${role}, waiting for the peer`);
-      },
-      until: () => s.done,
-    });
+    await withMetrics(ctx, SERVER_METRICS, s, () =>
+      serveUntilAborted(ctx.signal, s, {
+        started: () => {
+          ctx.out(`listening on ${s.voterEndpoint} (frontend)`);
+          ctx.out(`listening on ${s.stateEndpoint} (state)`);
+          ctx.out(`I: ${role}, waiting for the peer`);
+        },
+        until: () => s.done,
+      }),
+    );
     const st = s.stats;
     ctx.out(`I: ${st.votesAccepted} requests served, ${st.votesRejected} rejected, ${st.failovers} failovers, ${st.splitBrains} split brains, ${st.malformed} malformed dropped`);
   },

@@ -6,8 +6,27 @@
 import { TimeoutError, sleep } from "@zkit/core";
 import { FLP_ATTEMPT_TIMEOUT_MS, FLP_CONCURRENCY, FLP_DEMOTION_MS, FLP_PING_INTERVAL_MS, FLP_SERVER_TTL_MS, FLP_TIMEOUT_MS, FreelanceClient, FreelanceServer } from "@zkit/flclient";
 import { defineCommand, type Command } from "../command.js";
+import { METRICS_FLAG, defineMetrics, withMetrics } from "../metrics.js";
 import { traceOption } from "../trace.js";
 import { serveUntilAborted, showFrame, workFlag } from "./common.js";
+
+/** What `zkit fl server --metrics` serves: the server's `stats` (requests being handled and waiting are gauges). */
+const SERVER_METRICS = defineMetrics<FreelanceServer>()({
+  prefix: "zkit_fl_server",
+  counters: {
+    pings: "PINGs answered with PONG.",
+    requests: "Requests received.",
+    replies: "Replies handed to the socket (those that could not be delivered also count in undeliverable).",
+    handlerErrors: "Requests whose handler failed: no reply sent.",
+    malformed: "Malformed messages dropped.",
+    undeliverable: "Replies and PONGs that could not be delivered: the client had gone, or its connection was full.",
+    discarded: "Requests dropped unanswered before a handler took them, because their client's connection ended.",
+  },
+  statGauges: {
+    active: "Requests being handled now.",
+    queued: "Requests waiting for a handler now (--concurrency are handled at once).",
+  },
+});
 
 const server = defineCommand({
   path: ["fl", "server"],
@@ -17,7 +36,9 @@ const server = defineCommand({
     endpoint: { type: "string", help: "the endpoint clients connect to, which is the server's routing id (default: the bound one, with * as localhost)" },
     "work-ms": workFlag("how long each request's 'work' takes before the echo, in ms"),
     concurrency: { type: "number", default: FLP_CONCURRENCY, min: 1, help: "how many requests to work on at once" },
+    metrics: METRICS_FLAG,
   },
+  metrics: SERVER_METRICS,
   details: [
     "Answers PING with PONG and each request [control][body...] with [control][body...]: an",
     "echo. Prints 'listening on <bound endpoint>' and 'serving as <endpoint>': clients must",
@@ -43,13 +64,15 @@ const server = defineCommand({
       s.on("malformed", ({ reason, peer }) => ctx.out(`W: malformed message from ${peer ?? "?"} dropped: ${reason}`));
       s.on("handler-error", ({ error }) => ctx.out(`W: a request got no reply: ${(error as Error)?.message ?? String(error)}`));
     }
-    await serveUntilAborted(ctx.signal, s, {
-      started: () => {
-        ctx.out(`listening on ${s.boundEndpoint}`);
-        ctx.out(`serving as ${s.endpoint}`);
-      },
-      until: () => s.done,
-    });
+    await withMetrics(ctx, SERVER_METRICS, s, () =>
+      serveUntilAborted(ctx.signal, s, {
+        started: () => {
+          ctx.out(`listening on ${s.boundEndpoint}`);
+          ctx.out(`serving as ${s.endpoint}`);
+        },
+        until: () => s.done,
+      }),
+    );
     const st = s.stats;
     ctx.out(`server stopped: ${st.requests} requests, ${st.replies} replies, ${st.pings} pings, ${st.handlerErrors} failed, ${st.malformed} malformed`);
   },
