@@ -122,8 +122,12 @@ export async function startPair(
   return {
     primary,
     backup,
-    cut: () => relays.forEach((r) => (r.up = false)),
-    heal: () => relays.forEach((r) => (r.up = true)),
+    cut: () => {
+      for (const r of relays) r.up = false;
+    },
+    heal: () => {
+      for (const r of relays) r.up = true;
+    },
   };
 }
 

@@ -27,7 +27,7 @@ export function usage(cmd: Command): string {
   const width = Math.max(...left.map((l) => l.length)) + 2;
   all.forEach(([, f], i) => {
     const def = f.type !== "boolean" && f.default !== undefined ? ` (default ${f.default})` : f.type !== "boolean" && f.required ? " (required)" : "";
-    lines.push(left[i]!.padEnd(width) + `${f.help}${def}`);
+    lines.push(`${left[i]!.padEnd(width)}${f.help}${def}`);
   });
   if (cmd.details) lines.push("", cmd.details);
   return lines.join("\n");

@@ -5,7 +5,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { join } from "node:path";
 import { startNode, waitFor } from "@zkit/testkit";
-import { MajordomoBroker, MajordomoClient, MajordomoWorker } from "../src/index.js";
+import { type MajordomoBroker, MajordomoClient, MajordomoWorker } from "../src/index.js";
 import { WAIT_MS, cleanup, show, testDir, startBroker, track } from "./helpers.js";
 
 afterEach(cleanup);

@@ -8,7 +8,7 @@ import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { join } from "node:path";
 import { ZSocket } from "@zkit/core";
 import { peer, requirePyzmq, startPython, waitFor } from "@zkit/testkit";
-import { MajordomoAsyncClient, MajordomoBroker, MajordomoClient, MajordomoWorker } from "../src/index.js";
+import { MajordomoAsyncClient, type MajordomoBroker, MajordomoClient, MajordomoWorker } from "../src/index.js";
 import { WAIT_MS, cleanup, inHandTracker, isAutoId, show, testDir, startBroker, track } from "./helpers.js";
 
 beforeAll(() => {

@@ -86,7 +86,7 @@ describe("the queue killed and restarted on the same endpoints (SIGKILL)", () =>
     const backend = (await q1.waitFor(/^backend (\S+)$/m, START_MS))[1]!;
     const w1 = worker(backend, 0, "worker 1");
     const w2 = worker(backend, 0, "worker 2");
-    await q1.waitFor(/(worker ready \w+\n[^]*){2}/, START_MS);
+    await q1.waitFor(/(worker ready \w+\n[\s\S]*){2}/, START_MS);
     for (let n = 1; n <= 5; n++) await ask(frontend, n);
 
     q1.kill("SIGKILL");
@@ -98,7 +98,7 @@ describe("the queue killed and restarted on the same endpoints (SIGKILL)", () =>
     const q2 = startNode(QUEUE, [frontend, backend, String(INTERVAL), String(LIVENESS)], { name: "queue 2" });
     expect((await q2.waitFor(/^frontend (\S+)$/m, START_MS))[1]).toBe(frontend);
     // both workers register with the new queue by themselves (fresh sockets, READY)
-    await q2.waitFor(/(worker ready \w+\n[^]*){2}/, WAIT);
+    await q2.waitFor(/(worker ready \w+\n[\s\S]*){2}/, WAIT);
     expect(text((await within(duringOutage, WAIT, "the request sent during the outage")).reply)).toEqual(["6"]);
     for (let n = 7; n <= 12; n++) await ask(frontend, n);
     expect(count(w1.stdout(), /^ready$/gm)).toBeGreaterThanOrEqual(2);

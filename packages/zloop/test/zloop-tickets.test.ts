@@ -71,7 +71,7 @@ describe("tickets", () => {
     expect(loop.ticketDelay).toBe(5);
     const log: string[] = [];
     // created first, so it expires first: it deletes one ticket and resets another
-    loop.ticket((t, l) => {
+    loop.ticket((_t, l) => {
       expect(l).toBe(loop);
       log.push("first");
       expect(loop.ticketDelete(victim)).toBe(true);

@@ -177,5 +177,5 @@ const client = defineCommand({
 });
 
 /** The bstar commands, in the order `zkit --help` lists them. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+// biome-ignore lint/suspicious/noExplicitAny: a list of commands, each with its own flag spec
 export const bstarCommands: Command<any>[] = [server, client];

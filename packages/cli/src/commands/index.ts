@@ -10,5 +10,5 @@ import { pirateCommands } from "./pirate.js";
 import { titanicCommands } from "./titanic.js";
 
 /** Every `zkit` subcommand. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+// biome-ignore lint/suspicious/noExplicitAny: a list of commands, each with its own flag spec
 export const commands: Command<any>[] = [...pirateCommands, ...mdpCommands, ...titanicCommands, ...flCommands, ...bstarCommands];

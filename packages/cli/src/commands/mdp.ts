@@ -390,5 +390,5 @@ const mmi = defineCommand({
 });
 
 /** The mdp commands, in the order `zkit --help` lists them. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+// biome-ignore lint/suspicious/noExplicitAny: a list of commands, each with its own flag spec
 export const mdpCommands: Command<any>[] = [broker, worker, request, mmi];

@@ -256,5 +256,5 @@ const lppClient = defineCommand({
 });
 
 /** The pirate commands, in the order `zkit --help` lists them. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+// biome-ignore lint/suspicious/noExplicitAny: a list of commands, each with its own flag spec
 export const pirateCommands: Command<any>[] = [lppClient, sppQueue, sppWorker, pppQueue, pppWorker];

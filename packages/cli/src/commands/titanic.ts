@@ -132,5 +132,5 @@ const request = defineCommand({
 });
 
 /** The titanic commands, in the order `zkit --help` lists them. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+// biome-ignore lint/suspicious/noExplicitAny: a list of commands, each with its own flag spec
 export const titanicCommands: Command<any>[] = [server, request];
