@@ -19,7 +19,7 @@
  */
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
-import { basename, dirname, join, posix, relative, resolve } from "node:path";
+import { basename, dirname, join, posix, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type PackageEntry, packages, pageOf } from "./packages.js";
 
@@ -28,13 +28,13 @@ export const docsDir = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 /** The repository's root. */
 export const repoDir = resolve(docsDir, "..");
 /** Where the generated parts go. */
-export const partsDir = join(docsDir, "parts");
+const partsDir = join(docsDir, "parts");
 
 /** Where the repository lives on GitHub; links to files that are not pages go there. */
 export const REPOSITORY = "https://github.com/zkit-js/zkit";
 const BLOB = `${REPOSITORY}/blob/main/`;
 /** Where the site is published (GitHub Pages); links to it from a README stay on the site. */
-export const SITE = "https://zkit-js.github.io/zkit/";
+const SITE = "https://zkit-js.github.io/zkit/";
 const TREE = `${REPOSITORY}/tree/main/`;
 
 /** The chapters that have a guide page, `docs/guide/chN.md`, in order. */
@@ -68,7 +68,7 @@ function sections(text: string): { heading: string; body: string }[] {
 }
 
 /** A heading's file name: lower case, words joined by dashes. */
-export function slug(heading: string): string {
+function slug(heading: string): string {
   return heading
     .toLowerCase()
     .replace(/`/g, "")
@@ -107,7 +107,7 @@ function sentence(text: string): string {
 }
 
 /** The anchor of an example's section on its chapter page. */
-export function exampleAnchor(name: string): string {
+function exampleAnchor(name: string): string {
   return `ex-${slug(name)}`;
 }
 
@@ -342,9 +342,4 @@ export function apiLink(dir: string): string {
 export function describePackage(dir: string): string {
   const pkg = JSON.parse(readFileSync(join(repoDir, "packages", dir, "package.json"), "utf8")) as { description?: string };
   return pkg.description ?? "";
-}
-
-/** A path relative to the repository, with forward slashes. */
-export function repoRelative(file: string): string {
-  return relative(repoDir, file).split("\\").join("/");
 }

@@ -180,7 +180,7 @@ export interface ClientConfig {
 }
 
 /** The expiry the state uses: `PeerExpiry` of `@zkit/reliability`, or a test's. @internal */
-export interface ServerExpiry {
+interface ServerExpiry {
   add(server: ServerEntry): ExpiryHandle<ServerEntry>;
   touch(handle: ExpiryHandle<ServerEntry>): void;
   remove(handle: ExpiryHandle<ServerEntry>): void;

@@ -256,7 +256,7 @@ export interface BrokerHost {
 }
 
 /** One worker's silence watch, from {@link BrokerHost.watch}. @internal */
-export interface SilenceWatch {
+interface SilenceWatch {
   /** The worker said something: its expiry starts over. */
   touch(): void;
   /** The worker left: stop watching. */

@@ -6,7 +6,7 @@
  */
 
 /** The endpoint clients and workers connect to by default: a broker or queue on this host. */
-export const DEFAULT_CONNECT = "tcp://localhost:5555";
+const DEFAULT_CONNECT = "tcp://localhost:5555";
 
 /** A `--connect` flag: a CZMQ endpoint list to connect to. */
 export function connectFlag(help: string, dflt = DEFAULT_CONNECT) {
