@@ -262,6 +262,9 @@ function cliData(): CliData {
   return JSON.parse(json) as CliData;
 }
 
+/** Command groups of `zkit` whose name is not their package's folder. */
+const CLI_GROUP_PACKAGE: Readonly<Record<string, string>> = { fl: "flclient" };
+
 /** The `zkit` commands' help. */
 function cliPart(data: CliData): string {
   const out: string[] = ["## Every command", "", "`zkit --help`:", "", "```text", data.overview, "```", ""];
@@ -269,7 +272,9 @@ function cliPart(data: CliData): string {
   for (const c of data.commands) {
     if (c.path[0] !== pattern) {
       pattern = c.path[0]!;
-      const entry = packages.find((p) => p.dir === pattern);
+      // a command group is named after its package's folder, or after the protocol it speaks (fl: 10/FLP, @zkit/flclient)
+      const dir = CLI_GROUP_PACKAGE[pattern] ?? pattern;
+      const entry = packages.find((p) => p.dir === dir);
       out.push(`### ${pattern}`, "");
       if (entry) out.push(`Over [\`@zkit/${entry.dir}\`](${pageOf(entry)}): ${entry.title}.`, "");
     }
