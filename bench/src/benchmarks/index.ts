@@ -9,7 +9,8 @@ import { cases as mdp } from "./mdp.js";
 import { cases as ppp } from "./ppp.js";
 import { cases as proxy } from "./proxy.js";
 import { cases as pushPull } from "./push-pull.js";
+import { cases as titanic } from "./titanic.js";
 import { cases as zloop } from "./zloop.js";
 import { cases as zmsgEcho } from "./zmsg-echo.js";
 
-export const allCases: BenchCase[] = [...pushPull, ...zmsgEcho, ...zloop, ...proxy, ...ppp, ...mdp, ...flp, ...bstar];
+export const allCases: BenchCase[] = [...pushPull, ...zmsgEcho, ...zloop, ...proxy, ...ppp, ...mdp, ...flp, ...bstar, ...titanic];

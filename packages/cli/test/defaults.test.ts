@@ -6,7 +6,14 @@ import { commands } from "@zkit/cli";
 import { LPP_RETRIES, LPP_TIMEOUT_MS } from "@zkit/lpp";
 import { MDP_CONCURRENCY, MDP_HEARTBEAT_INTERVAL_MS, MDP_LIVENESS, MDP_RECONNECT_MS, MDP_RETRIES, MDP_TIMEOUT_MS } from "@zkit/mdp";
 import { PPP_HEARTBEAT_INTERVAL_MS, PPP_LIVENESS, PPP_RECONNECT_INITIAL_MS, PPP_RECONNECT_MAX_MS } from "@zkit/ppp";
-import { TITANIC_DISPATCH_CONCURRENCY, TITANIC_DISPATCH_INTERVAL_MS, TITANIC_DISPATCH_TIMEOUT_MS, TITANIC_POLL_INTERVAL_MS } from "@zkit/titanic";
+import {
+  TITANIC_DISPATCH_CONCURRENCY,
+  TITANIC_DISPATCH_INTERVAL_MS,
+  TITANIC_DISPATCH_TIMEOUT_MS,
+  TITANIC_DURABILITY,
+  TITANIC_POLL_INTERVAL_MS,
+  TITANIC_REQUEST_CONCURRENCY,
+} from "@zkit/titanic";
 
 function defaults(...path: string[]): Record<string, unknown> {
   const command = commands.find((c) => c.path.join(" ") === path.join(" "));
@@ -22,7 +29,7 @@ describe("flag defaults are the packages' constants", () => {
     [["ppp", "queue"], { "heartbeat-ms": PPP_HEARTBEAT_INTERVAL_MS, liveness: PPP_LIVENESS }],
     [["ppp", "worker"], { "heartbeat-ms": PPP_HEARTBEAT_INTERVAL_MS, liveness: PPP_LIVENESS, "reconnect-ms": PPP_RECONNECT_INITIAL_MS, "reconnect-max-ms": PPP_RECONNECT_MAX_MS }],
     [["lpp", "client"], { "timeout-ms": LPP_TIMEOUT_MS, retries: LPP_RETRIES }],
-    [["titanic"], { "heartbeat-ms": MDP_HEARTBEAT_INTERVAL_MS, "dispatch-interval-ms": TITANIC_DISPATCH_INTERVAL_MS, "dispatch-timeout-ms": TITANIC_DISPATCH_TIMEOUT_MS, concurrency: TITANIC_DISPATCH_CONCURRENCY }],
+    [["titanic"], { "heartbeat-ms": MDP_HEARTBEAT_INTERVAL_MS, "dispatch-interval-ms": TITANIC_DISPATCH_INTERVAL_MS, "dispatch-timeout-ms": TITANIC_DISPATCH_TIMEOUT_MS, concurrency: TITANIC_DISPATCH_CONCURRENCY, durability: TITANIC_DURABILITY, "request-concurrency": TITANIC_REQUEST_CONCURRENCY }],
     [["titanic", "request"], { "poll-ms": TITANIC_POLL_INTERVAL_MS }],
   ])("zkit %s", (path, expected) => {
     expect(defaults(...(path as string[]))).toMatchObject(expected);

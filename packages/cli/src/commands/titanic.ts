@@ -5,7 +5,17 @@
  */
 import { TimeoutError } from "@zkit/core";
 import { MDP_HEARTBEAT_INTERVAL_MS } from "@zkit/mdp";
-import { TITANIC_DIR, TITANIC_DISPATCH_CONCURRENCY, TITANIC_DISPATCH_INTERVAL_MS, TITANIC_DISPATCH_TIMEOUT_MS, TITANIC_POLL_INTERVAL_MS, Titanic, TitanicClient } from "@zkit/titanic";
+import {
+  TITANIC_DIR,
+  TITANIC_DISPATCH_CONCURRENCY,
+  TITANIC_DISPATCH_INTERVAL_MS,
+  TITANIC_DISPATCH_TIMEOUT_MS,
+  TITANIC_DURABILITY,
+  TITANIC_POLL_INTERVAL_MS,
+  TITANIC_REQUEST_CONCURRENCY,
+  Titanic,
+  TitanicClient,
+} from "@zkit/titanic";
 import { UsageError, defineCommand, type Command } from "../command.js";
 import { METRICS_FLAG, defineMetrics, withMetrics } from "../metrics.js";
 import { traceOption } from "../trace.js";
@@ -44,21 +54,35 @@ const server = defineCommand({
     "dispatch-interval-ms": { type: "number", default: TITANIC_DISPATCH_INTERVAL_MS, min: 1, help: "how often pending requests are retried, in ms" },
     "dispatch-timeout-ms": { type: "number", default: TITANIC_DISPATCH_TIMEOUT_MS, min: 1, help: "how long a forwarded request waits for its reply, in ms" },
     concurrency: { type: "number", default: TITANIC_DISPATCH_CONCURRENCY, min: 1, help: "the most requests forwarded at once" },
+    durability: {
+      type: "string",
+      default: TITANIC_DURABILITY,
+      help: "fsync: a 200 survives a crash of the machine; write: of this process only (no fsync, faster)",
+    },
+    "request-concurrency": {
+      type: "number",
+      default: TITANIC_REQUEST_CONCURRENCY,
+      min: 1,
+      help: "how many titanic.request messages are stored at once (that many workers at the broker; their fsyncs are shared)",
+    },
     metrics: METRICS_FLAG,
   },
   metrics: TITANIC_METRICS,
   details: [
     "Registers titanic.request, titanic.reply and titanic.close with the broker and prints",
     "'titanic ready ...' once it serves. Every request is fsynced to the directory before",
-    "it is acknowledged; a Titanic restarted on the same directory (even after kill -9)",
-    "forwards whatever was pending. Damaged files are reported on stderr, moved to",
-    "<dir>/corrupt/ and skipped. With -v it prints every message frame by frame, and",
-    "each request stored, forwarded and answered.",
+    "it is acknowledged (requests stored at the same time share their fsyncs; --durability",
+    "write skips them: a 200 then survives kill -9, not a power loss); a Titanic restarted",
+    "on the same directory (even after kill -9) forwards whatever was pending. Damaged",
+    "files are reported on stderr, moved to <dir>/corrupt/ and skipped. With -v it prints",
+    "every message frame by frame, and each request stored, forwarded and answered.",
     "",
     "example: zkit titanic --connect tcp://localhost:5555 --dir /var/lib/titanic",
   ].join("\n"),
   async run(ctx) {
     if (ctx.args.length > 0) throw new UsageError(`unexpected argument "${ctx.args[0]}"`);
+    const durability = ctx.flags.durability;
+    if (durability !== "fsync" && durability !== "write") throw new UsageError(`--durability must be fsync or write, got "${durability}"`);
     const t = new Titanic({
       endpoint: ctx.flags.connect,
       dir: ctx.flags.dir,
@@ -67,6 +91,8 @@ const server = defineCommand({
       dispatchIntervalMs: ctx.flags["dispatch-interval-ms"],
       dispatchTimeoutMs: ctx.flags["dispatch-timeout-ms"],
       dispatchConcurrency: ctx.flags.concurrency,
+      durability,
+      requestConcurrency: ctx.flags["request-concurrency"],
       ...traceOption(ctx),
     });
     t.on("corrupt", ({ file, reason, movedTo }) => ctx.err(`W: damaged file ${file}: ${reason}${movedTo ? ` (moved to ${movedTo})` : ""}`));
