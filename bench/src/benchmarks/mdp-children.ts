@@ -13,7 +13,9 @@
  * requests the broker sends a worker before its reply (default 1, 7/MDP's
  * one at a time); `concurrency` how many a zkit worker's handler works on at
  * once (default 1). It prints `ready <endpoint>` once it serves and ends on
- * SIGTERM.
+ * SIGTERM. A line `cpu` on its stdin makes it print `cpu <us>`: the CPU time
+ * (user + system, every thread) of its process so far, from its own
+ * `process.cpuUsage()`.
  * @module
  */
 import { spawn, type ChildProcess } from "node:child_process";
@@ -27,6 +29,8 @@ export interface BenchChild {
   readonly pid: number;
   /** Its resident set size now, in bytes (Linux), or NaN. */
   rss(): number;
+  /** The CPU time (user + system, all threads) it has used so far, in microseconds, from its own `process.cpuUsage()`. */
+  cpuUs(): Promise<number>;
   /** SIGTERM, then SIGKILL after 5 s; resolves when it is gone. */
   stop(): Promise<void>;
 }
@@ -36,8 +40,10 @@ const SELF = fileURLToPath(import.meta.url);
 /** Starts `mdp-children.ts <role> ...args` and waits for its `ready` line (at most 60 s). */
 export function startChild(role: "broker" | "workers" | "raw-echo" | "raw-broker" | "raw-workers", args: string[] = []): Promise<BenchChild> {
   const child: ChildProcess = spawn(process.execPath, ["--conditions=@zkit/source", "--import", "tsx", SELF, role, ...args], {
-    stdio: ["ignore", "pipe", "inherit"],
+    stdio: ["pipe", "pipe", "inherit"],
   });
+  // answers to `cpu` queries, in order
+  const cpuWaiters: ((us: number) => void)[] = [];
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   return new Promise<BenchChild>((resolve, reject) => {
     let out = "";
@@ -51,16 +57,33 @@ export function startChild(role: "broker" | "workers" | "raw-echo" | "raw-broker
     };
     child.once("exit", early);
     child.stdout!.setEncoding("utf8");
+    let lines = "";
+    let readySeen = false;
     child.stdout!.on("data", (d: string) => {
+      lines += d;
+      for (let nl = lines.indexOf("\n"); nl >= 0; nl = lines.indexOf("\n")) {
+        const cpu = /^cpu (\d+)$/.exec(lines.slice(0, nl));
+        lines = lines.slice(nl + 1);
+        if (cpu !== null) cpuWaiters.shift()?.(Number(cpu[1]));
+      }
+    });
+    child.stdout!.on("data", (d: string) => {
+      if (readySeen) return;
       out += d;
       const m = /^ready (\S*)$/m.exec(out);
       if (m === null) return;
+      readySeen = true;
       clearTimeout(timer);
       child.off("exit", early);
       resolve({
         ready: m[1]!,
         pid: child.pid!,
         rss: () => rssOf(child.pid!),
+        cpuUs: () =>
+          new Promise<number>((resolve) => {
+            cpuWaiters.push(resolve);
+            child.stdin!.write("cpu\n");
+          }),
         stop: async () => {
           if (child.exitCode !== null || child.signalCode !== null) return;
           child.kill("SIGTERM");
@@ -238,10 +261,31 @@ async function rawWorkers(endpoint: string, n: number, stopped: Promise<void>): 
   await Promise.all(loops);
 }
 
+/** Answers `cpu` lines on stdin with `cpu <us>` (this process's CPU time so far) until stdin ends or `stop` is called. */
+function answerCpuQueries(): () => void {
+  const start = process.cpuUsage();
+  const onData = (d: string): void => {
+    for (const line of d.split("\n")) {
+      if (line.trim() !== "cpu") continue;
+      const u = process.cpuUsage(start);
+      process.stdout.write(`cpu ${u.user + u.system}\n`);
+    }
+  };
+  process.stdin.setEncoding("utf8");
+  process.stdin.on("data", onData);
+  return () => {
+    process.stdin.off("data", onData);
+    process.stdin.destroy();
+  };
+}
+
 if (process.argv[1] === SELF) {
   const [role = "", ...args] = process.argv.slice(2);
-  child(role, args).catch((err: unknown) => {
-    console.error(err);
-    process.exitCode = 1;
-  });
+  const stopAnswering = answerCpuQueries();
+  child(role, args)
+    .catch((err: unknown) => {
+      console.error(err);
+      process.exitCode = 1;
+    })
+    .finally(stopAnswering);
 }

@@ -293,7 +293,7 @@ export class MajordomoAsyncClient extends Lifecycle<MajordomoAsyncClientEvents> 
     p.timer = setTimeout(() => this.#timedOut(p), p.req.timeoutMs);
     const frames = encodeRequest(p.req.service, p.req.body);
     this.#trace?.({ direction: "out", socket: "broker", frames });
-    void slot.socket.send(frames);
+    slot.socket.post(frames);
   }
 
   async #read(slot: Slot): Promise<void> {

@@ -17,6 +17,7 @@ import {
   isRouterNotification,
   now,
   readOptions,
+  type MessageLike,
   type TraceFn,
 } from "@zkit/core";
 import { ZLoop } from "@zkit/zloop";
@@ -278,22 +279,25 @@ export class MajordomoBroker extends Lifecycle<MajordomoBrokerEvents> {
     const expiry = this.#expiry;
     const trace = this.#trace;
     const socket = this.#socket;
-    const failed = (frames: Buffer[], to: "client" | "worker") => (err: unknown): void => {
+    const channel = diagnosticsChannel("zkit:mdp:broker");
+    // post(), not send(): nobody waits for libzmq to take a message, and a
+    // failure comes back through one of these two, with the message
+    const failed = (to: "client" | "worker") => (err: ZkitError, message: MessageLike): void => {
       if (socket.closed) return;
-      const gone = err instanceof ZkitError && err.code === ErrorCode.HostUnreachable;
-      this.#state.sendFailed(frames[0]!, to, gone);
+      this.#state.sendFailed((message as Buffer[])[0]!, to, err.code === ErrorCode.HostUnreachable);
     };
+    const failedTo = { client: failed("client"), worker: failed("worker") };
     this.#state = new BrokerState(this.#config, {
       send: (frames, to) => {
         trace?.({ direction: "out", socket: to, frames });
-        socket.send(frames).catch(failed(frames, to));
+        socket.post(frames, failedTo[to]);
       },
       now,
       emit: (event, ...args) => {
         (this.notify as (e: string, ...a: unknown[]) => void)(event, ...args);
         return true;
       },
-      listening: (event) => this.listenerCount(event) > 0 || diagnosticsChannel("zkit:mdp:broker").hasSubscribers,
+      listening: (event) => this.listenerCount(event) > 0 || channel.hasSubscribers,
       watch: (onExpire) => {
         const handle = expiry.add(onExpire);
         return { touch: () => expiry.touch(handle), stop: () => expiry.remove(handle) };

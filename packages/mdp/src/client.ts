@@ -165,7 +165,7 @@ export class MajordomoClient extends Lifecycle<MajordomoClientEvents> {
     const socket = await this.#open();
     const request = encodeRequest(req.service, req.body);
     this.#trace?.({ direction: "out", socket: "broker", frames: request });
-    void socket.send(request);
+    socket.post(request); // a failure (socket closed meanwhile) shows as a timeout
     const deadline = performance.now() + timeoutMs;
     for (;;) {
       let ready: boolean | typeof TIMED_OUT;

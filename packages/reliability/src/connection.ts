@@ -8,7 +8,7 @@
  * workers and whatever comes next.
  * @module
  */
-import { ZSocket, getLogger, now, type TraceFn } from "@zkit/core";
+import { ZSocket, getLogger, now, type TraceFn, type ZkitError } from "@zkit/core";
 import type { ZLoop } from "@zkit/zloop";
 import type { Backoff } from "./backoff.js";
 import { Heartbeat } from "./heartbeat.js";
@@ -154,8 +154,12 @@ export class PeerConnection {
     const socket = this.#socket;
     if (socket === undefined || socket.closed) return;
     this.#o.trace?.({ direction: "out", socket: this.#o.traceName ?? "peer", frames });
-    socket.send(frames).catch((err: unknown) => log.debug("%s: send failed: %s", this.#o.owner, (err as Error)?.message ?? String(err)));
+    socket.post(frames, this.#onSendFailed);
   }
+
+  #onSendFailed = (err: ZkitError): void => {
+    log.debug("%s: send failed: %s", this.#o.owner, err.message);
+  };
 
   /** Resolves once what was sent has been handed to libzmq, or after `ms`. */
   async flush(ms: number): Promise<void> {
