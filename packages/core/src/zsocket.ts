@@ -458,14 +458,23 @@ export class ZSocket<T extends SocketType = SocketType> implements AsyncIterable
    *   (`ZKIT_CLOSED`); without it the failure is logged at debug level
    */
   post(message: MessageLike, onFailed?: PostFailure): void {
-    if (this.#closed) return this.#postFailed(new ClosedError(`${this.type} send: the socket is closed`), message, onFailed);
-    if (!CAN_SEND.has(this.type)) return this.#postFailed(this.#unsupported("send", "a type that can send"), message, onFailed);
+    if (this.#closed) {
+      this.#postFailed(new ClosedError(`${this.type} send: the socket is closed`), message, onFailed);
+      return;
+    }
+    if (!CAN_SEND.has(this.type)) {
+      this.#postFailed(this.#unsupported("send", "a type that can send"), message, onFailed);
+      return;
+    }
     if (this.#head === this.#queue.length) {
       let sent: Promise<void>;
       try {
         sent = (this.raw as zmq.Dealer).send(message as zmq.MessageLike[]);
       } catch (err) {
-        if (!this.#pendingInZmq(err)) return this.#postFailed(this.#sendError(err), message, onFailed);
+        if (!this.#pendingInZmq(err)) {
+          this.#postFailed(this.#sendError(err), message, onFailed);
+          return;
+        }
         this.#queue.push({ message, resolve: undefined, reject: undefined, onFailed });
         return;
       }

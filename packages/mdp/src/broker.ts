@@ -11,7 +11,7 @@ import {
   InvalidArgumentError,
   ROUTER_NOTIFY_DISCONNECT,
   ZSocket,
-  ZkitError,
+  type ZkitError,
   describeValue,
   getLogger,
   isRouterNotification,
