@@ -8,6 +8,7 @@ import { MDP_HEARTBEAT_INTERVAL_MS } from "@zkit/mdp";
 import { TITANIC_DIR, TITANIC_DISPATCH_CONCURRENCY, TITANIC_DISPATCH_INTERVAL_MS, TITANIC_DISPATCH_TIMEOUT_MS, TITANIC_POLL_INTERVAL_MS, Titanic, TitanicClient } from "@zkit/titanic";
 import { UsageError, defineCommand, type Command } from "../command.js";
 import { METRICS_FLAG, defineMetrics, withMetrics } from "../metrics.js";
+import { CLIENT_SECURITY_FLAGS, clientSecurity } from "../security.js";
 import { traceOption } from "../trace.js";
 import { connectFlag, heartbeatFlag, serveUntilAborted, showFrame } from "./common.js";
 
@@ -44,6 +45,7 @@ const server = defineCommand({
     "dispatch-interval-ms": { type: "number", default: TITANIC_DISPATCH_INTERVAL_MS, min: 1, help: "how often pending requests are retried, in ms" },
     "dispatch-timeout-ms": { type: "number", default: TITANIC_DISPATCH_TIMEOUT_MS, min: 1, help: "how long a forwarded request waits for its reply, in ms" },
     concurrency: { type: "number", default: TITANIC_DISPATCH_CONCURRENCY, min: 1, help: "the most requests forwarded at once" },
+    ...CLIENT_SECURITY_FLAGS,
     metrics: METRICS_FLAG,
   },
   metrics: TITANIC_METRICS,
@@ -67,7 +69,13 @@ const server = defineCommand({
       dispatchIntervalMs: ctx.flags["dispatch-interval-ms"],
       dispatchTimeoutMs: ctx.flags["dispatch-timeout-ms"],
       dispatchConcurrency: ctx.flags.concurrency,
+      security: await clientSecurity(ctx),
       ...traceOption(ctx),
+    });
+    let refused = false;
+    t.on("handshake-failed", ({ error }) => {
+      if (!refused) ctx.err(`E: ${error.message}`); // once: the three workers retry every heartbeat
+      refused = true;
     });
     t.on("corrupt", ({ file, reason, movedTo }) => ctx.err(`W: damaged file ${file}: ${reason}${movedTo ? ` (moved to ${movedTo})` : ""}`));
     t.on("storage-error", ({ operation, uuid, error }) => ctx.err(`E: ${operation} ${uuid ?? ""} failed: ${error.message}`));
@@ -100,6 +108,7 @@ const request = defineCommand({
     service: { type: "string", default: "echo", help: "the service to send it to" },
     "poll-ms": { type: "number", default: TITANIC_POLL_INTERVAL_MS, min: 0, help: "how often to ask titanic.reply while the request is pending, in ms" },
     "timeout-ms": { type: "number", default: 0, help: "give up after this many ms (exit 1); 0 waits as long as it takes" },
+    ...CLIENT_SECURITY_FLAGS,
   },
   details: [
     "Each BODY argument is one frame. Prints 'I: request UUID <uuid>' once Titanic stored",
@@ -108,7 +117,7 @@ const request = defineCommand({
     "example: zkit titanic request --connect tcp://localhost:5555 --service echo 'Hello world'",
   ].join("\n"),
   async run(ctx) {
-    const client = new TitanicClient({ endpoint: ctx.flags.connect, ...traceOption(ctx) });
+    const client = new TitanicClient({ endpoint: ctx.flags.connect, security: await clientSecurity(ctx), ...traceOption(ctx) });
     const timeoutMs = ctx.flags["timeout-ms"] > 0 ? ctx.flags["timeout-ms"] : Infinity;
     try {
       const reply = await client.request(ctx.flags.service, ctx.args, {
