@@ -6,7 +6,8 @@
  *
  * Run directly, this file is the child: `mdp-children.ts broker [prefetch]`,
  * `mdp-children.ts workers <endpoint> <n> [concurrency] [work ms]`,
- * `mdp-children.ts raw-echo`, and the same Majordomo roles written on bare
+ * `mdp-children.ts raw-echo` (with `BENCH_CURVE` in the environment, the
+ * broker, the workers and the raw echo speak CURVE), and the same Majordomo roles written on bare
  * zeromq.js (the least a broker in Node can do, without zkit's checks,
  * heartbeats or expiry): `mdp-children.ts raw-broker [prefetch]`,
  * `mdp-children.ts raw-workers <endpoint> <n>`. `prefetch` is how many
@@ -37,10 +38,21 @@ export interface BenchChild {
 
 const SELF = fileURLToPath(import.meta.url);
 
-/** Starts `mdp-children.ts <role> ...args` and waits for its `ready` line (at most 60 s). */
-export function startChild(role: "broker" | "workers" | "raw-echo" | "raw-broker" | "raw-workers", args: string[] = []): Promise<BenchChild> {
+/**
+ * CURVE keys for the children (mdp-curve.ts): the broker and the raw echo
+ * are CURVE servers with `server`, workers CURVE clients with `client`.
+ * Passed in the environment as JSON (`BENCH_CURVE`).
+ */
+export interface BenchCurve {
+  server: { publicKey: string; secretKey: string };
+  client: { publicKey: string; secretKey: string; serverKey: string };
+}
+
+/** Starts `mdp-children.ts <role> ...args` and waits for its `ready` line (at most 60 s); with `curve`, over CURVE. */
+export function startChild(role: "broker" | "workers" | "raw-echo" | "raw-broker" | "raw-workers", args: string[] = [], curve?: BenchCurve): Promise<BenchChild> {
   const child: ChildProcess = spawn(process.execPath, ["--conditions=@zkit/source", "--import", "tsx", SELF, role, ...args], {
     stdio: ["pipe", "pipe", "inherit"],
+    env: curve === undefined ? process.env : { ...process.env, BENCH_CURVE: JSON.stringify(curve) },
   });
   // answers to `cpu` queries, in order
   const cpuWaiters: ((us: number) => void)[] = [];
@@ -112,10 +124,11 @@ async function child(role: string, args: string[]): Promise<void> {
   const { handleInterrupts, interruptSignal } = await import("@zkit/core");
   handleInterrupts();
   const stopped = new Promise<void>((resolve) => interruptSignal().addEventListener("abort", () => resolve(), { once: true }));
+  const curve = process.env.BENCH_CURVE === undefined ? undefined : (JSON.parse(process.env.BENCH_CURVE) as BenchCurve);
   if (role === "broker") {
     const { MajordomoBroker } = await import("@zkit/mdp");
     // the defaults, but for pipelining: what a user runs
-    const broker = new MajordomoBroker({ workerPrefetch: Number(args[0] ?? 1) });
+    const broker = new MajordomoBroker({ workerPrefetch: Number(args[0] ?? 1), ...(curve !== undefined ? { security: { curve: curve.server } } : {}) });
     const endpoint = await broker.bind("tcp://127.0.0.1:*");
     await broker.start();
     console.log(`ready ${endpoint}`);
@@ -127,7 +140,7 @@ async function child(role: string, args: string[]): Promise<void> {
     const workMs = Number(args[3] ?? 0);
     const { sleep } = await import("@zkit/core");
     const handler = workMs > 0 ? async (request: Buffer[]) => (await sleep(workMs), request) : (request: Buffer[]) => request;
-    const workers = Array.from({ length: Number(args[1] ?? 2) }, () => new MajordomoWorker({ endpoint: args[0]!, service: "echo", concurrency, handler }));
+    const workers = Array.from({ length: Number(args[1] ?? 2) }, () => new MajordomoWorker({ endpoint: args[0]!, service: "echo", concurrency, handler, ...(curve !== undefined ? { security: { curve: curve.client } } : {}) }));
     await Promise.all(workers.map((w) => w.start()));
     console.log(`ready ${args[0]}`);
     await stopped;
@@ -136,7 +149,11 @@ async function child(role: string, args: string[]): Promise<void> {
     const zmq = await import("zeromq");
     // no high-water mark: a ROUTER drops what does not fit, and a dropped
     // reply would leave the client waiting forever at 1000 in flight
-    const router = new zmq.Router({ linger: 0, sendHighWaterMark: 0 });
+    const router = new zmq.Router({
+      linger: 0,
+      sendHighWaterMark: 0,
+      ...(curve !== undefined ? { curveSecretKey: curve.server.secretKey, curvePublicKey: curve.server.publicKey, curveServer: true } : {}),
+    });
     await router.bind("tcp://127.0.0.1:*");
     console.log(`ready ${router.lastEndpoint}`);
     const echo = (async () => {

@@ -55,14 +55,14 @@ const ROUND_TRIPS: Record<number, { full: number; quick: number }> = {
 const MEMORY_REQUESTS = { full: 1_000_000, quick: 50_000 };
 
 /** One request: resolves when its reply is in. */
-type Call = () => Promise<void>;
+export type Call = () => Promise<void>;
 
 /**
  * The client workload, shared by both sides: `inFlight` loops each send a
  * request and await its reply, `n` in all; latency per request. `onProgress`
  * is called with the number done every 1% of the run.
  */
-async function workload(call: Call, n: number, inFlight: number, onProgress?: (done: number) => void, server?: BenchChild): Promise<Sample> {
+export async function workload(call: Call, n: number, inFlight: number, onProgress?: (done: number) => void, server?: BenchChild): Promise<Sample> {
   // connected and answering before the clock starts: every lane once (the
   // async client opens its sockets), twice
   for (let round = 0; round < 2; round++) await Promise.all(Array.from({ length: inFlight }, call));
@@ -89,7 +89,7 @@ async function workload(call: Call, n: number, inFlight: number, onProgress?: (d
 }
 
 /** A raw zeromq.js DEALER with requests matched to replies by a sequence frame. */
-function rawCaller(dealer: zmq.Dealer): { call: Call; stop: () => Promise<void> } {
+export function rawCaller(dealer: zmq.Dealer): { call: Call; stop: () => Promise<void> } {
   const waiting = new Map<number, () => void>();
   let seq = 0;
   let sending: Promise<void> = Promise.resolve();

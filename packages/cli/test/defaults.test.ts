@@ -35,3 +35,20 @@ describe("flag defaults are the packages' constants", () => {
     expect(defaults(...(path as string[]))).toMatchObject(expected);
   });
 });
+
+// The security flags mirror the `security` option, whose default is none:
+// no flag, no security (libzmq's NULL mechanism), as the Guide's peers run.
+describe("security flags on every server, worker and client command", () => {
+  const servers = ["mdp broker", "spp queue", "ppp queue", "bstar server", "fl server"];
+  const clients = ["mdp worker", "mdp request", "mdp mmi", "spp worker", "ppp worker", "lpp client", "titanic", "titanic request", "bstar client", "fl client"];
+  it.each(servers)("zkit %s takes --curve-secret, --auth-dir and --auth-allow, none by default", (path) => {
+    const flags = commands.find((cmd) => cmd.path.join(" ") === path)!.flags as Record<string, { default?: unknown }>;
+    for (const f of ["curve-secret", "auth-dir", "auth-allow"]) expect(flags[f], `--${f}`).toMatchObject({ type: "string" });
+    expect(flags["curve-secret"]!.default).toBeUndefined();
+  });
+  it.each(clients)("zkit %s takes --curve-secret and --curve-server-key, none by default", (path) => {
+    const flags = commands.find((cmd) => cmd.path.join(" ") === path)!.flags as Record<string, { default?: unknown }>;
+    for (const f of ["curve-secret", "curve-server-key"]) expect(flags[f], `--${f}`).toMatchObject({ type: "string" });
+    expect(flags["curve-server-key"]!.default).toBeUndefined();
+  });
+});

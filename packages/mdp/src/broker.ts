@@ -22,6 +22,7 @@ import {
 } from "@zkit/core";
 import { ZLoop } from "@zkit/zloop";
 import { Lifecycle, PeerExpiry, diagnosticsChannel } from "@zkit/reliability";
+import { securitySocketOptions, type SecurityOptions } from "@zkit/security";
 import {
   BrokerState,
   type BrokerConfig,
@@ -173,6 +174,20 @@ export interface MajordomoBrokerOptions {
   collectWhenIdle?: boolean;
   /** Called with every message the broker receives or sends (the CLI's `-v`). */
   trace?: TraceFn;
+  /**
+   * How the broker's socket is secured (`@zkit/security`): CURVE with the
+   * broker's key pair, `{ curve: { secretKey, publicKey } }` (or
+   * `cert.serverSecurity()`), no `serverKey`; or `{ plain: { server: true } }`.
+   * Clients and workers then need the broker's public key. Which keys are
+   * let in is decided by a `ZAuth` started in the same process (libzmq asks
+   * the one ZAP handler of the process); without one, libzmq admits every
+   * CURVE key (the traffic is still encrypted) and refuses every PLAIN
+   * client.
+   * @defaultValue none: no security (libzmq's NULL mechanism), as the
+   *   Guide's brokers run and every 7/MDP peer expects; use CURVE whenever
+   *   the network is not trusted
+   */
+  security?: SecurityOptions;
 }
 
 const OPTION_NAMES = [
@@ -189,6 +204,7 @@ const OPTION_NAMES = [
   "maxDeliveries",
   "collectWhenIdle",
   "trace",
+  "security",
 ] as const;
 
 /**
@@ -269,7 +285,9 @@ export class MajordomoBroker extends Lifecycle<MajordomoBrokerEvents> {
     // once instead of vanishing; routerNotify: a peer whose connection ends
     // is reported at once; maxMessageSize: libzmq refuses oversized frames
     // before they are received
+    const security = securitySocketOptions(o.raw("security") as SecurityOptions | undefined, { owner: "MajordomoBroker", role: "server" });
     this.#socket = new ZSocket("ROUTER", {
+      ...security,
       mandatory: true,
       sendTimeout: 0,
       routerNotify: ROUTER_NOTIFY_DISCONNECT,
@@ -314,8 +332,8 @@ export class MajordomoBroker extends Lifecycle<MajordomoBrokerEvents> {
     return this.#state.stats;
   }
 
-  /** The settings in force, defaults applied. */
-  get options(): Readonly<Required<Omit<MajordomoBrokerOptions, "trace">>> {
+  /** The settings in force, defaults applied (not `security`: its keys stay inside). */
+  get options(): Readonly<Required<Omit<MajordomoBrokerOptions, "trace" | "security">>> {
     return { ...this.#config, collectWhenIdle: this.#collector !== undefined };
   }
 

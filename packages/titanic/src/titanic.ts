@@ -9,6 +9,7 @@ import { randomUUID } from "node:crypto";
 import { ClosedError, ProtocolError, TimeoutError, connectEndpoints, getLogger, readOptions, type TraceEvent, type TraceFn } from "@zkit/core";
 import { Lifecycle } from "@zkit/reliability";
 import { MMI_OK, MMI_SERVICE, MajordomoAsyncClient, MajordomoWorker, type MajordomoReply } from "@zkit/mdp";
+import { securitySocketOptions, type HandshakeError, type SecurityOptions } from "@zkit/security";
 import { Dispatcher, type ForwardResult } from "./dispatcher.js";
 import {
   TITANIC_CLOSE,
@@ -126,6 +127,18 @@ export interface TitanicOptions {
    * worker's service (`"titanic.request"`, ...) or `"dispatcher"`.
    */
   trace?: TraceFn;
+  /**
+   * How Titanic's connections to the broker are secured (`@zkit/security`):
+   * Titanic is a client of the broker (three workers and a dispatching
+   * client), so CURVE needs its key pair and the broker's public key,
+   * `{ curve: { secretKey, publicKey, serverKey } }` (or
+   * `cert.clientSecurity(brokerKey)`). A handshake that fails is reported
+   * as `handshake-failed` (and logged); the workers try again after their
+   * back-off, and a dispatch that failed stays pending.
+   * @defaultValue none: no security (libzmq's NULL mechanism), as the
+   *   Guide's brokers run; use CURVE whenever the network is not trusted
+   */
+  security?: SecurityOptions;
 }
 
 /** The counters of a {@link Titanic}. */
@@ -172,6 +185,8 @@ export interface TitanicEvents {
   malformed: [info: { service: string; reason: string; frame: number | undefined }];
   /** A read or write of the store failed. */
   "storage-error": [info: { operation: string; uuid: string | undefined; error: Error }];
+  /** A security handshake with the broker failed (a wrong broker key, a key its ZAuth refuses): `service` is the titanic.* worker that tried. */
+  "handshake-failed": [info: { service: string; error: HandshakeError }];
 }
 
 const OPTION_NAMES = [
@@ -188,6 +203,7 @@ const OPTION_NAMES = [
   "durability",
   "requestConcurrency",
   "trace",
+  "security",
 ] as const;
 
 interface Config {
@@ -241,6 +257,7 @@ export class Titanic extends Lifecycle<TitanicEvents> {
 
   readonly #config: Config;
   readonly #trace: TraceFn | undefined;
+  readonly #security: SecurityOptions | undefined;
   readonly #store: TitanicStore;
   readonly #state = new TitanicState();
   readonly #counters = { requests: 0, polls: 0, closes: 0, dispatched: 0, replies: 0, dispatchTimeouts: 0, recovered: 0, corrupt: 0, malformed: 0, storageErrors: 0 };
@@ -272,6 +289,8 @@ export class Titanic extends Lifecycle<TitanicEvents> {
       requestConcurrency: o.number("requestConcurrency", TITANIC_REQUEST_CONCURRENCY, { min: 1, integer: true }),
     };
     this.#trace = o.function<TraceFn>("trace");
+    this.#security = o.raw("security") as SecurityOptions | undefined;
+    securitySocketOptions(this.#security, { owner: "Titanic", role: "client" }); // a bad one throws now, naming Titanic
     this.#dispatcher = new Dispatcher<Entry>(
       { intervalMs: this.#config.dispatchIntervalMs, concurrency: this.#config.dispatchConcurrency },
       {
@@ -312,12 +331,13 @@ export class Titanic extends Lifecycle<TitanicEvents> {
       endpoint: this.endpoint,
       timeoutMs: this.#config.dispatchTimeoutMs,
       maxSockets: this.#config.dispatchConcurrency + 1,
+      ...(this.#security !== undefined ? { security: this.#security } : {}),
       ...(trace ? { trace: (e: TraceEvent) => trace({ ...e, socket: "dispatcher" }) } : {}),
     });
     this.#dispatcher.start();
 
-    const serve = (service: string, handler: (frames: Buffer[]) => Promise<Buffer[]>): MajordomoWorker =>
-      new MajordomoWorker({
+    const serve = (service: string, handler: (frames: Buffer[]) => Promise<Buffer[]>): MajordomoWorker => {
+      const worker = new MajordomoWorker({
         endpoint: this.endpoint,
         service,
         handler,
@@ -326,7 +346,13 @@ export class Titanic extends Lifecycle<TitanicEvents> {
         ...(this.#config.liveness !== undefined ? { liveness: this.#config.liveness } : {}),
         ...(this.#config.reconnectMs !== undefined ? { reconnectMs: this.#config.reconnectMs } : {}),
         ...(trace ? { trace: (e: TraceEvent) => trace({ ...e, socket: service }) } : {}),
+        ...(this.#security !== undefined ? { security: this.#security } : {}),
       });
+      worker.on("disconnected", ({ error }) => {
+        if (error !== undefined) this.notify("handshake-failed", { service, error });
+      });
+      return worker;
+    };
     this.#workers = [
       ...Array.from({ length: this.#config.requestConcurrency }, () => serve(TITANIC_REQUEST, (f) => this.#onRequest(f))),
       serve(TITANIC_REPLY, (f) => this.#onReply(f)),

@@ -16,6 +16,7 @@ import {
 } from "@zkit/bstar";
 import { UsageError, defineCommand, type Command } from "../command.js";
 import { METRICS_FLAG, defineMetrics, withMetrics } from "../metrics.js";
+import { CLIENT_SECURITY_FLAGS, SERVER_SECURITY_FLAGS, clientSecurity, withServerSecurity } from "../security.js";
 import { traceOption } from "../trace.js";
 import { retriesFlag, serveUntilAborted, timeoutFlag } from "./common.js";
 
@@ -65,6 +66,7 @@ const server = defineCommand({
     "heartbeat-ms": { type: "number", default: BSTAR_HEARTBEAT_INTERVAL_MS, min: 1, help: "state heartbeat, in ms; the peer is gone after 2 (the same on both servers)" },
     "answer-rejected": { type: "boolean", help: "answer rejected requests with BSTAR-REJECTED so zkit clients switch at once (a zkit extension)" },
     metrics: METRICS_FLAG,
+    ...SERVER_SECURITY_FLAGS,
   },
   metrics: SERVER_METRICS,
   details: [
@@ -74,43 +76,50 @@ const server = defineCommand({
     "Prints 'listening on <endpoint> (frontend|state)', then every state change; -v adds every",
     "message, frame by frame, and every rejected request.",
     "",
+    "With --curve-secret both servers must use the same certificate (clients have one server",
+    "key); the state link is CURVE too, so an --auth-dir must also hold the pair's public",
+    "certificate.",
+    "",
     "example: zkit bstar server --primary --frontend tcp://*:5001 --local tcp://*:5003 --remote tcp://backup-host:5004",
   ].join("\n"),
   async run(ctx) {
     const { primary, backup } = ctx.flags;
     if (primary === backup) throw new UsageError("give exactly one of --primary and --backup");
     const role = primary ? "primary" : "backup";
-    const s = new BinaryStar({
-      role,
-      voter: ctx.flags.frontend ?? GUIDE[role].frontend,
-      local: ctx.flags.local ?? GUIDE[role].local,
-      remote: ctx.flags.remote ?? GUIDE[role].remote,
-      heartbeatIntervalMs: ctx.flags["heartbeat-ms"],
-      answerRejectedVotes: ctx.flags["answer-rejected"],
-      handler: (request) => request,
-      ...traceOption(ctx),
+    await withServerSecurity(ctx, async (security) => {
+      const s = new BinaryStar({
+        security,
+        role,
+        voter: ctx.flags.frontend ?? GUIDE[role].frontend,
+        local: ctx.flags.local ?? GUIDE[role].local,
+        remote: ctx.flags.remote ?? GUIDE[role].remote,
+        heartbeatIntervalMs: ctx.flags["heartbeat-ms"],
+        answerRejectedVotes: ctx.flags["answer-rejected"],
+        handler: (request) => request,
+        ...traceOption(ctx),
+      });
+      s.on("active", ({ from, reason }) => ctx.out(`I: active (${reason}, was ${from})`));
+      s.on("passive", ({ from, reason }) => ctx.out(`I: passive (${reason}, was ${from})`));
+      s.on("peer-lost", ({ silentMs }) => ctx.out(`W: peer silent for ${Math.round(silentMs)} ms`));
+      s.on("peer-seen", ({ state }) => ctx.out(`I: peer is ${state}`));
+      s.on("split-brain", ({ kind, decision }) => ctx.out(`E: split brain (${kind}): ${decision}`));
+      s.on("stalled", ({ stalledMs, quietMs }) => ctx.out(`W: stalled for ${Math.round(stalledMs)} ms: serving nobody for ${quietMs} ms`));
+      s.on("malformed", ({ reason }) => ctx.err(`W: malformed state message dropped: ${reason}`));
+      s.on("handler-error", ({ error }) => ctx.err(`E: request dropped: ${(error as Error)?.message ?? String(error)}`));
+      if (ctx.flags.verbose) s.on("vote-rejected", ({ state, reason }) => ctx.out(`W: request rejected (${state}, ${reason})`));
+      await withMetrics(ctx, SERVER_METRICS, s, () =>
+        serveUntilAborted(ctx.signal, s, {
+          started: () => {
+            ctx.out(`listening on ${s.voterEndpoint} (frontend)`);
+            ctx.out(`listening on ${s.stateEndpoint} (state)`);
+            ctx.out(`I: ${role}, waiting for the peer`);
+          },
+          until: () => s.done,
+        }),
+      );
+      const st = s.stats;
+      ctx.out(`I: ${st.votesAccepted} requests served, ${st.votesRejected} rejected, ${st.failovers} failovers, ${st.splitBrains} split brains, ${st.malformed} malformed dropped`);
     });
-    s.on("active", ({ from, reason }) => ctx.out(`I: active (${reason}, was ${from})`));
-    s.on("passive", ({ from, reason }) => ctx.out(`I: passive (${reason}, was ${from})`));
-    s.on("peer-lost", ({ silentMs }) => ctx.out(`W: peer silent for ${Math.round(silentMs)} ms`));
-    s.on("peer-seen", ({ state }) => ctx.out(`I: peer is ${state}`));
-    s.on("split-brain", ({ kind, decision }) => ctx.out(`E: split brain (${kind}): ${decision}`));
-    s.on("stalled", ({ stalledMs, quietMs }) => ctx.out(`W: stalled for ${Math.round(stalledMs)} ms: serving nobody for ${quietMs} ms`));
-    s.on("malformed", ({ reason }) => ctx.err(`W: malformed state message dropped: ${reason}`));
-    s.on("handler-error", ({ error }) => ctx.err(`E: request dropped: ${(error as Error)?.message ?? String(error)}`));
-    if (ctx.flags.verbose) s.on("vote-rejected", ({ state, reason }) => ctx.out(`W: request rejected (${state}, ${reason})`));
-    await withMetrics(ctx, SERVER_METRICS, s, () =>
-      serveUntilAborted(ctx.signal, s, {
-        started: () => {
-          ctx.out(`listening on ${s.voterEndpoint} (frontend)`);
-          ctx.out(`listening on ${s.stateEndpoint} (state)`);
-          ctx.out(`I: ${role}, waiting for the peer`);
-        },
-        until: () => s.done,
-      }),
-    );
-    const st = s.stats;
-    ctx.out(`I: ${st.votesAccepted} requests served, ${st.votesRejected} rejected, ${st.failovers} failovers, ${st.splitBrains} split brains, ${st.malformed} malformed dropped`);
   },
 });
 
@@ -124,6 +133,7 @@ const client = defineCommand({
     "timeout-ms": timeoutFlag("how long each attempt waits for the reply, in ms", BSTAR_TIMEOUT_MS),
     "settle-ms": { type: "number", default: BSTAR_SETTLE_DELAY_MS, help: "wait after switching servers before resending, in ms" },
     retries: retriesFlag("resends (each on the other server) before giving up", BSTAR_RETRIES),
+    ...CLIENT_SECURITY_FLAGS,
   },
   details: [
     "Each request is a sequence number and only a reply that echoes it counts, as in the Guide's",
@@ -140,6 +150,7 @@ const client = defineCommand({
       settleDelayMs: ctx.flags["settle-ms"],
       retries: ctx.flags.retries,
       closeOnInterrupt: false,
+      security: await clientSecurity(ctx),
       ...traceOption(ctx),
     });
     c.on("failover", ({ to, reason }) => {

@@ -7,6 +7,7 @@ import { TimeoutError, sleep } from "@zkit/core";
 import { FLP_ATTEMPT_TIMEOUT_MS, FLP_CONCURRENCY, FLP_DEMOTION_MS, FLP_PING_INTERVAL_MS, FLP_SERVER_TTL_MS, FLP_TIMEOUT_MS, FreelanceClient, FreelanceServer } from "@zkit/flclient";
 import { defineCommand, type Command } from "../command.js";
 import { METRICS_FLAG, defineMetrics, withMetrics } from "../metrics.js";
+import { CLIENT_SECURITY_FLAGS, SERVER_SECURITY_FLAGS, clientSecurity, withServerSecurity } from "../security.js";
 import { traceOption } from "../trace.js";
 import { serveUntilAborted, showFrame, workFlag } from "./common.js";
 
@@ -37,6 +38,7 @@ const server = defineCommand({
     "work-ms": workFlag("how long each request's 'work' takes before the echo, in ms"),
     concurrency: { type: "number", default: FLP_CONCURRENCY, min: 1, help: "how many requests to work on at once" },
     metrics: METRICS_FLAG,
+    ...SERVER_SECURITY_FLAGS,
   },
   metrics: SERVER_METRICS,
   details: [
@@ -49,32 +51,35 @@ const server = defineCommand({
     "         zkit fl server --bind tcp://*:5556 --endpoint tcp://myhost:5556 -v",
   ].join("\n"),
   async run(ctx) {
-    const workMs = ctx.flags["work-ms"];
-    const s = new FreelanceServer({
-      bind: ctx.flags.bind,
-      ...(ctx.flags.endpoint !== undefined ? { endpoint: ctx.flags.endpoint } : {}),
-      concurrency: ctx.flags.concurrency,
-      handler: async (request, { signal }) => {
-        if (workMs > 0) await sleep(workMs, signal);
-        return request;
-      },
-      ...traceOption(ctx),
-    });
-    if (ctx.flags.verbose) {
-      s.on("malformed", ({ reason, peer }) => ctx.out(`W: malformed message from ${peer ?? "?"} dropped: ${reason}`));
-      s.on("handler-error", ({ error }) => ctx.out(`W: a request got no reply: ${(error as Error)?.message ?? String(error)}`));
-    }
-    await withMetrics(ctx, SERVER_METRICS, s, () =>
-      serveUntilAborted(ctx.signal, s, {
-        started: () => {
-          ctx.out(`listening on ${s.boundEndpoint}`);
-          ctx.out(`serving as ${s.endpoint}`);
+    await withServerSecurity(ctx, async (security) => {
+      const workMs = ctx.flags["work-ms"];
+      const s = new FreelanceServer({
+        bind: ctx.flags.bind,
+        security,
+        ...(ctx.flags.endpoint !== undefined ? { endpoint: ctx.flags.endpoint } : {}),
+        concurrency: ctx.flags.concurrency,
+        handler: async (request, { signal }) => {
+          if (workMs > 0) await sleep(workMs, signal);
+          return request;
         },
-        until: () => s.done,
-      }),
-    );
-    const st = s.stats;
-    ctx.out(`server stopped: ${st.requests} requests, ${st.replies} replies, ${st.pings} pings, ${st.handlerErrors} failed, ${st.malformed} malformed`);
+        ...traceOption(ctx),
+      });
+      if (ctx.flags.verbose) {
+        s.on("malformed", ({ reason, peer }) => ctx.out(`W: malformed message from ${peer ?? "?"} dropped: ${reason}`));
+        s.on("handler-error", ({ error }) => ctx.out(`W: a request got no reply: ${(error as Error)?.message ?? String(error)}`));
+      }
+      await withMetrics(ctx, SERVER_METRICS, s, () =>
+        serveUntilAborted(ctx.signal, s, {
+          started: () => {
+            ctx.out(`listening on ${s.boundEndpoint}`);
+            ctx.out(`serving as ${s.endpoint}`);
+          },
+          until: () => s.done,
+        }),
+      );
+      const st = s.stats;
+      ctx.out(`server stopped: ${st.requests} requests, ${st.replies} replies, ${st.pings} pings, ${st.handlerErrors} failed, ${st.malformed} malformed`);
+    });
   },
 });
 
@@ -91,6 +96,7 @@ const client = defineCommand({
     "ping-ms": { type: "number", default: FLP_PING_INTERVAL_MS, min: 1, help: "how often quiet servers are PINGed, in ms" },
     "server-ttl-ms": { type: "number", default: FLP_SERVER_TTL_MS, min: 2, help: "how long a server may stay silent before it counts as dead, in ms (more than --ping-ms)" },
     "demotion-ms": { type: "number", default: FLP_DEMOTION_MS, min: 1, help: "how long a server that let a request time out gets none, in ms (doubling)" },
+    ...CLIENT_SECURITY_FLAGS,
   },
   details: [
     "Each BODY argument is one frame of the request. Each request goes to one live server;",
@@ -114,8 +120,10 @@ const client = defineCommand({
       pingIntervalMs: ctx.flags["ping-ms"],
       serverTtlMs: ctx.flags["server-ttl-ms"],
       demotionMs: ctx.flags["demotion-ms"],
+      security: await clientSecurity(ctx),
       ...traceOption(ctx),
     });
+    c.on("handshake-failed", ({ endpoint, error }) => ctx.err(`W: server ${endpoint}: ${error.message}`));
     if (ctx.flags.verbose) {
       c.on("connected", ({ endpoint }) => ctx.out(`I: server ${endpoint} is alive`));
       c.on("disconnected", ({ endpoint, reason }) => ctx.out(`W: server ${endpoint} lost (${reason})`));

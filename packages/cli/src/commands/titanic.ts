@@ -18,6 +18,7 @@ import {
 } from "@zkit/titanic";
 import { UsageError, defineCommand, type Command } from "../command.js";
 import { METRICS_FLAG, defineMetrics, withMetrics } from "../metrics.js";
+import { CLIENT_SECURITY_FLAGS, clientSecurity } from "../security.js";
 import { traceOption } from "../trace.js";
 import { connectFlag, heartbeatFlag, serveUntilAborted, showFrame } from "./common.js";
 
@@ -65,6 +66,7 @@ const server = defineCommand({
       min: 1,
       help: "how many titanic.request messages are stored at once (that many workers at the broker; their fsyncs are shared)",
     },
+    ...CLIENT_SECURITY_FLAGS,
     metrics: METRICS_FLAG,
   },
   metrics: TITANIC_METRICS,
@@ -93,7 +95,13 @@ const server = defineCommand({
       dispatchConcurrency: ctx.flags.concurrency,
       durability,
       requestConcurrency: ctx.flags["request-concurrency"],
+      security: await clientSecurity(ctx),
       ...traceOption(ctx),
+    });
+    let refused = false;
+    t.on("handshake-failed", ({ error }) => {
+      if (!refused) ctx.err(`E: ${error.message}`); // once: the three workers retry every heartbeat
+      refused = true;
     });
     t.on("corrupt", ({ file, reason, movedTo }) => ctx.err(`W: damaged file ${file}: ${reason}${movedTo ? ` (moved to ${movedTo})` : ""}`));
     t.on("storage-error", ({ operation, uuid, error }) => ctx.err(`E: ${operation} ${uuid ?? ""} failed: ${error.message}`));
@@ -126,6 +134,7 @@ const request = defineCommand({
     service: { type: "string", default: "echo", help: "the service to send it to" },
     "poll-ms": { type: "number", default: TITANIC_POLL_INTERVAL_MS, min: 0, help: "how often to ask titanic.reply while the request is pending, in ms" },
     "timeout-ms": { type: "number", default: 0, help: "give up after this many ms (exit 1); 0 waits as long as it takes" },
+    ...CLIENT_SECURITY_FLAGS,
   },
   details: [
     "Each BODY argument is one frame. Prints 'I: request UUID <uuid>' once Titanic stored",
@@ -134,7 +143,7 @@ const request = defineCommand({
     "example: zkit titanic request --connect tcp://localhost:5555 --service echo 'Hello world'",
   ].join("\n"),
   async run(ctx) {
-    const client = new TitanicClient({ endpoint: ctx.flags.connect, ...traceOption(ctx) });
+    const client = new TitanicClient({ endpoint: ctx.flags.connect, security: await clientSecurity(ctx), ...traceOption(ctx) });
     const timeoutMs = ctx.flags["timeout-ms"] > 0 ? ctx.flags["timeout-ms"] : Infinity;
     try {
       const reply = await client.request(ctx.flags.service, ctx.args, {
