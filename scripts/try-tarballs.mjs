@@ -110,6 +110,7 @@ async function main() {
       "await worker.start();",
       "const client = new MajordomoClient({ endpoint });",
       'const [reply] = await client.request("echo", "Hello from the tarballs");',
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: this line is the program's source
       'console.log(`${reply} (libzmq ${zmqVersion().join(".")})`);',
       "await client.close();",
       "await worker.close();",

@@ -7,10 +7,10 @@
 import { performance } from "node:perf_hooks";
 
 /** Which side of a comparison runs: zkit's layer or raw zeromq.js. */
-export type Impl = "zkit" | "raw";
+type Impl = "zkit" | "raw";
 
 /** Whether a bigger or a smaller figure is better (throughput vs latency). */
-export type Better = "higher" | "lower";
+type Better = "higher" | "lower";
 
 /** One figure a case reports, e.g. round trips per second or p99 latency. */
 export interface MetricSpec {
@@ -30,7 +30,7 @@ export interface MetricSpec {
 }
 
 /** An absolute bound on zkit's figure of one metric. */
-export interface Limit {
+interface Limit {
   op: ">=" | "<=";
   value: number;
 }
@@ -59,24 +59,24 @@ export interface BenchCase {
  * zkit's target against raw zeromq.js: at least 0.9 of raw's throughput, and
  * for latencies at most raw / 0.9.
  */
-export const TARGET_FRACTION = 0.9;
+const TARGET_FRACTION = 0.9;
 
 /** The target on the zkit/raw ratio of one metric. */
-export interface Target {
+interface Target {
   op: ">=" | "<=";
   ratio: number;
 }
 
-export function targetFor(better: Better): Target {
+function targetFor(better: Better): Target {
   return better === "higher" ? { op: ">=", ratio: TARGET_FRACTION } : { op: "<=", ratio: 1 / TARGET_FRACTION };
 }
 
-export function meets(ratio: number, target: Target): boolean {
+function meets(ratio: number, target: Target): boolean {
   return target.op === ">=" ? ratio >= target.ratio : ratio <= target.ratio;
 }
 
 /** True when `value` is within the absolute bound `limit`. */
-export function within(value: number, limit: Limit): boolean {
+function within(value: number, limit: Limit): boolean {
   return limit.op === ">=" ? value >= limit.value : value <= limit.value;
 }
 
@@ -171,7 +171,7 @@ function describe(c: BenchCase, s: Sample): string {
 }
 
 /** The median of `xs` (mean of the two middle values for an even count). */
-export function median(xs: readonly number[]): number {
+function median(xs: readonly number[]): number {
   if (xs.length === 0) return NaN;
   const s = [...xs].sort((a, b) => a - b);
   const mid = s.length >> 1;

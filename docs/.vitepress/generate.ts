@@ -19,7 +19,7 @@
  */
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
-import { basename, dirname, join, posix, relative, resolve } from "node:path";
+import { basename, dirname, join, posix, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type PackageEntry, packages, pageOf } from "./packages.js";
 
@@ -28,13 +28,13 @@ export const docsDir = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 /** The repository's root. */
 export const repoDir = resolve(docsDir, "..");
 /** Where the generated parts go. */
-export const partsDir = join(docsDir, "parts");
+const partsDir = join(docsDir, "parts");
 
 /** Where the repository lives on GitHub; links to files that are not pages go there. */
 export const REPOSITORY = "https://github.com/zkit-js/zkit";
 const BLOB = `${REPOSITORY}/blob/main/`;
 /** Where the site is published (GitHub Pages); links to it from a README stay on the site. */
-export const SITE = "https://zkit-js.github.io/zkit/";
+const SITE = "https://zkit-js.github.io/zkit/";
 const TREE = `${REPOSITORY}/tree/main/`;
 
 /** The chapters that have a guide page, `docs/guide/chN.md`, in order. */
@@ -68,7 +68,7 @@ function sections(text: string): { heading: string; body: string }[] {
 }
 
 /** A heading's file name: lower case, words joined by dashes. */
-export function slug(heading: string): string {
+function slug(heading: string): string {
   return heading
     .toLowerCase()
     .replace(/`/g, "")
@@ -107,7 +107,7 @@ function sentence(text: string): string {
 }
 
 /** The anchor of an example's section on its chapter page. */
-export function exampleAnchor(name: string): string {
+function exampleAnchor(name: string): string {
   return `ex-${slug(name)}`;
 }
 
@@ -262,6 +262,9 @@ function cliData(): CliData {
   return JSON.parse(json) as CliData;
 }
 
+/** Command groups of `zkit` whose name is not their package's folder. */
+const CLI_GROUP_PACKAGE: Readonly<Record<string, string>> = { fl: "flclient" };
+
 /** The `zkit` commands' help. */
 function cliPart(data: CliData): string {
   const out: string[] = ["## Every command", "", "`zkit --help`:", "", "```text", data.overview, "```", ""];
@@ -269,7 +272,9 @@ function cliPart(data: CliData): string {
   for (const c of data.commands) {
     if (c.path[0] !== pattern) {
       pattern = c.path[0]!;
-      const entry = packages.find((p) => p.dir === pattern);
+      // a command group is named after its package's folder, or after the protocol it speaks (fl: 10/FLP, @zkit/flclient)
+      const dir = CLI_GROUP_PACKAGE[pattern] ?? pattern;
+      const entry = packages.find((p) => p.dir === dir);
       out.push(`### ${pattern}`, "");
       if (entry) out.push(`Over [\`@zkit/${entry.dir}\`](${pageOf(entry)}): ${entry.title}.`, "");
     }
@@ -342,9 +347,4 @@ export function apiLink(dir: string): string {
 export function describePackage(dir: string): string {
   const pkg = JSON.parse(readFileSync(join(repoDir, "packages", dir, "package.json"), "utf8")) as { description?: string };
   return pkg.description ?? "";
-}
-
-/** A path relative to the repository, with forward slashes. */
-export function repoRelative(file: string): string {
-  return relative(repoDir, file).split("\\").join("/");
 }

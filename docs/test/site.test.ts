@@ -73,7 +73,7 @@ function pagePath(url: URL): string | undefined {
 async function visit(page: Page, path: string): Promise<Visit> {
   const url = new URL(path, server.url).href;
   const response = await page.goto(url, { waitUntil: "load", timeout: PAGE_TIMEOUT_MS });
-  if (!response || response.status() !== 200) problems.push(`${path}: HTTP ${response?.status() ?? "no response"}`);
+  if (response?.status() !== 200) problems.push(`${path}: HTTP ${response?.status() ?? "no response"}`);
   await page.waitForSelector("#app .VPContent", { timeout: PAGE_TIMEOUT_MS });
   // Mermaid renders after mounting; wait until no diagram is still pending.
   await page.waitForFunction(() => document.querySelectorAll(".zkit-mermaid[data-state=pending]").length === 0, undefined, {

@@ -30,9 +30,9 @@ function usage(program: string, summary: string, spec: Record<string, OptionSpec
   for (const [flag, o] of Object.entries(spec)) {
     const value = o.type === "boolean" ? "" : o.type === "number" ? " N" : " VALUE";
     const def = o.type === "boolean" ? "" : ` (default ${o.default})`;
-    lines.push(`  --${flag}${value}`.padEnd(26) + `${o.help}${def} [${envName(flag)}]`);
+    lines.push(`${`  --${flag}${value}`.padEnd(26)}${o.help}${def} [${envName(flag)}]`);
   }
-  lines.push(`  --help`.padEnd(26) + "print this help");
+  lines.push(`${`  --help`.padEnd(26)}print this help`);
   return lines.join("\n");
 }
 

@@ -227,7 +227,7 @@ describe("mtserver (worker threads behind an inproc DEALER)", () => {
     await Promise.all(clients.map((c) => c.send("Hello")));
     const replies = await within(Promise.all(clients.map((c) => c.receive())), START_MS, "three Worlds");
     expect(replies.map(([r]) => String(r))).toEqual(["World", "World", "World"]);
-    await server.waitFor(/(^Received request: \[Hello\] \(worker \d\)\n[^]*){3}/m, START_MS);
+    await server.waitFor(/(^Received request: \[Hello\] \(worker \d\)\n[\s\S]*){3}/m, START_MS);
     const ids = [...server.stdout().matchAll(/^Received request: \[Hello\] \(worker (\d)\)$/gm)].map((m) => m[1]);
     expect(new Set(ids).size).toBe(3);
 
@@ -245,7 +245,7 @@ describe("mtserver (worker threads behind an inproc DEALER)", () => {
     await server.waitFor(/^2 worker threads ready/m, START_MS);
     const clients = await Promise.all([1, 2].map(() => ZSocket.req(`>${endpoint}`)));
     await Promise.all(clients.map((c) => c.send("Hello")));
-    await server.waitFor(/(^Received request: \[Hello\] \(worker \d\)\n[^]*){2}/m, START_MS);
+    await server.waitFor(/(^Received request: \[Hello\] \(worker \d\)\n[\s\S]*){2}/m, START_MS);
     await stop(server); // within EXIT_MS, not 10 minutes
   });
 });
@@ -421,11 +421,11 @@ describe("flags", () => {
     // The Guide's endpoints, so the Guide's pairings work without flags.
     expect(help("rrclient")).toContain("(default tcp://localhost:5559)");
     expect(help("rrworker")).toContain("(default tcp://localhost:5560)");
-    expect(help("rrbroker")).toMatch(/--frontend .*\(default tcp:\/\/\*:5559\)[^]*--backend .*\(default tcp:\/\/\*:5560\)/);
-    expect(help("wuproxy")).toMatch(/--frontend .*\(default tcp:\/\/localhost:5556\)[^]*--backend .*\(default tcp:\/\/\*:8100\)/);
+    expect(help("rrbroker")).toMatch(/--frontend .*\(default tcp:\/\/\*:5559\)[\s\S]*--backend .*\(default tcp:\/\/\*:5560\)/);
+    expect(help("wuproxy")).toMatch(/--frontend .*\(default tcp:\/\/localhost:5556\)[\s\S]*--backend .*\(default tcp:\/\/\*:8100\)/);
     expect(help("tasksink2")).toMatch(/--control .*\(default tcp:\/\/\*:5559\)/);
     expect(help("taskwork2")).toMatch(/--control .*\(default tcp:\/\/localhost:5559\)/);
-    expect(help("syncpub")).toMatch(/--bind .*\(default tcp:\/\/\*:5561\)[^]*--sync .*\(default tcp:\/\/\*:5562\)/);
+    expect(help("syncpub")).toMatch(/--bind .*\(default tcp:\/\/\*:5561\)[\s\S]*--sync .*\(default tcp:\/\/\*:5562\)/);
     expect(help("psenvsub")).toContain("(default tcp://localhost:5563)");
     expect(help("mtserver")).toMatch(/--workers .*\(default 5\)/);
   });

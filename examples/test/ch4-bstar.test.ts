@@ -104,7 +104,7 @@ describe("bstarsrv, bstarsrv2 and bstarcli (Binary Star)", () => {
       startExample("ch4/bstarcli.ts", ["--servers", "tcp://127.0.0.1:9,tcp://127.0.0.1:10"]),
     ];
     await Promise.all(started.map((e) => e.waitFor(/^(listening on|I: )/m, START_MS)));
-    started.forEach((e, i) => e.kill(i % 2 === 0 ? "SIGTERM" : "SIGINT"));
+    for (const [i, e] of started.entries()) e.kill(i % 2 === 0 ? "SIGTERM" : "SIGINT");
     for (const e of started) expect(await exitOf(e), e.describe()).toBe(0);
   });
 });

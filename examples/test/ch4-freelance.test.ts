@@ -114,7 +114,7 @@ describe("every Freelance program", () => {
     const programs = ["flserver1", "flclient1", "flserver2", "flclient2", "flserver3", "flclient3"];
     const helps = programs.map((p) => startExample(`ch4/${p}.ts`, ["--help"]));
     for (const h of helps) expect(await exitOf(h)).toBe(0);
-    helps.forEach((h, i) => expect(h.stdout()).toMatch(new RegExp(`^usage: ${programs[i]} \\[options\\]`)));
+    for (const [i, h] of helps.entries()) expect(h.stdout()).toMatch(new RegExp(`^usage: ${programs[i]} \\[options\\]`));
     expect(helps[0]!.stdout()).toMatch(/--bind VALUE .*\(default tcp:\/\/\*:5555\)/);
     expect(helps[1]!.stdout()).toMatch(/--timeout-ms N .*\(default 1000\)/);
     expect(helps[3]!.stdout()).toMatch(/--requests N .*\(default 10000\)/);

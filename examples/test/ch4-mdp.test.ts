@@ -94,7 +94,7 @@ describe("every ch4 Majordomo program", () => {
     const programs = ["mdbroker", "mdworker", "mdclient", "mdclient2", "mmiecho", "tripping"];
     const helps = programs.map((p) => startExample(`ch4/${p}.ts`, ["--help"]));
     for (const h of helps) await expectCleanExit(h);
-    helps.forEach((h, i) => expect(h.stdout()).toMatch(new RegExp(`^usage: ${programs[i]} \\[options\\]`)));
+    for (const [i, h] of helps.entries()) expect(h.stdout()).toMatch(new RegExp(`^usage: ${programs[i]} \\[options\\]`));
     expect(helps[0]!.stdout()).toMatch(/--bind VALUE .*\(default tcp:\/\/\*:5555\)/);
     expect(helps[2]!.stdout()).toMatch(/--requests N .*\(default 100000\)/);
   });

@@ -116,7 +116,7 @@ describe("spqueue and spworker (Simple Pirate)", () => {
     const crasher = startExample("ch4/spworker.ts", ["--connect", backend, ...QUIET, "--crash-at", "2"]);
     await queue.waitFor(/^I: worker [0-9a-f]+ ready$/m, START_MS);
     const steady = startExample("ch4/spworker.ts", ["--connect", backend, ...QUIET]);
-    await queue.waitFor(/(I: worker [0-9a-f]+ ready\n[^]*){2}/, START_MS);
+    await queue.waitFor(/(I: worker [0-9a-f]+ ready\n[\s\S]*){2}/, START_MS);
     const client = startExample("ch4/lpclient.ts", ["--connect", frontend, "--requests", "8", "--timeout-ms", "1500", "--retries", "5"]);
     expect(await exitOf(client)).toBe(0);
     expect(count(client.stdout(), /^I: server replied OK \(\d\)$/gm)).toBe(8);
@@ -139,7 +139,7 @@ describe("ppqueue and ppworker (Paranoid Pirate)", () => {
     await queue.waitFor(/^I: worker [0-9a-f]+ ready$/m, START_MS);
     const steady = startExample("ch4/ppworker.ts", ["--connect", backend, ...HB, ...QUIET]);
     await steady.waitFor(/^I: worker ready$/m, START_MS);
-    await queue.waitFor(/(I: worker [0-9a-f]+ ready\n[^]*){2}/, START_MS);
+    await queue.waitFor(/(I: worker [0-9a-f]+ ready\n[\s\S]*){2}/, START_MS);
     const client = startExample("ch4/lpclient.ts", ["--connect", frontend, "--requests", "8", "--timeout-ms", "1500", "--retries", "5"]);
     expect(await exitOf(client)).toBe(0);
     expect(count(client.stdout(), /^I: server replied OK \(\d\)$/gm)).toBe(8);
@@ -193,7 +193,7 @@ describe("every program", () => {
     const started = programs.flatMap(([p, args]) => [startExample(p, args), startExample(p, args)]);
     // each is up once it printed its first line (a listening line, ready, or connecting)
     await Promise.all(started.map((e) => e.waitFor(/^(listening on|I: )/m, START_MS)));
-    started.forEach((e, i) => e.kill(i % 2 === 0 ? "SIGTERM" : "SIGINT"));
+    for (const [i, e] of started.entries()) e.kill(i % 2 === 0 ? "SIGTERM" : "SIGINT");
     for (const e of started) expect(await exitOf(e), e.describe()).toBe(0);
   });
 

@@ -5,7 +5,7 @@
 import { fileURLToPath } from "node:url";
 import { startNode, type Child, type StartOptions } from "@zkit/testkit";
 
-export { count, stopAll, within, type Exit } from "@zkit/testkit";
+export { count, stopAll, within } from "@zkit/testkit";
 
 /** The examples package directory: the cwd of every example program. */
 export const examplesDir = fileURLToPath(new URL("..", import.meta.url));

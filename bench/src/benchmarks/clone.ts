@@ -104,7 +104,7 @@ async function rawUpdates(ctx: RunContext): Promise<Sample> {
         else if (got[i] === 0) got[i] = -1;
       }
     });
-    readers.forEach((r) => r.catch(() => {}));
+    for (const r of readers) r.catch(() => {});
     while (got.some((g) => g === 0)) {
       await publisher.send([Buffer.from("probe"), Buffer.alloc(8), Buffer.alloc(0), Buffer.alloc(0), Buffer.alloc(0)]);
       await new Promise((r) => setTimeout(r, 10));

@@ -150,6 +150,7 @@ function startServers(n: number): Promise<BenchChild> {
         ready: m[1]!,
         pid: child.pid!,
         rss: () => NaN,
+        cpuUs: () => Promise.resolve(NaN), // not measured for these servers
         stop: async () => {
           if (child.exitCode !== null || child.signalCode !== null) return;
           child.kill("SIGTERM");

@@ -6,14 +6,17 @@
  *
  * Run directly, this file is the child: `mdp-children.ts broker [prefetch]`,
  * `mdp-children.ts workers <endpoint> <n> [concurrency] [work ms]`,
- * `mdp-children.ts raw-echo`, and the same Majordomo roles written on bare
+ * `mdp-children.ts raw-echo` (with `BENCH_CURVE` in the environment, the
+ * broker, the workers and the raw echo speak CURVE), and the same Majordomo roles written on bare
  * zeromq.js (the least a broker in Node can do, without zkit's checks,
  * heartbeats or expiry): `mdp-children.ts raw-broker [prefetch]`,
  * `mdp-children.ts raw-workers <endpoint> <n>`. `prefetch` is how many
  * requests the broker sends a worker before its reply (default 1, 7/MDP's
  * one at a time); `concurrency` how many a zkit worker's handler works on at
  * once (default 1). It prints `ready <endpoint>` once it serves and ends on
- * SIGTERM.
+ * SIGTERM. A line `cpu` on its stdin makes it print `cpu <us>`: the CPU time
+ * (user + system, every thread) of its process so far, from its own
+ * `process.cpuUsage()`.
  * @module
  */
 import { spawn, type ChildProcess } from "node:child_process";
@@ -27,17 +30,32 @@ export interface BenchChild {
   readonly pid: number;
   /** Its resident set size now, in bytes (Linux), or NaN. */
   rss(): number;
+  /** The CPU time (user + system, all threads) it has used so far, in microseconds, from its own `process.cpuUsage()`. */
+  cpuUs(): Promise<number>;
   /** SIGTERM, then SIGKILL after 5 s; resolves when it is gone. */
   stop(): Promise<void>;
 }
 
 const SELF = fileURLToPath(import.meta.url);
 
-/** Starts `mdp-children.ts <role> ...args` and waits for its `ready` line (at most 60 s). */
-export function startChild(role: "broker" | "workers" | "raw-echo" | "raw-broker" | "raw-workers", args: string[] = []): Promise<BenchChild> {
+/**
+ * CURVE keys for the children (mdp-curve.ts): the broker and the raw echo
+ * are CURVE servers with `server`, workers CURVE clients with `client`.
+ * Passed in the environment as JSON (`BENCH_CURVE`).
+ */
+export interface BenchCurve {
+  server: { publicKey: string; secretKey: string };
+  client: { publicKey: string; secretKey: string; serverKey: string };
+}
+
+/** Starts `mdp-children.ts <role> ...args` and waits for its `ready` line (at most 60 s); with `curve`, over CURVE. */
+export function startChild(role: "broker" | "workers" | "raw-echo" | "raw-broker" | "raw-workers", args: string[] = [], curve?: BenchCurve): Promise<BenchChild> {
   const child: ChildProcess = spawn(process.execPath, ["--conditions=@zkit/source", "--import", "tsx", SELF, role, ...args], {
-    stdio: ["ignore", "pipe", "inherit"],
+    stdio: ["pipe", "pipe", "inherit"],
+    env: curve === undefined ? process.env : { ...process.env, BENCH_CURVE: JSON.stringify(curve) },
   });
+  // answers to `cpu` queries, in order
+  const cpuWaiters: ((us: number) => void)[] = [];
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   return new Promise<BenchChild>((resolve, reject) => {
     let out = "";
@@ -51,16 +69,33 @@ export function startChild(role: "broker" | "workers" | "raw-echo" | "raw-broker
     };
     child.once("exit", early);
     child.stdout!.setEncoding("utf8");
+    let lines = "";
+    let readySeen = false;
     child.stdout!.on("data", (d: string) => {
+      lines += d;
+      for (let nl = lines.indexOf("\n"); nl >= 0; nl = lines.indexOf("\n")) {
+        const cpu = /^cpu (\d+)$/.exec(lines.slice(0, nl));
+        lines = lines.slice(nl + 1);
+        if (cpu !== null) cpuWaiters.shift()?.(Number(cpu[1]));
+      }
+    });
+    child.stdout!.on("data", (d: string) => {
+      if (readySeen) return;
       out += d;
       const m = /^ready (\S*)$/m.exec(out);
       if (m === null) return;
+      readySeen = true;
       clearTimeout(timer);
       child.off("exit", early);
       resolve({
         ready: m[1]!,
         pid: child.pid!,
         rss: () => rssOf(child.pid!),
+        cpuUs: () =>
+          new Promise<number>((resolve) => {
+            cpuWaiters.push(resolve);
+            child.stdin!.write("cpu\n");
+          }),
         stop: async () => {
           if (child.exitCode !== null || child.signalCode !== null) return;
           child.kill("SIGTERM");
@@ -89,10 +124,11 @@ async function child(role: string, args: string[]): Promise<void> {
   const { handleInterrupts, interruptSignal } = await import("@zkit/core");
   handleInterrupts();
   const stopped = new Promise<void>((resolve) => interruptSignal().addEventListener("abort", () => resolve(), { once: true }));
+  const curve = process.env.BENCH_CURVE === undefined ? undefined : (JSON.parse(process.env.BENCH_CURVE) as BenchCurve);
   if (role === "broker") {
     const { MajordomoBroker } = await import("@zkit/mdp");
     // the defaults, but for pipelining: what a user runs
-    const broker = new MajordomoBroker({ workerPrefetch: Number(args[0] ?? 1) });
+    const broker = new MajordomoBroker({ workerPrefetch: Number(args[0] ?? 1), ...(curve !== undefined ? { security: { curve: curve.server } } : {}) });
     const endpoint = await broker.bind("tcp://127.0.0.1:*");
     await broker.start();
     console.log(`ready ${endpoint}`);
@@ -104,7 +140,7 @@ async function child(role: string, args: string[]): Promise<void> {
     const workMs = Number(args[3] ?? 0);
     const { sleep } = await import("@zkit/core");
     const handler = workMs > 0 ? async (request: Buffer[]) => (await sleep(workMs), request) : (request: Buffer[]) => request;
-    const workers = Array.from({ length: Number(args[1] ?? 2) }, () => new MajordomoWorker({ endpoint: args[0]!, service: "echo", concurrency, handler }));
+    const workers = Array.from({ length: Number(args[1] ?? 2) }, () => new MajordomoWorker({ endpoint: args[0]!, service: "echo", concurrency, handler, ...(curve !== undefined ? { security: { curve: curve.client } } : {}) }));
     await Promise.all(workers.map((w) => w.start()));
     console.log(`ready ${args[0]}`);
     await stopped;
@@ -113,7 +149,11 @@ async function child(role: string, args: string[]): Promise<void> {
     const zmq = await import("zeromq");
     // no high-water mark: a ROUTER drops what does not fit, and a dropped
     // reply would leave the client waiting forever at 1000 in flight
-    const router = new zmq.Router({ linger: 0, sendHighWaterMark: 0 });
+    const router = new zmq.Router({
+      linger: 0,
+      sendHighWaterMark: 0,
+      ...(curve !== undefined ? { curveSecretKey: curve.server.secretKey, curvePublicKey: curve.server.publicKey, curveServer: true } : {}),
+    });
     await router.bind("tcp://127.0.0.1:*");
     console.log(`ready ${router.lastEndpoint}`);
     const echo = (async () => {
@@ -238,10 +278,31 @@ async function rawWorkers(endpoint: string, n: number, stopped: Promise<void>): 
   await Promise.all(loops);
 }
 
+/** Answers `cpu` lines on stdin with `cpu <us>` (this process's CPU time so far) until stdin ends or `stop` is called. */
+function answerCpuQueries(): () => void {
+  const start = process.cpuUsage();
+  const onData = (d: string): void => {
+    for (const line of d.split("\n")) {
+      if (line.trim() !== "cpu") continue;
+      const u = process.cpuUsage(start);
+      process.stdout.write(`cpu ${u.user + u.system}\n`);
+    }
+  };
+  process.stdin.setEncoding("utf8");
+  process.stdin.on("data", onData);
+  return () => {
+    process.stdin.off("data", onData);
+    process.stdin.destroy();
+  };
+}
+
 if (process.argv[1] === SELF) {
   const [role = "", ...args] = process.argv.slice(2);
-  child(role, args).catch((err: unknown) => {
-    console.error(err);
-    process.exitCode = 1;
-  });
+  const stopAnswering = answerCpuQueries();
+  child(role, args)
+    .catch((err: unknown) => {
+      console.error(err);
+      process.exitCode = 1;
+    })
+    .finally(stopAnswering);
 }

@@ -11,7 +11,10 @@
  *   back; this process keeps the same number of requests in flight on one
  *   zeromq.js DEALER (`[seq][16 bytes]`, matched by seq).
  *
- * Round trips per second, and p50/p99 latency in microseconds.
+ * Round trips per second, p50/p99 latency in microseconds, and `serverCpu`:
+ * the CPU time per round trip of the broker process (raw: of the echo
+ * process, or of the bare broker in `mdp/vs-bare-*`), from that process's
+ * own `process.cpuUsage()`, every thread included.
  * `mdp/<n>-in-flight` run 7/MDP as the Guide does (the broker's default
  * `workerPrefetch` 1: a worker holds one request at a time, so throughput is
  * capped at about 2 workers / one broker-worker round trip, whatever the
@@ -52,17 +55,18 @@ const ROUND_TRIPS: Record<number, { full: number; quick: number }> = {
 const MEMORY_REQUESTS = { full: 1_000_000, quick: 50_000 };
 
 /** One request: resolves when its reply is in. */
-type Call = () => Promise<void>;
+export type Call = () => Promise<void>;
 
 /**
  * The client workload, shared by both sides: `inFlight` loops each send a
  * request and await its reply, `n` in all; latency per request. `onProgress`
  * is called with the number done every 1% of the run.
  */
-async function workload(call: Call, n: number, inFlight: number, onProgress?: (done: number) => void): Promise<Sample> {
+export async function workload(call: Call, n: number, inFlight: number, onProgress?: (done: number) => void, server?: BenchChild): Promise<Sample> {
   // connected and answering before the clock starts: every lane once (the
   // async client opens its sockets), twice
   for (let round = 0; round < 2; round++) await Promise.all(Array.from({ length: inFlight }, call));
+  const cpu0 = server === undefined ? NaN : await server.cpuUs();
   const latency = new Float64Array(n);
   let next = 0;
   let done = 0;
@@ -79,12 +83,13 @@ async function workload(call: Call, n: number, inFlight: number, onProgress?: (d
   };
   await Promise.all(Array.from({ length: Math.min(inFlight, n) }, lane));
   const ms = performance.now() - t0;
+  const cpu1 = server === undefined ? NaN : await server.cpuUs();
   latency.sort();
-  return { throughput: (n / ms) * 1000, p50: percentile(latency, 50) * 1000, p99: percentile(latency, 99) * 1000 };
+  return { throughput: (n / ms) * 1000, p50: percentile(latency, 50) * 1000, p99: percentile(latency, 99) * 1000, serverCpu: (cpu1 - cpu0) / n };
 }
 
 /** A raw zeromq.js DEALER with requests matched to replies by a sequence frame. */
-function rawCaller(dealer: zmq.Dealer): { call: Call; stop: () => Promise<void> } {
+export function rawCaller(dealer: zmq.Dealer): { call: Call; stop: () => Promise<void> } {
   const waiting = new Map<number, () => void>();
   let seq = 0;
   let sending: Promise<void> = Promise.resolve();
@@ -124,7 +129,7 @@ async function raw(ctx: RunContext, inFlight: number): Promise<Sample> {
   dealer.connect(server.ready);
   const caller = rawCaller(dealer);
   try {
-    return await workload(caller.call, ctx.quick ? sizes.quick : sizes.full, inFlight);
+    return await workload(caller.call, ctx.quick ? sizes.quick : sizes.full, inFlight, undefined, server);
   } finally {
     await caller.stop();
     await server.stop();
@@ -165,7 +170,7 @@ async function zkitRun(n: number, inFlight: number, setup: Setup = DEFAULT_SETUP
       ? new MajordomoClient({ endpoint: servers.broker.ready, timeoutMs: 30_000 })
       : new MajordomoAsyncClient({ endpoint: servers.broker.ready, timeoutMs: 60_000, maxSockets: inFlight });
   try {
-    return await workload(() => client.request("echo", BODY).then(() => undefined), n, inFlight);
+    return await workload(() => client.request("echo", BODY).then(() => undefined), n, inFlight, undefined, servers.broker);
   } finally {
     await client.close();
     await servers.stop();
@@ -184,7 +189,19 @@ const throughputMetrics = (target: boolean): MetricSpec[] => [
   { key: "throughput", unit: "rt/s", better: "higher", target: target ? { op: ">=", ratio: 0.5 } : null },
   { key: "p50", unit: "us", better: "lower", target: null },
   { key: "p99", unit: "us", better: "lower", target: null },
+  SERVER_CPU,
 ];
+
+/**
+ * CPU time per round trip of the process in the middle, from its own
+ * `process.cpuUsage()` (every thread, libzmq's I/O thread included): the
+ * broker on the zkit side, the echo server on the raw side (the bare
+ * broker in `mdp/vs-bare-*`). Reported only: the raw echo does less work
+ * than any broker, so the ratio says how much a broker costs, not whether
+ * zkit is slow; compare the zkit figure with the Guide's C broker
+ * (`../shared/anchors/mdp-vs-c.sh`).
+ */
+const SERVER_CPU: MetricSpec = { key: "serverCpu", unit: "us/rt", better: "lower", target: null };
 
 /**
  * Drives `server` (a broker with workers, or the raw echo) with `n` requests
@@ -276,6 +293,7 @@ const vsBare = (name: string, setup: Setup): BenchCase => ({
     { key: "throughput", unit: "rt/s", better: "higher" },
     { key: "p50", unit: "us", better: "lower", target: null },
     { key: "p99", unit: "us", better: "lower", target: null },
+    SERVER_CPU,
   ],
   run: {
     raw: async (ctx) => {
@@ -283,7 +301,7 @@ const vsBare = (name: string, setup: Setup): BenchCase => ({
       const workers = await startChild("raw-workers", [broker.ready, "2"]);
       const client = await bareClient(broker.ready, 100);
       try {
-        return await workload(client.call, ctx.quick ? VS_BARE.quick : VS_BARE.full, 100);
+        return await workload(client.call, ctx.quick ? VS_BARE.quick : VS_BARE.full, 100, undefined, broker);
       } finally {
         client.stop();
         await workers.stop();

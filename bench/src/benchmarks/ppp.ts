@@ -23,7 +23,7 @@ import { performance } from "node:perf_hooks";
 import { ParanoidPirateQueue, ParanoidPirateWorker } from "@zkit/ppp";
 import * as zmq from "zeromq";
 import { mainThreadCpuUs, threadCpuAvailable } from "../cpu.js";
-import { type BenchCase, type MetricSpec, type RunContext, type Sample } from "../harness.js";
+import type { BenchCase, MetricSpec, RunContext, Sample } from "../harness.js";
 
 const IN_FLIGHT = 100;
 const WORKERS = 2;

@@ -21,6 +21,7 @@ import {
   type TraceFn,
 } from "@zkit/core";
 import { HandlerRunner, Heartbeat, Lifecycle, peerId, type HandlerContext } from "@zkit/reliability";
+import { securitySocketOptions, type SecurityOptions, type SecuritySocketOptions } from "@zkit/security";
 import { ZLoop } from "@zkit/zloop";
 import { BinaryStarMachine, type RejectReason, type SplitBrain, type Transition, type TransitionReason } from "./machine.js";
 import {
@@ -151,6 +152,23 @@ export interface BinaryStarOptions {
    * @defaultValue undefined
    */
   trace?: TraceFn;
+  /**
+   * How the server's sockets are secured (`@zkit/security`): CURVE with
+   * the pair's key pair, `{ curve: { secretKey, publicKey } }` (or
+   * `cert.serverSecurity()`), no `serverKey`. Both servers of a pair take
+   * the same key pair, so that clients need one server key for either. The
+   * voter and the state publisher are CURVE servers; the state subscriber
+   * connects to the peer as a CURVE client with the pair's own key, so a
+   * `ZAuth` with a certificate store in the servers' processes must allow
+   * the pair's public key besides the clients' (put its public certificate
+   * in the store). Which keys are let in is decided by that `ZAuth`
+   * (libzmq asks the one ZAP handler of the process); without one, libzmq
+   * admits every CURVE key. PLAIN is not taken here: the state link would
+   * need a password of its own.
+   * @defaultValue none: no security (libzmq's NULL mechanism), as the
+   *   Guide's pairs run; use CURVE whenever the network is not trusted
+   */
+  security?: SecurityOptions;
 }
 
 const OPTION_NAMES = [
@@ -166,6 +184,7 @@ const OPTION_NAMES = [
   "maxFrameBytes",
   "closeOnInterrupt",
   "trace",
+  "security",
 ] as const;
 
 /** A state change, as the `active` and `passive` events report it. */
@@ -309,6 +328,9 @@ export class BinaryStar extends Lifecycle<BinaryStarEvents> {
   readonly #answerRejected: boolean;
   readonly #maxFrameBytes: number;
   readonly #trace: TraceFn | undefined;
+  /** The voter's and publisher's socket options (a CURVE server), and the subscriber's (a CURVE client of the peer, with the pair's key). */
+  readonly #serverSecurity: SecuritySocketOptions;
+  readonly #peerSecurity: SecuritySocketOptions;
   readonly #loop = new ZLoop({ nonstop: true });
   readonly #runner: HandlerRunner<Accepted, MessageLike | null | undefined | void, Accepted>;
   readonly #heartbeat: Heartbeat;
@@ -364,6 +386,14 @@ export class BinaryStar extends Lifecycle<BinaryStarEvents> {
     const concurrency = o.number("concurrency", BSTAR_CONCURRENCY, { min: 1, integer: true });
     const handlerTimeoutMs = o.number("handlerTimeoutMs", BSTAR_HANDLER_TIMEOUT_MS, { min: 0, exclusive: true, infinity: true });
     this.#trace = o.function<TraceFn>("trace", "({ direction, socket, frames }) => void");
+    const security = o.raw("security") as SecurityOptions | undefined;
+    if (security !== undefined && (typeof security !== "object" || security === null || !("curve" in security))) {
+      o.fail("security", "must be { curve: { secretKey, publicKey } }, the pair's key pair (PLAIN is not taken: the state link between the servers would need a password of its own)");
+    }
+    this.#serverSecurity = securitySocketOptions(security, { owner: "BinaryStar", role: "server" });
+    const { curveSecretKey, curvePublicKey } = this.#serverSecurity;
+    // the same key pair, as a client of the peer (whose public key it is)
+    this.#peerSecurity = curvePublicKey === undefined ? {} : { curveSecretKey, curvePublicKey, curveServerKey: curvePublicKey };
 
     this.#runner = new HandlerRunner<Accepted, MessageLike | null | undefined | void, Accepted>({
       concurrency,
@@ -481,12 +511,13 @@ export class BinaryStar extends Lifecycle<BinaryStarEvents> {
     // late, long after the fact, and the pair hears itself again at once
     // after a heal instead of after TCP's retransmission back-off.
     const zmtp = { heartbeatInterval: hb, heartbeatTimeout: 2 * hb, heartbeatTimeToLive: 2 * hb };
-    this.#pub = new ZSocket("PUB", { ...zmtp, linger: 0 });
+    this.#pub = new ZSocket("PUB", { ...this.#serverSecurity, ...zmtp, linger: 0 });
     await this.#pub.attach(this.#local, true);
-    this.#sub = new ZSocket("SUB", { ...zmtp, linger: 0, connectTimeout: Math.max(100, hb) });
+    this.#sub = new ZSocket("SUB", { ...this.#peerSecurity, ...zmtp, linger: 0, connectTimeout: Math.max(100, hb) });
     this.#sub.subscribe("");
     if (this.#remote !== undefined) await this.#sub.attach(this.#remote, false);
     this.#voter = new ZSocket("ROUTER", {
+      ...this.#serverSecurity,
       ...zmtp,
       maxMessageSize: Number.isFinite(this.#maxFrameBytes) ? this.#maxFrameBytes : -1,
     });

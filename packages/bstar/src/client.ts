@@ -26,6 +26,7 @@ import {
   type TraceFn,
 } from "@zkit/core";
 import { Lifecycle, Reply, withRetries, type RetryEvent } from "@zkit/reliability";
+import { HandshakeGuard, securitySocketOptions, type SecurityOptions, type SecuritySocketOptions } from "@zkit/security";
 import { BSTAR_TIMEOUT_MS, BSTAR_SETTLE_DELAY_MS, decodeRejected, type BinaryStarState } from "./protocol.js";
 
 const log = getLogger("bstar");
@@ -82,9 +83,22 @@ export interface BinaryStarClientOptions {
    * @defaultValue undefined
    */
   trace?: TraceFn;
+  /**
+   * How the connections to the pair are secured (`@zkit/security`): for
+   * CURVE the client's key pair and the pair's public key (both servers of
+   * a pair share one key pair), `{ curve: { secretKey, publicKey, serverKey } }`
+   * (or `cert.clientSecurity(pairKey)`); `{ plain: { username, password } }`
+   * for PLAIN. A handshake that fails (a wrong server key, a key the
+   * server's ZAuth refuses) rejects the request with a `HandshakeError`
+   * that says so, at once: failing over would not help, the other server
+   * has the same key.
+   * @defaultValue none: no security (libzmq's NULL mechanism), as the
+   *   Guide's pairs run; use CURVE whenever the network is not trusted
+   */
+  security?: SecurityOptions;
 }
 
-const OPTION_NAMES = ["servers", "timeoutMs", "settleDelayMs", "retries", "switchOnRejection", "closeOnInterrupt", "trace"] as const;
+const OPTION_NAMES = ["servers", "timeoutMs", "settleDelayMs", "retries", "switchOnRejection", "closeOnInterrupt", "trace", "security"] as const;
 
 /** Per-request settings of {@link BinaryStarClient.request}; each defaults to the client's. */
 export interface BinaryStarRequestOptions {
@@ -181,7 +195,9 @@ export class BinaryStarClient extends Lifecycle<BinaryStarClientEvents> {
   readonly #trace: TraceFn | undefined;
   readonly #closing = new AbortController();
   #current = 0;
+  readonly #security: SecuritySocketOptions | undefined;
   #sock: ZSocket<"REQ"> | undefined;
+  #guard: HandshakeGuard | undefined;
   /** Waited before the next attempt: the settle delay after a switch. */
   #settleMs = 0;
   /** The last attempt ended in a rejection (two in a row: settle before the next). */
@@ -216,6 +232,8 @@ export class BinaryStarClient extends Lifecycle<BinaryStarClientEvents> {
     this.#retries = o.number("retries", BSTAR_RETRIES, { ...RETRIES_RULE, infinity: true });
     this.#switchOnRejection = o.boolean("switchOnRejection", true);
     this.#trace = o.function<TraceFn>("trace", "({ direction, socket, frames }) => void");
+    const security = o.raw("security") as SecurityOptions | undefined;
+    if (security !== undefined) this.#security = securitySocketOptions(security, { owner: "BinaryStarClient", role: "client" });
     // one listener per request waiting for its turn: any number may queue
     setMaxListeners(0, this.#closing.signal);
   }
@@ -247,7 +265,8 @@ export class BinaryStarClient extends Lifecycle<BinaryStarClientEvents> {
    * @param options - per-request `timeoutMs`, `retries` and `signal`
    * @returns the reply's frames, with `text()`, `json()`
    * @throws (rejects) `RetriesExhaustedError` (code `ZKIT_TIMEOUT`) when
-   *   every attempt failed; `AbortError` when `signal` aborted;
+   *   every attempt failed; `HandshakeError` when the `security`
+   *   handshake with a server failed; `AbortError` when `signal` aborted;
    *   `ClosedError` when the client is or gets closed;
    *   `InvalidArgumentError` for a bad body or option
    */
@@ -328,10 +347,10 @@ export class BinaryStarClient extends Lifecycle<BinaryStarClientEvents> {
     try {
       this.#trace?.({ direction: "out", socket: server, frames });
       const started = now();
-      const sent = await raceDeadline(sock.send(frames), { timeoutMs, signal, what: "BinaryStarClient.request" });
+      const sent = await raceDeadline(this.#guarded(sock.send(frames)), { timeoutMs, signal, what: "BinaryStarClient.request" });
       if (sent === TIMED_OUT) return this.#failover(attempt, "timeout");
       const left = Math.max(0, timeoutMs - (now() - started));
-      const ready = await raceDeadline(sock.waitReadable(), { timeoutMs: left, signal, what: "BinaryStarClient.request" });
+      const ready = await raceDeadline(this.#guarded(sock.waitReadable()), { timeoutMs: left, signal, what: "BinaryStarClient.request" });
       if (ready !== true) return this.#failover(attempt, "timeout");
       const reply = await sock.receive();
       this.#trace?.({ direction: "in", socket: server, frames: reply });
@@ -369,13 +388,22 @@ export class BinaryStarClient extends Lifecycle<BinaryStarClientEvents> {
   #socket(server: string): ZSocket<"REQ"> {
     if (this.#sock !== undefined && !this.#sock.closed) return this.#sock;
     // linger 0: a request left behind by a dropped socket is never delivered later
-    const sock = new ZSocket("REQ", { linger: 0 });
+    const sock = new ZSocket("REQ", { ...this.#security, linger: 0 });
+    // the guard watches before the socket connects: libzmq reports only what happens after
+    this.#guard = this.#security === undefined ? undefined : new HandshakeGuard(sock);
     sock.connect(server);
     this.#sock = sock;
     return sock;
   }
 
+  /** `p`, or a rejection with the HandshakeError when the socket's security handshake fails first. */
+  #guarded<T>(p: Promise<T>): Promise<T> {
+    return this.#guard === undefined ? p : this.#guard.race(p);
+  }
+
   #discard(): void {
+    this.#guard?.close();
+    this.#guard = undefined;
     this.#sock?.close();
     this.#sock = undefined;
   }

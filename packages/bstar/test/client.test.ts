@@ -98,7 +98,10 @@ describe("BinaryStarClient", () => {
     const inFlight = c.request("1", { signal: ac.signal });
     const waiting = c.request("2", { signal: ac.signal });
     const third = c.request("3", { timeoutMs: 200 });
-    setTimeout(() => ac.abort(new Error("user")), 50);
+    // abort once the first request is in flight: the silent server holds it
+    const held = await within(silent.receive(), WAIT_MS, "the first request at the silent server");
+    expect(held.at(-1)!.toString()).toBe("1");
+    ac.abort(new Error("user"));
     await expect(inFlight).rejects.toBeInstanceOf(AbortError);
     await expect(waiting).rejects.toBeInstanceOf(AbortError);
     // the third one: the silent server times out, the client fails over to the primary
@@ -112,7 +115,8 @@ describe("BinaryStarClient", () => {
     const c = new BinaryStarClient({ servers: [silent.endpoint, silent.endpoint], timeoutMs: 60_000, closeOnInterrupt: false });
     const a = c.request("a");
     const b = c.request("b");
-    await new Promise((r) => setTimeout(r, 20));
+    // close while "a" is in flight (the silent server holds it) and "b" waits its turn
+    await within(silent.receive(), WAIT_MS, "request a at the silent server");
     await c.close();
     await expect(a).rejects.toBeInstanceOf(ClosedError);
     await expect(b).rejects.toBeInstanceOf(ClosedError);

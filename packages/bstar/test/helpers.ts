@@ -65,7 +65,7 @@ export function until(s: BinaryStar, state: BinaryStarState, ms = WAIT_MS): Prom
  * subscribes to, forwarding while `up`. Cut, it drops every state, as a
  * network partition would (both servers stay up).
  */
-export class Relay {
+class Relay {
   readonly loop = new ZLoop({ nonstop: true });
   up = true;
   forwarded = 0;
@@ -122,8 +122,12 @@ export async function startPair(
   return {
     primary,
     backup,
-    cut: () => relays.forEach((r) => (r.up = false)),
-    heal: () => relays.forEach((r) => (r.up = true)),
+    cut: () => {
+      for (const r of relays) r.up = false;
+    },
+    heal: () => {
+      for (const r of relays) r.up = true;
+    },
   };
 }
 

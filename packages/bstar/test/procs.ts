@@ -5,8 +5,8 @@ import { join } from "node:path";
 import { startNode, startProcess, waitFor, type Child, type StartOptions } from "@zkit/testkit";
 import { testDir } from "./helpers.js";
 
-export const SERVER = join(testDir, "fixtures/server.ts");
-export const CLIENT = join(testDir, "fixtures/client.ts");
+const SERVER = join(testDir, "fixtures/server.ts");
+const CLIENT = join(testDir, "fixtures/client.ts");
 /** A tsx child on a loaded machine can take a while to start. */
 export const START_MS = 30_000;
 
@@ -71,7 +71,7 @@ export async function waitLine(child: Child, pred: (l: Line) => boolean, ms: num
 export type Launcher = (script: string, args: string[], options: StartOptions) => Child;
 
 /** Starts fixtures with tsx in this network namespace. */
-export const local: Launcher = (script, args, options) => startNode(script, args, options);
+const local: Launcher = (script, args, options) => startNode(script, args, options);
 
 /** Starts fixtures with tsx inside network namespace `ns` (`ip netns exec`, which execs: the pid is node's). */
 export function inNamespace(ns: string): Launcher {

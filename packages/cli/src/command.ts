@@ -24,6 +24,8 @@ export type FlagSpec =
       endpoint?: "bind" | "bind-only" | "connect";
       /** Checks the value when the command line is parsed: throws a {@link UsageError} that says what to write (the flag's name is put before it). */
       check?: (value: string) => unknown;
+      /** The flag may be given several times (`--auth-allow A --auth-allow B`): each value is checked, and the command gets them joined with commas. */
+      repeatable?: boolean;
     }
   | { type: "number"; default?: number; help: string; short?: string; min?: number; float?: boolean; required?: boolean }
   | { type: "boolean"; help: string; short?: string };

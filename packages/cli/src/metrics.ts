@@ -87,7 +87,7 @@ export interface MetricInfo {
 }
 
 /** `workersExpired` -> `workers_expired`. */
-export function snakeCase(name: string): string {
+function snakeCase(name: string): string {
   return name
     .replace(/([a-z0-9])([A-Z])/g, "$1_$2")
     .replace(/[^A-Za-z0-9]+/g, "_")

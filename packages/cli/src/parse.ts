@@ -26,8 +26,8 @@ export function usage(cmd: Command): string {
   });
   const width = Math.max(...left.map((l) => l.length)) + 2;
   all.forEach(([, f], i) => {
-    const def = f.type !== "boolean" && f.default !== undefined ? ` (default ${f.default})` : f.type !== "boolean" && f.required ? " (required)" : "";
-    lines.push(left[i]!.padEnd(width) + `${f.help}${def}`);
+    const def = f.type !== "boolean" && f.default !== undefined ? ` (default ${f.default})` : f.type !== "boolean" && f.required ? " (required)" : f.type === "string" && f.repeatable ? " (repeatable)" : "";
+    lines.push(`${left[i]!.padEnd(width)}${f.help}${def}`);
   });
   if (cmd.details) lines.push("", cmd.details);
   return lines.join("\n");
@@ -98,13 +98,22 @@ export function parseCommandLine(cmd: Command, argv: string[]): { help: boolean;
       if (spec.type === "boolean") {
         if (eq >= 0) throw new UsageError(`--${name} takes no value, got "${word.slice(eq + 1)}"`);
         given.set(name, true);
-      } else if (eq >= 0) {
-        given.set(name, word.slice(eq + 1));
       } else {
-        const value = argv[i + 1];
-        if (value === undefined || isOption(value)) throw new UsageError(`--${name} needs a value: ${spec.help}`);
-        given.set(name, value);
-        i++;
+        let value: string;
+        if (eq >= 0) value = word.slice(eq + 1);
+        else {
+          const next = argv[i + 1];
+          if (next === undefined || isOption(next)) throw new UsageError(`--${name} needs a value: ${spec.help}`);
+          value = next;
+          i++;
+        }
+        if (spec.type === "string" && spec.repeatable === true) {
+          if (spec.check !== undefined && value.trim() !== "") checkValue(name, spec.check, value);
+          const before = given.get(name);
+          given.set(name, typeof before === "string" ? `${before},${value}` : value);
+        } else {
+          given.set(name, value);
+        }
       }
       continue;
     }
@@ -142,14 +151,7 @@ function value(name: string, f: FlagSpec, given: string | true | undefined): unk
   if (f.type === "string") {
     if (text.trim() === "") throw new UsageError(`--${name} needs a value: ${f.help}`);
     if (f.endpoint !== undefined) checkEndpoints(name, text, f.endpoint);
-    if (f.check !== undefined) {
-      try {
-        f.check(text);
-      } catch (err) {
-        if (err instanceof UsageError) throw new UsageError(`--${name}: ${err.message}`);
-        throw err;
-      }
-    }
+    if (f.check !== undefined && f.repeatable !== true) checkValue(name, f.check, text); // repeatable ones: each value, as it was read
     return text;
   }
   const n = Number(text);
@@ -158,6 +160,16 @@ function value(name: string, f: FlagSpec, given: string | true | undefined): unk
     throw new UsageError(`--${name} must be ${f.float ? "a number" : "an integer"} >= ${min}, got "${text}"`);
   }
   return n;
+}
+
+/** Runs a string flag's `check` on `text`, naming the flag in the UsageError. */
+function checkValue(name: string, check: (value: string) => unknown, text: string): void {
+  try {
+    check(text);
+  } catch (err) {
+    if (err instanceof UsageError) throw new UsageError(`--${name}: ${err.message}`);
+    throw err;
+  }
 }
 
 /** Checks an endpoint list flag with core's parser; a `"bind-only"` list must not connect. */

@@ -5,7 +5,7 @@ import { expect } from "vitest";
 import { startProcess, type Child, type StartOptions } from "@zkit/testkit";
 
 /** The published bin: packages/cli/dist/main.js, as package.json's "bin" says. */
-export const BIN = fileURLToPath(new URL("../dist/main.js", import.meta.url));
+const BIN = fileURLToPath(new URL("../dist/main.js", import.meta.url));
 /** Starting a process on a loaded 2-core machine may take seconds. */
 export const START_MS = 30_000;
 export const EXIT_MS = 30_000;

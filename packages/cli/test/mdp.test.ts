@@ -8,7 +8,7 @@ import { count, stopAll, tempDir, waitFor, type Child } from "@zkit/testkit";
 import { EXIT_MS, START_MS, zkit } from "./helpers.js";
 
 const cleanups: (() => void)[] = [];
-const escape = (s: string): string => s.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
+const escapeRegExp = (s: string): string => s.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
 
 /** Counts the READYs a silent ROUTER receives ([id][""][MDPW01][0x01][service]) until it closes. */
 function countReadies(router: ZSocket<"ROUTER">): { count: number; done: Promise<void> } {
@@ -140,7 +140,7 @@ describe("zkit mdp", () => {
     const endpoint = `ipc://${dir.dir}/broker`;
     const worker = zkit("mdp", "worker", "--connect", endpoint, "--heartbeat-ms", "100", "--liveness", "2", "--reconnect-ms", "100");
     await worker.waitFor(/^no broker answered at \S+ within \d+ ms; reconnecting every 100 ms until one does$/m, START_MS);
-    expect(worker.stdout()).toMatch(new RegExp(`^connecting to ${escape(endpoint)}\nREADY sent; waiting for the broker to answer\nno broker answered`));
+    expect(worker.stdout()).toMatch(new RegExp(`^connecting to ${escapeRegExp(endpoint)}\nREADY sent; waiting for the broker to answer\nno broker answered`));
     // a silent ROUTER where the broker belongs counts the attempts: a fresh READY each
     let silent = await ZSocket.router(`@${endpoint}`);
     const readies = countReadies(silent);
@@ -151,7 +151,7 @@ describe("zkit mdp", () => {
     await readies.done;
 
     const broker = zkit("mdp", "broker", "--bind", endpoint, "--heartbeat-ms", "100");
-    await worker.waitFor(new RegExp(`^broker at ${escape(endpoint)} answered: serving echo$`, "m"), START_MS);
+    await worker.waitFor(new RegExp(`^broker at ${escapeRegExp(endpoint)} answered: serving echo$`, "m"), START_MS);
     const request = zkit("mdp", "request", "--connect", endpoint, "works");
     expect(await exitOf(request)).toBe(0);
     expect(request.stdout()).toBe("works\n");
@@ -177,7 +177,7 @@ describe("zkit mdp", () => {
     const dir = tempDir();
     cleanups.push(dir.remove);
     const worker = zkit("mdp", "worker", "--connect", `ipc://${dir.dir}/nobody`, "--heartbeat-ms", "100", "--liveness", "2", "--reconnect-ms", "100", "-v");
-    await worker.waitFor(/(^I: still no answer; reconnecting in 100 ms\n[^]*){3}/m, START_MS);
+    await worker.waitFor(/(^I: still no answer; reconnecting in 100 ms\n[\s\S]*){3}/m, START_MS);
     expect(worker.stdout()).toMatch(/^I: connecting to \S+ again \(connection 2\)$/m);
     expect(worker.stdout()).toMatch(/^I: READY sent on connection 2$/m);
   });

@@ -12,6 +12,8 @@ import { fileURLToPath } from "node:url";
 import { Registry } from "prom-client";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { shutdown } from "@zkit/core";
+import { BinaryStar } from "@zkit/bstar";
+import { FreelanceServer } from "@zkit/flclient";
 import { MajordomoBroker, MajordomoWorker } from "@zkit/mdp";
 import { ParanoidPirateQueue, ParanoidPirateWorker } from "@zkit/ppp";
 import { SimplePirateQueue, SimplePirateWorker } from "@zkit/spp";
@@ -38,7 +40,7 @@ const WAIT_MS = 30_000;
 const FAST = ["--heartbeat-ms", "250"];
 const SCRAPER = fileURLToPath(new URL("./peers/scrape.py", import.meta.url));
 /** The server commands: each takes --metrics. */
-const SERVERS = ["mdp broker", "mdp worker", "titanic", "spp queue", "spp worker", "ppp queue", "ppp worker", "clone server"];
+const SERVERS = ["mdp broker", "mdp worker", "titanic", "spp queue", "spp worker", "ppp queue", "ppp worker", "bstar server", "fl server", "clone server"];
 
 const cleanups: (() => void | Promise<void>)[] = [];
 afterEach(async () => {
@@ -99,7 +101,7 @@ function parseExposition(text: string): Map<string, Family> {
 }
 
 /** The value of the one sample of `name` with `labels`, or undefined. */
-function valueOf(families: Map<string, Family>, name: string, labels: Record<string, string> = {}): number | undefined {
+function sampleValue(families: Map<string, Family>, name: string, labels: Record<string, string> = {}): number | undefined {
   const key = JSON.stringify(labels);
   return families.get(name)?.samples.find((s) => s.name === name && JSON.stringify(s.labels) === key)?.value;
 }
@@ -119,14 +121,14 @@ async function scrapeUntil(url: string, name: string, value: number, labels: Rec
     await waitFor(
       async () => {
         last = (await scrape(url)).families;
-        return valueOf(last, name, labels) === value;
+        return sampleValue(last, name, labels) === value;
       },
       WAIT_MS,
       `${name}${JSON.stringify(labels)} = ${value} at ${url}`,
       100,
     );
   } catch (err) {
-    throw new Error(`${(err as Error).message}; last seen ${valueOf(last, name, labels)}`);
+    throw new Error(`${(err as Error).message}; last seen ${sampleValue(last, name, labels)}`);
   }
   return last;
 }
@@ -145,7 +147,7 @@ function expectServes(families: Map<string, Family>, spec: AnyMetricsSpec): void
   // prom-client's default metrics, on the command's own registry
   expect(families.get("process_cpu_user_seconds_total")?.type).toBe("counter");
   expect(families.get("nodejs_heap_size_used_bytes")?.type).toBe("gauge");
-  expect(valueOf(families, "process_start_time_seconds")).toBeGreaterThan(1_600_000_000);
+  expect(sampleValue(families, "process_start_time_seconds")).toBeGreaterThan(1_600_000_000);
 }
 
 /** Starts `zkit <args> --metrics 127.0.0.1:0` and reads the URL it prints. */
@@ -199,18 +201,18 @@ describe("metric names and values (in this process)", () => {
     const object = { stats: { requests: 0, workersLost: 0, queued: 0 }, services: new Map([["echo", 2]]) };
     const registry = await createMetricsRegistry(demo, object);
     let families = parseExposition(await registry.metrics());
-    expect(valueOf(families, "zkit_demo_queue_requests_total")).toBe(0);
-    expect(valueOf(families, "zkit_demo_queue_service_queued", { service: "echo" })).toBe(2);
+    expect(sampleValue(families, "zkit_demo_queue_requests_total")).toBe(0);
+    expect(sampleValue(families, "zkit_demo_queue_service_queued", { service: "echo" })).toBe(2);
     object.stats.requests = 41;
     object.stats.queued = 3;
     object.services = new Map([["tea", 1], ['a "quoted"\nname', 5]]);
     families = parseExposition(await registry.metrics());
-    expect(valueOf(families, "zkit_demo_queue_requests_total")).toBe(41);
-    expect(valueOf(families, "zkit_demo_queue_queued")).toBe(3);
-    expect(valueOf(families, "zkit_demo_queue_ready_workers")).toBe(2);
-    expect(valueOf(families, "zkit_demo_queue_service_queued", { service: "echo" })).toBeUndefined();
-    expect(valueOf(families, "zkit_demo_queue_service_queued", { service: "tea" })).toBe(1);
-    expect(valueOf(families, "zkit_demo_queue_service_queued", { service: 'a "quoted"\nname' })).toBe(5);
+    expect(sampleValue(families, "zkit_demo_queue_requests_total")).toBe(41);
+    expect(sampleValue(families, "zkit_demo_queue_queued")).toBe(3);
+    expect(sampleValue(families, "zkit_demo_queue_ready_workers")).toBe(2);
+    expect(sampleValue(families, "zkit_demo_queue_service_queued", { service: "echo" })).toBeUndefined();
+    expect(sampleValue(families, "zkit_demo_queue_service_queued", { service: "tea" })).toBe(1);
+    expect(sampleValue(families, "zkit_demo_queue_service_queued", { service: 'a "quoted"\nname' })).toBe(5);
     // its own registry: nothing on prom-client's global one, and no default labels
     expect(families.get("zkit_demo_queue_requests_total")!.samples[0]!.labels).toEqual({});
     expect(registry.contentType).toBe(Registry.PROMETHEUS_CONTENT_TYPE);
@@ -219,9 +221,9 @@ describe("metric names and values (in this process)", () => {
   it("a value that is not a number is served as NaN (a gauge) or 0 (a counter), never a failed scrape", async () => {
     const odd = { stats: { requests: Number.NaN, workersLost: -1, queued: Infinity }, services: new Map<string, number>() };
     const families = parseExposition(await (await createMetricsRegistry(demo, odd)).metrics());
-    expect(valueOf(families, "zkit_demo_queue_requests_total")).toBe(0);
-    expect(valueOf(families, "zkit_demo_queue_workers_lost_total")).toBe(0);
-    expect(valueOf(families, "zkit_demo_queue_queued")).toBeNaN();
+    expect(sampleValue(families, "zkit_demo_queue_requests_total")).toBe(0);
+    expect(sampleValue(families, "zkit_demo_queue_workers_lost_total")).toBe(0);
+    expect(sampleValue(families, "zkit_demo_queue_queued")).toBeNaN();
   });
 
   it("every server command has a spec that serves every field of its object's stats, with valid unique names and a HELP each", async () => {
@@ -237,6 +239,8 @@ describe("metric names and values (in this process)", () => {
       "ppp queue": new ParanoidPirateQueue({ frontend: ANY, backend: ANY }),
       "ppp worker": new ParanoidPirateWorker({ endpoint: "tcp://127.0.0.1:5556", handler }),
       "clone server": new CloneServer({ port: 0, host: "127.0.0.1" }),
+      "bstar server": new BinaryStar({ role: "primary", voter: ANY, local: ANY, remote: "tcp://127.0.0.1:5557", handler }),
+      "fl server": new FreelanceServer({ bind: ANY, handler }),
     };
     try {
       const withSpec = commands.filter((c) => c.metrics !== undefined).map((c) => c.path.join(" "));
@@ -310,7 +314,7 @@ describe("the HTTP endpoint (in this process, real sockets)", () => {
     expect(server.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/metrics$/);
     const { contentType, families } = await scrape(`${server.url}?name[]=ignored`);
     expect(contentType).toBe(Registry.PROMETHEUS_CONTENT_TYPE);
-    expect(valueOf(families, "zkit_demo_server_requests_total")).toBe(7);
+    expect(sampleValue(families, "zkit_demo_server_requests_total")).toBe(7);
     const head = await fetch(server.url, { method: "HEAD" });
     expect(head.status).toBe(200);
     expect(Number(head.headers.get("content-length"))).toBeGreaterThan(100);
@@ -346,7 +350,7 @@ describe("the HTTP endpoint (in this process, real sockets)", () => {
     expect([res.status, await res.text()]).toEqual([500, "collecting the metrics failed: the object is gone\n"]);
     expect(errors).toHaveLength(1);
     broken = false;
-    expect(valueOf((await scrape(server.url)).families, "zkit_demo_server_fragile")).toBe(1);
+    expect(sampleValue((await scrape(server.url)).families, "zkit_demo_server_fragile")).toBe(1);
   });
 
   it("close() closes a scraper's keep-alive connection too and frees the port; twice is fine", async () => {
@@ -394,15 +398,15 @@ describe("zkit servers with --metrics (real processes, scraped over HTTP)", () =
 
     const { contentType, text, families } = await scrape(broker.url);
     expect(contentType).toBe(Registry.PROMETHEUS_CONTENT_TYPE);
-    expect(valueOf(families, "zkit_mdp_broker_requests_total")).toBe(N);
-    expect(valueOf(families, "zkit_mdp_broker_replies_total")).toBe(N);
-    expect(valueOf(families, "zkit_mdp_broker_workers_ready_total")).toBe(1);
-    expect(valueOf(families, "zkit_mdp_broker_malformed_total")).toBe(0);
-    expect(valueOf(families, "zkit_mdp_broker_workers")).toBe(1);
-    expect(valueOf(families, "zkit_mdp_broker_services")).toBe(1);
-    expect(valueOf(families, "zkit_mdp_broker_service_workers", { service: "echo" })).toBe(1);
-    expect(valueOf(families, "zkit_mdp_broker_ready_workers")).toBe(1);
-    expect(valueOf(families, "zkit_mdp_broker_queued")).toBe(0);
+    expect(sampleValue(families, "zkit_mdp_broker_requests_total")).toBe(N);
+    expect(sampleValue(families, "zkit_mdp_broker_replies_total")).toBe(N);
+    expect(sampleValue(families, "zkit_mdp_broker_workers_ready_total")).toBe(1);
+    expect(sampleValue(families, "zkit_mdp_broker_malformed_total")).toBe(0);
+    expect(sampleValue(families, "zkit_mdp_broker_workers")).toBe(1);
+    expect(sampleValue(families, "zkit_mdp_broker_services")).toBe(1);
+    expect(sampleValue(families, "zkit_mdp_broker_service_workers", { service: "echo" })).toBe(1);
+    expect(sampleValue(families, "zkit_mdp_broker_ready_workers")).toBe(1);
+    expect(sampleValue(families, "zkit_mdp_broker_queued")).toBe(0);
     expectServes(families, specOf("mdp broker"));
 
     // the same body through a scraper zkit did not write
@@ -419,8 +423,8 @@ describe("zkit servers with --metrics (real processes, scraped over HTTP)", () =
     expect(python.families.length).toBe([...parseExposition(text).keys()].length);
 
     const w = await scrapeUntil(worker.url, "zkit_mdp_worker_replies_total", N);
-    expect(valueOf(w, "zkit_mdp_worker_requests_total")).toBe(N);
-    expect(valueOf(w, "zkit_mdp_worker_in_hand")).toBe(0);
+    expect(sampleValue(w, "zkit_mdp_worker_requests_total")).toBe(N);
+    expect(sampleValue(w, "zkit_mdp_worker_in_hand")).toBe(0);
     expectServes(w, specOf("mdp worker"));
   });
 
@@ -433,10 +437,10 @@ describe("zkit servers with --metrics (real processes, scraped over HTTP)", () =
     const client = zkit("lpp", "client", "--connect", frontend, "--requests", "3", "--timeout-ms", "10000");
     expect(await exitCode(client), client.describe()).toBe(0);
     const q = await scrapeUntil(queue.url, "zkit_spp_queue_replies_total", 3);
-    expect(valueOf(q, "zkit_spp_queue_requests_total")).toBe(3);
+    expect(sampleValue(q, "zkit_spp_queue_requests_total")).toBe(3);
     expectServes(q, specOf("spp queue"));
     const w = await scrapeUntil(worker.url, "zkit_spp_worker_replies_total", 3);
-    expect(valueOf(w, "zkit_spp_worker_requests_total")).toBe(3);
+    expect(sampleValue(w, "zkit_spp_worker_requests_total")).toBe(3);
     expectServes(w, specOf("spp worker"));
   });
 
@@ -449,11 +453,11 @@ describe("zkit servers with --metrics (real processes, scraped over HTTP)", () =
     const client = zkit("lpp", "client", "--connect", frontend, "--requests", "4", "--timeout-ms", "10000");
     expect(await exitCode(client), client.describe()).toBe(0);
     const q = await scrapeUntil(queue.url, "zkit_ppp_queue_replies_total", 4);
-    expect(valueOf(q, "zkit_ppp_queue_requests_total")).toBe(4);
-    expect(valueOf(q, "zkit_ppp_queue_workers")).toBe(1);
+    expect(sampleValue(q, "zkit_ppp_queue_requests_total")).toBe(4);
+    expect(sampleValue(q, "zkit_ppp_queue_workers")).toBe(1);
     expectServes(q, specOf("ppp queue"));
     const w = await scrapeUntil(worker.url, "zkit_ppp_worker_replies_total", 4);
-    expect(valueOf(w, "zkit_ppp_worker_connected")).toBe(1);
+    expect(sampleValue(w, "zkit_ppp_worker_connected")).toBe(1);
     expectServes(w, specOf("ppp worker"));
   });
 
@@ -468,11 +472,47 @@ describe("zkit servers with --metrics (real processes, scraped over HTTP)", () =
     const client = zkit("titanic", "request", "--connect", endpoint, "--service", "echo", "--poll-ms", "100", "stored");
     expect(await exitCode(client), client.describe()).toBe(0);
     const t = await scrapeUntil(titanic.url, "zkit_titanic_server_closes_total", 1);
-    expect(valueOf(t, "zkit_titanic_server_requests_total")).toBe(1);
-    expect(valueOf(t, "zkit_titanic_server_replies_total")).toBe(1);
-    expect(valueOf(t, "zkit_titanic_server_pending")).toBe(0);
-    expect(valueOf(t, "zkit_titanic_server_stored")).toBe(0);
+    expect(sampleValue(t, "zkit_titanic_server_requests_total")).toBe(1);
+    expect(sampleValue(t, "zkit_titanic_server_replies_total")).toBe(1);
+    expect(sampleValue(t, "zkit_titanic_server_pending")).toBe(0);
+    expect(sampleValue(t, "zkit_titanic_server_stored")).toBe(0);
     expectServes(t, specOf("titanic"));
+  });
+
+  it("bstar server: the pair's states, and the active one's counters follow the client's requests", async () => {
+    const d = tempDir("zkit-cli-metrics-");
+    cleanups.push(d.remove);
+    const ep = (name: string): string => `ipc://${d.dir}/${name}`;
+    const primary = await withMetricsFlag("bstar", "server", "--primary", "--frontend", ep("p-front"), "--local", ep("p-state"), "--remote", ep("b-state"), ...FAST);
+    const backup = await withMetricsFlag("bstar", "server", "--backup", "--frontend", ep("b-front"), "--local", ep("b-state"), "--remote", ep("p-state"), ...FAST);
+    await primary.child.waitFor(/^I: active /m, START_MS);
+    await backup.child.waitFor(/^I: passive /m, START_MS);
+    const client = zkit("bstar", "client", "--servers", `${ep("p-front")},${ep("b-front")}`, "--requests", "5", "--timeout-ms", "5000");
+    expect(await exitCode(client), client.describe()).toBe(0);
+    const p = await scrapeUntil(primary.url, "zkit_bstar_server_replies_total", 5);
+    expect(sampleValue(p, "zkit_bstar_server_votes_accepted_total")).toBe(5);
+    expect(sampleValue(p, "zkit_bstar_server_active")).toBe(1);
+    expect(sampleValue(p, "zkit_bstar_server_state", { state: "active" })).toBe(1);
+    expect(sampleValue(p, "zkit_bstar_server_activations_total")).toBe(1);
+    expectServes(p, specOf("bstar server"));
+    const b = await scrape(backup.url);
+    expect(sampleValue(b.families, "zkit_bstar_server_active")).toBe(0);
+    expect(sampleValue(b.families, "zkit_bstar_server_state", { state: "passive" })).toBe(1);
+    expect(sampleValue(b.families, "zkit_bstar_server_replies_total")).toBe(0);
+    expectServes(b.families, specOf("bstar server"));
+  });
+
+  it("fl server: its counters and gauges follow a Freelance client's requests", async () => {
+    const server = await withMetricsFlag("fl", "server", "--bind", ANY);
+    const endpoint = (await server.child.waitFor(/^serving as (\S+)$/m, START_MS))[1]!;
+    const client = zkit("fl", "client", "--connect", endpoint, "--requests", "6", "--inflight", "2", "hello");
+    expect(await exitCode(client), client.describe()).toBe(0);
+    const s = await scrapeUntil(server.url, "zkit_fl_server_replies_total", 6);
+    expect(sampleValue(s, "zkit_fl_server_requests_total")).toBe(6);
+    expect(sampleValue(s, "zkit_fl_server_malformed_total")).toBe(0);
+    expect(sampleValue(s, "zkit_fl_server_active")).toBe(0);
+    expect(sampleValue(s, "zkit_fl_server_queued")).toBe(0);
+    expectServes(s, specOf("fl server"));
   });
 
   it("--help of every server command shows --metrics", async () => {
@@ -502,7 +542,14 @@ describe("zkit servers with --metrics (real processes, scraped over HTTP)", () =
     const port = await occupiedPort();
     const dir = tempDir("zkit-cli-metrics-");
     cleanups.push(dir.remove);
-    const extra: Record<string, string[]> = { "mdp broker": ["--bind", ANY], titanic: ["--dir", join(dir.dir, "store")], "spp queue": ["--frontend", ANY, "--backend", ANY], "ppp queue": ["--frontend", ANY, "--backend", ANY] };
+    const extra: Record<string, string[]> = {
+      "mdp broker": ["--bind", ANY],
+      titanic: ["--dir", join(dir.dir, "store")],
+      "spp queue": ["--frontend", ANY, "--backend", ANY],
+      "ppp queue": ["--frontend", ANY, "--backend", ANY],
+      "bstar server": ["--primary", "--frontend", ANY, "--local", ANY, "--remote", "tcp://127.0.0.1:1"],
+      "fl server": ["--bind", ANY],
+    };
     const children = SERVERS.map((s) => zkit(...s.split(" "), ...(extra[s] ?? []), "--metrics", `127.0.0.1:${port}`));
     for (const [i, child] of children.entries()) {
       expect(await exitCode(child), child.describe()).toBe(2);

@@ -8,7 +8,7 @@ import { START_MS, exitCode, zkit } from "./helpers.js";
 
 const ANY = "tcp://127.0.0.1:*";
 const WAIT_MS = 30_000;
-const escape = (s: string): string => s.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
+const escapeRegExp = (s: string): string => s.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
 
 const cleanups: (() => void)[] = [];
 
@@ -30,7 +30,7 @@ describe("zkit spp", () => {
     const { queue, frontend, backend } = await startQueue("spp");
     const worker = zkit("spp", "worker", "--connect", backend);
     await worker.waitFor(/^I: READY sent; Simple Pirate has no heartbeat/m, START_MS);
-    expect(worker.stdout()).toMatch(new RegExp(`^I: connecting to ${escape(backend)}\n`));
+    expect(worker.stdout()).toMatch(new RegExp(`^I: connecting to ${escapeRegExp(backend)}\n`));
     await queue.waitFor(/^I: worker [0-9a-f]+ ready$/m, START_MS);
     const client = zkit("lpp", "client", "--connect", frontend, "--requests", "5", "--timeout-ms", "5000");
     expect(await exitCode(client)).toBe(0);
@@ -54,7 +54,7 @@ describe("zkit spp", () => {
     const stuck = zkit("spp", "worker", "--connect", backend, "--work-ms", "600000");
     await queue.waitFor(/^I: worker [0-9a-f]+ ready$/m, START_MS);
     const steady = zkit("spp", "worker", "--connect", backend);
-    await queue.waitFor(/(I: worker [0-9a-f]+ ready\n[^]*){2}/, START_MS);
+    await queue.waitFor(/(I: worker [0-9a-f]+ ready\n[\s\S]*){2}/, START_MS);
     const client = zkit("lpp", "client", "--connect", frontend, "--requests", "3", "--timeout-ms", "20000");
     await stuck.waitFor(/^I: first request from the queue: serving$/m, START_MS);
     stuck.kill("SIGKILL");
@@ -97,7 +97,7 @@ describe("zkit ppp", () => {
     const w1 = zkit("ppp", "worker", "--connect", backend, "--heartbeat-ms", "250");
     const w2 = zkit("ppp", "worker", "--connect", backend, "--heartbeat-ms", "250", "-v");
     await Promise.all([w1.waitFor(/^I: worker ready: the queue at \S+ answered$/m, START_MS), w2.waitFor(/^I: worker ready: the queue at \S+ answered$/m, START_MS)]);
-    await queue.waitFor(/(I: worker [0-9a-f]+ ready\n[^]*){2}/, START_MS);
+    await queue.waitFor(/(I: worker [0-9a-f]+ ready\n[\s\S]*){2}/, START_MS);
     const client = zkit("lpp", "client", "--connect", frontend, "--requests", "6", "--timeout-ms", "5000");
     expect(await exitCode(client)).toBe(0);
     expect(count(client.stdout(), /^I: server replied OK \(\d\)$/gm)).toBe(6);
@@ -123,7 +123,7 @@ describe("zkit ppp", () => {
     const backend = `ipc://${dir.dir}/backend`;
     const worker = zkit("ppp", "worker", "--connect", backend, "--heartbeat-ms", "100", "--reconnect-ms", "100", "--reconnect-max-ms", "200");
     await worker.waitFor(/^W: no queue answered at \S+ within \d+ ms$/m, START_MS);
-    expect(worker.stdout()).toMatch(new RegExp(`^I: connecting to ${escape(backend)}\nI: READY sent; waiting for the queue to answer\n`));
+    expect(worker.stdout()).toMatch(new RegExp(`^I: connecting to ${escapeRegExp(backend)}\nI: READY sent; waiting for the queue to answer\n`));
     // a silent ROUTER where the queue belongs counts the worker's attempts (a fresh READY each)
     const silent = await ZSocket.router(`@${backend}`);
     let readies = 0;
@@ -141,7 +141,7 @@ describe("zkit ppp", () => {
     await reading;
     const queue = zkit("ppp", "queue", "--frontend", ANY, "--backend", backend, "--heartbeat-ms", "100");
     await queue.waitFor(/^I: worker [0-9a-f]+ ready$/m, START_MS);
-    await worker.waitFor(new RegExp(`^I: worker ready: the queue at ${escape(backend)} answered$`, "m"), START_MS);
+    await worker.waitFor(new RegExp(`^I: worker ready: the queue at ${escapeRegExp(backend)} answered$`, "m"), START_MS);
     // the queue dies: now it is a heartbeat failure (it had answered), and the back-off starts over
     const from = worker.stdout().length;
     queue.kill("SIGKILL");

@@ -115,5 +115,10 @@ describe("zkit titanic", () => {
     expect(stray.stderr()).toContain('zkit titanic: unexpected argument "now"');
     const bad = zkit("titanic", "--concurrency", "0");
     expect(await exitCode(bad)).toBe(2);
+    expect(help.stdout()).toMatch(/--durability VALUE\s+fsync: .*\(default fsync\)/);
+    expect(help.stdout()).toMatch(/--request-concurrency N\s+.*\(default 8\)/);
+    const durability = zkit("titanic", "--durability", "fdatasync");
+    expect(await exitCode(durability)).toBe(2);
+    expect(durability.stderr()).toContain('zkit titanic: --durability must be fsync or write, got "fdatasync"');
   });
 });

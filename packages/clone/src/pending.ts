@@ -142,12 +142,5 @@ export class PendingList {
     this.#seen.clear();
   }
 
-  #remove(p: PendingUpdate): void {
-    this.#byUuid.delete(p.uuid);
-    const list = this.#byKey.get(p.msg.key);
-    if (list === undefined) return;
-    const i = list.indexOf(p);
-    if (i >= 0) list.splice(i, 1);
-    if (list.length === 0) this.#byKey.delete(p.msg.key);
-  }
+
 }

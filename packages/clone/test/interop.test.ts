@@ -6,7 +6,7 @@
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { shutdown } from "@zkit/core";
 import { closeTracked, requirePyzmq, startPython, stopAll, waitFor } from "@zkit/testkit";
-import { type CloneChange } from "@zkit/clone";
+import type { CloneChange } from "@zkit/clone";
 import { WAIT, here, newClient, startServer, syncedClient } from "./helpers.js";
 
 beforeAll(() => {

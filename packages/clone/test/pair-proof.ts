@@ -44,7 +44,7 @@ export interface FailoverResult {
 }
 
 /** Client timings for the proof: a server silent for 3 s is gone. */
-export const PAIR_CLIENT: CloneClientOptions = { serverTtlMs: 3000, snapshotTimeoutMs: 3000, subscribeSettleMs: 300, resyncInitialMs: 50, resyncMaxMs: 1000 };
+const PAIR_CLIENT: CloneClientOptions = { serverTtlMs: 3000, snapshotTimeoutMs: 3000, subscribeSettleMs: 300, resyncInitialMs: 50, resyncMaxMs: 1000 };
 
 interface ServerProc {
   readonly child: Child;
@@ -99,13 +99,13 @@ export async function failoverStorm(o: { clients: number; updates: number; keys:
     await Promise.all(clients.map((c) => c.waitSynced({ timeoutMs: o.timeoutMs })));
     const seen = clients.map(() => new Set<string>());
     let duplicated = 0;
-    clients.forEach((c, i) =>
+    for (const [i, c] of clients.entries()) {
       c.on("change", (ch) => {
         if (ch.origin !== "update" || ch.uuid === "") return;
         if (seen[i]!.has(ch.uuid)) duplicated++;
         else seen[i]!.add(ch.uuid);
-      }),
-    );
+      });
+    }
 
     const expected = new Map<string, string>();
     const total = o.clients * o.updates;

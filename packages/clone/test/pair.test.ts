@@ -14,7 +14,7 @@ import { InvalidArgumentError, ZSocket, shutdown } from "@zkit/core";
 import { KVMsg, encodeSequence } from "@zkit/kvmsg";
 import { closeTracked, stopAll, track, waitFor, within } from "@zkit/testkit";
 import { CloneServer, type CloneServerEvents, type ClonePairOptions } from "@zkit/clone";
-import { WAIT, digest, endpoint, newClient, syncedClient } from "./helpers.js";
+import { WAIT, digest, endpoint, syncedClient } from "./helpers.js";
 import { failoverStorm } from "./pair-proof.js";
 
 afterEach(async () => {

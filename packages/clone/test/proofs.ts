@@ -22,7 +22,7 @@ export async function until(cond: () => boolean | Promise<boolean>, ms: number, 
 }
 
 /** Timings suited to a loaded machine and a local server. */
-export const PROOF_CLIENT: CloneClientOptions = { serverTtlMs: 10_000, snapshotTimeoutMs: 30_000, subscribeSettleMs: 300, resyncInitialMs: 50, resyncMaxMs: 1000 };
+const PROOF_CLIENT: CloneClientOptions = { serverTtlMs: 10_000, snapshotTimeoutMs: 30_000, subscribeSettleMs: 300, resyncInitialMs: 50, resyncMaxMs: 1000 };
 
 async function clientOf(server: CloneServer, extra: CloneClientOptions = {}): Promise<CloneClient> {
   const c = new CloneClient({ ...PROOF_CLIENT, ...extra, servers: [`tcp://127.0.0.1:${server.port}`] });

@@ -170,7 +170,7 @@ describe("CloneStore", () => {
   it("many deadlines come out in order (the heap)", () => {
     const s = new CloneStore();
     const ttls = Array.from({ length: 500 }, (_, i) => ((i * 7919) % 500) + 1);
-    ttls.forEach((t, i) => s.apply(set(`/k${i}`, "x", t / 10), 0));
+    for (const [i, t] of ttls.entries()) s.apply(set(`/k${i}`, "x", t / 10), 0);
     const out = s.expire(1_000_000);
     expect(out).toHaveLength(500);
     const order = out.map((m) => ttls[Number(m.key.slice(2))]!);

@@ -8,7 +8,7 @@
  *
  * @packageDocumentation
  */
-export { ZSocket, ZSOCKET_LINGER_MS } from "./zsocket.js";
+export { ZSocket, ZSOCKET_LINGER_MS, type PostFailure } from "./zsocket.js";
 export { atLeastOneFrame, isFrameLike, isMessageLike, toFrame, toFrames, type FrameLike, type MessageLike, type ToFramesOptions } from "./frames.js";
 export type { Pollable, Sendable } from "./pollable.js";
 export type { TraceEvent, TraceFn } from "./trace.js";

@@ -16,6 +16,11 @@ export interface Pollable {
   receive(): Promise<Buffer[]>;
   /** Resolves true when a message can be received at once, false once closed. */
   waitReadable(): Promise<boolean>;
+  /**
+   * Optional: takes the message {@link Pollable.waitReadable} read ahead
+   * without a promise, or returns undefined (then {@link Pollable.receive}).
+   */
+  receiveReady?(): Buffer[] | undefined;
   /** True when {@link Pollable.receive} would complete at once. */
   readonly readable: boolean;
   /** True once closed. */

@@ -147,5 +147,5 @@ export const CAN_RECEIVE: ReadonlySet<SocketType> = new Set<SocketType>([
 
 /** @internal */
 export function isSocketType(value: unknown): value is SocketType {
-  return typeof value === "string" && Object.prototype.hasOwnProperty.call(SOCKET_CLASSES, value);
+  return typeof value === "string" && Object.hasOwn(SOCKET_CLASSES, value);
 }

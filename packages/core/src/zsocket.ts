@@ -32,11 +32,20 @@ const log = getLogger("core");
  */
 export const ZSOCKET_LINGER_MS = 1000;
 
+/** A send waiting behind one that libzmq has not taken yet: from {@link ZSocket.send} (resolve/reject) or {@link ZSocket.post} (onFailed). */
 interface QueuedSend {
   message: MessageLike;
-  resolve: () => void;
-  reject: (err: unknown) => void;
+  resolve: (() => void) | undefined;
+  reject: ((err: ZkitError) => void) | undefined;
+  onFailed: PostFailure | undefined;
 }
+
+/**
+ * Called when a message given to {@link ZSocket.post} could not be handed
+ * to libzmq (or the socket closed first), with the error and the message.
+ * Always called asynchronously, never from inside `post()`.
+ */
+export type PostFailure = (err: ZkitError, message: MessageLike) => void;
 
 const noop = (): void => {};
 
@@ -76,11 +85,14 @@ export class ZSocket<T extends SocketType = SocketType> implements AsyncIterable
 
   #closed = false;
   #endpoints: string[] = [];
-  // send queue: FIFO with a head index (no shift()), one drainer
+  // send queue: FIFO with a head index (no shift()), one drainer. Sends go
+  // straight to libzmq while nothing is queued; a send meets EBUSY only
+  // while one of ours is pending in zeromq.js, and then waits here.
   #queue: (QueuedSend | undefined)[] = [];
   #head = 0;
-  #sending = false;
-  #direct: Promise<void> | undefined;
+  #draining = false;
+  /** Sends handed to zeromq.js whose promise has not settled yet. */
+  #outstanding = 0;
   #flushWaiters: (() => void)[] = [];
   // receive side: one consumer, plus a one-message lookahead for pollers
   #receiving = false;
@@ -410,58 +422,125 @@ export class ZSocket<T extends SocketType = SocketType> implements AsyncIterable
    * order, nobody sees `EBUSY`. The promise resolves when libzmq has taken
    * the message; it rejects with a {@link ZkitError} (`ZKIT_CLOSED` if the
    * socket closes first). Not awaiting it is safe: a failure is then logged,
-   * never an unhandled rejection.
+   * never an unhandled rejection. Where nobody awaits the result,
+   * {@link post} does the same without a promise.
    */
   send(message: MessageLike): Promise<void> {
     if (this.#closed) return rejected(new ClosedError(`${this.type} send: the socket is closed`));
     if (!CAN_SEND.has(this.type)) return rejected(this.#unsupported("send", "a type that can send"));
-    if (this.#sending) {
-      const promise = new Promise<void>((resolve, reject) => {
-        this.#queue.push({ message, resolve, reject });
-      });
-      promise.catch(noop);
+    if (this.#head === this.#queue.length) {
+      // nothing queued: straight to libzmq, unless one of ours is pending there
+      let sent: Promise<void>;
+      try {
+        sent = (this.raw as zmq.Dealer).send(message as zmq.MessageLike[]);
+      } catch (err) {
+        if (!this.#pendingInZmq(err)) return rejected(this.#sendError(err));
+        return this.#enqueued(message);
+      }
+      this.#outstanding++;
+      const promise = sent.then(this.#onSent, this.#onSendFailed);
+      promise.catch(noop); // a caller that did not await must not crash the process
       return promise;
     }
-    this.#sending = true;
-    let sent: Promise<void>;
-    try {
-      sent = (this.raw as zmq.Dealer).send(message as zmq.MessageLike[]);
-    } catch (err) {
-      this.#sendDone();
-      return rejected(this.#sendError(err));
+    return this.#enqueued(message);
+  }
+
+  /**
+   * Sends one message like {@link send}, in the same order as every other
+   * send, but returns nothing: for senders that do not wait for libzmq to
+   * take each message (a broker forwarding replies), it saves the promise
+   * and the reactions `send()` costs per message.
+   *
+   * @param message - a frame or an array of frames
+   * @param onFailed - called (asynchronously) when the message cannot be
+   *   handed to libzmq, e.g. a ROUTER in `mandatory` mode naming a peer that
+   *   is gone (`ZKIT_HOST_UNREACHABLE`), or the socket closed first
+   *   (`ZKIT_CLOSED`); without it the failure is logged at debug level
+   */
+  post(message: MessageLike, onFailed?: PostFailure): void {
+    if (this.#closed) {
+      this.#postFailed(new ClosedError(`${this.type} send: the socket is closed`), message, onFailed);
+      return;
     }
-    // Only one direct send is in flight at a time (#sending), so its promise
-    // can be kept and marked handled on failure only: one promise per send.
-    const promise = sent.then(this.#onSent, this.#onSendFailed);
-    this.#direct = promise;
+    if (!CAN_SEND.has(this.type)) {
+      this.#postFailed(this.#unsupported("send", "a type that can send"), message, onFailed);
+      return;
+    }
+    if (this.#head === this.#queue.length) {
+      let sent: Promise<void>;
+      try {
+        sent = (this.raw as zmq.Dealer).send(message as zmq.MessageLike[]);
+      } catch (err) {
+        if (!this.#pendingInZmq(err)) {
+          this.#postFailed(this.#sendError(err), message, onFailed);
+          return;
+        }
+        this.#queue.push({ message, resolve: undefined, reject: undefined, onFailed });
+        return;
+      }
+      this.#outstanding++;
+      if (onFailed === undefined) sent.then(this.#onPosted, this.#onPostFailed);
+      else
+        sent.then(this.#onPosted, (err: unknown) => {
+          this.#onPostFailed(err);
+          onFailed(this.#sendError(err, false), message);
+        });
+      return;
+    }
+    this.#queue.push({ message, resolve: undefined, reject: undefined, onFailed });
+  }
+
+  /** zeromq.js refused a send because another of ours is still pending in it: queue this one behind. */
+  #pendingInZmq(err: unknown): boolean {
+    return this.#outstanding > 0 && (err as { code?: unknown } | null)?.code === "EBUSY";
+  }
+
+  #enqueued(message: MessageLike): Promise<void> {
+    const promise = new Promise<void>((resolve, reject) => {
+      this.#queue.push({ message, resolve, reject, onFailed: undefined });
+    });
+    promise.catch(noop);
     return promise;
   }
 
+  #postFailed(err: ZkitError, message: MessageLike, onFailed: PostFailure | undefined): void {
+    if (onFailed !== undefined) queueMicrotask(() => onFailed(err, message));
+    else log.debug("%s", err.message);
+  }
+
   #onSent = (): void => {
-    this.#direct = undefined;
-    this.#sendDone();
+    this.#settled();
   };
 
   #onSendFailed = (err: unknown): never => {
-    this.#direct?.catch(noop); // a caller that did not await must not crash the process
-    this.#direct = undefined;
-    this.#sendDone();
+    this.#settled();
     throw this.#sendError(err);
   };
 
-  #sendError(err: unknown): ZkitError {
+  #onPosted = (): void => {
+    this.#settled();
+  };
+
+  #onPostFailed = (err: unknown): void => {
+    this.#settled();
+    log.debug("%s", this.#sendError(err, false).message);
+  };
+
+  #sendError(err: unknown, logIt = true): ZkitError {
     const e = this.#closed ? new ClosedError(`${this.type} send: the socket was closed before the message left`, { cause: err }) : fromZmqError(err, `${this.type} send`);
-    log.debug("%s", e.message);
+    if (logIt) log.debug("%s", e.message);
     return e;
   }
 
-  #sendDone(): void {
+  /** One of our sends settled in zeromq.js: let the queue move, or tell flush() waiters. */
+  #settled(): void {
+    this.#outstanding--;
+    if (this.#draining) return;
     if (this.#head < this.#queue.length) void this.#drain();
-    else this.#idle();
+    else if (this.#outstanding === 0) this.#idle();
   }
 
   #idle(): void {
-    this.#sending = false;
     this.#queue.length = 0;
     this.#head = 0;
     if (this.#flushWaiters.length) {
@@ -472,31 +551,57 @@ export class ZSocket<T extends SocketType = SocketType> implements AsyncIterable
   }
 
   async #drain(): Promise<void> {
+    this.#draining = true;
     const queue = this.#queue;
-    while (this.#head < queue.length) {
-      const entry = queue[this.#head]!;
-      queue[this.#head++] = undefined;
-      if (this.#closed) {
-        entry.reject(new ClosedError(`${this.type} send: the socket was closed before the message left`));
-        continue;
+    try {
+      while (this.#head < queue.length) {
+        const entry = queue[this.#head]!;
+        queue[this.#head++] = undefined;
+        if (this.#closed) {
+          this.#failed(entry, new ClosedError(`${this.type} send: the socket was closed before the message left`));
+          continue;
+        }
+        let sent: Promise<void>;
+        try {
+          sent = (this.raw as zmq.Dealer).send(entry.message as zmq.MessageLike[]);
+        } catch (err) {
+          if (this.#pendingInZmq(err)) {
+            // a send of ours is pending in zeromq.js (taken directly while
+            // this one was being awaited): wait for it, it restarts the drain
+            queue[--this.#head] = entry;
+            return;
+          }
+          this.#failed(entry, this.#sendError(err));
+          continue;
+        }
+        this.#outstanding++;
+        try {
+          await sent;
+          this.#outstanding--;
+          entry.resolve?.();
+        } catch (err) {
+          this.#outstanding--;
+          this.#failed(entry, this.#sendError(err));
+        }
+        if (this.#head >= 1024 && this.#head * 2 >= queue.length) {
+          queue.splice(0, this.#head);
+          this.#head = 0;
+        }
       }
-      try {
-        await (this.raw as zmq.Dealer).send(entry.message as zmq.MessageLike[]);
-        entry.resolve();
-      } catch (err) {
-        entry.reject(this.#sendError(err));
-      }
-      if (this.#head >= 1024 && this.#head * 2 >= queue.length) {
-        queue.splice(0, this.#head);
-        this.#head = 0;
-      }
+    } finally {
+      this.#draining = false;
     }
-    this.#idle();
+    if (this.#outstanding === 0) this.#idle();
+  }
+
+  #failed(entry: QueuedSend, err: ZkitError): void {
+    if (entry.reject !== undefined) entry.reject(err);
+    else if (entry.onFailed !== undefined) entry.onFailed(err, entry.message);
   }
 
   /** Resolves once every message sent so far has been handed to libzmq. */
   flush(): Promise<void> {
-    if (!this.#sending) return Promise.resolve();
+    if (this.#outstanding === 0 && this.#head === this.#queue.length) return Promise.resolve();
     return new Promise((resolve) => this.#flushWaiters.push(resolve));
   }
 
@@ -566,21 +671,35 @@ export class ZSocket<T extends SocketType = SocketType> implements AsyncIterable
     } catch (err) {
       return rejected(fromZmqError(err, `${this.type} receive`));
     }
-    const prefetch = received.then(
-      (msg) => {
-        this.#prefetch = undefined;
-        this.#stash = msg;
-        return true;
-      },
-      (err: unknown) => {
-        this.#prefetch = undefined;
-        if (this.#closed) return false;
-        throw fromZmqError(err, `${this.type} receive`);
-      },
-    );
+    const prefetch = received.then(this.#onPrefetched, this.#onPrefetchFailed);
     this.#prefetch = prefetch;
     prefetch.catch(noop);
     return prefetch;
+  }
+
+  #onPrefetched = (msg: Buffer[]): boolean => {
+    this.#prefetch = undefined;
+    this.#stash = msg;
+    return true;
+  };
+
+  #onPrefetchFailed = (err: unknown): boolean => {
+    this.#prefetch = undefined;
+    if (this.#closed) return false;
+    throw fromZmqError(err, `${this.type} receive`);
+  };
+
+  /**
+   * Takes the message {@link waitReadable} read ahead, at once and without a
+   * promise: for loops that call `waitReadable()` and then receive
+   * (`ZLoop`'s readers do). Returns undefined when there is none (nothing
+   * read ahead, or a receive is pending); then use {@link receive}.
+   */
+  receiveReady(): Buffer[] | undefined {
+    const stash = this.#stash;
+    if (stash === undefined || this.#receiving) return undefined;
+    this.#stash = undefined;
+    return stash;
   }
 
   /**

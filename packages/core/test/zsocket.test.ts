@@ -11,7 +11,7 @@ import {
   shutdown,
   type SocketType,
 } from "@zkit/core";
-import { inprocName, tempDir, within } from "@zkit/testkit";
+import { inprocName, tempDir, waitFor, within } from "@zkit/testkit";
 
 const dirs: (() => void)[] = [];
 afterEach(() => {
@@ -183,6 +183,80 @@ describe("sending", () => {
     expect((await within(dealer.receive(), 5000, "hi"))[0]!.toString()).toBe("hi");
   });
 
+  it("keeps call order when send and post mix past zeromq.js's 512 synchronous sends in one turn", async () => {
+    // zeromq.js hands a send to libzmq at once only 512 times in a row, then
+    // makes the next one wait and throws EBUSY on the one after: ZSocket
+    // must queue behind it, in order, whichever of send and post was used
+    const pull = await ZSocket.pull("@tcp://127.0.0.1:*", { receiveHighWaterMark: 0 });
+    const push = await ZSocket.push(`>${pull.endpoint}`, { sendHighWaterMark: 0 });
+    const n = 3000;
+    const sends: Promise<void>[] = [];
+    const failures: unknown[] = [];
+    for (let i = 0; i < n; i++) {
+      if (i % 2 === 0) sends.push(push.send(String(i)));
+      else push.post(String(i), (err) => failures.push(err));
+    }
+    expect(push.queuedSends).toBeGreaterThan(0);
+    for (let i = 0; i < n; i++) {
+      const [m] = await within(pull.receive(), 10_000, `message ${i}`);
+      expect(m!.toString()).toBe(String(i));
+    }
+    await within(Promise.all(sends), 10_000, "every send to resolve");
+    await within(push.flush(), 10_000, "flush");
+    expect(push.queuedSends).toBe(0);
+    expect(failures).toEqual([]);
+  });
+
+  it("post reports a failure with the message to its callback, asynchronously", async () => {
+    const router = await ZSocket.router("@tcp://127.0.0.1:*", { mandatory: true, sendTimeout: 0 });
+    const failures: { code: string; to: string }[] = [];
+    let inside = true;
+    router.post(["nobody", "hi"], (err, message) => {
+      expect(inside).toBe(false);
+      failures.push({ code: err.code, to: String((message as string[])[0]) });
+    });
+    inside = false;
+    await waitFor(() => failures.length === 1, 5000, "the failure callback");
+    expect(failures).toEqual([{ code: ErrorCode.HostUnreachable, to: "nobody" }]);
+    // without a callback a failure is logged, never an unhandled rejection
+    router.post(["nobody either", "hi"]);
+    await router.flush();
+    // a reachable peer gets what is posted
+    const dealer = await ZSocket.dealer(`>${router.endpoint}`, { routingId: "somebody" });
+    await dealer.send("hello");
+    await within(router.receive(), 5000, "hello");
+    router.post(["somebody", "hi"], (err) => failures.push({ code: err.code, to: "somebody" }));
+    expect((await within(dealer.receive(), 5000, "hi"))[0]!.toString()).toBe("hi");
+    expect(failures).toHaveLength(1);
+  });
+
+  it("post on a closed socket, or behind a send the close cut off, reports ZKIT_CLOSED", async () => {
+    const push = await ZSocket.push(); // not connected: the first send blocks in libzmq
+    const codes: string[] = [];
+    const first = push.send("a");
+    push.post("b", (err) => codes.push(err.code)); // queued behind the blocked one
+    push.close();
+    push.post("c", (err) => codes.push(err.code));
+    expect(await codeOf(first)).toBe(ErrorCode.Closed);
+    await waitFor(() => codes.length === 2, 5000, "both failure callbacks");
+    expect(codes).toEqual([ErrorCode.Closed, ErrorCode.Closed]);
+  });
+
+  it("flush waits for a send that libzmq has not taken yet", async () => {
+    const push = await ZSocket.push(); // not connected: the send waits in zeromq.js
+    void push.send("a");
+    push.post("b");
+    let flushed = false;
+    const flush = push.flush().then(() => (flushed = true));
+    await new Promise((r) => setImmediate(r));
+    expect(flushed).toBe(false);
+    const server = await ZSocket.pull("@tcp://127.0.0.1:*");
+    push.connect(server.endpoint);
+    await within(flush, 10_000, "flush once both messages left");
+    expect((await within(server.receive(), 5000, "a"))[0]!.toString()).toBe("a");
+    expect((await within(server.receive(), 5000, "b"))[0]!.toString()).toBe("b");
+  });
+
   it("maps REQ misuse to ZKIT_STATE", async () => {
     const rep = await ZSocket.rep("@tcp://127.0.0.1:*");
     const req = await ZSocket.req(`>${rep.endpoint}`, { sendTimeout: 0 });
@@ -299,6 +373,20 @@ describe("receiving", () => {
       pull.close();
       push.close();
     }
+  });
+
+  it("receiveReady takes the read-ahead message without a promise, and nothing else", async () => {
+    const pull = await ZSocket.pull("@tcp://127.0.0.1:*");
+    const push = await ZSocket.push(`>${pull.endpoint}`);
+    expect(pull.receiveReady()).toBeUndefined(); // nothing read ahead
+    const ready = pull.waitReadable();
+    expect(pull.receiveReady()).toBeUndefined(); // still waiting
+    push.post("one");
+    push.post("two");
+    expect(await within(ready, 5000, "readable")).toBe(true);
+    expect(pull.receiveReady()![0]!.toString()).toBe("one");
+    expect(pull.receiveReady()).toBeUndefined(); // taken: "two" is still in libzmq
+    expect((await within(pull.receive(), 5000, "two"))[0]!.toString()).toBe("two");
   });
 
   it("waitReadable resolves false when the socket closes", async () => {

@@ -21,6 +21,7 @@
  * - `flcliapi` serves one request at a time. Here any number are in flight.
  * @module
  */
+import type { HandshakeError } from "@zkit/security";
 import { LogBurst, TimeoutError, getLogger, isRouterNotification } from "@zkit/core";
 import { Backoff, RetriesExhaustedError, Reply, peerId, type ExpiryHandle, type RetryEvent } from "@zkit/reliability";
 import { decodeClientMessage, encodeControl, encodePing, encodeRequest, printable } from "./protocol.js";
@@ -105,6 +106,8 @@ export interface FreelanceClientEvents {
   retry: [info: FreelanceRetryEvent];
   /** A message was dropped: malformed, from an unknown server, or with a control frame no request ever had. */
   malformed: [info: MalformedInfo];
+  /** The security handshake with a server failed (a wrong server key, a key its ZAuth refuses): what it said. */
+  "handshake-failed": [info: { endpoint: string; error: HandshakeError }];
 }
 
 /** The client's counters: totals since it started, and gauges of the present. */
@@ -180,7 +183,7 @@ export interface ClientConfig {
 }
 
 /** The expiry the state uses: `PeerExpiry` of `@zkit/reliability`, or a test's. @internal */
-export interface ServerExpiry {
+interface ServerExpiry {
   add(server: ServerEntry): ExpiryHandle<ServerEntry>;
   touch(handle: ExpiryHandle<ServerEntry>): void;
   remove(handle: ExpiryHandle<ServerEntry>): void;
@@ -569,6 +572,15 @@ export class ClientState {
     this.#finish(req);
     this.#counters.aborted++;
     req.reject(error);
+    this.#drain();
+  }
+
+  /** Rejects every pending request with `error` (the handshake failed with every server); the client goes on. */
+  rejectAll(error: unknown): void {
+    for (const req of [...this.#pending.values()]) {
+      this.#finish(req);
+      req.reject(error);
+    }
     this.#drain();
   }
 

@@ -25,6 +25,8 @@ import {
   type TraceFn,
 } from "@zkit/core";
 import { Lifecycle, PeerExpiry, type Reply } from "@zkit/reliability";
+import { securitySocketOptions, type HandshakeError, type SecurityOptions, type SecuritySocketOptions } from "@zkit/security";
+import { HandshakeWatch } from "./handshake-watch.js";
 import { ZLoop } from "@zkit/zloop";
 import { ClientState, type ClientConfig, type FreelanceClientEvents, type FreelanceClientStats, type ServerEntry, type ServerSnapshot } from "./client-state.js";
 import { FLP_PING_INTERVAL_MS, FLP_SERVER_TTL_MS, FLP_TIMEOUT_MS } from "./protocol.js";
@@ -104,6 +106,16 @@ export interface FreelanceClientOptions {
    * @defaultValue true
    */
   closeOnInterrupt?: boolean;
+  /**
+   * How the connections to the servers are secured (`@zkit/security`): for
+   * CURVE the client's key pair and the servers' public key (the servers
+   * of one client share a key pair), `{ curve: { secretKey, publicKey, serverKey } }`
+   * (or `cert.clientSecurity(serverKey)`); `{ plain: { username, password } }`
+   * for PLAIN. Each failed handshake is reported as `handshake-failed`; when it failed with every server and none is alive (a wrong server key, a key their ZAuth refuses), the requests reject with the `HandshakeError` at once instead of a timeout.
+   * @defaultValue none: no security (libzmq's NULL mechanism), as the
+   *   Guide's servers run; use CURVE whenever the network is not trusted
+   */
+  security?: SecurityOptions;
 }
 
 /** Per-request settings of {@link FreelanceClient.request}. */
@@ -117,7 +129,7 @@ export interface FreelanceRequestOptions {
   signal?: AbortSignal;
 }
 
-const OPTION_NAMES = ["endpoints", "pingIntervalMs", "serverTtlMs", "timeoutMs", "attemptTimeoutMs", "demotionMs", "trace", "closeOnInterrupt"] as const;
+const OPTION_NAMES = ["endpoints", "pingIntervalMs", "serverTtlMs", "timeoutMs", "attemptTimeoutMs", "demotionMs", "trace", "closeOnInterrupt", "security"] as const;
 const REQUEST_OPTION_NAMES = ["timeoutMs", "signal"] as const;
 
 /**
@@ -163,6 +175,8 @@ export class FreelanceClient extends Lifecycle<FreelanceClientEvents> {
   /** Endpoints added before start(), connected then. */
   readonly #initial: string[] = [];
   #socket: ZSocket<"ROUTER"> | undefined;
+  readonly #security: SecuritySocketOptions | undefined;
+  #handshakes: HandshakeWatch | undefined;
 
   /**
    * @param options - see {@link FreelanceClientOptions}
@@ -184,6 +198,8 @@ export class FreelanceClient extends Lifecycle<FreelanceClientEvents> {
       demotionMs: o.number("demotionMs", FLP_DEMOTION_MS, TIMEOUT_RULE),
     };
     this.#trace = o.function<TraceFn>("trace", "({ direction, socket, frames }) => void");
+    const security = o.raw("security") as SecurityOptions | undefined;
+    if (security !== undefined) this.#security = securitySocketOptions(security, { owner: "FreelanceClient", role: "client" });
     const endpoints = o.raw("endpoints");
     if (endpoints !== undefined) {
       const list = typeof endpoints === "string" ? endpoints.split(",") : Array.isArray(endpoints) ? (endpoints as unknown[]) : undefined;
@@ -220,7 +236,7 @@ export class FreelanceClient extends Lifecycle<FreelanceClientEvents> {
   #expiry: PeerExpiry<ServerEntry> | undefined;
 
   /** The settings in force, defaults applied. */
-  get options(): Readonly<Required<Omit<FreelanceClientOptions, "endpoints" | "trace" | "closeOnInterrupt">>> {
+  get options(): Readonly<Required<Omit<FreelanceClientOptions, "endpoints" | "trace" | "closeOnInterrupt" | "security">>> {
     return { ...this.#config, timeoutMs: this.#timeoutMs };
   }
 
@@ -301,7 +317,8 @@ export class FreelanceClient extends Lifecycle<FreelanceClientEvents> {
    * @throws (rejects) `RetriesExhaustedError` (a `TimeoutError`, code
    *   `ZKIT_TIMEOUT`) when servers got it but none answered within the
    *   timeout; `TimeoutError` when no server was alive to send it to;
-   *   `AbortError` when `signal` aborts; `ClosedError` when the client is
+   *   `HandshakeError` when the `security` handshake failed with every
+   *   server; `AbortError` when `signal` aborts; `ClosedError` when the client is
    *   (or gets) closed; `InvalidArgumentError` for a bad body or option
    */
   request(body: MessageLike, opts?: FreelanceRequestOptions): Promise<Reply> {
@@ -326,6 +343,8 @@ export class FreelanceClient extends Lifecycle<FreelanceClientEvents> {
     // fails closes the client (done rejects with why)
     this.start().catch(() => {});
     if (this.closed) return Promise.reject(new ClosedError("FreelanceClient.request: the client is closed (it could not start; see done)"));
+    const refused = this.#refused();
+    if (refused !== undefined) return Promise.reject(refused);
     if (signal === undefined) return new Promise<Reply>((resolve, reject) => void this.#state.submit(frames, timeoutMs, resolve, reject));
     const s = signal;
     return new Promise<Reply>((resolve, reject) => {
@@ -346,8 +365,24 @@ export class FreelanceClient extends Lifecycle<FreelanceClientEvents> {
     });
   }
 
+  /** The handshake error when it failed with every server and none is alive; otherwise undefined. */
+  #refused(): HandshakeError | undefined {
+    if (this.#handshakes === undefined) return undefined;
+    const servers = this.#state.servers();
+    if (servers.some((s) => s.alive)) return undefined;
+    return this.#handshakes.allFailed(servers.map((s) => s.endpoint));
+  }
+
+  #handshakeFailed(err: HandshakeError): void {
+    log.warn("FreelanceClient: %s", err.message);
+    this.notify("handshake-failed", { endpoint: err.endpoint, error: err });
+    const refused = this.#refused();
+    if (refused !== undefined) this.#state.rejectAll(refused);
+  }
+
   protected onStart(): void {
     const socket = new ZSocket("ROUTER", {
+      ...this.#security,
       // a send to a server with no connection fails at once (mandatory; no
       // send timeout) instead of vanishing or hanging; routerNotify: a
       // server's connection coming up (PING it now) or ending (it is dead)
@@ -356,6 +391,8 @@ export class FreelanceClient extends Lifecycle<FreelanceClientEvents> {
       sendTimeout: 0,
       routerNotify: ROUTER_NOTIFY_CONNECT | ROUTER_NOTIFY_DISCONNECT,
     });
+    // the watch starts before the socket connects: libzmq reports only what happens after
+    if (this.#security !== undefined) this.#handshakes = new HandshakeWatch(socket, (err) => this.#handshakeFailed(err));
     this.#socket = socket;
     const loop = this.#loop;
     this.#expiry = new PeerExpiry<ServerEntry>(loop, this.#config.serverTtlMs, (s) => this.#state.serverSilent(s));
@@ -386,6 +423,7 @@ export class FreelanceClient extends Lifecycle<FreelanceClientEvents> {
   protected onClose(): void {
     this.#state.close(() => new ClosedError("FreelanceClient.request: the client was closed before the reply came"));
     this.#loop.destroy();
+    this.#handshakes?.close();
     this.#socket?.close({ lingerMs: 0 });
     log.info("FreelanceClient closed");
   }

@@ -25,6 +25,7 @@ import {
   type TraceFn,
 } from "@zkit/core";
 import { Lifecycle, Reply, RetriesExhaustedError, withRetries, type RetryEvent } from "@zkit/reliability";
+import { HandshakeGuard, securitySocketOptions, type SecurityOptions, type SecuritySocketOptions } from "@zkit/security";
 import { SignalWatches } from "./signals.js";
 
 const log = getLogger("flp");
@@ -59,6 +60,16 @@ export interface FailoverClientOptions {
    * @defaultValue true
    */
   closeOnInterrupt?: boolean;
+  /**
+   * How the connections to the servers are secured (`@zkit/security`): for
+   * CURVE the client's key pair and the servers' public key (the servers
+   * of one client share a key pair), `{ curve: { secretKey, publicKey, serverKey } }`
+   * (or `cert.clientSecurity(serverKey)`); `{ plain: { username, password } }`
+   * for PLAIN. A handshake that fails (a wrong server key, a key the server's ZAuth refuses) rejects the request with a `HandshakeError` at once, without trying the next server: they share the key.
+   * @defaultValue none: no security (libzmq's NULL mechanism), as the
+   *   Guide's servers run; use CURVE whenever the network is not trusted
+   */
+  security?: SecurityOptions;
 }
 
 /** Per-request settings of {@link FailoverClient.request}; each defaults to the client's. */
@@ -106,7 +117,7 @@ export interface FailoverClientStats {
   aborted: number;
 }
 
-const OPTION_NAMES = ["endpoints", "timeoutMs", "retries", "trace", "closeOnInterrupt"] as const;
+const OPTION_NAMES = ["endpoints", "timeoutMs", "retries", "trace", "closeOnInterrupt", "security"] as const;
 const REQUEST_OPTION_NAMES = ["timeoutMs", "retries", "signal"] as const;
 
 /**
@@ -130,6 +141,7 @@ export class FailoverClient extends Lifecycle<FailoverClientEvents> {
   readonly #timeoutMs: number;
   readonly #retries: number;
   readonly #trace: TraceFn | undefined;
+  readonly #security: SecuritySocketOptions | undefined;
   readonly #sockets = new Set<ZSocket<"REQ">>();
   readonly #signals = new SignalWatches();
   readonly #stats: FailoverClientStats = { requests: 0, replies: 0, retries: 0, timeouts: 0, aborted: 0 };
@@ -148,6 +160,8 @@ export class FailoverClient extends Lifecycle<FailoverClientEvents> {
     this.#timeoutMs = o.number("timeoutMs", FAILOVER_TIMEOUT_MS, TIMEOUT_RULE);
     this.#retries = o.number("retries", this.endpoints.length === 1 ? 2 : this.endpoints.length - 1, RETRIES_RULE);
     this.#trace = o.function<TraceFn>("trace", "({ direction, socket, frames }) => void");
+    const security = o.raw("security") as SecurityOptions | undefined;
+    if (security !== undefined) this.#security = securitySocketOptions(security, { owner: "FailoverClient", role: "client" });
   }
 
   /** The client's counters, live (read-only). */
@@ -162,7 +176,8 @@ export class FailoverClient extends Lifecycle<FailoverClientEvents> {
    * @param body - one frame or several
    * @param opts - see {@link FailoverRequestOptions}
    * @throws (rejects) `RetriesExhaustedError` (code `ZKIT_TIMEOUT`) when no
-   *   server answered; `AbortError` when `signal` aborts; `ClosedError` when
+   *   server answered; `HandshakeError` when the `security` handshake
+   *   failed; `AbortError` when `signal` aborts; `ClosedError` when
    *   the client is (or gets) closed; `InvalidArgumentError` for a bad
    *   body or option
    */
@@ -221,13 +236,16 @@ export class FailoverClient extends Lifecycle<FailoverClientEvents> {
   /** One attempt on a fresh REQ socket: the reply, or `TIMED_OUT`. */
   async #attempt(frames: Buffer[], endpoint: string, timeoutMs: number, signal: AbortSignal | undefined): Promise<Reply | typeof TIMED_OUT> {
     if (this.closed) throw new ClosedError("FailoverClient.request: the client was closed before the reply came");
-    const socket = new ZSocket("REQ", { linger: 0 });
+    const socket = new ZSocket("REQ", { ...this.#security, linger: 0 });
     this.#sockets.add(socket);
+    // the guard watches before the socket connects: libzmq reports only what happens after
+    const guard = this.#security === undefined ? undefined : new HandshakeGuard(socket);
     try {
       socket.connect(endpoint);
       this.#trace?.({ direction: "out", socket: endpoint, frames });
+      const exchange = socket.send(frames).then(() => socket.waitReadable());
       const ready = await raceDeadline(
-        socket.send(frames).then(() => socket.waitReadable()),
+        guard === undefined ? exchange : guard.race(exchange),
         { timeoutMs, signal, what: "FailoverClient.request" },
       );
       if (ready === TIMED_OUT) return TIMED_OUT;
@@ -239,6 +257,7 @@ export class FailoverClient extends Lifecycle<FailoverClientEvents> {
       if (this.closed && !(err instanceof ClosedError)) throw new ClosedError("FailoverClient.request: the client was closed before the reply came", { cause: err });
       throw err;
     } finally {
+      guard?.close();
       this.#sockets.delete(socket);
       socket.close({ lingerMs: 0 });
     }

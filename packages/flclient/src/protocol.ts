@@ -39,9 +39,6 @@ export const PONG = "PONG";
 const PING_FRAME = Buffer.from(PING);
 const PONG_FRAME = Buffer.from(PONG);
 
-/** Frames shared by every encoded message; never modify them. @internal */
-export const Frames = { ping: PING_FRAME, pong: PONG_FRAME } as const;
-
 /** The most decimal digits a control frame zkit's client issues can have (`Number.MAX_SAFE_INTEGER` has 16). */
 const MAX_CONTROL_DIGITS = 15;
 

@@ -24,6 +24,7 @@ import {
   type TraceFn,
 } from "@zkit/core";
 import { HandlerRunner, Lifecycle, peerId, type Handler } from "@zkit/reliability";
+import { securitySocketOptions, type SecurityOptions, type SecuritySocketOptions } from "@zkit/security";
 import { ZLoop } from "@zkit/zloop";
 import { decodeServerMessage, encodePong, encodeReply, hasWildcardPort, printable, publicEndpoint } from "./protocol.js";
 
@@ -93,6 +94,19 @@ export interface FreelanceServerOptions {
    * @defaultValue true
    */
   closeOnInterrupt?: boolean;
+  /**
+   * How the server's socket is secured (`@zkit/security`): CURVE with the
+   * server's key pair, `{ curve: { secretKey, publicKey } }` (or
+   * `cert.serverSecurity()`), no `serverKey`; or `{ plain: { server: true } }`.
+   * The servers of one client share a key pair, so that the client needs
+   * one server key. Which keys are let in is decided by a `ZAuth` started
+   * in the same process (libzmq asks the one ZAP handler of the process);
+   * without one, libzmq admits every CURVE key and refuses every PLAIN
+   * client.
+   * @defaultValue none: no security (libzmq's NULL mechanism), as the
+   *   Guide's servers run; use CURVE whenever the network is not trusted
+   */
+  security?: SecurityOptions;
 }
 
 /** The counters of a {@link FreelanceServer}: totals since it started, and gauges of the present. */
@@ -143,7 +157,7 @@ export interface FreelanceServerEvents {
   "handler-error": [info: ServerHandlerErrorInfo];
 }
 
-const OPTION_NAMES = ["bind", "endpoint", "handler", "concurrency", "maxFrameBytes", "trace", "closeOnInterrupt"] as const;
+const OPTION_NAMES = ["bind", "endpoint", "handler", "concurrency", "maxFrameBytes", "trace", "closeOnInterrupt", "security"] as const;
 
 interface RequestMeta {
   client: Buffer;
@@ -182,6 +196,7 @@ export class FreelanceServer extends Lifecycle<FreelanceServerEvents> {
   readonly #runner: HandlerRunner<Buffer[], MessageLike, RequestMeta>;
   readonly #loop = new ZLoop({ nonstop: true });
   #socket: ZSocket<"ROUTER"> | undefined;
+  readonly #security: SecuritySocketOptions;
   #endpoint = "";
   #bound = "";
   readonly #counters = { pings: 0, requests: 0, replies: 0, handlerErrors: 0, malformed: 0, undeliverable: 0, discarded: 0 };
@@ -220,6 +235,7 @@ export class FreelanceServer extends Lifecycle<FreelanceServerEvents> {
     const concurrency = o.number("concurrency", FLP_CONCURRENCY, { min: 1, integer: true });
     this.#maxFrameBytes = o.number("maxFrameBytes", FLP_MAX_FRAME_BYTES, { min: 1, integer: true, infinity: true });
     this.#trace = o.function<TraceFn>("trace", "({ direction, socket, frames }) => void");
+    this.#security = securitySocketOptions(o.raw("security") as SecurityOptions | undefined, { owner: "FreelanceServer", role: "server" });
     this.#runner = new HandlerRunner<Buffer[], MessageLike, RequestMeta>({
       handler,
       concurrency,
@@ -251,6 +267,7 @@ export class FreelanceServer extends Lifecycle<FreelanceServerEvents> {
       const address = wildcard ? await probe(this.#bind) : this.#bind;
       const identity = this.#endpointOption ?? publicEndpoint(address);
       const socket = new ZSocket("ROUTER", {
+        ...this.#security,
         routingId: identity,
         // a reply to a client that has gone fails at once (and is counted)
         // instead of vanishing; routerNotify: a client's connection ends;

@@ -8,6 +8,8 @@
  */
 import { ClosedError, LogBurst, TIMEOUT_RULE, TimeoutError, ZSocket, abortError, getLogger, readOptions, toFrames, type MessageLike, type TraceFn } from "@zkit/core";
 import { Lifecycle, Reply } from "@zkit/reliability";
+import { securitySocketOptions, type HandshakeError, type SecurityOptions, type SecuritySocketOptions } from "@zkit/security";
+import { HandshakeWatch } from "./handshake-watch.js";
 import { endpointList } from "./failover-client.js";
 import { decodeControl, encodeControl } from "./protocol.js";
 import { SignalWatches } from "./signals.js";
@@ -39,6 +41,16 @@ export interface ShotgunClientOptions {
    * @defaultValue true
    */
   closeOnInterrupt?: boolean;
+  /**
+   * How the connections to the servers are secured (`@zkit/security`): for
+   * CURVE the client's key pair and the servers' public key (the servers
+   * of one client share a key pair), `{ curve: { secretKey, publicKey, serverKey } }`
+   * (or `cert.clientSecurity(serverKey)`); `{ plain: { username, password } }`
+   * for PLAIN. When the handshake failed with every server (a wrong server key, a key their ZAuth refuses), the requests reject with a `HandshakeError` at once; one server failing among good ones is only a server that is down.
+   * @defaultValue none: no security (libzmq's NULL mechanism), as the
+   *   Guide's servers run; use CURVE whenever the network is not trusted
+   */
+  security?: SecurityOptions;
 }
 
 /** Per-request settings of {@link ShotgunClient.request}. */
@@ -86,7 +98,7 @@ export interface ShotgunClientStats {
   malformed: number;
 }
 
-const OPTION_NAMES = ["endpoints", "timeoutMs", "trace", "closeOnInterrupt"] as const;
+const OPTION_NAMES = ["endpoints", "timeoutMs", "trace", "closeOnInterrupt", "security"] as const;
 const REQUEST_OPTION_NAMES = ["timeoutMs", "signal"] as const;
 
 interface Pending {
@@ -123,7 +135,9 @@ export class ShotgunClient extends Lifecycle<ShotgunClientEvents> {
   readonly #signals = new SignalWatches();
   readonly #stats: ShotgunClientStats = { requests: 0, replies: 0, copies: 0, duplicates: 0, timeouts: 0, aborted: 0, malformed: 0 };
   readonly #malformedLog = new LogBurst(log, "ShotgunClient: malformed messages dropped (see stats.malformed)");
+  readonly #security: SecuritySocketOptions | undefined;
   #socket: ZSocket<"DEALER"> | undefined;
+  #handshakes: HandshakeWatch | undefined;
   #seq = 0;
 
   /**
@@ -137,6 +151,8 @@ export class ShotgunClient extends Lifecycle<ShotgunClientEvents> {
     this.endpoints = endpointList(o.raw("endpoints"), "ShotgunClient option endpoints");
     this.#timeoutMs = o.number("timeoutMs", SHOTGUN_TIMEOUT_MS, TIMEOUT_RULE);
     this.#trace = o.function<TraceFn>("trace", "({ direction, socket, frames }) => void");
+    const security = o.raw("security") as SecurityOptions | undefined;
+    if (security !== undefined) this.#security = securitySocketOptions(security, { owner: "ShotgunClient", role: "client" });
   }
 
   /** The client's counters, live (read-only). */
@@ -151,7 +167,8 @@ export class ShotgunClient extends Lifecycle<ShotgunClientEvents> {
    * @param body - one frame or several
    * @param opts - see {@link ShotgunRequestOptions}
    * @throws (rejects) `TimeoutError` when no server answered in time;
-   *   `AbortError` when `signal` aborts; `ClosedError` when the client is
+   *   `HandshakeError` when the `security` handshake failed with every
+   *   server; `AbortError` when `signal` aborts; `ClosedError` when the client is
    *   (or gets) closed; `InvalidArgumentError` for a bad body or option
    */
   request(body: MessageLike, opts?: ShotgunRequestOptions): Promise<Reply> {
@@ -172,6 +189,8 @@ export class ShotgunClient extends Lifecycle<ShotgunClientEvents> {
     this.start().catch(() => {});
     const socket = this.#socket;
     if (this.closed || socket === undefined) return Promise.reject(new ClosedError("ShotgunClient.request: the client is closed (it could not start; see done)"));
+    const refused = this.#handshakes?.allFailed(this.endpoints);
+    if (refused !== undefined) return Promise.reject(refused);
     const seq = ++this.#seq;
     this.#stats.requests++;
     return new Promise<Reply>((resolve, reject) => {
@@ -241,8 +260,20 @@ export class ShotgunClient extends Lifecycle<ShotgunClientEvents> {
     p.resolve(Reply.fromFrames(frames.slice(2)));
   }
 
+  /** Every server refused the handshake: the requests waiting for a reply reject with the error. */
+  #handshakeFailed(err: HandshakeError): void {
+    log.warn("ShotgunClient: %s", err.message);
+    if (this.#handshakes?.allFailed(this.endpoints) === undefined) return;
+    for (const [seq, p] of [...this.#pending]) {
+      this.#settle(seq);
+      p.reject(err);
+    }
+  }
+
   protected onStart(): void {
-    const socket = new ZSocket("DEALER", { linger: 0 });
+    const socket = new ZSocket("DEALER", { ...this.#security, linger: 0 });
+    // the watch starts before the socket connects: libzmq reports only what happens after
+    if (this.#security !== undefined) this.#handshakes = new HandshakeWatch(socket, (err) => this.#handshakeFailed(err));
     for (const e of this.endpoints) socket.connect(e);
     this.#socket = socket;
     void (async () => {
@@ -259,6 +290,7 @@ export class ShotgunClient extends Lifecycle<ShotgunClientEvents> {
       this.#settle(seq);
       p.reject(new ClosedError("ShotgunClient.request: the client was closed before the reply came"));
     }
+    this.#handshakes?.close();
     this.#socket?.close({ lingerMs: 0 });
     this.#malformedLog.flush();
   }

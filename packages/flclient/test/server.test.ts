@@ -7,7 +7,7 @@
 //     [endpoint][ctl][body...]  ->     handler(body, ctx)
 //                               <-     [client][ctl][reply...]
 import { afterEach, describe, expect, it } from "vitest";
-import { ClosedError, InvalidArgumentError, ZSocket, shutdown, sleep } from "@zkit/core";
+import { ClosedError, InvalidArgumentError, type ZSocket, shutdown, sleep } from "@zkit/core";
 import { closeTracked, tempDir, text, track, waitFor, within } from "@zkit/testkit";
 import { FreelanceServer, type FreelanceServerOptions, type ServerHandlerErrorInfo, type ServerMalformedInfo } from "@zkit/flclient";
 import { ANY, gate, notifyingRouter, rawClient, recv } from "./helpers.js";

@@ -22,6 +22,7 @@ import {
   type TraceFn,
 } from "@zkit/core";
 import { Lifecycle, Reply, withRetries, type RetryEvent as LayerRetryEvent } from "@zkit/reliability";
+import { HandshakeGuard, securitySocketOptions, type SecurityOptions, type SecuritySocketOptions } from "@zkit/security";
 import { LPP_RETRIES, LPP_TIMEOUT_MS, type MatchFn } from "./protocol.js";
 
 const log = getLogger("lpp");
@@ -59,6 +60,19 @@ export interface LazyPirateClientOptions {
    * @defaultValue undefined
    */
   trace?: TraceFn;
+  /**
+   * How the connection to the server is secured (`@zkit/security`): for
+   * CURVE the client's key pair and the server's public key,
+   * `{ curve: { secretKey, publicKey, serverKey } }` (or
+   * `cert.clientSecurity(serverKey)`); `{ plain: { username, password } }`
+   * for PLAIN. A handshake that fails (a wrong server key, a key the
+   * server's ZAuth refuses) rejects the request with a `HandshakeError`
+   * that says so, at once, not with `RetriesExhaustedError` after every
+   * retry.
+   * @defaultValue none: no security (libzmq's NULL mechanism), as the
+   *   Guide's servers run; use CURVE whenever the network is not trusted
+   */
+  security?: SecurityOptions;
 }
 
 /** Per-request settings of {@link LazyPirateClient.request}; each defaults to the client's. */
@@ -156,7 +170,9 @@ export class LazyPirateClient extends Lifecycle<LazyPirateClientEvents> {
   readonly #retries: number;
   readonly #match: MatchFn | undefined;
   readonly #trace: TraceFn | undefined;
+  readonly #security: SecuritySocketOptions | undefined;
   #sock: ZSocket<"REQ"> | undefined;
+  #guard: HandshakeGuard | undefined;
   #queue: Pending[] = [];
   #running: Promise<void> | undefined;
   readonly #closing = new AbortController();
@@ -176,6 +192,8 @@ export class LazyPirateClient extends Lifecycle<LazyPirateClientEvents> {
     this.#retries = o.number("retries", LPP_RETRIES, RETRIES_RULE);
     this.#match = o.function<MatchFn>("match", "(request, reply) => boolean, e.g. echoMatch");
     this.#trace = o.function<TraceFn>("trace", "({ direction, socket, frames }) => void");
+    const security = o.raw("security") as SecurityOptions | undefined;
+    if (security !== undefined) this.#security = securitySocketOptions(security, { owner: "LazyPirateClient", role: "client" });
   }
 
   /** The endpoint list the client connects to, as given. */
@@ -202,7 +220,8 @@ export class LazyPirateClient extends Lifecycle<LazyPirateClientEvents> {
    * @returns the reply (a {@link Reply}: its frames, with `text()`), which
    *   passed `match` when one is set
    * @throws (rejects) {@link RetriesExhaustedError} (code `ZKIT_TIMEOUT`)
-   *   when every attempt timed out; `AbortError` when `signal` aborted;
+   *   when every attempt timed out; `HandshakeError` when the `security`
+   *   handshake with the server failed; `AbortError` when `signal` aborted;
    *   `ClosedError` when the client is or gets closed; `InvalidArgumentError`
    *   for a bad body or option
    */
@@ -318,9 +337,9 @@ export class LazyPirateClient extends Lifecycle<LazyPirateClientEvents> {
     try {
       const sock = await this.#socket();
       this.#trace?.({ direction: "out", socket: "server", frames: p.frames });
-      const sent = await raceDeadline(this.#unlessClosing(sock.send(p.frames)), { timeoutMs: left(), signal: p.signal, what });
+      const sent = await raceDeadline(this.#unlessClosing(this.#guarded(sock.send(p.frames))), { timeoutMs: left(), signal: p.signal, what });
       if (sent === TIMED_OUT) return this.#timedOut();
-      const got = await raceDeadline(this.#unlessClosing(sock.receive()), { timeoutMs: left(), signal: p.signal, what });
+      const got = await raceDeadline(this.#unlessClosing(this.#guarded(sock.receive())), { timeoutMs: left(), signal: p.signal, what });
       if (got === TIMED_OUT) return this.#timedOut();
       this.#trace?.({ direction: "in", socket: "server", frames: got });
       if (this.#matches(p.frames, got)) {
@@ -358,6 +377,11 @@ export class LazyPirateClient extends Lifecycle<LazyPirateClientEvents> {
     });
   }
 
+  /** `p`, or a rejection with the HandshakeError when the socket's security handshake fails first. */
+  #guarded<T>(p: Promise<T>): Promise<T> {
+    return this.#guard === undefined ? p : this.#guard.race(p);
+  }
+
   #timedOut(): typeof TIMED_OUT {
     this.#discard();
     return TIMED_OUT;
@@ -383,22 +407,29 @@ export class LazyPirateClient extends Lifecycle<LazyPirateClientEvents> {
   async #socket(): Promise<ZSocket<"REQ">> {
     if (this.#sock !== undefined && !this.#sock.closed) return this.#sock;
     // linger 0: a request left behind by a closed socket must never be delivered later
-    const sock = new ZSocket("REQ", { linger: 0 });
+    const sock = new ZSocket("REQ", { ...this.#security, linger: 0 });
+    // the guard watches before the socket connects: libzmq reports only what happens after
+    const guard = this.#security === undefined ? undefined : new HandshakeGuard(sock);
     try {
       await sock.attach(this.#endpoint, false);
     } catch (err) {
+      guard?.close();
       sock.close();
       throw err;
     }
     if (this.#closing.signal.aborted) {
+      guard?.close();
       sock.close();
       throw new ClosedError("LazyPirateClient: the client was closed while the request was in flight");
     }
     this.#sock = sock;
+    this.#guard = guard;
     return sock;
   }
 
   #discard(): void {
+    this.#guard?.close();
+    this.#guard = undefined;
     this.#sock?.close();
     this.#sock = undefined;
   }

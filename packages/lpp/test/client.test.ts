@@ -5,7 +5,7 @@
 //   client (REQ) <--reply---- server        ([id][""][reply...])
 //   silence for timeoutMs -> close REQ, open a fresh one (new id), resend
 import { afterEach, describe, expect, it } from "vitest";
-import { AbortError, ClosedError, InvalidArgumentError, InvalidEndpointError, TimeoutError, ZSocket, openSocketCount, shutdown, type TraceEvent } from "@zkit/core";
+import { AbortError, ClosedError, InvalidArgumentError, InvalidEndpointError, TimeoutError, openSocketCount, shutdown, type TraceEvent } from "@zkit/core";
 import { frames, tempDir, text, waitFor, within } from "@zkit/testkit";
 import { LazyPirateClient, RetriesExhaustedError, echoMatch, encodeSequence, type RetryEvent } from "@zkit/lpp";
 import { ScriptedServer } from "./helpers.js";

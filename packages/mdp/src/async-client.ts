@@ -30,6 +30,7 @@ import {
   type TraceFn,
 } from "@zkit/core";
 import { Lifecycle, Reply, type RetryEvent } from "@zkit/reliability";
+import { HandshakeGuard, securitySocketOptions, type HandshakeError, type SecurityOptions, type SecuritySocketOptions } from "@zkit/security";
 import { Deque } from "./deque.js";
 import { decodeClientReply, encodeRequest, printable } from "./protocol.js";
 import { MDP_TIMEOUT_MS, checkRequest, readEndpoint, type CheckedRequest, type MajordomoRequestOptions } from "./request.js";
@@ -62,6 +63,18 @@ export interface MajordomoAsyncClientOptions {
   maxSockets?: number;
   /** Called with every message the client sends or receives. */
   trace?: TraceFn;
+  /**
+   * How the connections to the broker are secured (`@zkit/security`): for
+   * CURVE the client's key pair and the broker's public key,
+   * `{ curve: { secretKey, publicKey, serverKey } }` (or
+   * `cert.clientSecurity(brokerKey)`); `{ plain: { username, password } }`
+   * for PLAIN. A handshake that fails (a wrong broker key, a key the
+   * broker's ZAuth refuses) rejects the request on that socket with a
+   * `HandshakeError` that says so, at once, not with a timeout.
+   * @defaultValue none: no security (libzmq's NULL mechanism), as the
+   *   Guide's brokers run; use CURVE whenever the network is not trusted
+   */
+  security?: SecurityOptions;
 }
 
 /** The counters of a {@link MajordomoAsyncClient}. */
@@ -86,7 +99,7 @@ export interface MajordomoAsyncClientStats {
   waiting: number;
 }
 
-const OPTION_NAMES = ["endpoint", "timeoutMs", "maxSockets", "trace"] as const;
+const OPTION_NAMES = ["endpoint", "timeoutMs", "maxSockets", "trace", "security"] as const;
 
 /** The events of a {@link MajordomoAsyncClient}. */
 export interface MajordomoAsyncClientEvents {
@@ -97,6 +110,8 @@ export interface MajordomoAsyncClientEvents {
 interface Slot {
   socket: ZSocket<"DEALER">;
   pending: Pending | undefined;
+  /** Watches the handshakes when the client has `security`. */
+  guard: HandshakeGuard | undefined;
 }
 
 interface Pending {
@@ -144,6 +159,7 @@ export class MajordomoAsyncClient extends Lifecycle<MajordomoAsyncClientEvents> 
   readonly #timeoutMs: number;
   readonly #maxSockets: number;
   readonly #trace: TraceFn | undefined;
+  readonly #security: SecuritySocketOptions | undefined;
   readonly #stats: MajordomoAsyncClientStats = {
     requests: 0,
     replies: 0,
@@ -178,6 +194,8 @@ export class MajordomoAsyncClient extends Lifecycle<MajordomoAsyncClientEvents> 
     this.#timeoutMs = o.number("timeoutMs", MDP_TIMEOUT_MS, TIMEOUT_RULE);
     this.#maxSockets = o.number("maxSockets", MDP_MAX_SOCKETS, { min: 1, integer: true });
     this.#trace = o.function<TraceFn>("trace");
+    const security = o.raw("security") as SecurityOptions | undefined;
+    if (security !== undefined) this.#security = securitySocketOptions(security, { owner: "MajordomoAsyncClient", role: "client" });
   }
 
   /** The client's counters, live (read-only). */
@@ -195,7 +213,8 @@ export class MajordomoAsyncClient extends Lifecycle<MajordomoAsyncClientEvents> 
    * @param opts - per-request `timeoutMs` (from the send), `retries`
    *   (resends after a timeout, on a fresh socket; default 0) and `signal`
    * @throws (rejects) `TimeoutError` when no reply came in time (after
-   *   `retries` resends); `AbortError` when `signal` aborts; `ClosedError`
+   *   `retries` resends); `HandshakeError` when the `security` handshake
+   *   with the broker failed; `AbortError` when `signal` aborts; `ClosedError`
    *   when the client is (or gets) closed; `InvalidArgumentError` for bad
    *   arguments
    */
@@ -271,14 +290,17 @@ export class MajordomoAsyncClient extends Lifecycle<MajordomoAsyncClientEvents> 
   }
 
   #open(): Slot {
-    const socket = new ZSocket("DEALER", { linger: 0 });
+    const socket = new ZSocket("DEALER", { ...this.#security, linger: 0 });
+    const slot: Slot = { socket, pending: undefined, guard: undefined };
+    // the guard watches before the socket connects: libzmq reports only what happens after
+    if (this.#security !== undefined) slot.guard = new HandshakeGuard(socket, { onFailure: (err) => this.#handshakeFailed(slot, err) });
     try {
       for (const address of this.#addresses) socket.connect(address);
     } catch (err) {
+      slot.guard?.close();
       socket.close();
       throw err;
     }
-    const slot: Slot = { socket, pending: undefined };
     this.#slots.add(slot);
     this.#stats.socketsOpened++;
     this.#stats.sockets++;
@@ -293,7 +315,7 @@ export class MajordomoAsyncClient extends Lifecycle<MajordomoAsyncClientEvents> 
     p.timer = setTimeout(() => this.#timedOut(p), p.req.timeoutMs);
     const frames = encodeRequest(p.req.service, p.req.body);
     this.#trace?.({ direction: "out", socket: "broker", frames });
-    void slot.socket.send(frames);
+    slot.socket.post(frames);
   }
 
   async #read(slot: Slot): Promise<void> {
@@ -344,10 +366,27 @@ export class MajordomoAsyncClient extends Lifecycle<MajordomoAsyncClientEvents> 
     this.#free.push(slot);
   }
 
+  /**
+   * A slot's security handshake failed: its request (if any) rejects with
+   * the error at once, and the socket is retired (libzmq would never
+   * reconnect a socket refused by ZAP, and would fail again with a wrong
+   * key).
+   */
+  #handshakeFailed(slot: Slot, err: HandshakeError): void {
+    if (!this.#slots.has(slot)) return;
+    log.warn("MajordomoAsyncClient: %s", err.message);
+    const p = slot.pending;
+    if (p !== undefined) this.#finish(p);
+    else this.#free = this.#free.filter((s) => s !== slot);
+    this.#retire(slot);
+    p?.reject(err);
+  }
+
   /** Closes a slot that may still get a late reply, and opens room for a waiting request. */
   #retire(slot: Slot): void {
     this.#slots.delete(slot);
     this.#stats.sockets--;
+    slot.guard?.close();
     slot.socket.close(); // never in the free list: it carried a request
     this.#openForWaiting(); // the room it leaves may serve a waiting request
   }
@@ -454,6 +493,7 @@ export class MajordomoAsyncClient extends Lifecycle<MajordomoAsyncClientEvents> 
       }
       this.#slots.delete(slot);
       this.#stats.sockets--;
+      slot.guard?.close();
       slot.socket.close();
     }
     this.#free = [];

@@ -256,7 +256,7 @@ export interface BrokerHost {
 }
 
 /** One worker's silence watch, from {@link BrokerHost.watch}. @internal */
-export interface SilenceWatch {
+interface SilenceWatch {
   /** The worker said something: its expiry starts over. */
   touch(): void;
   /** The worker left: stop watching. */
@@ -497,17 +497,20 @@ export class BrokerState {
 
   /** True when a request of `bytes` fits, after dropping the oldest of `service` if the policy says so. */
   #makeRoom(service: ServiceEntry, bytes: number): boolean {
-    const { maxQueueBytes, maxQueuePerService, queueOverflow } = this.#config;
-    const full = (): boolean => this.stats.queuedBytes + bytes > maxQueueBytes || service.queue.length >= maxQueuePerService;
-    if (!full()) return true;
-    if (queueOverflow === "drop-newest") return false;
-    while (full() && service.queue.length > 0) {
+    if (!this.#full(service, bytes)) return true;
+    if (this.#config.queueOverflow === "drop-newest") return false;
+    while (this.#full(service, bytes) && service.queue.length > 0) {
       const oldest = this.#unqueue(service);
       if (!oldest.client.gone) this.#drop(service.label, oldest.client.identity, "queue-full");
       else this.#abandon(service, oldest);
       this.#release(oldest.client);
     }
-    return !full();
+    return !this.#full(service, bytes);
+  }
+
+  /** True when one more request of `bytes` would break a queue limit (a method, not a closure: no allocation per request). */
+  #full(service: ServiceEntry, bytes: number): boolean {
+    return this.stats.queuedBytes + bytes > this.#config.maxQueueBytes || service.queue.length >= this.#config.maxQueuePerService;
   }
 
   #drop(service: string, client: Buffer, reason: DroppedInfo["reason"]): void {

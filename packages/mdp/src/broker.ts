@@ -6,22 +6,23 @@
  * @module
  */
 import {
-  ClosedError,
   ErrorCode,
   IdleCollector,
   InvalidArgumentError,
   ROUTER_NOTIFY_DISCONNECT,
   ZSocket,
-  ZkitError,
+  type ZkitError,
   describeValue,
   getLogger,
   isRouterNotification,
   now,
   readOptions,
+  type MessageLike,
   type TraceFn,
 } from "@zkit/core";
 import { ZLoop } from "@zkit/zloop";
 import { Lifecycle, PeerExpiry, diagnosticsChannel } from "@zkit/reliability";
+import { securitySocketOptions, type SecurityOptions } from "@zkit/security";
 import {
   BrokerState,
   type BrokerConfig,
@@ -173,6 +174,20 @@ export interface MajordomoBrokerOptions {
   collectWhenIdle?: boolean;
   /** Called with every message the broker receives or sends (the CLI's `-v`). */
   trace?: TraceFn;
+  /**
+   * How the broker's socket is secured (`@zkit/security`): CURVE with the
+   * broker's key pair, `{ curve: { secretKey, publicKey } }` (or
+   * `cert.serverSecurity()`), no `serverKey`; or `{ plain: { server: true } }`.
+   * Clients and workers then need the broker's public key. Which keys are
+   * let in is decided by a `ZAuth` started in the same process (libzmq asks
+   * the one ZAP handler of the process); without one, libzmq admits every
+   * CURVE key (the traffic is still encrypted) and refuses every PLAIN
+   * client.
+   * @defaultValue none: no security (libzmq's NULL mechanism), as the
+   *   Guide's brokers run and every 7/MDP peer expects; use CURVE whenever
+   *   the network is not trusted
+   */
+  security?: SecurityOptions;
 }
 
 const OPTION_NAMES = [
@@ -189,6 +204,7 @@ const OPTION_NAMES = [
   "maxDeliveries",
   "collectWhenIdle",
   "trace",
+  "security",
 ] as const;
 
 /**
@@ -269,7 +285,9 @@ export class MajordomoBroker extends Lifecycle<MajordomoBrokerEvents> {
     // once instead of vanishing; routerNotify: a peer whose connection ends
     // is reported at once; maxMessageSize: libzmq refuses oversized frames
     // before they are received
+    const security = securitySocketOptions(o.raw("security") as SecurityOptions | undefined, { owner: "MajordomoBroker", role: "server" });
     this.#socket = new ZSocket("ROUTER", {
+      ...security,
       mandatory: true,
       sendTimeout: 0,
       routerNotify: ROUTER_NOTIFY_DISCONNECT,
@@ -279,22 +297,25 @@ export class MajordomoBroker extends Lifecycle<MajordomoBrokerEvents> {
     const expiry = this.#expiry;
     const trace = this.#trace;
     const socket = this.#socket;
-    const failed = (frames: Buffer[], to: "client" | "worker") => (err: unknown): void => {
+    const channel = diagnosticsChannel("zkit:mdp:broker");
+    // post(), not send(): nobody waits for libzmq to take a message, and a
+    // failure comes back through one of these two, with the message
+    const failed = (to: "client" | "worker") => (err: ZkitError, message: MessageLike): void => {
       if (socket.closed) return;
-      const gone = err instanceof ZkitError && err.code === ErrorCode.HostUnreachable;
-      this.#state.sendFailed(frames[0]!, to, gone);
+      this.#state.sendFailed((message as Buffer[])[0]!, to, err.code === ErrorCode.HostUnreachable);
     };
+    const failedTo = { client: failed("client"), worker: failed("worker") };
     this.#state = new BrokerState(this.#config, {
       send: (frames, to) => {
         trace?.({ direction: "out", socket: to, frames });
-        socket.send(frames).catch(failed(frames, to));
+        socket.post(frames, failedTo[to]);
       },
       now,
       emit: (event, ...args) => {
         (this.notify as (e: string, ...a: unknown[]) => void)(event, ...args);
         return true;
       },
-      listening: (event) => this.listenerCount(event) > 0 || diagnosticsChannel("zkit:mdp:broker").hasSubscribers,
+      listening: (event) => this.listenerCount(event) > 0 || channel.hasSubscribers,
       watch: (onExpire) => {
         const handle = expiry.add(onExpire);
         return { touch: () => expiry.touch(handle), stop: () => expiry.remove(handle) };
@@ -311,8 +332,8 @@ export class MajordomoBroker extends Lifecycle<MajordomoBrokerEvents> {
     return this.#state.stats;
   }
 
-  /** The settings in force, defaults applied. */
-  get options(): Readonly<Required<Omit<MajordomoBrokerOptions, "trace">>> {
+  /** The settings in force, defaults applied (not `security`: its keys stay inside). */
+  get options(): Readonly<Required<Omit<MajordomoBrokerOptions, "trace" | "security">>> {
     return { ...this.#config, collectWhenIdle: this.#collector !== undefined };
   }
 

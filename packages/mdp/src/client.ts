@@ -17,6 +17,7 @@ import {
   type TraceFn,
 } from "@zkit/core";
 import { Lifecycle, Reply, withRetries, type RetryEvent } from "@zkit/reliability";
+import { HandshakeGuard, securitySocketOptions, type SecurityOptions, type SecuritySocketOptions } from "@zkit/security";
 import { decodeClientReply, encodeRequest, printable } from "./protocol.js";
 import { MDP_RETRIES, MDP_TIMEOUT_MS, checkRequest, readEndpoint, type CheckedRequest, type MajordomoRequestOptions } from "./request.js";
 
@@ -40,6 +41,18 @@ export interface MajordomoClientOptions {
   retries?: number;
   /** Called with every message the client sends or receives. */
   trace?: TraceFn;
+  /**
+   * How the connection to the broker is secured (`@zkit/security`): for
+   * CURVE the client's key pair and the broker's public key,
+   * `{ curve: { secretKey, publicKey, serverKey } }` (or
+   * `cert.clientSecurity(brokerKey)`); `{ plain: { username, password } }`
+   * for PLAIN. A handshake that fails (a wrong broker key, a key the
+   * broker's ZAuth refuses) rejects the request with a `HandshakeError`
+   * that says so, at once, not with a timeout after every retry.
+   * @defaultValue none: no security (libzmq's NULL mechanism), as the
+   *   Guide's brokers run; use CURVE whenever the network is not trusted
+   */
+  security?: SecurityOptions;
 }
 
 /** The counters of a {@link MajordomoClient}. */
@@ -56,7 +69,7 @@ export interface MajordomoClientStats {
   unmatched: number;
 }
 
-const OPTION_NAMES = ["endpoint", "timeoutMs", "retries", "trace"] as const;
+const OPTION_NAMES = ["endpoint", "timeoutMs", "retries", "trace", "security"] as const;
 
 /** The events of a {@link MajordomoClient}. */
 export interface MajordomoClientEvents {
@@ -88,7 +101,9 @@ export class MajordomoClient extends Lifecycle<MajordomoClientEvents> {
   readonly #retries: number;
   readonly #trace: TraceFn | undefined;
   readonly #stats: MajordomoClientStats = { requests: 0, replies: 0, timeouts: 0, failures: 0, unmatched: 0 };
+  readonly #security: SecuritySocketOptions | undefined;
   #socket: ZSocket<"DEALER"> | undefined;
+  #guard: HandshakeGuard | undefined;
   #turn: Promise<void> = Promise.resolve();
   readonly #closing = new AbortController();
 
@@ -104,6 +119,8 @@ export class MajordomoClient extends Lifecycle<MajordomoClientEvents> {
     this.#timeoutMs = o.number("timeoutMs", MDP_TIMEOUT_MS, TIMEOUT_RULE);
     this.#retries = o.number("retries", MDP_RETRIES, RETRIES_RULE);
     this.#trace = o.function<TraceFn>("trace");
+    const security = o.raw("security") as SecurityOptions | undefined;
+    if (security !== undefined) this.#security = securitySocketOptions(security, { owner: "MajordomoClient", role: "client" });
   }
 
   /** The client's counters, live (read-only). */
@@ -122,7 +139,8 @@ export class MajordomoClient extends Lifecycle<MajordomoClientEvents> {
    * @param opts - per-request `timeoutMs`, `retries` and `signal`
    * @returns a {@link Reply}: the body frames, with `text()` and `json()`
    * @throws (rejects) `RetriesExhaustedError` (a `TimeoutError`) when no
-   *   reply came after `retries` resends; `AbortError` when `signal`
+   *   reply came after `retries` resends; `HandshakeError` when the
+   *   `security` handshake with the broker failed; `AbortError` when `signal`
    *   aborts; `ClosedError` when the client is (or gets) closed;
    *   `InvalidArgumentError` for bad arguments
    */
@@ -165,12 +183,13 @@ export class MajordomoClient extends Lifecycle<MajordomoClientEvents> {
     const socket = await this.#open();
     const request = encodeRequest(req.service, req.body);
     this.#trace?.({ direction: "out", socket: "broker", frames: request });
-    void socket.send(request);
+    socket.post(request); // a failure (socket closed meanwhile) shows as a timeout
     const deadline = performance.now() + timeoutMs;
     for (;;) {
       let ready: boolean | typeof TIMED_OUT;
       try {
-        ready = await raceDeadline(socket.waitReadable(), { timeoutMs: deadline - performance.now(), signal: req.signal, what });
+        const readable = socket.waitReadable();
+        ready = await raceDeadline(this.#guard === undefined ? readable : this.#guard.race(readable), { timeoutMs: deadline - performance.now(), signal: req.signal, what });
       } catch (err) {
         this.#discard(); // the reply may still come: never on this socket
         throw err;
@@ -195,7 +214,14 @@ export class MajordomoClient extends Lifecycle<MajordomoClientEvents> {
 
   async #open(): Promise<ZSocket<"DEALER">> {
     if (this.#socket === undefined || this.#socket.closed) {
-      this.#socket = await ZSocket.dealer(this.endpoint, { linger: 0 });
+      if (this.#security === undefined) this.#socket = await ZSocket.dealer(this.endpoint, { linger: 0 });
+      else {
+        // the guard watches before the socket connects: libzmq reports only what happens after
+        const socket = new ZSocket("DEALER", { ...this.#security, linger: 0 });
+        this.#guard = new HandshakeGuard(socket);
+        this.#socket = socket;
+        await socket.attach(this.endpoint);
+      }
       if (this.closed) {
         this.#socket.close();
         throw new ClosedError("MajordomoClient.request: the client is closed");
@@ -205,6 +231,8 @@ export class MajordomoClient extends Lifecycle<MajordomoClientEvents> {
   }
 
   #discard(): void {
+    this.#guard?.close();
+    this.#guard = undefined;
     this.#socket?.close();
     this.#socket = undefined;
   }

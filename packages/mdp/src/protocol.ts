@@ -84,7 +84,7 @@ const MDPW01_FRAME = Buffer.from(MDPW01);
 const COMMAND_FRAMES: readonly Buffer[] = [0, 1, 2, 3, 4, 5].map((n) => Buffer.from([n]));
 
 /** Frames shared by every encoded message; never modify them. @internal */
-export const Frames = {
+const Frames = {
   empty: EMPTY,
   mdpc01: MDPC01_FRAME,
   mdpw01: MDPW01_FRAME,

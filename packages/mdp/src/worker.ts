@@ -9,6 +9,7 @@
  */
 import { InvalidArgumentError, getLogger, isMessageLike, readOptions, type FrameLike, type TraceFn } from "@zkit/core";
 import { ZLoop } from "@zkit/zloop";
+import type { HandshakeError, SecurityOptions } from "@zkit/security";
 import {
   Backoff,
   HandlerRunner,
@@ -111,6 +112,19 @@ export interface MajordomoWorkerOptions {
   onError?: (err: unknown, request: Buffer[]) => MajordomoReply;
   /** Called with every message the worker receives or sends. */
   trace?: TraceFn;
+  /**
+   * How the connection to the broker is secured (`@zkit/security`): for
+   * CURVE the worker's key pair and the broker's public key,
+   * `{ curve: { secretKey, publicKey, serverKey } }` (or
+   * `cert.clientSecurity(brokerKey)`); `{ plain: { username, password } }`
+   * for PLAIN. A handshake that fails (a wrong broker key, a key the
+   * broker's ZAuth refuses) drops the connection at once: `disconnected`
+   * comes with reason `"handshake"` and the `HandshakeError` as `error`,
+   * then the worker tries again after `reconnectMs` and its back-off.
+   * @defaultValue none: no security (libzmq's NULL mechanism), as the
+   *   Guide's brokers run; use CURVE whenever the network is not trusted
+   */
+  security?: SecurityOptions;
 }
 
 /** The worker's counters. */
@@ -145,10 +159,12 @@ export interface MajordomoWorkerEvents {
   connected: [info: { service: string; connection: number }];
   /**
    * The connection was dropped: the broker went silent (`"silent"`) or sent
-   * DISCONNECT (`"disconnect"`); `answered` says whether it had answered on
-   * that connection at all (false: nobody there, or not a 7/MDP broker).
+   * DISCONNECT (`"disconnect"`), or the security handshake failed
+   * (`"handshake"`, with the `HandshakeError` as `error`); `answered` says
+   * whether it had answered on that connection at all (false: nobody
+   * there, or not a 7/MDP broker).
    */
-  disconnected: [info: { service: string; connection: number; reason: string; silentMs: number; answered: boolean }];
+  disconnected: [info: { service: string; connection: number; reason: string; silentMs: number; answered: boolean; error?: HandshakeError }];
   /** Waiting before the next connection. */
   reconnecting: [info: { service: string; delayMs: number; attempt: number; reason: string }];
   /** The handler threw; `onError`'s reply (or an empty one) was sent. */
@@ -157,7 +173,7 @@ export interface MajordomoWorkerEvents {
   malformed: [info: { reason: string; frame: number | undefined; peer: string | undefined }];
 }
 
-const OPTION_NAMES = ["endpoint", "service", "handler", "concurrency", "heartbeatIntervalMs", "liveness", "reconnectMs", "closeTimeoutMs", "onError", "trace"] as const;
+const OPTION_NAMES = ["endpoint", "service", "handler", "concurrency", "heartbeatIntervalMs", "liveness", "reconnectMs", "closeTimeoutMs", "onError", "trace", "security"] as const;
 
 /** Default of {@link MajordomoWorkerOptions.concurrency}. */
 export const MDP_CONCURRENCY = 1;
@@ -263,6 +279,7 @@ export class MajordomoWorker extends Lifecycle<MajordomoWorkerEvents> implements
       onEvent: (e) => this.#onConnection(e),
       ...(trace !== undefined ? { trace } : {}),
       traceName: "broker",
+      security: o.raw("security") as SecurityOptions | undefined,
     });
   }
 
@@ -345,7 +362,14 @@ export class MajordomoWorker extends Lifecycle<MajordomoWorkerEvents> implements
         // every waiting request belongs to the dropped connection
         this.#runner.discard((meta) => meta.connection === e.connection);
         this.#stats.reconnects++;
-        this.notify("disconnected", { service, connection: e.connection, reason: e.reason, silentMs: e.silentMs, answered: e.answered });
+        this.notify("disconnected", {
+          service,
+          connection: e.connection,
+          reason: e.reason,
+          silentMs: e.silentMs,
+          answered: e.answered,
+          ...(e.error !== undefined ? { error: e.error } : {}),
+        });
         return;
       case "reconnecting":
         this.notify("reconnecting", { service, delayMs: e.delayMs, attempt: e.attempt, reason: e.reason });

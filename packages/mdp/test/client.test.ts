@@ -6,7 +6,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { AbortError, ClosedError, InvalidArgumentError, InvalidEndpointError, TimeoutError, ZSocket } from "@zkit/core";
 import { waitFor } from "@zkit/testkit";
-import { MajordomoAsyncClient, MajordomoBroker, MajordomoClient, MajordomoWorker, RetriesExhaustedError } from "../src/index.js";
+import { MajordomoAsyncClient, type MajordomoBroker, MajordomoClient, MajordomoWorker, RetriesExhaustedError } from "../src/index.js";
 import { EMPTY, WAIT_MS, b, cleanup, isAutoId, quiet, recv, show, startBroker, track } from "./helpers.js";
 
 afterEach(cleanup);
@@ -196,7 +196,7 @@ describe("MajordomoAsyncClient", () => {
     expect(broker.stats).toMatchObject({ inFlight: 4, queued: 996 });
     open();
     const results = await Promise.all(replies);
-    results.forEach((frames, i) => expect(frames[0]!.toString()).toBe(`reply to ${i}`));
+    for (const [i, frames] of results.entries()) expect(frames[0]!.toString()).toBe(`reply to ${i}`);
     const workersUsed = new Set(results.map((frames) => frames[1]!.toString()));
     expect(workersUsed.size).toBe(4);
     expect(order).not.toEqual([...order].sort((x, y) => x - y)); // answered out of order

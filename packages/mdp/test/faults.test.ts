@@ -1,12 +1,14 @@
 // Faults with real processes: a worker killed (SIGKILL) while it holds a
 // request, or several behind a prefetching broker; a broker killed and
 // restarted on the same port; a worker frozen (SIGSTOP) and thawed. Short
-// heartbeats (100-250 ms), generous deadlines.
-import { afterEach, describe, expect, it } from "vitest";
+// heartbeats (100-250 ms), generous deadlines. The worker kill and the
+// broker restart also run over CURVE (the security matrix, below).
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { join } from "node:path";
-import { startNode, waitFor } from "@zkit/testkit";
-import { MajordomoBroker, MajordomoClient, MajordomoWorker } from "../src/index.js";
-import { WAIT_MS, cleanup, show, testDir, startBroker, track } from "./helpers.js";
+import { SECURITY_MODES, startNode, waitFor, type TestSecurity } from "@zkit/testkit";
+import type { SecurityOptions } from "@zkit/security";
+import { type MajordomoBroker, MajordomoClient, MajordomoWorker } from "../src/index.js";
+import { WAIT_MS, cleanup, matrixSecurity, show, testDir, startBroker, track } from "./helpers.js";
 
 afterEach(cleanup);
 
@@ -14,9 +16,9 @@ const START_MS = 30_000; // a tsx child on a loaded machine
 const BROKER = join(testDir, "fixtures/broker.ts");
 const WORKER = join(testDir, "fixtures/worker.ts");
 
-function inProcessBroker(workerPrefetch = 1): Promise<{ broker: MajordomoBroker; endpoint: string }> {
+function inProcessBroker(workerPrefetch = 1, security?: SecurityOptions): Promise<{ broker: MajordomoBroker; endpoint: string }> {
   // expiry after 750-1000 ms of silence: quick, yet not fooled by a loaded machine
-  return startBroker({ heartbeatIntervalMs: 250, liveness: 3, workerPrefetch });
+  return startBroker({ heartbeatIntervalMs: 250, liveness: 3, workerPrefetch, security });
 }
 
 describe("faults with real processes", () => {
@@ -35,27 +37,6 @@ describe("faults with real processes", () => {
     expect(client.stats.timeouts).toBe(0);
     await waitFor(() => broker.stats.workersLost === 1, WAIT_MS, "A off the books");
     expect(broker.stats).toMatchObject({ workers: 1, workersExpired: 0, lost: 0 });
-  });
-
-  it("a worker killed mid-request: the broker knows at once and gives the request to another worker; the client never has to retry", async () => {
-    const { broker, endpoint } = await inProcessBroker();
-    const requeued = new Promise<unknown>((r) => broker.once("request-requeued", r));
-    const doomed = startNode(WORKER, [endpoint, "echo", "250", "600000"], { name: "doomed worker" });
-    await doomed.waitFor(/^ready 1$/m, START_MS);
-    await waitFor(() => broker.stats.workers === 1, WAIT_MS, "the doomed worker at the broker");
-    const healthy = startNode(WORKER, [endpoint, "echo", "250", "0"], { name: "healthy worker" });
-    await healthy.waitFor(/^ready 1$/m, START_MS);
-    await waitFor(() => broker.stats.workers === 2, WAIT_MS, "both workers at the broker");
-
-    const client = track(new MajordomoClient({ endpoint, timeoutMs: 20_000, retries: 0 }));
-    const reply = client.request("echo", "job"); // the least recently used worker is the doomed one
-    await doomed.waitFor(/^handling job$/m, WAIT_MS);
-    doomed.kill("SIGKILL");
-    expect(await requeued).toMatchObject({ service: "echo", reason: "connection-lost" });
-    expect(show(await reply)).toEqual(["job done"]);
-    await healthy.waitFor(/^handling job$/m, WAIT_MS);
-    expect(broker.stats).toMatchObject({ replies: 1, requeued: 1, lost: 0, workersLost: 1 });
-    expect(client.stats.timeouts).toBe(0);
   });
 
   it("with workerPrefetch 4, a worker killed holding 4 requests: all 4 go to another worker in order, no client retries", async () => {
@@ -87,28 +68,6 @@ describe("faults with real processes", () => {
     for (let i = 0; i < 4; i++) expect(healthy.stdout()).toMatch(new RegExp(`^handling job${i}$`, "m"));
   });
 
-  it("a broker killed and restarted: workers re-register by themselves, clients retry", async () => {
-    let broker = startNode(BROKER, ["tcp://127.0.0.1:*", "100"], { name: "broker 1" });
-    const endpoint = (await broker.waitFor(/^listening on (.*)$/m, START_MS))[1]!;
-    const worker = track(new MajordomoWorker({ endpoint, service: "echo", heartbeatIntervalMs: 100, liveness: 3, reconnectMs: 200, handler: ([x]) => [`${x} ok`] }));
-    await worker.start();
-    await broker.waitFor(/^worker ready for echo$/m, WAIT_MS);
-    const client = track(new MajordomoClient({ endpoint, timeoutMs: 500, retries: 60 }));
-    expect(show(await client.request("echo", "before"))).toEqual(["before ok"]);
-
-    broker.kill("SIGKILL");
-    await broker.waitForExit(WAIT_MS);
-    const during = client.request("echo", "during"); // retries until a broker answers
-    await waitFor(() => worker.stats.reconnects >= 1, WAIT_MS, "the worker to notice the broker is gone");
-    broker = startNode(BROKER, [endpoint, "100"], { name: "broker 2" });
-    await broker.waitFor(/^listening on /m, START_MS);
-    await broker.waitFor(/^worker ready for echo$/m, WAIT_MS);
-    expect(show(await during)).toEqual(["during ok"]);
-    expect(show(await client.request("echo", "after"))).toEqual(["after ok"]);
-    expect(worker.stats.connections).toBeGreaterThanOrEqual(2);
-    expect(client.stats.timeouts).toBeGreaterThanOrEqual(1);
-  });
-
   it("a frozen worker (SIGSTOP) expires; thawed (SIGCONT), it is told DISCONNECT or notices, and registers again", async () => {
     const { broker, endpoint } = await inProcessBroker();
     const worker = startNode(WORKER, [endpoint, "frozen", "250", "0"], { name: "frozen worker" });
@@ -129,6 +88,61 @@ describe("faults with real processes", () => {
     expect(show(await client.request("frozen", "thawed"))).toEqual(["thawed done"]);
     expect(broker.stats.workersReady).toBeGreaterThan(readiesBefore);
   });
+});
+
+// The fault tests that matter most, once with no security and once over
+// CURVE with a ZAuth checking the clients' key (testkit's SECURITY_MODES;
+// ZKIT_TEST_SECURITY=curve runs only the CURVE variant): the same bodies,
+// the same promises. A side left without CURVE would fail every handshake
+// (a mechanism mismatch), so the CURVE variant cannot pass on NULL.
+describe.each(SECURITY_MODES)("faults with real processes, security %s", (mode) => {
+  let sec: TestSecurity;
+  beforeEach(async () => {
+    sec = await matrixSecurity(mode);
+  });
+
+    it("a worker killed mid-request: the broker knows at once and gives the request to another worker; the client never has to retry", async () => {
+      const { broker, endpoint } = await inProcessBroker(1, sec.server);
+      const requeued = new Promise<unknown>((r) => broker.once("request-requeued", r));
+      const doomed = startNode(WORKER, [endpoint, "echo", "250", "600000"], { name: "doomed worker", env: sec.env });
+      await doomed.waitFor(/^ready 1$/m, START_MS);
+      await waitFor(() => broker.stats.workers === 1, WAIT_MS, "the doomed worker at the broker");
+      const healthy = startNode(WORKER, [endpoint, "echo", "250", "0"], { name: "healthy worker", env: sec.env });
+      await healthy.waitFor(/^ready 1$/m, START_MS);
+      await waitFor(() => broker.stats.workers === 2, WAIT_MS, "both workers at the broker");
+
+      const client = track(new MajordomoClient({ endpoint, timeoutMs: 20_000, retries: 0, security: sec.client }));
+      const reply = client.request("echo", "job"); // the least recently used worker is the doomed one
+      await doomed.waitFor(/^handling job$/m, WAIT_MS);
+      doomed.kill("SIGKILL");
+      expect(await requeued).toMatchObject({ service: "echo", reason: "connection-lost" });
+      expect(show(await reply)).toEqual(["job done"]);
+      await healthy.waitFor(/^handling job$/m, WAIT_MS);
+      expect(broker.stats).toMatchObject({ replies: 1, requeued: 1, lost: 0, workersLost: 1 });
+      expect(client.stats.timeouts).toBe(0);
+    });
+
+    it("a broker killed and restarted: workers re-register by themselves, clients retry", async () => {
+      let broker = startNode(BROKER, ["tcp://127.0.0.1:*", "100"], { name: "broker 1", env: sec.env });
+      const endpoint = (await broker.waitFor(/^listening on (.*)$/m, START_MS))[1]!;
+      const worker = track(new MajordomoWorker({ endpoint, service: "echo", heartbeatIntervalMs: 100, liveness: 3, reconnectMs: 200, handler: ([x]) => [`${x} ok`], security: sec.client }));
+      await worker.start();
+      await broker.waitFor(/^worker ready for echo$/m, WAIT_MS);
+      const client = track(new MajordomoClient({ endpoint, timeoutMs: 500, retries: 60, security: sec.client }));
+      expect(show(await client.request("echo", "before"))).toEqual(["before ok"]);
+
+      broker.kill("SIGKILL");
+      await broker.waitForExit(WAIT_MS);
+      const during = client.request("echo", "during"); // retries until a broker answers
+      await waitFor(() => worker.stats.reconnects >= 1, WAIT_MS, "the worker to notice the broker is gone");
+      broker = startNode(BROKER, [endpoint, "100"], { name: "broker 2", env: sec.env });
+      await broker.waitFor(/^listening on /m, START_MS);
+      await broker.waitFor(/^worker ready for echo$/m, WAIT_MS);
+      expect(show(await during)).toEqual(["during ok"]);
+      expect(show(await client.request("echo", "after"))).toEqual(["after ok"]);
+      expect(worker.stats.connections).toBeGreaterThanOrEqual(2);
+      expect(client.stats.timeouts).toBeGreaterThanOrEqual(1);
+    });
 });
 
 describe("MajordomoAsyncClient under a storm (its own process: nothing may escape to it)", () => {

@@ -4,7 +4,8 @@
 import { fileURLToPath } from "node:url";
 import { ZSocket, shutdown } from "@zkit/core";
 import { MajordomoBroker, type MajordomoBrokerOptions } from "../src/index.js";
-import { closeTracked, stopAll, track, within } from "@zkit/testkit";
+import { closeTracked, stopAll, testSecurity, track, within, type SecurityMode, type TestSecurity } from "@zkit/testkit";
+import { ZAuth, ZCert, ZCertStore } from "@zkit/security";
 
 /** Generous deadlines: the machine may be loaded. */
 export const WAIT_MS = 10_000;
@@ -30,6 +31,26 @@ export async function startBroker(options: MajordomoBrokerOptions = {}): Promise
   const endpoint = await broker.bind("tcp://127.0.0.1:*");
   await broker.start();
   return { broker, endpoint };
+}
+
+/**
+ * The security of one mode of the fault-test matrix (testkit's
+ * `SECURITY_MODES`): for CURVE, fresh keys, and a ZAuth in this process
+ * (closed after the test) whose store holds the clients' key, so that an
+ * in-process broker checks them.
+ */
+export async function matrixSecurity(mode: SecurityMode): Promise<TestSecurity> {
+  const sec = testSecurity(mode, () => {
+    const c = ZCert.generate();
+    return { publicKey: c.publicKey, secretKey: c.secretKey! };
+  });
+  if (sec.clientKey !== undefined) {
+    const store = new ZCertStore();
+    store.insert(ZCert.fromKeys(sec.clientKey));
+    const auth = track(new ZAuth({ certStore: store }));
+    await auth.start();
+  }
+  return sec;
 }
 
 /** Receives the next message of `sock` within `ms`, or fails saying `what`. */

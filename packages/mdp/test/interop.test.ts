@@ -3,12 +3,17 @@
 // (REQ, as the Guide's mdcliapi) and a Python worker against our broker; our
 // clients and worker against a minimal Python broker; the Python worker
 // prints the REQUEST frames it receives, checked byte for byte; and a
-// sequential Python worker served by a prefetching broker (workerPrefetch).
+// sequential Python worker served by a prefetching broker (workerPrefetch);
+// and a Python CURVE worker and client, with certificates pyzmq wrote,
+// against our broker with CURVE and a ZAuth.
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { join } from "node:path";
 import { ZSocket } from "@zkit/core";
-import { peer, requirePyzmq, startPython, waitFor } from "@zkit/testkit";
-import { MajordomoAsyncClient, MajordomoBroker, MajordomoClient, MajordomoWorker } from "../src/index.js";
+import { execFileSync } from "node:child_process";
+import { mkdirSync } from "node:fs";
+import { PYTHON, peer, requirePyzmq, startPython, tempDir, waitFor } from "@zkit/testkit";
+import { ZAuth, ZCert, ZCertStore } from "@zkit/security";
+import { MajordomoAsyncClient, type MajordomoBroker, MajordomoClient, MajordomoWorker } from "../src/index.js";
 import { WAIT_MS, cleanup, inHandTracker, isAutoId, show, testDir, startBroker, track } from "./helpers.js";
 
 beforeAll(() => {
@@ -86,6 +91,44 @@ describe("Python peers against our broker", () => {
     const py = startPython(join(PEERS, "mdclient.py"), [endpoint, "mmi.service", "1", "nothing-here"]);
     await py.waitFor(/^done$/m, START_MS);
     expect(py.stdout()).toContain("reply 404\n");
+  });
+});
+
+describe("Python peers with CURVE against our broker with CURVE and a ZAuth", () => {
+  it("pyzmq's certificates (zmq.auth.create_certificates) in a ZCertStore let its worker and client in; ours load in pyzmq; an unknown Python key is refused", async () => {
+    const dir = tempDir("zkit-mdp-curve-");
+    track({ close: dir.remove });
+    const allowed = join(dir.dir, "allowed");
+    const others = join(dir.dir, "others");
+    mkdirSync(allowed);
+    mkdirSync(others);
+    // pyzmq writes the peers' certificates (name.key, name.key_secret) ...
+    execFileSync(PYTHON, ["-c", "import sys, zmq.auth; zmq.auth.create_certificates(sys.argv[1], 'pyworker'); zmq.auth.create_certificates(sys.argv[1], 'pyclient'); zmq.auth.create_certificates(sys.argv[2], 'stranger')", allowed, others]);
+    // ... and zkit the broker's, which the peers read with zmq.auth.load_certificate
+    const brokerCert = ZCert.generate({ name: "broker" });
+    await brokerCert.save(join(dir.dir, "broker.key"));
+    const store = track(await ZCertStore.open(allowed));
+    const auth = track(new ZAuth({ certStore: store }));
+    await auth.start();
+    const { broker, endpoint } = await startBroker({ heartbeatIntervalMs: 250, security: brokerCert.serverSecurity() });
+    const curveEnv = (name: string, where = allowed): Record<string, string> => ({ CURVE_SECRET_FILE: join(where, `${name}.key_secret`), CURVE_SERVER_FILE: join(dir.dir, "broker.key") });
+
+    const worker = startPython(peer("mdworker.py"), [endpoint, "pyecho", "250"], { env: curveEnv("pyworker") });
+    await worker.waitFor(/^ready$/m, START_MS);
+    await waitFor(() => broker.stats.workers === 1, WAIT_MS, "the Python CURVE worker to register");
+    const client = startPython(join(PEERS, "mdclient.py"), [endpoint, "pyecho", "2", "secret"], { env: curveEnv("pyclient") });
+    await client.waitFor(/^done$/m, START_MS);
+    expect(client.stdout().match(/^reply .*$/gm)).toEqual(["reply py:secret", "reply py:secret"]);
+    // and our client with the certificate pyzmq wrote
+    const ours = track(new MajordomoClient({ endpoint, timeoutMs: 5000, security: (await ZCert.load(join(allowed, "pyclient.key_secret"))).clientSecurity(brokerCert) }));
+    expect(show(await ours.request("pyecho", "from node, with pyzmq's key"))).toEqual(["py:from node, with pyzmq's key"]);
+    expect(auth.stats.denied).toBe(0);
+
+    const stranger = startPython(join(PEERS, "mdclient.py"), [endpoint, "pyecho", "1", "let me in"], { env: { ...curveEnv("stranger", others), MDCLIENT_TIMEOUT_MS: "2000" } });
+    const exit = await stranger.waitForExit(START_MS);
+    expect(exit.code, stranger.describe()).not.toBe(0);
+    expect(stranger.stdout()).not.toMatch(/^reply/m);
+    expect(auth.stats.denied).toBeGreaterThanOrEqual(1);
   });
 });
 

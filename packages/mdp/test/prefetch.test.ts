@@ -73,7 +73,7 @@ describe("workerPrefetch over real sockets", () => {
   it("a concurrent worker (concurrency 4) behind prefetch 4 answers out of order; every client gets its own reply", async () => {
     const { broker, endpoint } = await startBroker({ heartbeatIntervalMs: 250, workerPrefetch: 4 });
     const gates = new Map<string, () => void>();
-    const worker = await startWorker(endpoint, {
+    await startWorker(endpoint, {
       concurrency: 4,
       handler: async ([x]) => {
         await new Promise<void>((r) => gates.set(x!.toString(), r));

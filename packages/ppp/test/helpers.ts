@@ -4,7 +4,8 @@
 // (`frames`, `text`) and the shared peers come from @zkit/testkit.
 import { fileURLToPath } from "node:url";
 import { ZSocket } from "@zkit/core";
-import { lazyRequest as lazyRequestOver, within } from "@zkit/testkit";
+import { lazyRequest as lazyRequestOver, testSecurity, track, within, type SecurityMode, type TestSecurity } from "@zkit/testkit";
+import { ZAuth, ZCert, ZCertStore, securitySocketOptions, type SecurityOptions } from "@zkit/security";
 
 /** Where a test file lives next to this one. */
 export const here = (path: string): string => fileURLToPath(new URL(path, import.meta.url));
@@ -12,10 +13,30 @@ export const here = (path: string): string => fileURLToPath(new URL(path, import
 /**
  * Sends `body` to `endpoint` over a fresh REQ socket per attempt (so a lost
  * request is resent) and resolves with the reply, or rejects after
- * `attempts` timeouts.
+ * `attempts` timeouts. With `security`, the sockets are CURVE clients.
  */
-export function lazyRequest(endpoint: string, body: Buffer[], timeoutMs?: number, attempts?: number): Promise<{ reply: Buffer[]; attempts: number }> {
-  return lazyRequestOver(() => ZSocket.req(`>${endpoint}`, { linger: 0 }), body, timeoutMs, attempts);
+export function lazyRequest(endpoint: string, body: Buffer[], timeoutMs?: number, attempts?: number, security?: SecurityOptions): Promise<{ reply: Buffer[]; attempts: number }> {
+  return lazyRequestOver(() => ZSocket.req(`>${endpoint}`, { ...securitySocketOptions(security, { role: "client" }), linger: 0 }), body, timeoutMs, attempts);
+}
+
+/**
+ * The security of one mode of the fault-test matrix (testkit's
+ * `SECURITY_MODES`): for CURVE, fresh keys, and a ZAuth in this process
+ * (closed by closeTracked) whose store holds the clients' key, so that an
+ * in-process queue checks them.
+ */
+export async function matrixSecurity(mode: SecurityMode): Promise<TestSecurity> {
+  const sec = testSecurity(mode, () => {
+    const c = ZCert.generate();
+    return { publicKey: c.publicKey, secretKey: c.secretKey! };
+  });
+  if (sec.clientKey !== undefined) {
+    const store = new ZCertStore();
+    store.insert(ZCert.fromKeys(sec.clientKey));
+    const auth = track(new ZAuth({ certStore: store }));
+    await auth.start();
+  }
+  return sec;
 }
 
 /** Receives one message within `ms`. */

@@ -8,7 +8,8 @@
  * workers and whatever comes next.
  * @module
  */
-import { ZSocket, getLogger, now, type TraceFn } from "@zkit/core";
+import { ZSocket, getLogger, now, type TraceFn, type ZkitError } from "@zkit/core";
+import { HandshakeGuard, securitySocketOptions, type HandshakeError, type SecurityOptions, type SecuritySocketOptions } from "@zkit/security";
 import type { ZLoop } from "@zkit/zloop";
 import type { Backoff } from "./backoff.js";
 import { Heartbeat } from "./heartbeat.js";
@@ -45,6 +46,8 @@ export type ConnectionEvent =
       silentMs: number;
       /** True when the peer had answered on this connection; false when nothing ever came (nobody there, or not the right protocol). */
       answered: boolean;
+      /** Set when the connection was dropped because its security handshake failed (reason `"handshake"`): what the server said. */
+      error?: HandshakeError;
     }
   | {
       /** Waiting before the next connection. */
@@ -84,6 +87,18 @@ export interface PeerConnectionOptions {
   trace?: TraceFn;
   /** The peer's name in traces, e.g. `"broker"`. @defaultValue "peer" */
   traceName?: string;
+  /**
+   * How every connection is secured (`@zkit/security`): this side is the
+   * client, so CURVE needs `serverKey`. A handshake that fails drops the
+   * connection at once with reason `"handshake"` and the
+   * {@link HandshakeError} in the `disconnected` event, instead of waiting
+   * for the heartbeat to give up; the next connection comes after the
+   * back-off (the server's operator may fix its key store meanwhile).
+   * Checked when the connection is made: a bad one throws
+   * `InvalidArgumentError` naming `<owner> option security`.
+   * @defaultValue none (NULL security, libzmq's default)
+   */
+  security?: SecurityOptions;
 }
 
 /**
@@ -95,6 +110,8 @@ export class PeerConnection {
   readonly #o: PeerConnectionOptions;
   readonly #heartbeat: Heartbeat | undefined;
   #socket: ZSocket<"DEALER" | "REQ"> | undefined;
+  #guard: HandshakeGuard | undefined;
+  readonly #socketOptions: SecuritySocketOptions;
   #connection = 0;
   #answered = false;
   #lastConnect = -Infinity;
@@ -103,6 +120,7 @@ export class PeerConnection {
 
   constructor(options: PeerConnectionOptions) {
     this.#o = options;
+    this.#socketOptions = securitySocketOptions(options.security, { owner: options.owner.split(" ")[0]!, role: "client" });
     const hb = options.heartbeat;
     if (hb !== undefined) {
       this.#heartbeat = new Heartbeat({
@@ -154,8 +172,12 @@ export class PeerConnection {
     const socket = this.#socket;
     if (socket === undefined || socket.closed) return;
     this.#o.trace?.({ direction: "out", socket: this.#o.traceName ?? "peer", frames });
-    socket.send(frames).catch((err: unknown) => log.debug("%s: send failed: %s", this.#o.owner, (err as Error)?.message ?? String(err)));
+    socket.post(frames, this.#onSendFailed);
   }
+
+  #onSendFailed = (err: ZkitError): void => {
+    log.debug("%s: send failed: %s", this.#o.owner, err.message);
+  };
 
   /** Resolves once what was sent has been handed to libzmq, or after `ms`. */
   async flush(ms: number): Promise<void> {
@@ -172,13 +194,26 @@ export class PeerConnection {
    * when not given.
    */
   drop(reason: string, delayMs?: number): void {
+    this.#drop(reason, delayMs, undefined);
+  }
+
+  #drop(reason: string, delayMs: number | undefined, error: HandshakeError | undefined): void {
     const socket = this.#socket;
     if (socket === undefined || this.#closed) return;
     this.#socket = undefined; // replies of this connection are dropped from now on (`connected` is false, then the number moves on)
+    this.#guard?.close();
+    this.#guard = undefined;
     this.#o.loop.readerEnd(socket);
     socket.close({ lingerMs: 0 }); // nothing queued for a peer we gave up on
     const silentMs = this.#heartbeat?.silentMs ?? this.sinceConnectMs;
-    this.#o.onEvent({ type: "disconnected", connection: this.#connection, reason, silentMs: Math.round(silentMs), answered: this.#answered });
+    this.#o.onEvent({
+      type: "disconnected",
+      connection: this.#connection,
+      reason,
+      silentMs: Math.round(silentMs),
+      answered: this.#answered,
+      ...(error !== undefined ? { error } : {}),
+    });
     const delay = delayMs ?? this.#o.backoff.next();
     this.#o.onEvent({ type: "reconnecting", delayMs: delay, attempt: Math.max(1, this.#o.backoff.attempt), reason });
     this.#schedule(delay);
@@ -189,6 +224,8 @@ export class PeerConnection {
     this.#closed = true;
     clearTimeout(this.#timer);
     this.#heartbeat?.stop();
+    this.#guard?.close();
+    this.#guard = undefined;
     const socket = this.#socket;
     this.#socket = undefined;
     if (socket !== undefined) {
@@ -213,11 +250,35 @@ export class PeerConnection {
     const connection = this.#connection + 1;
     this.#o.onEvent({ type: "connecting", connection, endpoint: this.#o.endpoint });
     this.#lastConnect = now();
-    const socket = await ZSocket.new(this.#o.type, this.#o.endpoint);
+    let socket: ZSocket<"DEALER" | "REQ">;
+    let guard: HandshakeGuard | undefined;
+    if (this.#o.security === undefined) {
+      socket = await ZSocket.new(this.#o.type, this.#o.endpoint);
+    } else {
+      // the guard watches the socket before it connects: libzmq reports only what happens after
+      socket = new ZSocket(this.#o.type, this.#socketOptions);
+      const mine = socket;
+      guard = new HandshakeGuard(socket, {
+        onFailure: (err) => {
+          if (this.#socket !== mine) return;
+          log.error("%s: %s", this.#o.owner, err.message);
+          this.#drop("handshake", undefined, err);
+        },
+      });
+      try {
+        await socket.attach(this.#o.endpoint);
+      } catch (err) {
+        guard.close();
+        socket.close();
+        throw err;
+      }
+    }
     if (this.#closed) {
+      guard?.close();
       socket.close();
       return;
     }
+    this.#guard = guard;
     this.#connection = connection;
     this.#socket = socket;
     this.#answered = false;

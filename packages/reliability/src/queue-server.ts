@@ -21,6 +21,7 @@ import {
   type OptionReader,
   type TraceFn,
 } from "@zkit/core";
+import { securitySocketOptions, type SecurityOptions, type SecuritySocketOptions } from "@zkit/security";
 import { ZLoop } from "@zkit/zloop";
 import type { DiagnosticsChannelName } from "./diagnostics.js";
 import { Lifecycle } from "./lifecycle.js";
@@ -83,6 +84,20 @@ export interface QueueServerOptions {
    * @defaultValue undefined
    */
   trace?: TraceFn;
+  /**
+   * How both sockets are secured (`@zkit/security`): CURVE with the
+   * queue's key pair, `{ curve: { secretKey, publicKey } }` (or
+   * `cert.serverSecurity()`), no `serverKey`; or `{ plain: { server: true } }`.
+   * Clients and workers then need the queue's public key. Which keys are
+   * let in is decided by a `ZAuth` started in the same process (libzmq asks
+   * the one ZAP handler of the process); without one, libzmq admits every
+   * CURVE key (the traffic is still encrypted) and refuses every PLAIN
+   * peer.
+   * @defaultValue none: no security (libzmq's NULL mechanism), as the
+   *   Guide's queues run and their peers expect; use CURVE whenever the
+   *   network is not trusted
+   */
+  security?: SecurityOptions;
 }
 
 /**
@@ -212,6 +227,7 @@ export abstract class QueueServer<Reason extends QueueWorkerGoneReason = QueueWo
   readonly #workers: WorkerQueue<Work>;
   /** The heartbeats and expiry, when the protocol has them. */
   protected readonly heartbeat: QueueHeartbeat | undefined;
+  readonly #security: SecuritySocketOptions;
   #frontend: ZSocket<"ROUTER"> | undefined;
   #backend: ZSocket<"ROUTER"> | undefined;
   #reading = false;
@@ -238,6 +254,7 @@ export abstract class QueueServer<Reason extends QueueWorkerGoneReason = QueueWo
     this.#maxFrameBytes = o.number("maxFrameBytes", QUEUE_MAX_FRAME_BYTES, { min: 1, integer: true, infinity: true });
     const maxDeliveries = o.number("maxDeliveries", QUEUE_MAX_DELIVERIES, { min: 1, integer: true });
     this.#trace = o.function<TraceFn>("trace", "({ direction, socket, frames }) => void");
+    this.#security = securitySocketOptions(o.raw("security") as SecurityOptions | undefined, { owner: spec.owner, role: "server" });
     const hb = this.heartbeat;
     this.#workers = new WorkerQueue<Work>({
       maxDeliveries,
@@ -298,11 +315,11 @@ export abstract class QueueServer<Reason extends QueueWorkerGoneReason = QueueWo
    */
   protected async onStart(): Promise<void> {
     const maxMessageSize = Number.isFinite(this.#maxFrameBytes) ? this.#maxFrameBytes : -1;
-    this.#frontend = await ZSocket.router(this.#frontendSpec, { maxMessageSize });
+    this.#frontend = await ZSocket.router(this.#frontendSpec, { ...this.#security, maxMessageSize });
     // mandatory + no send timeout: a send to a worker that is gone fails at
     // once instead of vanishing, so its request can go to another worker;
     // routerNotify: a worker whose connection ends is known at once
-    this.#backend = await ZSocket.router(this.#backendSpec, { mandatory: true, sendTimeout: 0, routerNotify: ROUTER_NOTIFY_DISCONNECT, maxMessageSize });
+    this.#backend = await ZSocket.router(this.#backendSpec, { ...this.#security, mandatory: true, sendTimeout: 0, routerNotify: ROUTER_NOTIFY_DISCONNECT, maxMessageSize });
     this.#loop.reader(this.#backend, this.#onBackend);
     if (this.heartbeat !== undefined) this.#loop.timer(this.heartbeat.intervalMs, 0, this.#beat);
     this.#loop.start().catch((err: unknown) => this.fail(err));

@@ -13,6 +13,7 @@ import { ProtocolError, parseEndpoints, readOptions, toFrames, type Logger, type
 import { ZLoop } from "@zkit/zloop";
 import type { Backoff } from "./backoff.js";
 import { PeerConnection, type ConnectionEvent } from "./connection.js";
+import type { HandshakeError, SecurityOptions } from "@zkit/security";
 import type { DiagnosticsChannelName } from "./diagnostics.js";
 import { Lifecycle } from "./lifecycle.js";
 import { peerId } from "./peer.js";
@@ -50,6 +51,19 @@ export interface QueueWorkerOptions {
    * @defaultValue undefined
    */
   trace?: TraceFn;
+  /**
+   * How the connection to the queue is secured (`@zkit/security`): for
+   * CURVE the worker's key pair and the queue's public key,
+   * `{ curve: { secretKey, publicKey, serverKey } }` (or
+   * `cert.clientSecurity(queueKey)`); `{ plain: { username, password } }`
+   * for PLAIN. A handshake that fails (a wrong queue key, a key the
+   * queue's ZAuth refuses) drops the connection at once: `disconnected`
+   * comes with reason `"handshake"` and the `HandshakeError` as `error`,
+   * then the worker tries again after its back-off.
+   * @defaultValue none: no security (libzmq's NULL mechanism), as the
+   *   Guide's queues run; use CURVE whenever the network is not trusted
+   */
+  security?: SecurityOptions;
 }
 
 /** The events of a {@link QueueWorker} (the standard names of `@zkit/reliability`). */
@@ -68,9 +82,11 @@ export interface QueueWorkerEvents {
    * heartbeat intervals (`"silent"`, the Guide's "heartbeat failure"), the
    * handler failed (`"handler-error"`), or the queue sent a malformed
    * request to a socket that owes it a reply (`"malformed"`, REQ workers);
-   * `answered` says whether the queue had answered on that connection.
+   * or the security handshake failed (`"handshake"`, with the
+   * `HandshakeError` as `error`); `answered` says whether the queue had
+   * answered on that connection.
    */
-  disconnected: [info: { connection: number; reason: string; silentMs: number; answered: boolean }];
+  disconnected: [info: { connection: number; reason: string; silentMs: number; answered: boolean; error?: HandshakeError }];
   /** The old socket is closed; a fresh one connects after `delayMs`. */
   reconnecting: [info: { delayMs: number; attempt: number; reason: string }];
   /** The handler threw or rejected, or returned something that is not a message: the request gets no answer. */
@@ -201,6 +217,7 @@ export abstract class QueueWorker<O extends QueueWorkerOptions = QueueWorkerOpti
       onEvent: (e) => this.#onConnection(e),
       ...(trace !== undefined ? { trace } : {}),
       traceName: "queue",
+      security: o.raw("security") as SecurityOptions | undefined,
     });
   }
 
@@ -258,7 +275,7 @@ export abstract class QueueWorker<O extends QueueWorkerOptions = QueueWorkerOpti
         this.#stats.dropped += this.#runner.discard((meta) => meta.connection === e.connection);
         this.#stats.reconnects++;
         if (e.reason === "silent") this.#log.warn("heartbeat failure: the queue has been silent for %d ms", e.silentMs);
-        this.notify("disconnected", { connection: e.connection, reason: e.reason, silentMs: e.silentMs, answered: e.answered });
+        this.notify("disconnected", { connection: e.connection, reason: e.reason, silentMs: e.silentMs, answered: e.answered, ...(e.error !== undefined ? { error: e.error } : {}) });
         return;
       case "reconnecting":
         this.#log.warn("reconnecting in %d ms (%s)", e.delayMs, e.reason === "silent" ? "heartbeat failure, can't reach the queue" : e.reason);

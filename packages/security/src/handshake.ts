@@ -80,6 +80,13 @@ export interface HandshakeGuardOptions {
    * @defaultValue any endpoint
    */
   endpoint?: string;
+  /**
+   * Called with every handshake failure, as it happens: for an owner that
+   * reports failures as events (a worker's `disconnected`) rather than
+   * racing a request against them.
+   * @defaultValue none
+   */
+  onFailure?: (error: HandshakeError) => void;
 }
 
 /**
@@ -118,6 +125,7 @@ export class HandshakeGuard {
   readonly socket: ZSocket;
   readonly #monitor: ZMonitor;
   readonly #endpoint: string | undefined;
+  readonly #onFailure: ((error: HandshakeError) => void) | undefined;
   #failure: HandshakeError | undefined;
   #succeeded = 0;
   #failures = 0;
@@ -131,6 +139,7 @@ export class HandshakeGuard {
   constructor(socket: ZSocket, options: HandshakeGuardOptions = {}) {
     this.socket = socket;
     this.#endpoint = options.endpoint;
+    this.#onFailure = options.onFailure;
     this.#monitor = new ZMonitor(socket, { events: ["handshake-succeeded", ...HANDSHAKE_FAILURES] });
     this.#monitor.on("event", (event) => this.#onEvent(event));
   }
@@ -216,5 +225,6 @@ export class HandshakeGuard {
     this.#failures++;
     this.#failure = err;
     for (const w of [...this.#waiters]) w(err);
+    this.#onFailure?.(err);
   }
 }

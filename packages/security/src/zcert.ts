@@ -13,7 +13,7 @@ import { CertificateError } from "./errors.js";
 import { curveKeyText, curvePublicKey, type CurveKey } from "./keys.js";
 import type { SecurityOptions } from "./security-options.js";
 import { z85Decode } from "./z85.js";
-import { ZplSyntaxError, isZplName, locateZpl, parseZpl, quoteZpl } from "./zpl.js";
+import { ZplSyntaxError, isZplName, locateZpl, parseZpl, quoteZpl, type ZplNode } from "./zpl.js";
 
 /** The suffix CZMQ and pyzmq add to a certificate's file name for its secret file. */
 export const SECRET_SUFFIX = "_secret";
@@ -142,7 +142,7 @@ export class ZCert {
   static parse(text: string, source?: string): ZCert {
     const where = source === undefined ? "certificate text" : `certificate ${source}`;
     if (typeof text !== "string") throw new InvalidArgumentError(`ZCert.parse(text): text must be a string, got ${describeValue(text)}`);
-    let root;
+    let root: ZplNode;
     try {
       root = parseZpl(text);
     } catch (err) {

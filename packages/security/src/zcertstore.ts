@@ -7,6 +7,7 @@
  */
 import { EventEmitter } from "node:events";
 import { watch, type FSWatcher } from "node:fs";
+import type { Stats } from "node:fs";
 import { readFile, readdir, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { ClosedError, InvalidArgumentError, describeValue, getLogger, readOptions } from "@zkit/core";
@@ -318,7 +319,7 @@ export class ZCertStore extends EventEmitter<ZCertStoreEvents> {
     for (const name of names) {
       if (name.startsWith(".") || name.endsWith(SECRET_SUFFIX)) continue;
       const file = join(dir, name);
-      let st;
+      let st: Stats;
       try {
         st = await stat(file);
       } catch {

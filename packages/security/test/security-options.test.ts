@@ -2,7 +2,7 @@
 // option takes, the order libzmq needs, every mistake refused by name; and
 // the options really make a CURVE and a PLAIN pair talk over tcp.
 import { afterEach, describe, expect, it } from "vitest";
-import { ErrorCode, ZSocket, ZkitError, curveKeyPair } from "@zkit/core";
+import { ErrorCode, ZSocket, type ZkitError, curveKeyPair } from "@zkit/core";
 import { closeTracked, track, within } from "@zkit/testkit";
 import { HandshakeError, HandshakeGuard, ZAuth, ZCert, securitySocketOptions, z85Decode, type SecurityOptions } from "../src/index.js";
 import { DEADLINE_MS } from "./helpers.js";

@@ -307,10 +307,12 @@ describe("HandshakeGuard", () => {
     const { auth } = await startAuth({ certStore: new ZCertStore() });
     const endpoint = await echoServer(serverCert.serverSecurity());
     const req = track(new ZSocket("REQ", { ...securitySocketOptions(frank.clientSecurity(serverCert)), reconnectInterval: 50, linger: 0 }));
-    const guard = track(new HandshakeGuard(req));
+    const reported: HandshakeError[] = [];
+    const guard = track(new HandshakeGuard(req, { onFailure: (err) => reported.push(err) }));
     req.connect(endpoint);
     await expect(guard.handshake(DEADLINE_MS)).rejects.toMatchObject({ status: 400, message: expect.stringMatching(/does not reconnect a refused socket/) });
     expect(auth.stats.denied).toBe(1); // asked once: no reconnection asked again
+    expect(reported).toEqual([guard.failure]); // onFailure heard it as it happened, once
   });
 });
 

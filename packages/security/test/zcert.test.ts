@@ -5,7 +5,7 @@
 import { readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { ErrorCode, ZkitError, curveKeyPair } from "@zkit/core";
+import { ErrorCode, type ZkitError, curveKeyPair } from "@zkit/core";
 import { requirePyzmq, tempDir } from "@zkit/testkit";
 import { CertificateError, SecurityErrorCode, ZCert, curvePublicKey, z85Decode } from "../src/index.js";
 import { parseZpl, locateZpl } from "../src/zpl.js";

@@ -5,9 +5,9 @@
 import { appendFileSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { ClosedError, ErrorCode, ZkitError } from "@zkit/core";
+import { ClosedError, ErrorCode, type ZkitError } from "@zkit/core";
 import { closeTracked, tempDir, track, waitFor } from "@zkit/testkit";
-import { CertificateError, ZCert, ZCertStore } from "../src/index.js";
+import { type CertificateError, ZCert, ZCertStore } from "../src/index.js";
 import { DEADLINE_MS } from "./helpers.js";
 
 let tmp: { dir: string; remove: () => void };

@@ -333,7 +333,7 @@ describe("with SimplePirateWorker", () => {
 
 describe("lifecycle", () => {
   it("keeps the lifecycle contract: start() idempotent, close() idempotent and complete, done, ZKIT_CLOSED after close, await using", async () => {
-    const never = new SimplePirateQueue({ frontend: ANY, backend: "ipc:///tmp/zkit-spp-never-used-" + process.pid });
+    const never = new SimplePirateQueue({ frontend: ANY, backend: `ipc:///tmp/zkit-spp-never-used-${process.pid}` });
     await never.close(); // never started: nothing to do
     await within(never.done, WAIT, "done of a queue never started");
     const q = await queue();

@@ -24,6 +24,7 @@ import {
   type TraceFn,
 } from "@zkit/core";
 import { MajordomoClient } from "@zkit/mdp";
+import { securitySocketOptions, type SecurityOptions } from "@zkit/security";
 import { Lifecycle } from "@zkit/reliability";
 import {
   TITANIC_CLOSE,
@@ -82,6 +83,15 @@ export interface TitanicClientOptions {
   retries?: number;
   /** Called with every message the client sends or receives. */
   trace?: TraceFn;
+  /**
+   * How the connection to the broker is secured (`@zkit/security`), as for
+   * `MajordomoClient`: CURVE needs the client's key pair and the broker's
+   * public key (`cert.clientSecurity(brokerKey)`). A handshake that fails
+   * rejects the call with a `HandshakeError`, at once.
+   * @defaultValue none: no security (libzmq's NULL mechanism), as the
+   *   Guide's brokers run; use CURVE whenever the network is not trusted
+   */
+  security?: SecurityOptions;
 }
 
 /** Per-call options of {@link TitanicClient.submit}, {@link TitanicClient.fetchReply} and {@link TitanicClient.closeRequest}. */
@@ -141,7 +151,7 @@ export interface TitanicClientStats {
 /** What an attempt returns when Titanic answered 500 ("retry later"). */
 const BUSY: unique symbol = Symbol("busy");
 
-const OPTION_NAMES = ["endpoint", "timeoutMs", "retries", "trace"] as const;
+const OPTION_NAMES = ["endpoint", "timeoutMs", "retries", "trace", "security"] as const;
 const REQUEST_OPTIONS = ["pollIntervalMs", "timeoutMs", "signal", "onAccepted"] as const;
 const CALL_OPTIONS = ["timeoutMs", "retries", "signal"] as const;
 
@@ -189,7 +199,9 @@ export class TitanicClient extends Lifecycle<TitanicClientEvents> {
     const timeoutMs = o.number("timeoutMs", 2500, TIMEOUT_RULE);
     const retries = o.number("retries", 3, RETRIES_RULE);
     const trace = o.function<TraceFn>("trace");
-    this.#mdp = new MajordomoClient({ endpoint: this.endpoint, timeoutMs, retries, ...(trace ? { trace } : {}) });
+    const security = o.raw("security") as SecurityOptions | undefined;
+    securitySocketOptions(security, { owner: "TitanicClient", role: "client" }); // a bad one throws now, naming TitanicClient
+    this.#mdp = new MajordomoClient({ endpoint: this.endpoint, timeoutMs, retries, ...(trace ? { trace } : {}), ...(security !== undefined ? { security } : {}) });
   }
 
   /** The client's counters, live (read-only). */

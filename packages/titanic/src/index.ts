@@ -16,8 +16,10 @@ export {
   TITANIC_DISPATCH_CONCURRENCY,
   TITANIC_DISPATCH_INTERVAL_MS,
   TITANIC_DISPATCH_TIMEOUT_MS,
+  TITANIC_DURABILITY,
   TITANIC_MAX_REQUEST_BYTES,
   TITANIC_MMI_TIMEOUT_MS,
+  TITANIC_REQUEST_CONCURRENCY,
   type TitanicEvents,
   type TitanicOptions,
   type TitanicStats,
@@ -33,7 +35,16 @@ export {
   type TitanicClientStats,
   type TitanicRequestOptions,
 } from "./client.js";
-export { TitanicStore, CORRUPT_DIR, type CorruptFile, type ReadResult, type StoreContents, type StoredRequestInfo } from "./store.js";
+export {
+  TitanicStore,
+  CORRUPT_DIR,
+  type CorruptFile,
+  type ReadResult,
+  type StoreContents,
+  type StoredRequestInfo,
+  type TitanicDurability,
+  type TitanicStoreOptions,
+} from "./store.js";
 export { RECORD_HEADER_BYTES, RECORD_MAGIC, RECORD_VERSION, crc32, decodeRecord, encodeRecord, type RecordKind, type TitanicRecord } from "./record.js";
 export {
   TITANIC_CLOSE,

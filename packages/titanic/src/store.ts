@@ -3,7 +3,12 @@
  * `<uuid>.req`, its reply `<uuid>.rep` (see `record.ts` for the format). A
  * file is written to `<name>.tmp`, fsynced, renamed into place, and the
  * directory fsynced, before the write resolves: whatever a write resolved
- * for survives a crash of the process or of the machine. The state after a
+ * for survives a crash of the process or of the machine. Writes that run
+ * at the same time share their directory fsync (group commit: one fsync
+ * covers every rename done before it started), and the file system
+ * commits their file fsyncs together. With durability `"write"` there is
+ * no fsync at all: a write survives a crash of the process (the data is in
+ * the kernel's page cache), not of the machine. The state after a
  * restart is derived from the directory alone: a request without a reply is
  * pending. Files that fail their checksum are moved to `corrupt/` and
  * reported, never fatal.
@@ -15,6 +20,22 @@ import { ProtocolError, getLogger } from "@zkit/core";
 import { decodeRecord, encodeRecord, type RecordKind, type TitanicRecord } from "./record.js";
 
 const log = getLogger("titanic");
+
+/**
+ * How durable a write is when it resolves: `"fsync"` survives a crash of the
+ * machine (power loss, kernel panic); `"write"` survives a crash of the
+ * process only (no fsync: the kernel writes the data back later).
+ */
+export type TitanicDurability = "fsync" | "write";
+
+/** Options of a {@link TitanicStore}. */
+export interface TitanicStoreOptions {
+  /**
+   * How durable a write is when it resolves.
+   * @defaultValue "fsync"
+   */
+  durability?: TitanicDurability;
+}
 
 /** The sub-directory where damaged files are moved. */
 export const CORRUPT_DIR = "corrupt";
@@ -67,12 +88,27 @@ export type ReadResult = { readonly ok: TitanicRecord } | { readonly missing: tr
 export class TitanicStore {
   /** The directory, as an absolute path. */
   readonly dir: string;
+  /** How durable a write is when it resolves. */
+  readonly durability: TitanicDurability;
   #dirHandle: FileHandle | undefined;
   #syncDirs = true;
+  /** The directory fsync running now, and the one queued behind it that every writer arriving meanwhile shares. */
+  #dirSync: Promise<void> | undefined;
+  #nextDirSync: Promise<void> | undefined;
+  #dirSyncs = 0;
 
-  /** @param dir - the directory; created (with its parents) by {@link open} */
-  constructor(dir: string) {
+  /**
+   * @param dir - the directory; created (with its parents) by {@link open}
+   * @param options - see {@link TitanicStoreOptions}
+   */
+  constructor(dir: string, options: TitanicStoreOptions = {}) {
     this.dir = resolve(dir);
+    this.durability = options.durability ?? "fsync";
+  }
+
+  /** Directory fsyncs done so far: fewer than writes when writes ran together (group commit). */
+  get dirSyncs(): number {
+    return this.#dirSyncs;
   }
 
   /**
@@ -152,7 +188,7 @@ export class TitanicStore {
   async remove(uuid: string): Promise<void> {
     const a = await unlinkIfThere(this.#path(uuid, "request"));
     const b = await unlinkIfThere(this.#path(uuid, "reply"));
-    if (a || b) await this.#syncDir();
+    if (a || b) await this.#groupSyncDir();
   }
 
   /** Closes the directory handle. Idempotent. */
@@ -174,7 +210,8 @@ export class TitanicStore {
       const file = await open(temp, "w");
       try {
         await file.writeFile(bytes);
-        await file.sync();
+        // the data (and the size that reaches it) before the rename makes the name point at it
+        if (this.durability === "fsync") await file.datasync();
       } finally {
         await file.close();
       }
@@ -183,7 +220,38 @@ export class TitanicStore {
       await unlinkQuietly(temp);
       throw err;
     }
-    await this.#syncDir();
+    await this.#groupSyncDir();
+  }
+
+  /**
+   * Makes every rename done so far durable, sharing the fsync with the
+   * writes that run at the same time: when one is running (it may have
+   * started before this rename), the next one starts when it ends and
+   * serves every caller that arrived meanwhile.
+   */
+  #groupSyncDir(): Promise<void> {
+    if (this.durability !== "fsync") return Promise.resolve();
+    if (this.#nextDirSync !== undefined) return this.#nextDirSync;
+    const running = this.#dirSync;
+    if (running === undefined) return this.#startDirSync();
+    const next = running
+      .catch(() => undefined)
+      .then(() => {
+        this.#nextDirSync = undefined;
+        return this.#startDirSync();
+      });
+    this.#nextDirSync = next;
+    return next;
+  }
+
+  #startDirSync(): Promise<void> {
+    const sync = this.#syncDir();
+    this.#dirSync = sync;
+    const done = (): void => {
+      if (this.#dirSync === sync) this.#dirSync = undefined;
+    };
+    sync.then(done, done);
+    return sync;
   }
 
   /** As {@link #read}, but a file that cannot be read at all (EISDIR, EACCES, EIO) is reported too. */
@@ -228,7 +296,8 @@ export class TitanicStore {
   /** fsync of the directory: makes creations, renames and unlinks durable. */
   async #syncDir(): Promise<void> {
     const handle = this.#dirHandle;
-    if (handle === undefined || !this.#syncDirs) return;
+    if (handle === undefined || !this.#syncDirs || this.durability !== "fsync") return;
+    this.#dirSyncs++;
     try {
       await handle.sync();
     } catch (err) {

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { TimeoutError, sleep } from "@zkit/core";
 import { count, startNode, waitFor, type Child } from "@zkit/testkit";
-import { TitanicClient } from "../src/index.js";
+import { TitanicClient, type TitanicDurability } from "../src/index.js";
 import { WAIT_MS, cleanup, startBroker, startWorker, storeDir, testDir, track } from "./helpers.js";
 
 afterEach(cleanup);
@@ -18,8 +18,8 @@ afterEach(cleanup);
 const FIXTURE = join(testDir, "fixtures", "titanic.ts");
 const START_MS = 30_000;
 
-function titanic(endpoint: string, dir: string): Child {
-  return startNode(FIXTURE, [endpoint, dir], { name: "titanic fixture" });
+function titanic(endpoint: string, dir: string, durability: TitanicDurability = "fsync"): Child {
+  return startNode(FIXTURE, [endpoint, dir, "250", durability], { name: `titanic fixture (${durability})` });
 }
 
 /** Lines `<word> <uuid>` a Titanic child printed. */
@@ -28,7 +28,8 @@ function uuids(child: Child, word: "stored" | "replied"): string[] {
 }
 
 describe("Titanic killed mid-stream", () => {
-  it("SIGKILL twice while requests stream in: every acknowledged request is answered, each reply stored once", async () => {
+  // "write" skips the fsyncs: it promises to survive a crash of the process, which is what SIGKILL is
+  it.each(["fsync", "write"] as const)("SIGKILL twice while requests stream in (durability %s): every acknowledged request is answered, each reply stored once", async (durability) => {
     const { endpoint } = await startBroker();
     const executed = new Map<string, number>();
     await startWorker(endpoint, "echo", async ([body]) => {
@@ -37,7 +38,7 @@ describe("Titanic killed mid-stream", () => {
       return [`echo:${body}`];
     });
     const dir = storeDir();
-    const children: Child[] = [titanic(endpoint, dir)];
+    const children: Child[] = [titanic(endpoint, dir, durability)];
     await children[0]!.waitFor(/^ready: 0 pending/m, START_MS);
 
     // the stream: one request after the other; a request that times out is sent again (it may
@@ -69,7 +70,7 @@ describe("Titanic killed mid-stream", () => {
       expect(exit.signal).toBe("SIGKILL");
       const before = timeouts;
       await waitFor(() => timeouts > before, WAIT_MS, "the client to notice Titanic is gone");
-      const next = titanic(endpoint, dir);
+      const next = titanic(endpoint, dir, durability);
       children.push(next);
       const ready = await next.waitFor(/^ready: (\d+) pending/m, START_MS);
       // what was pending at the kill is pending again (some may have been answered since the count)

@@ -13,7 +13,7 @@ export const WAIT_MS = 15_000;
 /** Short protocol intervals, so that the tests are quick. */
 export const HEARTBEAT_MS = 250;
 
-export const EMPTY = Buffer.alloc(0);
+const EMPTY = Buffer.alloc(0);
 export const b = (s: string): Buffer => Buffer.from(s);
 
 /** The directory of this file (for fixtures and peers). */

@@ -72,7 +72,7 @@ describe("uuids", () => {
       expect(isUuid(bad), bad).toBe(false);
       expect(normalizeUuid(bad)).toBeUndefined();
     }
-    expect(isUuid(Buffer.from(LOWER.slice(0, 31) + "\u00e9", "utf8"))).toBe(false); // 33 bytes
+    expect(isUuid(Buffer.from(`${LOWER.slice(0, 31)}\u00e9`, "utf8"))).toBe(false); // 33 bytes
     expect(isUuid(Buffer.alloc(32, 0))).toBe(false);
   });
 });

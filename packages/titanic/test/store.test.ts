@@ -7,7 +7,7 @@ import { mkdirSync, readdirSync, readFileSync, truncateSync, writeFileSync } fro
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { tempDir } from "@zkit/testkit";
-import { CORRUPT_DIR, RECORD_HEADER_BYTES, TitanicStore, decodeRecord, encodeRecord, type TitanicRecord } from "../src/index.js";
+import { CORRUPT_DIR, RECORD_HEADER_BYTES, TitanicStore, decodeRecord, encodeRecord, type TitanicRecord, type TitanicStoreOptions } from "../src/index.js";
 
 const b = (s: string): Buffer => Buffer.from(s);
 const id = (n: number): string => n.toString(16).padStart(32, "0");
@@ -23,8 +23,8 @@ function dir(): string {
   return t.dir;
 }
 
-function store(path: string): TitanicStore {
-  const s = new TitanicStore(path);
+function store(path: string, options?: TitanicStoreOptions): TitanicStore {
+  const s = new TitanicStore(path, options);
   cleanups.push(() => s.close());
   return s;
 }
@@ -43,6 +43,43 @@ describe("TitanicStore", () => {
     expect(await s.readRequest(id(1))).toMatchObject({ ok: { frames: [b("echo"), b("Hello")] } });
     expect(await s.readReply(id(1))).toMatchObject({ ok: { kind: "reply", frames: [b("Hello")] } });
     expect(await s.readReply(id(2))).toEqual({ missing: true });
+  });
+
+  it("writes one after the other fsync the directory once each; writes at the same time share it (group commit)", async () => {
+    const path = dir();
+    const s = store(path);
+    await s.open();
+    expect(s.durability).toBe("fsync");
+    for (let n = 1; n <= 5; n++) await s.writeRequest(id(n), n, [b("echo"), b(`r${n}`)]);
+    expect(s.dirSyncs).toBe(5);
+    const N = 60;
+    await Promise.all(Array.from({ length: N }, (_, i) => s.writeRequest(id(100 + i), 100 + i, [b("echo"), b(`c${i}`)])));
+    const shared = s.dirSyncs - 5;
+    expect(shared).toBeGreaterThanOrEqual(1);
+    expect(shared).toBeLessThan(N);
+    // every write is there, whole, and a fresh store finds them all
+    const again = store(path);
+    const found = await again.open();
+    expect(found.requests.map((r) => r.seq)).toEqual([1, 2, 3, 4, 5, ...Array.from({ length: N }, (_, i) => 100 + i)]);
+    expect(found.corrupt).toEqual([]);
+    // removals at the same time share it too, and leave nothing behind
+    const before = s.dirSyncs;
+    await Promise.all(found.requests.map((r) => s.remove(r.uuid)));
+    expect(s.dirSyncs - before).toBeLessThan(found.requests.length);
+    expect(readdirSync(path)).toEqual([]);
+  });
+
+  it('durability "write" writes the same files without any fsync', async () => {
+    const path = dir();
+    const s = store(path, { durability: "write" });
+    await s.open();
+    expect(s.durability).toBe("write");
+    await Promise.all([1, 2, 3].map((n) => s.writeRequest(id(n), n, [b("echo"), b(`r${n}`)])));
+    await s.writeReply(id(2), 2, [b("two")]);
+    await s.remove(id(3));
+    expect(s.dirSyncs).toBe(0);
+    expect(readdirSync(path).sort()).toEqual([`${id(1)}.req`, `${id(2)}.rep`, `${id(2)}.req`]);
+    expect(await store(path).open()).toMatchObject({ requests: [{ seq: 1, replied: false }, { seq: 2, replied: true }], corrupt: [] });
   });
 
   it("remove() deletes both files and is idempotent", async () => {

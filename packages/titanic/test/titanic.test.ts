@@ -63,6 +63,25 @@ describe("9/TSP frame by frame", () => {
     expect(titanic.stats).toMatchObject({ requests: 1, replies: 1, dispatched: 1, closes: 3, pending: 0, stored: 0, malformed: 0, corrupt: 0 });
   });
 
+  it("titanic.request is served by requestConcurrency workers: 10 clients at once are all stored, each acknowledged once", async () => {
+    const { broker, endpoint } = await startBroker();
+    const dir = storeDir();
+    const titanic = await startTitanic(broker, endpoint, dir, { requestConcurrency: 4 });
+    await waitFor(() => broker.snapshot().serviceList.find((x) => x.name === "titanic.request")?.workers === 4, WAIT_MS, "4 titanic.request workers at the broker");
+    expect(broker.snapshot().serviceList.find((x) => x.name === "titanic.reply")?.workers).toBe(1);
+    const clients = await Promise.all(Array.from({ length: 10 }, () => RawClient.connect(endpoint)));
+    const answers = await Promise.all(clients.map((c, i) => c.call("titanic.request", ["later", `r${i}`])));
+    const uuids = answers.map((a) => {
+      expect(show(a.slice(0, 4))).toEqual(["", "MDPC01", "titanic.request", "200"]);
+      return a[4]!.toString("latin1");
+    });
+    expect(new Set(uuids).size).toBe(10);
+    for (const [i, uuid] of uuids.entries()) {
+      expect((decodeRecord(readFileSync(join(dir, `${uuid}.req`))) as TitanicRecord).frames.map(String)).toEqual(["later", `r${i}`]);
+    }
+    expect(titanic.stats).toMatchObject({ requests: 10, pending: 10, stored: 10 });
+  });
+
   it("malformed requests get 400 and a reason; they are counted and reported, and Titanic keeps serving", async () => {
     const { broker, endpoint } = await startBroker();
     const titanic = await startTitanic(broker, endpoint, storeDir(), { maxRequestBytes: 64 });
@@ -426,6 +445,8 @@ describe("Titanic lifecycle and options", () => {
     expect(() => new Titanic({ endpoint: "tcp://x:1", heartbeatIntervalMs: 0 })).toThrow(/option heartbeatIntervalMs/);
     expect(() => new Titanic({ endpoint: "tcp://x:1", trace: 1 } as never)).toThrow(/option trace must be a function/);
     expect(() => new Titanic({ endpoint: "tcp://x:1", dirr: "x" } as never)).toThrow(/unknown Titanic option "dirr"/);
+    expect(() => new Titanic({ endpoint: "tcp://x:1", durability: "fdatasync" } as never)).toThrow(/option durability must be "fsync" or "write", got "fdatasync"/);
+    expect(() => new Titanic({ endpoint: "tcp://x:1", requestConcurrency: 0 })).toThrow(/option requestConcurrency must be an integer >= 1/);
     expect(new Titanic({ endpoint: "tcp://x:1" }).dir).toMatch(/\/\.titanic$/);
   });
 

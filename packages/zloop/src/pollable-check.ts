@@ -15,7 +15,7 @@ import { InvalidArgumentError, type Pollable } from "@zkit/core";
 export function isPollable(value: unknown): value is Pollable {
   if (typeof value !== "object" || value === null) return false;
   const v = value as Record<string, unknown>;
-  return typeof v["receive"] === "function" && typeof v["waitReadable"] === "function" && "readable" in v && "closed" in v;
+  return typeof v.receive === "function" && typeof v.waitReadable === "function" && "readable" in v && "closed" in v;
 }
 
 /** @internal Throws `InvalidArgumentError` unless `value` is Pollable. */

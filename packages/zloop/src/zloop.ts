@@ -343,7 +343,8 @@ export class ZLoop {
           let taken: Buffer[] | undefined;
           try {
             ok = await sock.waitReadable();
-            if (ok && this.#reading(state)) taken = await sock.receive();
+            // the message read ahead, taken without a promise where the socket can
+            if (ok && this.#reading(state)) taken = sock.receiveReady?.() ?? (await sock.receive());
           } catch (err) {
             if (await this.#readFailed(sock, state, err)) continue;
             return;

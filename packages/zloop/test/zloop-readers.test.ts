@@ -3,7 +3,7 @@
 // and restarting the loop (the read-ahead message stays in the socket).
 import { afterEach, describe, expect, it } from "vitest";
 import { ErrorCode, InvalidArgumentError, ZSocket, ZkitError, openSocketCount, type Pollable } from "@zkit/core";
-import { ZLoop } from "@zkit/zloop";
+import type { ZLoop } from "@zkit/zloop";
 import { inprocName, waitFor, within } from "@zkit/testkit";
 import { checkSequence, destroyLoops, frame, newLoop, num } from "./helpers.js";
 

@@ -2,7 +2,7 @@
 // timeout or termination, and no message lost by waiting, whatever the
 // timeouts, because waiting only reads one message ahead per socket.
 import { afterEach, describe, expect, it } from "vitest";
-import { ErrorCode, InvalidArgumentError, ZSocket, ZkitError, now, openSocketCount, shutdown, type Pollable } from "@zkit/core";
+import { ErrorCode, InvalidArgumentError, ZSocket, type ZkitError, now, openSocketCount, shutdown, type Pollable } from "@zkit/core";
 import { ZPoller, isPollable } from "@zkit/zloop";
 import { inprocName, within } from "@zkit/testkit";
 import { checkSequence, frame, num } from "./helpers.js";
@@ -134,7 +134,7 @@ describe("ZPoller", () => {
       seqs[s]!.push(num(await within(sock.receive(), 5000, "the message of a readable socket")));
     }
     await Promise.all(sends);
-    seqs.forEach((q) => expect(checkSequence(q, N)).toBeUndefined());
+    for (const q of seqs) expect(checkSequence(q, N)).toBeUndefined();
     expect(waits).toBeGreaterThanOrEqual(N * pairs.length);
     expect(timeouts + N * pairs.length).toBe(waits);
   });

@@ -62,7 +62,7 @@ export function heldParts(sink: MessageSink): number {
  * yet, if any.
  * @internal
  */
-export function takeUnread(source: MessageSource): Buffer[] | undefined {
+function takeUnread(source: MessageSource): Buffer[] | undefined {
   const rest = unread.get(source);
   if (rest !== undefined) unread.delete(source);
   return rest;

@@ -37,7 +37,7 @@ describe("the zmsg_save format", () => {
     const saved = await collect((s) => CZMQ_MESSAGE().save(s));
     expect(saved.equals(readFileSync(CZMQ_FILE))).toBe(true);
     // each frame: an 8-byte little-endian size, then the bytes
-    expect(saved.subarray(0, 13).toString("hex")).toBe("0500000000000000" + Buffer.from("hello").toString("hex"));
+    expect(saved.subarray(0, 13).toString("hex")).toBe(`0500000000000000${Buffer.from("hello").toString("hex")}`);
     expect(saved.subarray(13, 21).toString("hex")).toBe("2c01000000000000");
   });
 

@@ -175,7 +175,7 @@ describe("binary pictures", () => {
   it("carries chunks and uuids in the data frame, as views on decode", () => {
     const uuid = Buffer.alloc(16, 0x11);
     const [data] = encodeBinaryPicture("cuc", [Buffer.from("xyz"), uuid, Buffer.alloc(0)]);
-    expect(data!.toString("hex")).toBe("00000003" + "78797a" + "11".repeat(16) + "00000000");
+    expect(data!.toString("hex")).toBe(`0000000378797a${"11".repeat(16)}00000000`);
     const [chunk, u, empty] = decodeBinaryPicture("cuc", [data!]) as [Buffer, Buffer, Buffer];
     expect(chunk.toString()).toBe("xyz");
     expect(chunk.buffer).toBe(data!.buffer);

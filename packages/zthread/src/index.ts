@@ -11,6 +11,6 @@
 export { zthread, type AttachedFn, type DetachedFn, type ThreadOptions } from "./zthread.js";
 export { ZThread, type ForkedThread, type StopOptions, type ZThreadEvents } from "./thread.js";
 export { runningThreadCount } from "./worker-runner.js";
-export { ZActor, type ActorFn, type ActorForkOptions, type ActorOptions, type DestroyOptions, type ZActorEvents } from "./zactor.js";
+export { ZACTOR_FORK_START_TIMEOUT_MS, ZActor, type ActorFn, type ActorForkOptions, type ActorOptions, type DestroyOptions, type ZActorEvents } from "./zactor.js";
 export { signal, waitSignal, type WaitSignalOptions } from "./signal.js";
 export { ThreadError } from "./errors.js";

@@ -45,13 +45,20 @@ import type { ThreadOptions } from "./zthread.js";
  */
 export type ActorFn<A = unknown> = (pipe: ZSocket<"PAIR">, args: A) => void | Promise<void>;
 
+/** Default of {@link ActorOptions.startTimeoutMs} for {@link ZActor.fork}, in ms. */
+export const ZACTOR_FORK_START_TIMEOUT_MS = 30_000;
+
 /** Deadlines of an actor, for {@link ZActor.create} and {@link ZActor.fork}. */
 export interface ActorOptions {
   /**
    * How long to wait for the actor's ready signal. Past it, zkit closes the
    * actor's pipe (and in a Worker every socket of the thread) and the start
-   * fails with a `TimeoutError`.
-   * @defaultValue 10000
+   * fails with a `TimeoutError`. (An actor whose module fails to load, or
+   * whose function throws, fails at once, whatever this deadline.)
+   * @defaultValue 10000 for {@link ZActor.create}; 30000
+   * ({@link ZACTOR_FORK_START_TIMEOUT_MS}) for {@link ZActor.fork}, whose
+   * new thread first loads its module: seconds on a loaded machine or under
+   * a TypeScript loader
    */
   startTimeoutMs?: number;
   /**
@@ -164,7 +171,7 @@ export class ZActor extends EventEmitter<ZActorEvents> implements Pollable, Send
    * @throws `InvalidArgumentError` when the module does not exist, `args` cannot be cloned or an option is bad
    */
   static async fork<A>(module: string | URL, args?: A, options: ActorForkOptions = {}): Promise<ZActor> {
-    const { startTimeoutMs, destroyTimeoutMs } = readDeadlines(options, "ZActor.fork");
+    const { startTimeoutMs, destroyTimeoutMs } = readDeadlines(options, "ZActor.fork", ZACTOR_FORK_START_TIMEOUT_MS);
     const timeout = new TimeoutError("the actor did not start in time");
     const thread = await startThread("actor", module, args, options, "ZActor.fork");
     const actor = new ZActor(threadRunner(thread), destroyTimeoutMs);
@@ -354,10 +361,10 @@ export class ZActor extends EventEmitter<ZActorEvents> implements Pollable, Send
 }
 
 /** The start and destroy deadlines of `ZActor.create` and `ZActor.fork`. */
-function readDeadlines(options: ActorOptions, owner: string): { startTimeoutMs: number; destroyTimeoutMs: number } {
+function readDeadlines(options: ActorOptions, owner: string, startDefault = DEFAULT_TIMEOUT_MS): { startTimeoutMs: number; destroyTimeoutMs: number } {
   const o = readOptions(options, { owner });
   return {
-    startTimeoutMs: o.number("startTimeoutMs", DEFAULT_TIMEOUT_MS, TIMEOUT_RULE),
+    startTimeoutMs: o.number("startTimeoutMs", startDefault, TIMEOUT_RULE),
     destroyTimeoutMs: o.number("destroyTimeoutMs", DEFAULT_TIMEOUT_MS, TIMEOUT_RULE),
   };
 }

@@ -11,7 +11,7 @@ import { threadId } from "node:worker_threads";
 import { afterEach, describe, expect, it } from "vitest";
 import { ClosedError, InvalidArgumentError, TimeoutError, ZSocket, openSocketCount } from "@zkit/core";
 import { ThreadError, ZThread, runningThreadCount, zthread } from "@zkit/zthread";
-import { inprocName, waitFor, within } from "@zkit/testkit";
+import { inprocName, within } from "@zkit/testkit";
 import { cleanUp, fixture, strs, track } from "./helpers.js";
 
 afterEach(cleanUp);

@@ -8,8 +8,13 @@ A DEALER that sends READY, heartbeats, and answers each REQUEST with
 after WORK_MS of "work" (default 0). For every REQUEST it prints the
 received frames in hex ("request <hex>,<hex>,..."), so the test can check
 them byte for byte.
+
+CURVE: with the environment variables CURVE_SECRET_FILE (this peer's
+certificate, a ZPL secret file) and CURVE_SERVER_FILE (the server's public
+certificate), the socket is a CURVE client, keys read with pyzmq's
+zmq.auth.load_certificate; without them, no security.
 """
-import sys, time
+import sys, time, os
 import zmq
 
 endpoint, service = sys.argv[1], sys.argv[2]
@@ -18,6 +23,13 @@ work = int(sys.argv[4]) / 1000 if len(sys.argv) > 4 else 0
 ctx = zmq.Context()
 sock = ctx.socket(zmq.DEALER)
 sock.linger = 0
+if os.environ.get("CURVE_SERVER_FILE"):
+    import zmq.auth
+    public, secret = zmq.auth.load_certificate(os.environ["CURVE_SECRET_FILE"])
+    server_public, _ = zmq.auth.load_certificate(os.environ["CURVE_SERVER_FILE"])
+    sock.curve_secretkey = secret
+    sock.curve_publickey = public
+    sock.curve_serverkey = server_public
 sock.connect(endpoint)
 sock.send_multipart([b"", b"MDPW01", b"\x01", service.encode()])
 print("ready", flush=True)

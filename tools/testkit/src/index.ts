@@ -4,7 +4,8 @@
  * test, Python peers for interop (those several packages share in
  * `peers/`), temp dirs, inproc names, a minimal Lazy Pirate client, a list
  * of what to close after each test, and a real network to partition
- * (Linux network namespaces).
+ * (Linux network namespaces), and the security matrix of the fault tests
+ * (`ZKIT_TEST_SECURITY`).
  * @module
  */
 export { within, waitFor, inprocName } from "./wait.js";
@@ -15,4 +16,5 @@ export { tempDir } from "./temp.js";
 export { TRANSPORTS, bindEndpoint, removeTempDirs, type Transport } from "./transports.js";
 export { closeTracked, track } from "./track.js";
 export { checkLifecycle, type LifecycleLike } from "./lifecycle.js";
+export { SECURITY_MODES, testSecurity, testSecurityFromEnv, type KeyPair, type SecurityMode, type TestSecurity } from "./security.js";
 export { NetLab, namespacesWithPrefix, netnsSupport, type Impairment, type LabHost } from "./netns.js";

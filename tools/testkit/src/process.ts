@@ -150,7 +150,10 @@ export function startProcess(command: string, args: string[], options: StartOpti
           let text = (opts.stderr ? err : out).slice(opts.from ?? 0);
           if (!opts.partial) text = text.slice(0, text.lastIndexOf("\n") + 1);
           const m = pattern.exec(text);
-          if (m) return done(undefined, m);
+          if (m) {
+            done(undefined, m);
+            return;
+          }
           if (exit) done(new Error(`${name} exited (${exit.code ?? exit.signal}) before printing ${pattern}${lastWords()}\n${describe()}`));
         };
         const timer = setTimeout(() => done(new Error(`timed out after ${ms} ms waiting for ${pattern} from ${name}\n${describe()}`)), ms);

@@ -15,6 +15,8 @@ import {
   RetriesExhaustedError,
 } from "@zkit/bstar";
 import { UsageError, defineCommand, type Command } from "../command.js";
+import { METRICS_FLAG, defineMetrics, withMetrics } from "../metrics.js";
+import { CLIENT_SECURITY_FLAGS, SERVER_SECURITY_FLAGS, clientSecurity, withServerSecurity } from "../security.js";
 import { traceOption } from "../trace.js";
 import { retriesFlag, serveUntilAborted, timeoutFlag } from "./common.js";
 
@@ -23,6 +25,34 @@ const GUIDE = {
   primary: { frontend: "tcp://*:5001", local: "tcp://*:5003", remote: "tcp://localhost:5004" },
   backup: { frontend: "tcp://*:5002", local: "tcp://*:5004", remote: "tcp://localhost:5003" },
 } as const;
+
+/** What `zkit bstar server --metrics` serves: the server's `stats`, its state and the peer's. */
+const SERVER_METRICS = defineMetrics<BinaryStar>()({
+  prefix: "zkit_bstar_server",
+  counters: {
+    votesAccepted: "Client requests accepted (handed to the handler).",
+    votesRejected: "Client requests rejected: this server was passive, or not yet sure of its peer.",
+    rejectionsAnswered: "Rejected requests answered with BSTAR-REJECTED (--answer-rejected).",
+    replies: "Replies sent to clients.",
+    handlerErrors: "Requests whose handler failed: no reply sent.",
+    dropped: "Requests accepted but dropped before their handler ran, because the server stepped down to passive.",
+    statesSent: "State messages published to the peer.",
+    statesReceived: "State messages received from the peer.",
+    malformed: "Messages on the state socket that were not states, dropped.",
+    activations: "Times this server became active.",
+    failovers: "Of those, failovers: a passive server took over from a silent peer.",
+    splitBrains: "Split brains detected (both active or both passive).",
+    stalls: "Stalls of this process's event loop as long as a peer expiry or more.",
+  },
+  gauges: {
+    active: { help: "1 while this server is active (serving clients), 0 while passive or deciding.", read: (s) => (s.active ? 1 : 0) },
+    state: {
+      help: "This server's Binary Star state now: 1 for the current one (primary or backup while deciding, then active or passive).",
+      labelNames: ["state"],
+      read: (s) => [{ labels: { state: s.starState }, value: 1 }],
+    },
+  },
+});
 
 const server = defineCommand({
   path: ["bstar", "server"],
@@ -35,7 +65,10 @@ const server = defineCommand({
     remote: { type: "string", help: "the peer's state publisher: connects (default tcp://localhost:5004, backup tcp://localhost:5003)" },
     "heartbeat-ms": { type: "number", default: BSTAR_HEARTBEAT_INTERVAL_MS, min: 1, help: "state heartbeat, in ms; the peer is gone after 2 (the same on both servers)" },
     "answer-rejected": { type: "boolean", help: "answer rejected requests with BSTAR-REJECTED so zkit clients switch at once (a zkit extension)" },
+    metrics: METRICS_FLAG,
+    ...SERVER_SECURITY_FLAGS,
   },
+  metrics: SERVER_METRICS,
   details: [
     "Give exactly one of --primary and --backup. The defaults are the Guide's bstarsrv ports, so",
     "`zkit bstar server -p` and `zkit bstar server -b` on one host make a pair that the Guide's C or",
@@ -43,41 +76,50 @@ const server = defineCommand({
     "Prints 'listening on <endpoint> (frontend|state)', then every state change; -v adds every",
     "message, frame by frame, and every rejected request.",
     "",
+    "With --curve-secret both servers must use the same certificate (clients have one server",
+    "key); the state link is CURVE too, so an --auth-dir must also hold the pair's public",
+    "certificate.",
+    "",
     "example: zkit bstar server --primary --frontend tcp://*:5001 --local tcp://*:5003 --remote tcp://backup-host:5004",
   ].join("\n"),
   async run(ctx) {
     const { primary, backup } = ctx.flags;
     if (primary === backup) throw new UsageError("give exactly one of --primary and --backup");
     const role = primary ? "primary" : "backup";
-    const s = new BinaryStar({
-      role,
-      voter: ctx.flags.frontend ?? GUIDE[role].frontend,
-      local: ctx.flags.local ?? GUIDE[role].local,
-      remote: ctx.flags.remote ?? GUIDE[role].remote,
-      heartbeatIntervalMs: ctx.flags["heartbeat-ms"],
-      answerRejectedVotes: ctx.flags["answer-rejected"],
-      handler: (request) => request,
-      ...traceOption(ctx),
+    await withServerSecurity(ctx, async (security) => {
+      const s = new BinaryStar({
+        security,
+        role,
+        voter: ctx.flags.frontend ?? GUIDE[role].frontend,
+        local: ctx.flags.local ?? GUIDE[role].local,
+        remote: ctx.flags.remote ?? GUIDE[role].remote,
+        heartbeatIntervalMs: ctx.flags["heartbeat-ms"],
+        answerRejectedVotes: ctx.flags["answer-rejected"],
+        handler: (request) => request,
+        ...traceOption(ctx),
+      });
+      s.on("active", ({ from, reason }) => ctx.out(`I: active (${reason}, was ${from})`));
+      s.on("passive", ({ from, reason }) => ctx.out(`I: passive (${reason}, was ${from})`));
+      s.on("peer-lost", ({ silentMs }) => ctx.out(`W: peer silent for ${Math.round(silentMs)} ms`));
+      s.on("peer-seen", ({ state }) => ctx.out(`I: peer is ${state}`));
+      s.on("split-brain", ({ kind, decision }) => ctx.out(`E: split brain (${kind}): ${decision}`));
+      s.on("stalled", ({ stalledMs, quietMs }) => ctx.out(`W: stalled for ${Math.round(stalledMs)} ms: serving nobody for ${quietMs} ms`));
+      s.on("malformed", ({ reason }) => ctx.err(`W: malformed state message dropped: ${reason}`));
+      s.on("handler-error", ({ error }) => ctx.err(`E: request dropped: ${(error as Error)?.message ?? String(error)}`));
+      if (ctx.flags.verbose) s.on("vote-rejected", ({ state, reason }) => ctx.out(`W: request rejected (${state}, ${reason})`));
+      await withMetrics(ctx, SERVER_METRICS, s, () =>
+        serveUntilAborted(ctx.signal, s, {
+          started: () => {
+            ctx.out(`listening on ${s.voterEndpoint} (frontend)`);
+            ctx.out(`listening on ${s.stateEndpoint} (state)`);
+            ctx.out(`I: ${role}, waiting for the peer`);
+          },
+          until: () => s.done,
+        }),
+      );
+      const st = s.stats;
+      ctx.out(`I: ${st.votesAccepted} requests served, ${st.votesRejected} rejected, ${st.failovers} failovers, ${st.splitBrains} split brains, ${st.malformed} malformed dropped`);
     });
-    s.on("active", ({ from, reason }) => ctx.out(`I: active (${reason}, was ${from})`));
-    s.on("passive", ({ from, reason }) => ctx.out(`I: passive (${reason}, was ${from})`));
-    s.on("peer-lost", ({ silentMs }) => ctx.out(`W: peer silent for ${Math.round(silentMs)} ms`));
-    s.on("peer-seen", ({ state }) => ctx.out(`I: peer is ${state}`));
-    s.on("split-brain", ({ kind, decision }) => ctx.out(`E: split brain (${kind}): ${decision}`));
-    s.on("stalled", ({ stalledMs, quietMs }) => ctx.out(`W: stalled for ${Math.round(stalledMs)} ms: serving nobody for ${quietMs} ms`));
-    s.on("malformed", ({ reason }) => ctx.err(`W: malformed state message dropped: ${reason}`));
-    s.on("handler-error", ({ error }) => ctx.err(`E: request dropped: ${(error as Error)?.message ?? String(error)}`));
-    if (ctx.flags.verbose) s.on("vote-rejected", ({ state, reason }) => ctx.out(`W: request rejected (${state}, ${reason})`));
-    await serveUntilAborted(ctx.signal, s, {
-      started: () => {
-        ctx.out(`listening on ${s.voterEndpoint} (frontend)`);
-        ctx.out(`listening on ${s.stateEndpoint} (state)`);
-        ctx.out(`I: ${role}, waiting for the peer`);
-      },
-      until: () => s.done,
-    });
-    const st = s.stats;
-    ctx.out(`I: ${st.votesAccepted} requests served, ${st.votesRejected} rejected, ${st.failovers} failovers, ${st.splitBrains} split brains, ${st.malformed} malformed dropped`);
   },
 });
 
@@ -91,6 +133,7 @@ const client = defineCommand({
     "timeout-ms": timeoutFlag("how long each attempt waits for the reply, in ms", BSTAR_TIMEOUT_MS),
     "settle-ms": { type: "number", default: BSTAR_SETTLE_DELAY_MS, help: "wait after switching servers before resending, in ms" },
     retries: retriesFlag("resends (each on the other server) before giving up", BSTAR_RETRIES),
+    ...CLIENT_SECURITY_FLAGS,
   },
   details: [
     "Each request is a sequence number and only a reply that echoes it counts, as in the Guide's",
@@ -107,6 +150,7 @@ const client = defineCommand({
       settleDelayMs: ctx.flags["settle-ms"],
       retries: ctx.flags.retries,
       closeOnInterrupt: false,
+      security: await clientSecurity(ctx),
       ...traceOption(ctx),
     });
     c.on("failover", ({ to, reason }) => {
@@ -144,5 +188,5 @@ const client = defineCommand({
 });
 
 /** The bstar commands, in the order `zkit --help` lists them. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+// biome-ignore lint/suspicious/noExplicitAny: a list of commands, each with its own flag spec
 export const bstarCommands: Command<any>[] = [server, client];

@@ -319,5 +319,5 @@ const watch = defineCommand({
 });
 
 /** The clone commands, in the order `zkit --help` lists them. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+// biome-ignore lint/suspicious/noExplicitAny: a list of commands, each with its own flag spec
 export const cloneCommands: Command<any>[] = [server, set, get, watch];

@@ -6,7 +6,7 @@
  */
 
 /** The endpoint clients and workers connect to by default: a broker or queue on this host. */
-export const DEFAULT_CONNECT = "tcp://localhost:5555";
+const DEFAULT_CONNECT = "tcp://localhost:5555";
 
 /** A `--connect` flag: a CZMQ endpoint list to connect to. */
 export function connectFlag(help: string, dflt = DEFAULT_CONNECT) {
@@ -82,7 +82,7 @@ export async function serveUntilAborted(
 /** A frame for the terminal: text when it is printable UTF-8, else `0x` and hex. */
 export function showFrame(frame: Buffer): string {
   const text = frame.toString("utf8");
-  // eslint-disable-next-line no-control-regex
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point
   if (Buffer.from(text, "utf8").equals(frame) && !/[\u0000-\u0008\u000e-\u001f\u007f]/.test(text)) return text;
   return `0x${frame.toString("hex")}`;
 }

@@ -6,8 +6,28 @@
 import { TimeoutError, sleep } from "@zkit/core";
 import { FLP_ATTEMPT_TIMEOUT_MS, FLP_CONCURRENCY, FLP_DEMOTION_MS, FLP_PING_INTERVAL_MS, FLP_SERVER_TTL_MS, FLP_TIMEOUT_MS, FreelanceClient, FreelanceServer } from "@zkit/flclient";
 import { defineCommand, type Command } from "../command.js";
+import { METRICS_FLAG, defineMetrics, withMetrics } from "../metrics.js";
+import { CLIENT_SECURITY_FLAGS, SERVER_SECURITY_FLAGS, clientSecurity, withServerSecurity } from "../security.js";
 import { traceOption } from "../trace.js";
 import { serveUntilAborted, showFrame, workFlag } from "./common.js";
+
+/** What `zkit fl server --metrics` serves: the server's `stats` (requests being handled and waiting are gauges). */
+const SERVER_METRICS = defineMetrics<FreelanceServer>()({
+  prefix: "zkit_fl_server",
+  counters: {
+    pings: "PINGs answered with PONG.",
+    requests: "Requests received.",
+    replies: "Replies handed to the socket (those that could not be delivered also count in undeliverable).",
+    handlerErrors: "Requests whose handler failed: no reply sent.",
+    malformed: "Malformed messages dropped.",
+    undeliverable: "Replies and PONGs that could not be delivered: the client had gone, or its connection was full.",
+    discarded: "Requests dropped unanswered before a handler took them, because their client's connection ended.",
+  },
+  statGauges: {
+    active: "Requests being handled now.",
+    queued: "Requests waiting for a handler now (--concurrency are handled at once).",
+  },
+});
 
 const server = defineCommand({
   path: ["fl", "server"],
@@ -17,7 +37,10 @@ const server = defineCommand({
     endpoint: { type: "string", help: "the endpoint clients connect to, which is the server's routing id (default: the bound one, with * as localhost)" },
     "work-ms": workFlag("how long each request's 'work' takes before the echo, in ms"),
     concurrency: { type: "number", default: FLP_CONCURRENCY, min: 1, help: "how many requests to work on at once" },
+    metrics: METRICS_FLAG,
+    ...SERVER_SECURITY_FLAGS,
   },
+  metrics: SERVER_METRICS,
   details: [
     "Answers PING with PONG and each request [control][body...] with [control][body...]: an",
     "echo. Prints 'listening on <bound endpoint>' and 'serving as <endpoint>': clients must",
@@ -28,30 +51,35 @@ const server = defineCommand({
     "         zkit fl server --bind tcp://*:5556 --endpoint tcp://myhost:5556 -v",
   ].join("\n"),
   async run(ctx) {
-    const workMs = ctx.flags["work-ms"];
-    const s = new FreelanceServer({
-      bind: ctx.flags.bind,
-      ...(ctx.flags.endpoint !== undefined ? { endpoint: ctx.flags.endpoint } : {}),
-      concurrency: ctx.flags.concurrency,
-      handler: async (request, { signal }) => {
-        if (workMs > 0) await sleep(workMs, signal);
-        return request;
-      },
-      ...traceOption(ctx),
+    await withServerSecurity(ctx, async (security) => {
+      const workMs = ctx.flags["work-ms"];
+      const s = new FreelanceServer({
+        bind: ctx.flags.bind,
+        security,
+        ...(ctx.flags.endpoint !== undefined ? { endpoint: ctx.flags.endpoint } : {}),
+        concurrency: ctx.flags.concurrency,
+        handler: async (request, { signal }) => {
+          if (workMs > 0) await sleep(workMs, signal);
+          return request;
+        },
+        ...traceOption(ctx),
+      });
+      if (ctx.flags.verbose) {
+        s.on("malformed", ({ reason, peer }) => ctx.out(`W: malformed message from ${peer ?? "?"} dropped: ${reason}`));
+        s.on("handler-error", ({ error }) => ctx.out(`W: a request got no reply: ${(error as Error)?.message ?? String(error)}`));
+      }
+      await withMetrics(ctx, SERVER_METRICS, s, () =>
+        serveUntilAborted(ctx.signal, s, {
+          started: () => {
+            ctx.out(`listening on ${s.boundEndpoint}`);
+            ctx.out(`serving as ${s.endpoint}`);
+          },
+          until: () => s.done,
+        }),
+      );
+      const st = s.stats;
+      ctx.out(`server stopped: ${st.requests} requests, ${st.replies} replies, ${st.pings} pings, ${st.handlerErrors} failed, ${st.malformed} malformed`);
     });
-    if (ctx.flags.verbose) {
-      s.on("malformed", ({ reason, peer }) => ctx.out(`W: malformed message from ${peer ?? "?"} dropped: ${reason}`));
-      s.on("handler-error", ({ error }) => ctx.out(`W: a request got no reply: ${(error as Error)?.message ?? String(error)}`));
-    }
-    await serveUntilAborted(ctx.signal, s, {
-      started: () => {
-        ctx.out(`listening on ${s.boundEndpoint}`);
-        ctx.out(`serving as ${s.endpoint}`);
-      },
-      until: () => s.done,
-    });
-    const st = s.stats;
-    ctx.out(`server stopped: ${st.requests} requests, ${st.replies} replies, ${st.pings} pings, ${st.handlerErrors} failed, ${st.malformed} malformed`);
   },
 });
 
@@ -68,6 +96,7 @@ const client = defineCommand({
     "ping-ms": { type: "number", default: FLP_PING_INTERVAL_MS, min: 1, help: "how often quiet servers are PINGed, in ms" },
     "server-ttl-ms": { type: "number", default: FLP_SERVER_TTL_MS, min: 2, help: "how long a server may stay silent before it counts as dead, in ms (more than --ping-ms)" },
     "demotion-ms": { type: "number", default: FLP_DEMOTION_MS, min: 1, help: "how long a server that let a request time out gets none, in ms (doubling)" },
+    ...CLIENT_SECURITY_FLAGS,
   },
   details: [
     "Each BODY argument is one frame of the request. Each request goes to one live server;",
@@ -91,8 +120,10 @@ const client = defineCommand({
       pingIntervalMs: ctx.flags["ping-ms"],
       serverTtlMs: ctx.flags["server-ttl-ms"],
       demotionMs: ctx.flags["demotion-ms"],
+      security: await clientSecurity(ctx),
       ...traceOption(ctx),
     });
+    c.on("handshake-failed", ({ endpoint, error }) => ctx.err(`W: server ${endpoint}: ${error.message}`));
     if (ctx.flags.verbose) {
       c.on("connected", ({ endpoint }) => ctx.out(`I: server ${endpoint} is alive`));
       c.on("disconnected", ({ endpoint, reason }) => ctx.out(`W: server ${endpoint} lost (${reason})`));
@@ -146,5 +177,5 @@ const client = defineCommand({
 });
 
 /** The fl commands, in the order `zkit --help` lists them. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+// biome-ignore lint/suspicious/noExplicitAny: a list of commands, each with its own flag spec
 export const flCommands: Command<any>[] = [server, client];

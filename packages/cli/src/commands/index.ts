@@ -11,5 +11,5 @@ import { titanicCommands } from "./titanic.js";
 import { cloneCommands } from "./clone.js";
 
 /** Every `zkit` subcommand. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+// biome-ignore lint/suspicious/noExplicitAny: a list of commands, each with its own flag spec
 export const commands: Command<any>[] = [...pirateCommands, ...mdpCommands, ...titanicCommands, ...flCommands, ...bstarCommands, ...cloneCommands];

@@ -25,6 +25,7 @@ import {
 } from "@zkit/mdp";
 import { UsageError, defineCommand, type Command } from "../command.js";
 import { METRICS_FLAG, defineMetrics, withMetrics } from "../metrics.js";
+import { CLIENT_SECURITY_FLAGS, SERVER_SECURITY_FLAGS, clientSecurity, serverSecurity } from "../security.js";
 import { traceOption } from "../trace.js";
 import { aborted, bindFlag, connectFlag, heartbeatFlag, livenessFlag, retriesFlag, serveUntilAborted, showFrame, timeoutFlag, workFlag } from "./common.js";
 
@@ -140,6 +141,7 @@ const broker = defineCommand({
       min: 1,
       help: "the most requests a worker gets before it replies (1 = 7/MDP's one at a time)",
     },
+    ...SERVER_SECURITY_FLAGS,
     metrics: METRICS_FLAG,
   },
   metrics: BROKER_METRICS,
@@ -157,47 +159,58 @@ const broker = defineCommand({
     "--max-queue-bytes) and up to --unserved-expiry-ms for one when it has none. A",
     "worker that dies or leaves gives its requests back to the queue for another.",
     "",
+    "With --curve-secret the broker is a CURVE server: clients and workers need its public",
+    "key (--curve-server-key). --auth-dir DIR lets in only the client certificates in DIR",
+    "(files added or removed there count at once); --auth-allow IP only those addresses.",
+    "",
     "example: zkit mdp broker --bind tcp://*:5555 -v",
     "         zkit mdp broker --worker-prefetch 32",
+    "         zkit mdp broker --curve-secret broker.key_secret --auth-dir clients/",
   ].join("\n"),
   async run(ctx) {
-    const b = new MajordomoBroker({
-      heartbeatIntervalMs: ctx.flags["heartbeat-ms"],
-      liveness: ctx.flags.liveness,
-      unservedExpiryMs: ctx.flags["unserved-expiry-ms"],
-      requestExpiryMs: ctx.flags["request-expiry-ms"],
-      maxQueueBytes: ctx.flags["max-queue-bytes"],
-      maxQueuePerService: ctx.flags["max-queue"],
-      maxFrameBytes: ctx.flags["max-frame-bytes"],
-      maxDeliveries: ctx.flags["max-deliveries"],
-      workerPrefetch: ctx.flags["worker-prefetch"],
-      ...traceOption(ctx),
-    });
-    if (ctx.flags.verbose) {
-      b.on("worker-ready", ({ service, worker }) => ctx.out(`I: worker ${worker} ready for ${service}`));
-      b.on("worker-gone", ({ service, worker, reason }) => ctx.out(`I: worker ${worker} for ${service} gone (${reason})`));
-      b.on("request-requeued", ({ service, client, worker, reason }) => ctx.out(`W: request for ${service} from ${client} back in the queue: worker ${worker} left (${reason})`));
-      b.on("request-lost", ({ service, client, worker }) => ctx.out(`W: request for ${service} from ${client} lost with worker ${worker}`));
-      b.on("reply-forged", ({ service, client, worker }) => ctx.out(`W: worker ${worker} for ${service} sent a REPLY for client ${client}, which it was never given: dropped`));
-      b.on("request-expired", ({ service, client }) => ctx.out(`W: request for ${service} from ${client} expired in the queue`));
-      b.on("request-dropped", ({ service, client, reason }) => ctx.out(`W: request for ${service} from ${client} dropped (${reason})`));
-      b.on("malformed", ({ reason, sender }) => ctx.out(`W: malformed message from ${sender ?? "?"} dropped: ${reason}`));
-    }
-    await withMetrics(ctx, BROKER_METRICS, b, async () => {
-      try {
-        for (const endpoint of ctx.flags.bind.split(",").map((e) => e.trim()).filter((e) => e !== "")) {
-          ctx.out(`listening on ${await b.bind(endpoint)}`);
-        }
-        await b.start();
-        await aborted(ctx.signal);
-      } finally {
-        await b.close();
+    const sec = await serverSecurity(ctx);
+    try {
+      const b = new MajordomoBroker({
+        security: sec.security,
+        heartbeatIntervalMs: ctx.flags["heartbeat-ms"],
+        liveness: ctx.flags.liveness,
+        unservedExpiryMs: ctx.flags["unserved-expiry-ms"],
+        requestExpiryMs: ctx.flags["request-expiry-ms"],
+        maxQueueBytes: ctx.flags["max-queue-bytes"],
+        maxQueuePerService: ctx.flags["max-queue"],
+        maxFrameBytes: ctx.flags["max-frame-bytes"],
+        maxDeliveries: ctx.flags["max-deliveries"],
+        workerPrefetch: ctx.flags["worker-prefetch"],
+        ...traceOption(ctx),
+      });
+      if (ctx.flags.verbose) {
+        b.on("worker-ready", ({ service, worker }) => ctx.out(`I: worker ${worker} ready for ${service}`));
+        b.on("worker-gone", ({ service, worker, reason }) => ctx.out(`I: worker ${worker} for ${service} gone (${reason})`));
+        b.on("request-requeued", ({ service, client, worker, reason }) => ctx.out(`W: request for ${service} from ${client} back in the queue: worker ${worker} left (${reason})`));
+        b.on("request-lost", ({ service, client, worker }) => ctx.out(`W: request for ${service} from ${client} lost with worker ${worker}`));
+        b.on("reply-forged", ({ service, client, worker }) => ctx.out(`W: worker ${worker} for ${service} sent a REPLY for client ${client}, which it was never given: dropped`));
+        b.on("request-expired", ({ service, client }) => ctx.out(`W: request for ${service} from ${client} expired in the queue`));
+        b.on("request-dropped", ({ service, client, reason }) => ctx.out(`W: request for ${service} from ${client} dropped (${reason})`));
+        b.on("malformed", ({ reason, sender }) => ctx.out(`W: malformed message from ${sender ?? "?"} dropped: ${reason}`));
       }
-    });
-    const s = b.stats;
-    ctx.out(
-      `broker stopped: ${s.requests} requests, ${s.replies} replies, ${s.requeued} requeued, ${s.expired} expired, ${s.dropped} dropped, ${s.abandoned} abandoned, ${s.lost} lost, ${s.forged} forged, ${s.malformed} malformed`,
-    );
+      await withMetrics(ctx, BROKER_METRICS, b, async () => {
+        try {
+          for (const endpoint of ctx.flags.bind.split(",").map((e) => e.trim()).filter((e) => e !== "")) {
+            ctx.out(`listening on ${await b.bind(endpoint)}`);
+          }
+          await b.start();
+          await aborted(ctx.signal);
+        } finally {
+          await b.close();
+        }
+      });
+      const s = b.stats;
+      ctx.out(
+        `broker stopped: ${s.requests} requests, ${s.replies} replies, ${s.requeued} requeued, ${s.expired} expired, ${s.dropped} dropped, ${s.abandoned} abandoned, ${s.lost} lost, ${s.forged} forged, ${s.malformed} malformed`,
+      );
+    } finally {
+      await sec.close();
+    }
   },
 });
 
@@ -217,6 +230,7 @@ const worker = defineCommand({
       min: 1,
       help: "how many requests to work on at once (useful with a broker's --worker-prefetch)",
     },
+    ...CLIENT_SECURITY_FLAGS,
     metrics: METRICS_FLAG,
   },
   metrics: WORKER_METRICS,
@@ -236,8 +250,10 @@ const worker = defineCommand({
     const workMs = ctx.flags["work-ms"];
     const where = ctx.flags.connect;
     const reconnectMs = ctx.flags["reconnect-ms"];
+    const security = await clientSecurity(ctx);
     const w = new MajordomoWorker({
       endpoint: where,
+      security,
       service: ctx.flags.service,
       heartbeatIntervalMs: ctx.flags["heartbeat-ms"],
       liveness: ctx.flags.liveness,
@@ -264,7 +280,12 @@ const worker = defineCommand({
       silenceReported = false;
       ctx.out(`broker at ${where} answered: serving ${w.service}`);
     });
-    w.on("disconnected", ({ reason, answered, silentMs }) => {
+    w.on("disconnected", ({ reason, answered, silentMs, error }) => {
+      if (error !== undefined) {
+        if (!silenceReported) ctx.err(`${error.message}; retrying every ${reconnectMs} ms or more`);
+        silenceReported = true;
+        return;
+      }
       if (reason === "disconnect") {
         ctx.out(`the broker at ${where} sent DISCONNECT; reconnecting`);
         return;
@@ -295,6 +316,7 @@ const request = defineCommand({
     inflight: { type: "number", default: 1, min: 1, help: "how many requests in flight at once (more than 1 uses the async client)" },
     "timeout-ms": TIMEOUT,
     retries: RETRIES,
+    ...CLIENT_SECURITY_FLAGS,
   },
   details: [
     "Each BODY argument is one frame of the request body. With --requests 1 the reply's",
@@ -309,10 +331,11 @@ const request = defineCommand({
     const { requests: n, inflight } = ctx.flags;
     const opts = { timeoutMs: ctx.flags["timeout-ms"], retries: ctx.flags.retries, signal: ctx.signal };
     const trace = traceOption(ctx);
+    const security = await clientSecurity(ctx);
     const client =
       inflight > 1
-        ? new MajordomoAsyncClient({ endpoint: ctx.flags.connect, maxSockets: Math.min(inflight, 1000), ...trace })
-        : new MajordomoClient({ endpoint: ctx.flags.connect, ...trace });
+        ? new MajordomoAsyncClient({ endpoint: ctx.flags.connect, maxSockets: Math.min(inflight, 1000), security, ...trace })
+        : new MajordomoClient({ endpoint: ctx.flags.connect, security, ...trace });
     try {
       if (n === 1) {
         const reply = await client.request(ctx.flags.service, body, opts);
@@ -361,6 +384,7 @@ const mmi = defineCommand({
     connect: CONNECT,
     "timeout-ms": TIMEOUT,
     retries: RETRIES,
+    ...CLIENT_SECURITY_FLAGS,
   },
   details: [
     "With a service name, sends mmi.service and prints the answer: 200 (a worker serves it)",
@@ -372,8 +396,10 @@ const mmi = defineCommand({
   async run(ctx) {
     if (ctx.args.length !== 1) throw new UsageError(`expected one SERVICE, got ${ctx.args.length}`);
     const service = ctx.args[0]!;
+    const security = await clientSecurity(ctx);
     const client = new MajordomoClient({
       endpoint: ctx.flags.connect,
+      security,
       timeoutMs: ctx.flags["timeout-ms"],
       retries: ctx.flags.retries,
       ...traceOption(ctx),
@@ -390,5 +416,5 @@ const mmi = defineCommand({
 });
 
 /** The mdp commands, in the order `zkit --help` lists them. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+// biome-ignore lint/suspicious/noExplicitAny: a list of commands, each with its own flag spec
 export const mdpCommands: Command<any>[] = [broker, worker, request, mmi];

@@ -10,6 +10,7 @@ import { ParanoidPirateQueue, ParanoidPirateWorker, PPP_HEARTBEAT_INTERVAL_MS, P
 import { SimplePirateQueue, SimplePirateWorker } from "@zkit/spp";
 import { defineCommand, type Command } from "../command.js";
 import { METRICS_FLAG, withMetrics } from "../metrics.js";
+import { CLIENT_SECURITY_FLAGS, SERVER_SECURITY_FLAGS, clientSecurity, withServerSecurity } from "../security.js";
 import { traceOption } from "../trace.js";
 import { bindFlag, connectFlag, heartbeatFlag, livenessFlag, retriesFlag, serveUntilAborted, timeoutFlag, workFlag } from "./common.js";
 import { PPP_QUEUE_METRICS, PPP_WORKER_METRICS, SPP_QUEUE_METRICS, SPP_WORKER_METRICS } from "./pirate-metrics.js";
@@ -58,7 +59,7 @@ function echoAfter(ctx: { flags: { "work-ms": number }; signal: AbortSignal }): 
 const sppQueue = defineCommand({
   path: ["spp", "queue"],
   summary: "runs a Simple Pirate queue (LRU, REQ workers) until Ctrl-C",
-  flags: { frontend: FRONTEND, backend: BACKEND, metrics: METRICS_FLAG },
+  flags: { frontend: FRONTEND, backend: BACKEND, ...SERVER_SECURITY_FLAGS, metrics: METRICS_FLAG },
   metrics: SPP_QUEUE_METRICS,
   details: [
     "Clients are Lazy Pirate REQ clients (`zkit lpp client`); workers are REQ sockets that send",
@@ -70,19 +71,22 @@ const sppQueue = defineCommand({
     "example: zkit spp queue --frontend tcp://*:5555 --backend tcp://*:5556 -v",
   ].join("\n"),
   async run(ctx) {
-    const q = new SimplePirateQueue({
-      frontend: ctx.flags.frontend,
-      backend: ctx.flags.backend,
-      ...traceOption(ctx),
+    await withServerSecurity(ctx, async (security) => {
+      const q = new SimplePirateQueue({
+        frontend: ctx.flags.frontend,
+        backend: ctx.flags.backend,
+        security,
+        ...traceOption(ctx),
+      });
+      await withMetrics(ctx, SPP_QUEUE_METRICS, q, () => serveQueue(ctx, q, "lost"));
     });
-    await withMetrics(ctx, SPP_QUEUE_METRICS, q, () => serveQueue(ctx, q, "lost"));
   },
 });
 
 const sppWorker = defineCommand({
   path: ["spp", "worker"],
   summary: "runs a Simple Pirate echo worker until Ctrl-C",
-  flags: { connect: WORKER_CONNECT, "work-ms": WORK_MS, metrics: METRICS_FLAG },
+  flags: { connect: WORKER_CONNECT, "work-ms": WORK_MS, ...CLIENT_SECURITY_FLAGS, metrics: METRICS_FLAG },
   metrics: SPP_WORKER_METRICS,
   details: [
     "Sends READY (0x01) over a REQ socket, then answers each request with its own frames.",
@@ -94,7 +98,7 @@ const sppWorker = defineCommand({
     "example: zkit spp worker --connect tcp://localhost:5556 --work-ms 100",
   ].join("\n"),
   async run(ctx) {
-    const w = new SimplePirateWorker({ endpoint: ctx.flags.connect, handler: echoAfter(ctx), ...traceOption(ctx) });
+    const w = new SimplePirateWorker({ endpoint: ctx.flags.connect, handler: echoAfter(ctx), security: await clientSecurity(ctx), ...traceOption(ctx) });
     let first = true;
     ctx.out(`I: connecting to ${ctx.flags.connect}`);
     w.on("ready", ({ connection }) => {
@@ -105,7 +109,12 @@ const sppWorker = defineCommand({
       if (first) ctx.out("I: first request from the queue: serving");
       first = false;
     });
-    w.on("reconnecting", ({ reason }) => ctx.out(`W: starting over on a fresh socket (${reason === "malformed" ? "a malformed request" : "the request failed"})`));
+    w.on("disconnected", ({ error }) => {
+      if (error !== undefined) ctx.err(`E: ${error.message}`);
+    });
+    w.on("reconnecting", ({ reason }) => {
+      if (reason !== "handshake") ctx.out(`W: starting over on a fresh socket (${reason === "malformed" ? "a malformed request" : "the request failed"})`);
+    });
     w.on("handler-error", ({ error }) => ctx.err(`E: request dropped: ${(error as Error)?.message ?? String(error)}`));
     await withMetrics(ctx, SPP_WORKER_METRICS, w, () => serveUntilAborted(ctx.signal, w, { until: () => w.done }));
     ctx.out(`I: ${w.stats.replies} requests answered, ${w.stats.reconnects} reconnects`);
@@ -115,7 +124,7 @@ const sppWorker = defineCommand({
 const pppQueue = defineCommand({
   path: ["ppp", "queue"],
   summary: "runs a Paranoid Pirate queue (6/PPP: heartbeats, worker expiry) until Ctrl-C",
-  flags: { frontend: FRONTEND, backend: BACKEND, "heartbeat-ms": HEARTBEAT_MS, liveness: LIVENESS, metrics: METRICS_FLAG },
+  flags: { frontend: FRONTEND, backend: BACKEND, "heartbeat-ms": HEARTBEAT_MS, liveness: LIVENESS, ...SERVER_SECURITY_FLAGS, metrics: METRICS_FLAG },
   metrics: PPP_QUEUE_METRICS,
   details: [
     "Clients are Lazy Pirate REQ clients (`zkit lpp client`); workers speak 6/PPP over DEALER",
@@ -125,14 +134,17 @@ const pppQueue = defineCommand({
     "example: zkit ppp queue --frontend tcp://*:5555 --backend tcp://*:5556 -v",
   ].join("\n"),
   async run(ctx) {
-    const q = new ParanoidPirateQueue({
-      frontend: ctx.flags.frontend,
-      backend: ctx.flags.backend,
-      heartbeatIntervalMs: ctx.flags["heartbeat-ms"],
-      liveness: ctx.flags.liveness,
-      ...traceOption(ctx),
+    await withServerSecurity(ctx, async (security) => {
+      const q = new ParanoidPirateQueue({
+        frontend: ctx.flags.frontend,
+        backend: ctx.flags.backend,
+        heartbeatIntervalMs: ctx.flags["heartbeat-ms"],
+        liveness: ctx.flags.liveness,
+        security,
+        ...traceOption(ctx),
+      });
+      await withMetrics(ctx, PPP_QUEUE_METRICS, q, () => serveQueue(ctx, q, "expired"));
     });
-    await withMetrics(ctx, PPP_QUEUE_METRICS, q, () => serveQueue(ctx, q, "expired"));
   },
 });
 
@@ -146,6 +158,7 @@ const pppWorker = defineCommand({
     liveness: LIVENESS,
     "reconnect-ms": { type: "number", default: PPP_RECONNECT_INITIAL_MS, help: "first wait before reconnecting to a silent queue, in ms (doubles each time)" },
     "reconnect-max-ms": { type: "number", default: PPP_RECONNECT_MAX_MS, help: "longest wait before reconnecting, in ms" },
+    ...CLIENT_SECURITY_FLAGS,
     metrics: METRICS_FLAG,
   },
   metrics: PPP_WORKER_METRICS,
@@ -168,6 +181,7 @@ const pppWorker = defineCommand({
       reconnectInitialMs: ctx.flags["reconnect-ms"],
       reconnectMaxMs: Math.max(ctx.flags["reconnect-max-ms"], ctx.flags["reconnect-ms"]),
       handler: echoAfter(ctx),
+      security: await clientSecurity(ctx),
       ...traceOption(ctx),
     });
     const where = ctx.flags.connect;
@@ -190,13 +204,17 @@ const pppWorker = defineCommand({
       lastDelay = undefined;
       ctx.out(`I: worker ready: the queue at ${where} answered`);
     });
-    w.on("disconnected", ({ silentMs }) => {
-      if (seen) ctx.out("W: heartbeat failure, can't reach queue");
+    w.on("disconnected", ({ silentMs, error }) => {
+      if (error !== undefined) {
+        if (!silenceReported) ctx.err(`E: ${error.message}`);
+      } else if (seen) ctx.out("W: heartbeat failure, can't reach queue");
       else if (!silenceReported) ctx.out(`W: no queue answered at ${where} within ${Math.round(silentMs)} ms`);
       silenceReported = true;
     });
     w.on("reconnecting", ({ delayMs, reason }) => {
-      if (reason !== "silent") ctx.out("W: reconnecting at once (the request failed)");
+      if (reason === "handshake") {
+        if (ctx.flags.verbose) ctx.out(`I: reconnecting in ${delayMs} msec after the failed handshake`);
+      } else if (reason !== "silent") ctx.out("W: reconnecting at once (the request failed)");
       else if (delayMs !== lastDelay || ctx.flags.verbose) ctx.out(`W: reconnecting in ${delayMs} msec...`);
       if (reason === "silent") lastDelay = delayMs;
     });
@@ -214,6 +232,7 @@ const lppClient = defineCommand({
     requests: { type: "number", default: 10, min: 1, help: "how many requests to send" },
     "timeout-ms": timeoutFlag("how long each attempt waits for the reply, in ms", LPP_TIMEOUT_MS),
     retries: retriesFlag("resends after the first attempt before giving up", LPP_RETRIES),
+    ...CLIENT_SECURITY_FLAGS,
   },
   details: [
     "Each request is a sequence number (1, 2, ...) and only a reply that echoes it counts, as in",
@@ -228,6 +247,7 @@ const lppClient = defineCommand({
       timeoutMs: ctx.flags["timeout-ms"],
       retries: ctx.flags.retries,
       match: echoMatch,
+      security: await clientSecurity(ctx),
       ...traceOption(ctx),
     });
     client.on("retry", ({ attempt }) => ctx.out(`W: no response from server, retrying... (attempt ${attempt + 1})`));
@@ -256,5 +276,5 @@ const lppClient = defineCommand({
 });
 
 /** The pirate commands, in the order `zkit --help` lists them. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+// biome-ignore lint/suspicious/noExplicitAny: a list of commands, each with its own flag spec
 export const pirateCommands: Command<any>[] = [lppClient, sppQueue, sppWorker, pppQueue, pppWorker];

@@ -5,9 +5,20 @@
  */
 import { TimeoutError } from "@zkit/core";
 import { MDP_HEARTBEAT_INTERVAL_MS } from "@zkit/mdp";
-import { TITANIC_DIR, TITANIC_DISPATCH_CONCURRENCY, TITANIC_DISPATCH_INTERVAL_MS, TITANIC_DISPATCH_TIMEOUT_MS, TITANIC_POLL_INTERVAL_MS, Titanic, TitanicClient } from "@zkit/titanic";
+import {
+  TITANIC_DIR,
+  TITANIC_DISPATCH_CONCURRENCY,
+  TITANIC_DISPATCH_INTERVAL_MS,
+  TITANIC_DISPATCH_TIMEOUT_MS,
+  TITANIC_DURABILITY,
+  TITANIC_POLL_INTERVAL_MS,
+  TITANIC_REQUEST_CONCURRENCY,
+  Titanic,
+  TitanicClient,
+} from "@zkit/titanic";
 import { UsageError, defineCommand, type Command } from "../command.js";
 import { METRICS_FLAG, defineMetrics, withMetrics } from "../metrics.js";
+import { CLIENT_SECURITY_FLAGS, clientSecurity } from "../security.js";
 import { traceOption } from "../trace.js";
 import { connectFlag, heartbeatFlag, serveUntilAborted, showFrame } from "./common.js";
 
@@ -44,21 +55,36 @@ const server = defineCommand({
     "dispatch-interval-ms": { type: "number", default: TITANIC_DISPATCH_INTERVAL_MS, min: 1, help: "how often pending requests are retried, in ms" },
     "dispatch-timeout-ms": { type: "number", default: TITANIC_DISPATCH_TIMEOUT_MS, min: 1, help: "how long a forwarded request waits for its reply, in ms" },
     concurrency: { type: "number", default: TITANIC_DISPATCH_CONCURRENCY, min: 1, help: "the most requests forwarded at once" },
+    durability: {
+      type: "string",
+      default: TITANIC_DURABILITY,
+      help: "fsync: a 200 survives a crash of the machine; write: of this process only (no fsync, faster)",
+    },
+    "request-concurrency": {
+      type: "number",
+      default: TITANIC_REQUEST_CONCURRENCY,
+      min: 1,
+      help: "how many titanic.request messages are stored at once (that many workers at the broker; their fsyncs are shared)",
+    },
+    ...CLIENT_SECURITY_FLAGS,
     metrics: METRICS_FLAG,
   },
   metrics: TITANIC_METRICS,
   details: [
     "Registers titanic.request, titanic.reply and titanic.close with the broker and prints",
     "'titanic ready ...' once it serves. Every request is fsynced to the directory before",
-    "it is acknowledged; a Titanic restarted on the same directory (even after kill -9)",
-    "forwards whatever was pending. Damaged files are reported on stderr, moved to",
-    "<dir>/corrupt/ and skipped. With -v it prints every message frame by frame, and",
-    "each request stored, forwarded and answered.",
+    "it is acknowledged (requests stored at the same time share their fsyncs; --durability",
+    "write skips them: a 200 then survives kill -9, not a power loss); a Titanic restarted",
+    "on the same directory (even after kill -9) forwards whatever was pending. Damaged",
+    "files are reported on stderr, moved to <dir>/corrupt/ and skipped. With -v it prints",
+    "every message frame by frame, and each request stored, forwarded and answered.",
     "",
     "example: zkit titanic --connect tcp://localhost:5555 --dir /var/lib/titanic",
   ].join("\n"),
   async run(ctx) {
     if (ctx.args.length > 0) throw new UsageError(`unexpected argument "${ctx.args[0]}"`);
+    const durability = ctx.flags.durability;
+    if (durability !== "fsync" && durability !== "write") throw new UsageError(`--durability must be fsync or write, got "${durability}"`);
     const t = new Titanic({
       endpoint: ctx.flags.connect,
       dir: ctx.flags.dir,
@@ -67,7 +93,15 @@ const server = defineCommand({
       dispatchIntervalMs: ctx.flags["dispatch-interval-ms"],
       dispatchTimeoutMs: ctx.flags["dispatch-timeout-ms"],
       dispatchConcurrency: ctx.flags.concurrency,
+      durability,
+      requestConcurrency: ctx.flags["request-concurrency"],
+      security: await clientSecurity(ctx),
       ...traceOption(ctx),
+    });
+    let refused = false;
+    t.on("handshake-failed", ({ error }) => {
+      if (!refused) ctx.err(`E: ${error.message}`); // once: the three workers retry every heartbeat
+      refused = true;
     });
     t.on("corrupt", ({ file, reason, movedTo }) => ctx.err(`W: damaged file ${file}: ${reason}${movedTo ? ` (moved to ${movedTo})` : ""}`));
     t.on("storage-error", ({ operation, uuid, error }) => ctx.err(`E: ${operation} ${uuid ?? ""} failed: ${error.message}`));
@@ -100,6 +134,7 @@ const request = defineCommand({
     service: { type: "string", default: "echo", help: "the service to send it to" },
     "poll-ms": { type: "number", default: TITANIC_POLL_INTERVAL_MS, min: 0, help: "how often to ask titanic.reply while the request is pending, in ms" },
     "timeout-ms": { type: "number", default: 0, help: "give up after this many ms (exit 1); 0 waits as long as it takes" },
+    ...CLIENT_SECURITY_FLAGS,
   },
   details: [
     "Each BODY argument is one frame. Prints 'I: request UUID <uuid>' once Titanic stored",
@@ -108,7 +143,7 @@ const request = defineCommand({
     "example: zkit titanic request --connect tcp://localhost:5555 --service echo 'Hello world'",
   ].join("\n"),
   async run(ctx) {
-    const client = new TitanicClient({ endpoint: ctx.flags.connect, ...traceOption(ctx) });
+    const client = new TitanicClient({ endpoint: ctx.flags.connect, security: await clientSecurity(ctx), ...traceOption(ctx) });
     const timeoutMs = ctx.flags["timeout-ms"] > 0 ? ctx.flags["timeout-ms"] : Infinity;
     try {
       const reply = await client.request(ctx.flags.service, ctx.args, {
@@ -132,5 +167,5 @@ const request = defineCommand({
 });
 
 /** The titanic commands, in the order `zkit --help` lists them. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+// biome-ignore lint/suspicious/noExplicitAny: a list of commands, each with its own flag spec
 export const titanicCommands: Command<any>[] = [server, request];
