@@ -196,7 +196,10 @@ function printCounts(counts: Counts): void {
   const rows = counts.clients.map((c) => [c.client, c.service, String(c.sent), String(c.answered), String(c.retries)]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]): string =>
-    cells.map((cell, i) => (i < 2 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join("  ").trimEnd();
+    cells
+      .map((cell, i) => (i < 2 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!)))
+      .join("  ")
+      .trimEnd();
   console.log("\ncounts:");
   console.log(`   ${line(header)}`);
   for (const r of rows) console.log(`   ${line(r)}`);

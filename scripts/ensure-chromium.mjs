@@ -24,7 +24,6 @@ if (existsSync(chromium)) {
   console.log(`${version || chromium} ready for the site check`);
 } else {
   console.warn(
-    `warning: no browser at ${chromium}, so the site check will fail: install it with ` +
-      "`sudo apt-get install chromium` (Debian) or set ZKIT_CHROMIUM to a Chromium or Chrome binary",
+    `warning: no browser at ${chromium}, so the site check will fail: install it with \`sudo apt-get install chromium\` (Debian) or set ZKIT_CHROMIUM to a Chromium or Chrome binary`,
   );
 }

@@ -67,7 +67,9 @@ export function collectResults({ root = ROOT, label = "", allowMissing = false, 
     for (const suite of r.testResults ?? []) {
       for (const t of suite.assertionResults ?? []) {
         if (t.status !== "failed") continue;
-        const why = String(t.failureMessages?.[0] ?? "").split("\n")[0].slice(0, 300);
+        const why = String(t.failureMessages?.[0] ?? "")
+          .split("\n")[0]
+          .slice(0, 300);
         lines.push(`${tag}  FAILED ${dir}/${suite.name?.split(`/${dir}/`).pop() ?? "?"} > ${t.fullName}: ${why}`);
       }
     }

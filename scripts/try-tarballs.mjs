@@ -91,7 +91,9 @@ async function main() {
     sh(process.execPath, [join(ROOT, "node_modules/turbo/bin/turbo"), "run", "build", "--filter=@zkit/cli..."], ROOT);
   }
   for (const p of PACKAGES) sh(pnpm[0], [...pnpm.slice(1), "pack", "--pack-destination", packDir], join(ROOT, "packages", p));
-  const tarballs = readdirSync(packDir).filter((f) => f.endsWith(".tgz")).map((f) => join(packDir, f));
+  const tarballs = readdirSync(packDir)
+    .filter((f) => f.endsWith(".tgz"))
+    .map((f) => join(packDir, f));
   console.log(`packed ${tarballs.length} tarballs: ${readdirSync(packDir).join(" ")}`);
 
   writeFileSync(join(appDir, "package.json"), JSON.stringify({ name: "zkit-tarball-try", private: true, type: "module" }, null, 2));
@@ -134,7 +136,10 @@ async function main() {
   const request = start(bin, ["mdp", "request", "--connect", endpoint, "hello through the zkit bin"], appDir);
   const requestExit = await request.exited;
   if (requestExit.code !== 0 || request.out().trim() !== "hello through the zkit bin") throw new Error(`zkit mdp request: ${JSON.stringify(requestExit)}\n${request.out()}`);
-  for (const [name, p] of [["worker", worker], ["broker", broker]]) {
+  for (const [name, p] of [
+    ["worker", worker],
+    ["broker", broker],
+  ]) {
     p.interrupt();
     const exit = await p.exited;
     if (exit.code !== 0) throw new Error(`zkit mdp ${name} exited ${JSON.stringify(exit)} on Ctrl-C:\n${p.out()}`);

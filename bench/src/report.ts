@@ -36,6 +36,11 @@ export function printTable(results: readonly MetricResult[], out: (line: string)
       .join("  ")
       .trimEnd();
   out(line(all[0]!));
-  out(widths.map((w) => "-".repeat(w)).join("  ").trimEnd());
+  out(
+    widths
+      .map((w) => "-".repeat(w))
+      .join("  ")
+      .trimEnd(),
+  );
   for (const row of rows) out(line(row));
 }

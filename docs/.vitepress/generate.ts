@@ -169,19 +169,15 @@ function examplesPart(n: number): string {
   const programs = [...rows.keys()].filter((f) => files.includes(f));
   const modules = files.filter((f) => !rows.has(f)).sort();
   const peersDir = join(dir, "peers");
-  const peers = existsSync(peersDir) ? readdirSync(peersDir).filter((f) => f.endsWith(".py")).sort() : [];
+  const peers = existsSync(peersDir)
+    ? readdirSync(peersDir)
+        .filter((f) => f.endsWith(".py"))
+        .sort()
+    : [];
   const out: string[] = [];
-  const source = (rel: string): string[] => [
-    `Source: [\`examples/${rel}\`](${BLOB}examples/${rel})`,
-    "",
-    `<<< @/../examples/${rel}`,
-    "",
-  ];
+  const source = (rel: string): string[] => [`Source: [\`examples/${rel}\`](${BLOB}examples/${rel})`, "", `<<< @/../examples/${rel}`, ""];
   out.push("## The programs", "");
-  out.push(
-    "Run each command in `examples/` of the repository (after `pnpm install` at its root); `--help` lists a program's flags, with the Guide's defaults.",
-    "",
-  );
+  out.push("Run each command in `examples/` of the repository (after `pnpm install` at its root); `--help` lists a program's flags, with the Guide's defaults.", "");
   for (const f of programs) {
     const row = rows.get(f)!;
     const name = f.replace(/\.ts$/, "");
@@ -201,10 +197,7 @@ function examplesPart(n: number): string {
   }
   if (peers.length > 0) {
     out.push("## Peers in Python", "");
-    out.push(
-      "Programs zkit did not write, on pyzmq: the tests run them against the programs above, frame for frame. Run one with `python3` (Debian's `python3-zmq`).",
-      "",
-    );
+    out.push("Programs zkit did not write, on pyzmq: the tests run them against the programs above, frame for frame. Run one with `python3` (Debian's `python3-zmq`).", "");
     for (const f of peers) {
       const name = `peer-${f.replace(/\.py$/, "")}`;
       out.push(`### peers/${f} {#${exampleAnchor(name)}}`, "");

@@ -79,31 +79,31 @@ async function visit(page: Page, path: string): Promise<Visit> {
   await page.waitForFunction(() => document.querySelectorAll(".zkit-mermaid[data-state=pending]").length === 0, undefined, {
     timeout: PAGE_TIMEOUT_MS,
   });
-  return page.evaluate((p) => {
-    const links = [...document.querySelectorAll<HTMLAnchorElement>("a[href]")]
-      .map((a) => a.href)
-      .filter((href) => href.startsWith(location.origin));
-    const ids = [...document.querySelectorAll("[id]")].map((e) => e.id);
-    const diagrams = [...document.querySelectorAll<HTMLElement>(".zkit-mermaid")];
-    return {
-      path: p,
-      links,
-      ids: ids as unknown as Set<string>,
-      mermaid: {
-        rendered: diagrams.filter((d) => d.dataset.state === "rendered" && d.querySelector("svg") !== null).length,
-        failed: diagrams.filter((d) => d.dataset.state !== "rendered" || d.querySelector("svg") === null).map((d) => d.textContent ?? ""),
-      },
-      code: [...document.querySelectorAll("div[class*='language-'] pre code")].map((c) => c.textContent ?? ""),
-      headings: [...document.querySelectorAll(".vp-doc h1, .vp-doc h2, .vp-doc h3")].map((h) =>
-        [...h.childNodes]
-          .filter((n) => !(n instanceof HTMLElement && n.classList.contains("header-anchor")))
-          .map((n) => n.textContent ?? "")
-          .join("")
-          .trim()
-          .replace(/\(\)$/, ""),
-      ),
-    };
-  }, path).then((v) => ({ ...v, ids: new Set(v.ids as unknown as string[]) }));
+  return page
+    .evaluate((p) => {
+      const links = [...document.querySelectorAll<HTMLAnchorElement>("a[href]")].map((a) => a.href).filter((href) => href.startsWith(location.origin));
+      const ids = [...document.querySelectorAll("[id]")].map((e) => e.id);
+      const diagrams = [...document.querySelectorAll<HTMLElement>(".zkit-mermaid")];
+      return {
+        path: p,
+        links,
+        ids: ids as unknown as Set<string>,
+        mermaid: {
+          rendered: diagrams.filter((d) => d.dataset.state === "rendered" && d.querySelector("svg") !== null).length,
+          failed: diagrams.filter((d) => d.dataset.state !== "rendered" || d.querySelector("svg") === null).map((d) => d.textContent ?? ""),
+        },
+        code: [...document.querySelectorAll("div[class*='language-'] pre code")].map((c) => c.textContent ?? ""),
+        headings: [...document.querySelectorAll(".vp-doc h1, .vp-doc h2, .vp-doc h3")].map((h) =>
+          [...h.childNodes]
+            .filter((n) => !(n instanceof HTMLElement && n.classList.contains("header-anchor")))
+            .map((n) => n.textContent ?? "")
+            .join("")
+            .trim()
+            .replace(/\(\)$/, ""),
+        ),
+      };
+    }, path)
+    .then((v) => ({ ...v, ids: new Set(v.ids as unknown as string[]) }));
 }
 
 /** Visits every page reachable from the home page, `TABS` at a time. */
@@ -173,16 +173,7 @@ beforeAll(async () => {
     headless: true,
     viewport: { width: 1280, height: 900 },
     // --user-data-dir is the first argument of launchPersistentContext: a fresh temp dir.
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-    ],
+    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
   });
   await crawl();
 }, 20 * 60_000);
@@ -295,8 +286,15 @@ describe("the docs site in chromium", () => {
         continue;
       }
       const dir = join(repoDir, "examples", `ch${n}`);
-      const files = readdirSync(dir).filter((f) => f.endsWith(".ts")).map((f) => `ch${n}/${f}`);
-      if (existsSync(join(dir, "peers"))) files.push(...readdirSync(join(dir, "peers")).filter((f) => f.endsWith(".py")).map((f) => `ch${n}/peers/${f}`));
+      const files = readdirSync(dir)
+        .filter((f) => f.endsWith(".ts"))
+        .map((f) => `ch${n}/${f}`);
+      if (existsSync(join(dir, "peers")))
+        files.push(
+          ...readdirSync(join(dir, "peers"))
+            .filter((f) => f.endsWith(".py"))
+            .map((f) => `ch${n}/peers/${f}`),
+        );
       expect(files.length, `examples of chapter ${n}`).toBeGreaterThan(0);
       const code = page.code.map((c) => c.trim());
       for (const file of files) {
@@ -322,9 +320,7 @@ describe("the docs site in chromium", () => {
     const page = await context.newPage();
     try {
       await page.goto(new URL("performance.html", server.url).href, { waitUntil: "load" });
-      const charts = await page.$$eval(".zkit-bench-metric", (els) =>
-        els.map((e) => ({ bars: e.querySelectorAll("svg rect").length, text: e.textContent ?? "" })),
-      );
+      const charts = await page.$$eval(".zkit-bench-metric", (els) => els.map((e) => ({ bars: e.querySelectorAll("svg rect").length, text: e.textContent ?? "" })));
       expect(charts.length).toBe(figures);
       for (const c of charts) {
         expect(c.bars).toBe(2);
@@ -360,7 +356,10 @@ describe("the docs site in chromium", () => {
       await page.goto(new URL("patterns/mdp.html", server.url).href, { waitUntil: "load" });
       await page.waitForSelector(".zkit-mermaid[data-state=rendered] svg", { timeout: PAGE_TIMEOUT_MS });
       await page.screenshot({ path: join(artifacts, "pattern-mdp.png") });
-      await page.locator(".zkit-mermaid").first().screenshot({ path: join(artifacts, "pattern-mdp-diagram.png") });
+      await page
+        .locator(".zkit-mermaid")
+        .first()
+        .screenshot({ path: join(artifacts, "pattern-mdp-diagram.png") });
     } finally {
       await page.close();
     }

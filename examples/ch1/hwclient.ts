@@ -8,7 +8,7 @@
 import { ZSocket } from "@zkit/core";
 import { connecting, main, parseOptions } from "../lib/cli.js";
 
-const opts = parseOptions("hwclient", "Hello World client: a REQ socket that sends \"Hello\" and waits for \"World\", N times.", {
+const opts = parseOptions("hwclient", 'Hello World client: a REQ socket that sends "Hello" and waits for "World", N times.', {
   connect: { type: "string", default: "tcp://localhost:5555", help: "the server to connect to (CZMQ endpoint list)" },
   requests: { type: "number", default: 10, help: "how many requests to send" },
 });

@@ -7,7 +7,7 @@
 import { ZSocket, interruptSignal, sleep } from "@zkit/core";
 import { binding, main, parseOptions } from "../lib/cli.js";
 
-const opts = parseOptions("hwserver", "Hello World server: a REP socket that answers every request with \"World\".", {
+const opts = parseOptions("hwserver", 'Hello World server: a REP socket that answers every request with "World".', {
   bind: { type: "string", default: "tcp://*:5555", help: "where the REP socket binds (CZMQ endpoint list)" },
   "work-ms": { type: "number", default: 1000, help: "how long each request's 'work' takes, in msecs" },
 });

@@ -9,7 +9,7 @@
 import { ZSocket } from "@zkit/core";
 import { connecting, main, parseOptions } from "../lib/cli.js";
 
-const opts = parseOptions("rrclient", "Request-reply client: sends \"Hello\" to a broker and waits for \"World\", N times.", {
+const opts = parseOptions("rrclient", 'Request-reply client: sends "Hello" to a broker and waits for "World", N times.', {
   connect: { type: "string", default: "tcp://localhost:5559", help: "the broker's frontend to connect to" },
   requests: { type: "number", default: 10, help: "how many requests to send" },
 });

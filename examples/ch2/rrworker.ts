@@ -10,7 +10,7 @@
 import { ZSocket, interruptSignal, sleep } from "@zkit/core";
 import { connecting, main, parseOptions } from "../lib/cli.js";
 
-const opts = parseOptions("rrworker", "Request-reply worker: a REP socket behind a broker that answers every request with \"World\".", {
+const opts = parseOptions("rrworker", 'Request-reply worker: a REP socket behind a broker that answers every request with "World".', {
   connect: { type: "string", default: "tcp://localhost:5560", help: "the broker's backend to connect to" },
   "work-ms": { type: "number", default: 1000, help: "how long each request's 'work' takes, in msecs" },
 });

@@ -36,7 +36,6 @@ const workerTask: ActorFn<AsyncWorkerArgs> = async (pipe, { endpoint, maxReplyMs
         // Sleep for some fraction of a second (and end at once on $TERM)
         if (await termWithin(pipe, randof(maxReplyMs) + 1)) return;
         await worker.send([identity, content]).catch(() => {}); // not sent: dropped
-
       }
     }
   } finally {

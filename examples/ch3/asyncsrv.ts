@@ -50,7 +50,10 @@ const serverTask: ActorFn<ServerArgs> = async (pipe, { bind, workers, maxReplyMs
   try {
     // Launch pool of worker threads, precise number is not critical
     const args: AsyncWorkerArgs = { endpoint: backend.endpoint, maxReplyMs };
-    await startAll(Array.from({ length: workers }, () => ZActor.fork(new URL("./asyncsrv-worker.ts", import.meta.url), args)), pool);
+    await startAll(
+      Array.from({ length: workers }, () => ZActor.fork(new URL("./asyncsrv-worker.ts", import.meta.url), args)),
+      pool,
+    );
     await signal(pipe, 0); // ready: ZActor.create resolves
     await pipe.send(frontend.endpoints.join(","));
 
@@ -78,7 +81,10 @@ await main(async () => {
     console.log(`listening on ${endpoints}`);
 
     const args: AsyncClientArgs = { endpoint: connectable(String(endpoints).split(",").pop()!), tickMs: opts["tick-ms"] };
-    await startAll(Array.from({ length: opts.clients }, () => ZActor.fork(new URL("./asyncsrv-client.ts", import.meta.url), args)), actors);
+    await startAll(
+      Array.from({ length: opts.clients }, () => ZActor.fork(new URL("./asyncsrv-client.ts", import.meta.url), args)),
+      actors,
+    );
 
     // Run for 5 seconds then quit (or until Ctrl-C)
     if (opts["run-ms"] > 0) await sleep(opts["run-ms"], interruptSignal());

@@ -40,13 +40,7 @@ await main(async () => {
     const workerArgs: LbWorkerArgs = { endpoint: connectable(backend.endpoint) };
     const client = new URL("./lbbroker-client.ts", import.meta.url);
     const worker = new URL("./lbbroker-worker.ts", import.meta.url);
-    await startAll(
-      [
-        ...Array.from({ length: opts.clients }, () => zthread.new(client, clientArgs)),
-        ...Array.from({ length: opts.workers }, () => zthread.new(worker, workerArgs)),
-      ],
-      threads,
-    );
+    await startAll([...Array.from({ length: opts.clients }, () => zthread.new(client, clientArgs)), ...Array.from({ length: opts.workers }, () => zthread.new(worker, workerArgs))], threads);
 
     // Queue of available workers (their identities)
     const workerQueue: Buffer[] = [];

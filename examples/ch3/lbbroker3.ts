@@ -41,8 +41,14 @@ await main(async () => {
     const clientArgs: LbClientArgs = { endpoint: connectable(frontend.endpoint), requests: opts.requests, pauseMs: opts["pause-ms"] };
     const workerArgs: LbWorkerArgs = { endpoint: connectable(backend.endpoint) };
     await Promise.all([
-      startAll(Array.from({ length: opts.clients }, () => ZActor.fork(new URL("./lbclient.ts", import.meta.url), clientArgs)), clients),
-      startAll(Array.from({ length: opts.workers }, () => ZActor.fork(new URL("./lbworker.ts", import.meta.url), workerArgs)), workerActors),
+      startAll(
+        Array.from({ length: opts.clients }, () => ZActor.fork(new URL("./lbclient.ts", import.meta.url), clientArgs)),
+        clients,
+      ),
+      startAll(
+        Array.from({ length: opts.workers }, () => ZActor.fork(new URL("./lbworker.ts", import.meta.url), workerArgs)),
+        workerActors,
+      ),
     ]);
 
     // Queue of available workers

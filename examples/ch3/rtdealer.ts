@@ -30,7 +30,10 @@ await main(async () => {
   const threads: ZThread[] = [];
   try {
     const worker = new URL("./rtdealer-worker.ts", import.meta.url);
-    await startAll(Array.from({ length: opts.workers }, () => zthread.new(worker, args)), threads);
+    await startAll(
+      Array.from({ length: opts.workers }, () => zthread.new(worker, args)),
+      threads,
+    );
 
     // Run for five seconds and then tell workers to end. The Guide's threads
     // start at once; a Worker thread takes a moment to load, so the five

@@ -12,7 +12,7 @@ import { main, parseOptions } from "../lib/cli.js";
 
 const opts = parseOptions(
   "mdclient",
-  "Majordomo client: N synchronous \"Hello world\" requests to the echo service.",
+  'Majordomo client: N synchronous "Hello world" requests to the echo service.',
   {
     connect: { type: "string", default: "tcp://localhost:5555", help: "the broker (CZMQ endpoint list)" },
     service: { type: "string", default: "echo", help: "the service to ask" },
@@ -29,9 +29,7 @@ await main(async () => {
     endpoint: opts.connect,
     timeoutMs: opts["timeout-ms"],
     retries: opts.retries,
-    ...(opts.verbose
-      ? { trace: ({ direction, frames }) => console.log(`I: ${direction === "in" ? "received from" : "sending to"} broker:\n${ZMsg.fromBuffers([...frames]).dump()}`) }
-      : {}),
+    ...(opts.verbose ? { trace: ({ direction, frames }) => console.log(`I: ${direction === "in" ? "received from" : "sending to"} broker:\n${ZMsg.fromBuffers([...frames]).dump()}`) } : {}),
   });
   let count = 0;
   try {

@@ -12,7 +12,7 @@ import { main, parseOptions } from "../lib/cli.js";
 
 const opts = parseOptions(
   "mdclient2",
-  "Asynchronous Majordomo client: N \"Hello world\" requests in flight at once, then their replies.",
+  'Asynchronous Majordomo client: N "Hello world" requests in flight at once, then their replies.',
   {
     connect: { type: "string", default: "tcp://localhost:5555", help: "the broker (CZMQ endpoint list)" },
     service: { type: "string", default: "echo", help: "the service to ask" },
@@ -29,9 +29,7 @@ await main(async () => {
     endpoint: opts.connect,
     maxSockets: opts.sockets,
     timeoutMs: opts["timeout-ms"],
-    ...(opts.verbose
-      ? { trace: ({ direction, frames }) => console.log(`I: ${direction === "in" ? "received from" : "sending to"} broker:\n${ZMsg.fromBuffers([...frames]).dump()}`) }
-      : {}),
+    ...(opts.verbose ? { trace: ({ direction, frames }) => console.log(`I: ${direction === "in" ? "received from" : "sending to"} broker:\n${ZMsg.fromBuffers([...frames]).dump()}`) } : {}),
   });
   const signal = interruptSignal();
   // every request goes out at once (past --sockets they wait for a free connection)

@@ -28,9 +28,7 @@ await main(async () => {
     heartbeatIntervalMs: opts["heartbeat-ms"],
     reconnectMs: opts["heartbeat-ms"],
     handler: (request) => request, // echo
-    ...(opts.verbose
-      ? { trace: ({ direction, frames }) => console.log(`I: ${direction === "in" ? "received from" : "sending to"} broker:\n${ZMsg.fromBuffers([...frames]).dump()}`) }
-      : {}),
+    ...(opts.verbose ? { trace: ({ direction, frames }) => console.log(`I: ${direction === "in" ? "received from" : "sending to"} broker:\n${ZMsg.fromBuffers([...frames]).dump()}`) } : {}),
   });
   worker.on("ready", ({ service }) => console.log(`worker ready for ${service} at ${opts.connect}`));
   await worker.start();

@@ -24,9 +24,7 @@ const opts = parseOptions(
 await main(async () => {
   const session = new MajordomoClient({
     endpoint: opts.connect,
-    ...(opts.verbose
-      ? { trace: ({ direction, frames }) => console.log(`I: ${direction === "in" ? "received from" : "sending to"} broker:\n${ZMsg.fromBuffers([...frames]).dump()}`) }
-      : {}),
+    ...(opts.verbose ? { trace: ({ direction, frames }) => console.log(`I: ${direction === "in" ? "received from" : "sending to"} broker:\n${ZMsg.fromBuffers([...frames]).dump()}`) } : {}),
   });
   const [code] = await session.request(MMI_SERVICE, opts.service, { signal: interruptSignal() });
   console.log(`Lookup ${opts.service} service: ${code}`);

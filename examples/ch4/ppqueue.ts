@@ -24,9 +24,7 @@ await main(async () => {
     liveness: opts.liveness,
   });
   queue.on("worker-ready", ({ worker }) => console.log(`I: worker ${worker} ready`));
-  queue.on("worker-gone", ({ worker, reason, inHand }) =>
-    console.log(`W: worker ${worker} gone (${reason})${inHand > 0 ? ": its request goes to the next worker" : ""}`),
-  );
+  queue.on("worker-gone", ({ worker, reason, inHand }) => console.log(`W: worker ${worker} gone (${reason})${inHand > 0 ? ": its request goes to the next worker" : ""}`));
   await queue.start();
   console.log(`listening on ${queue.frontendEndpoint} (frontend)`);
   console.log(`listening on ${queue.backendEndpoint} (backend)`);

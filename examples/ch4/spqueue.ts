@@ -16,9 +16,7 @@ const opts = parseOptions("spqueue", "Simple Pirate queue: an LRU queue between 
 await main(async () => {
   const queue = new SimplePirateQueue({ frontend: binding(opts.frontend), backend: binding(opts.backend) });
   queue.on("worker-ready", ({ worker }) => console.log(`I: worker ${worker} ready`));
-  queue.on("worker-gone", ({ worker, reason, inHand }) =>
-    console.log(`W: worker ${worker} gone (${reason})${inHand > 0 ? ": its request goes to the next worker" : ""}`),
-  );
+  queue.on("worker-gone", ({ worker, reason, inHand }) => console.log(`W: worker ${worker} gone (${reason})${inHand > 0 ? ": its request goes to the next worker" : ""}`));
   await queue.start();
   console.log(`listening on ${queue.frontendEndpoint} (frontend)`);
   console.log(`listening on ${queue.backendEndpoint} (backend)`);

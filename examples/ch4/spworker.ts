@@ -21,7 +21,11 @@ const opts = parseOptions("spworker", "Simple Pirate worker: READY, then echo; s
   "overload-at": { type: "number", default: 0, help: "always overload on request N (counted from 1); 0 = only by chance" },
 });
 
-const hex4 = (): string => Math.floor(Math.random() * 0x10000).toString(16).toUpperCase().padStart(4, "0");
+const hex4 = (): string =>
+  Math.floor(Math.random() * 0x10000)
+    .toString(16)
+    .toUpperCase()
+    .padStart(4, "0");
 const identity = `${hex4()}-${hex4()}`; // for the printout, as in the Guide
 const chance = (): boolean => opts.chaos > 0 && Math.floor(Math.random() * opts.chaos) === 0;
 

@@ -17,7 +17,10 @@ import { main, parseOptions } from "../lib/cli.js";
 import { roleArgs } from "../ch4/bstar-common.js";
 
 const { role, argv } = roleArgs("clonesrv6");
-const guide = role === "primary" ? { port: CLONE_PORT, peer: `localhost:${CLONE_PORT + 10}`, local: "tcp://*:5003", remote: "tcp://localhost:5004" } : { port: CLONE_PORT + 10, peer: `localhost:${CLONE_PORT}`, local: "tcp://*:5004", remote: "tcp://localhost:5003" };
+const guide =
+  role === "primary"
+    ? { port: CLONE_PORT, peer: `localhost:${CLONE_PORT + 10}`, local: "tcp://*:5003", remote: "tcp://localhost:5004" }
+    : { port: CLONE_PORT + 10, peer: `localhost:${CLONE_PORT}`, local: "tcp://*:5004", remote: "tcp://localhost:5003" };
 const opts = parseOptions(
   "clonesrv6",
   "Clone server, model six (-p primary or -b backup): a Binary Star pair of Clone servers (CloneServer with bstar).",

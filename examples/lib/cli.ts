@@ -10,10 +10,7 @@ import { parseArgs } from "node:util";
 import { ZkitError, bindEndpoints, connectEndpoints, handleInterrupts, interrupted, shutdown } from "@zkit/core";
 
 /** One command-line flag. */
-export type OptionSpec =
-  | { type: "string"; default: string; help: string }
-  | { type: "number"; default: number; help: string; min?: number }
-  | { type: "boolean"; help: string };
+export type OptionSpec = { type: "string"; default: string; help: string } | { type: "number"; default: number; help: string; min?: number } | { type: "boolean"; help: string };
 
 /** The values {@link parseOptions} returns for a set of flags. */
 export type OptionValues<S extends Record<string, OptionSpec>> = {

@@ -14,15 +14,7 @@
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { interruptSignal, now, sleep } from "@zkit/core";
-import {
-  MajordomoAsyncClient,
-  MajordomoBroker,
-  MajordomoClient,
-  MajordomoWorker,
-  type RequeuedInfo,
-  type WorkerGoneInfo,
-  type WorkerInfo,
-} from "@zkit/mdp";
+import { MajordomoAsyncClient, MajordomoBroker, MajordomoClient, MajordomoWorker, type RequeuedInfo, type WorkerGoneInfo, type WorkerInfo } from "@zkit/mdp";
 import { Titanic, TitanicClient } from "@zkit/titanic";
 import { check, makeTempDir, ms, startZkit, waitUntil, within, type Section, type ZkitProcess } from "./demo-kit.js";
 
@@ -36,13 +28,20 @@ const STOP_MS = 5_000;
 /** `zkit mdp worker` for `service`, with the demo's short heartbeats. */
 function echoWorker(endpoint: string, service: string, workMs: number): ZkitProcess {
   return startZkit([
-    "mdp", "worker",
-    "--connect", endpoint,
-    "--service", service,
-    "--work-ms", String(workMs),
-    "--heartbeat-ms", String(HEARTBEAT_MS),
-    "--liveness", String(LIVENESS),
-    "--reconnect-ms", String(HEARTBEAT_MS),
+    "mdp",
+    "worker",
+    "--connect",
+    endpoint,
+    "--service",
+    service,
+    "--work-ms",
+    String(workMs),
+    "--heartbeat-ms",
+    String(HEARTBEAT_MS),
+    "--liveness",
+    String(LIVENESS),
+    "--reconnect-ms",
+    String(HEARTBEAT_MS),
   ]);
 }
 
@@ -262,7 +261,10 @@ export const titanic: Section = {
 
       const delivered = 1; // the loop above ends only with the reply in hand
       counts.clients.push({ client: "TitanicClient", service: "echo", sent: client.stats.submitted, answered: delivered, retries: client.stats.retries });
-      counts.servers.push(["Titanic", `requests stored ${ts.requests}, dispatched ${ts.dispatched}, replies stored ${ts.replies}, delivered ${delivered}, left in the store ${after.stored}`]);
+      counts.servers.push([
+        "Titanic",
+        `requests stored ${ts.requests}, dispatched ${ts.dispatched}, replies stored ${ts.replies}, delivered ${delivered}, left in the store ${after.stored}`,
+      ]);
     } finally {
       await stopAll(children);
       await client?.close();

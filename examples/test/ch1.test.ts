@@ -255,15 +255,12 @@ describe("every program stops cleanly (exit 0) on Ctrl-C and on SIGTERM", () => 
 });
 
 describe("flags", () => {
-  it.each(["hwserver", "hwclient", "version", "wuserver", "wuclient", "taskvent", "taskwork", "tasksink"])(
-    "ch1/%s.ts --help prints its usage and exits 0",
-    async (name) => {
-      const e = startExample(`ch1/${name}.ts`, ["--help"]);
-      await expectCleanExit(e);
-      expect(e.stdout()).toMatch(new RegExp(`^usage: ${name} \\[options\\]`));
-      expect(e.stdout()).toContain("--help");
-    },
-  );
+  it.each(["hwserver", "hwclient", "version", "wuserver", "wuclient", "taskvent", "taskwork", "tasksink"])("ch1/%s.ts --help prints its usage and exits 0", async (name) => {
+    const e = startExample(`ch1/${name}.ts`, ["--help"]);
+    await expectCleanExit(e);
+    expect(e.stdout()).toMatch(new RegExp(`^usage: ${name} \\[options\\]`));
+    expect(e.stdout()).toContain("--help");
+  });
 
   it("a failure exits 1 and says why: a second server on the same port", async () => {
     const first = startExample("ch1/hwserver.ts", ["--bind", ANY_PORT]);

@@ -51,73 +51,65 @@ function numberIn(text: string, pattern: RegExp): number {
 }
 
 describe("msreader and mspoller (reading two sockets)", () => {
-  it.each(["msreader", "mspoller"])(
-    "ch2/%s.ts reads the ventilator's tasks and the weather updates of its zipcode at once",
-    async (name) => {
-      // The Guide's pairing: ch1's ventilator on one socket, ch1's weather server on the other.
-      const sink = await ZSocket.pull(`@${ANY_PORT}`); // the ventilator's start-of-batch "0" goes here
-      const weather = startExample("ch1/wuserver.ts", ["--bind", ANY_PORT, "--zipcodes", "1000"]);
-      const vent = startExample("ch1/taskvent.ts", ["--bind", ANY_PORT, "--sink", sink.endpoint, "--tasks", "10", "--no-wait"]);
-      const [weatherEndpoint, ventEndpoint] = await Promise.all([listening(weather), listening(vent)]);
+  it.each(["msreader", "mspoller"])("ch2/%s.ts reads the ventilator's tasks and the weather updates of its zipcode at once", async (name) => {
+    // The Guide's pairing: ch1's ventilator on one socket, ch1's weather server on the other.
+    const sink = await ZSocket.pull(`@${ANY_PORT}`); // the ventilator's start-of-batch "0" goes here
+    const weather = startExample("ch1/wuserver.ts", ["--bind", ANY_PORT, "--zipcodes", "1000"]);
+    const vent = startExample("ch1/taskvent.ts", ["--bind", ANY_PORT, "--sink", sink.endpoint, "--tasks", "10", "--no-wait"]);
+    const [weatherEndpoint, ventEndpoint] = await Promise.all([listening(weather), listening(vent)]);
 
-      const reader = startExample(`ch2/${name}.ts`, ["--vent", ventEndpoint, "--weather", weatherEndpoint, "--zipcode", "42"]);
-      await reader.waitFor(/^ready: tasks from tcp:\/\/127\.0\.0\.1:\d+, weather for '00042' from /m, START_MS);
-      // The ventilator's PUSH waits for a peer: all 10 tasks go to the reader.
-      await waitFor(
-        () => count(reader.stdout(), /^task: \d+$/gm) === 10 && count(reader.stdout(), /^weather: /gm) >= 3,
-        START_MS,
-        `10 tasks and 3 weather updates from ${name}`,
-      ).catch((err: Error) => {
+    const reader = startExample(`ch2/${name}.ts`, ["--vent", ventEndpoint, "--weather", weatherEndpoint, "--zipcode", "42"]);
+    await reader.waitFor(/^ready: tasks from tcp:\/\/127\.0\.0\.1:\d+, weather for '00042' from /m, START_MS);
+    // The ventilator's PUSH waits for a peer: all 10 tasks go to the reader.
+    await waitFor(() => count(reader.stdout(), /^task: \d+$/gm) === 10 && count(reader.stdout(), /^weather: /gm) >= 3, START_MS, `10 tasks and 3 weather updates from ${name}`).catch(
+      (err: Error) => {
         throw new Error(`${err.message}\n${reader.describe()}`);
-      });
-      await expectCleanExit(vent);
+      },
+    );
+    await expectCleanExit(vent);
 
-      const out = reader.stdout();
-      for (const [, workload] of out.matchAll(/^task: (\d+)$/gm)) {
-        expect(Number(workload)).toBeGreaterThanOrEqual(1);
-        expect(Number(workload)).toBeLessThanOrEqual(100);
-      }
-      // Only its zipcode: the subscription filters on "00042 "
-      const updates = [...out.matchAll(/^weather: (.*)$/gm)].map((m) => m[1]!);
-      for (const u of updates) expect(u).toMatch(/^00042 -?\d+ \d+$/);
+    const out = reader.stdout();
+    for (const [, workload] of out.matchAll(/^task: (\d+)$/gm)) {
+      expect(Number(workload)).toBeGreaterThanOrEqual(1);
+      expect(Number(workload)).toBeLessThanOrEqual(100);
+    }
+    // Only its zipcode: the subscription filters on "00042 "
+    const updates = [...out.matchAll(/^weather: (.*)$/gm)].map((m) => m[1]!);
+    for (const u of updates) expect(u).toMatch(/^00042 -?\d+ \d+$/);
 
-      await stop(reader, "SIGINT");
-      expect(reader.stdout()).toMatch(new RegExp(`^10 tasks, ${count(reader.stdout(), /^weather: /gm)} weather updates$`, "m"));
-      await stop(weather);
-    },
-  );
+    await stop(reader, "SIGINT");
+    expect(reader.stdout()).toMatch(new RegExp(`^10 tasks, ${count(reader.stdout(), /^weather: /gm)} weather updates$`, "m"));
+    await stop(weather);
+  });
 });
 
 describe("rrclient, rrworker and a broker (shared queue)", () => {
-  it.each(["rrbroker", "msgqueue"])(
-    "ch2/%s.ts carries a client's requests to two workers and their replies back",
-    async (broker) => {
-      const b = startExample(`ch2/${broker}.ts`, ["--frontend", ANY_PORT, "--backend", ANY_PORT]);
-      const [frontend, backend] = await Promise.all([listening(b, "clients"), listening(b, "workers")]);
-      expect(frontend).not.toBe(backend);
+  it.each(["rrbroker", "msgqueue"])("ch2/%s.ts carries a client's requests to two workers and their replies back", async (broker) => {
+    const b = startExample(`ch2/${broker}.ts`, ["--frontend", ANY_PORT, "--backend", ANY_PORT]);
+    const [frontend, backend] = await Promise.all([listening(b, "clients"), listening(b, "workers")]);
+    expect(frontend).not.toBe(backend);
 
-      const workers = [1, 2].map(() => startExample("ch2/rrworker.ts", ["--connect", backend, "--work-ms", "0"]));
-      await Promise.all(workers.map((w) => w.waitFor(/^ready: requests from /m, START_MS)));
+    const workers = [1, 2].map(() => startExample("ch2/rrworker.ts", ["--connect", backend, "--work-ms", "0"]));
+    await Promise.all(workers.map((w) => w.waitFor(/^ready: requests from /m, START_MS)));
 
-      const client = startExample("ch2/rrclient.ts", ["--connect", frontend, "--requests", "6"]);
-      await expectCleanExit(client);
-      expect(count(client.stdout(), /^Received reply \d \[World\]$/gm)).toBe(6);
-      expect(client.stdout()).toContain("Received reply 0 [World]");
-      expect(client.stdout()).toContain("Received reply 5 [World]");
+    const client = startExample("ch2/rrclient.ts", ["--connect", frontend, "--requests", "6"]);
+    await expectCleanExit(client);
+    expect(count(client.stdout(), /^Received reply \d \[World\]$/gm)).toBe(6);
+    expect(client.stdout()).toContain("Received reply 0 [World]");
+    expect(client.stdout()).toContain("Received reply 5 [World]");
 
-      let answered = 0;
-      for (const w of workers) {
-        await stop(w);
-        const n = numberIn(w.stdout(), /^(\d+) requests answered$/m);
-        expect(count(w.stdout(), /^Received request: \[Hello\]$/gm)).toBe(n);
-        answered += n;
-      }
-      expect(answered).toBe(6);
+    let answered = 0;
+    for (const w of workers) {
+      await stop(w);
+      const n = numberIn(w.stdout(), /^(\d+) requests answered$/m);
+      expect(count(w.stdout(), /^Received request: \[Hello\]$/gm)).toBe(n);
+      answered += n;
+    }
+    expect(answered).toBe(6);
 
-      await stop(b, "SIGINT");
-      expect(b.stdout()).toMatch(/^routed 6 requests and 6 replies$/m);
-    },
-  );
+    await stop(b, "SIGINT");
+    expect(b.stdout()).toMatch(/^routed 6 requests and 6 replies$/m);
+  });
 
   it.each(["rrbroker", "msgqueue"])("ch2/%s.ts passes multipart envelopes through untouched, both ways", async (broker) => {
     const b = startExample(`ch2/${broker}.ts`, ["--frontend", ANY_PORT, "--backend", ANY_PORT]);
@@ -167,9 +159,7 @@ describe("taskwork2 and tasksink2 (pipeline with a kill signal)", () => {
     const ventEndpoint = await listening(vent);
     await vent.waitFor(/^Press Enter when the workers are ready/m, START_MS);
 
-    const workers = [1, 2, 3].map(() =>
-      startExample("ch2/taskwork2.ts", ["--vent", ventEndpoint, "--sink", results, "--control", control]),
-    );
+    const workers = [1, 2, 3].map(() => startExample("ch2/taskwork2.ts", ["--vent", ventEndpoint, "--sink", results, "--control", control]));
     await Promise.all(workers.map((w) => w.waitFor(/^ready: tasks from /m, START_MS)));
     vent.write("\n");
     await expectCleanExit(vent);
@@ -407,8 +397,22 @@ describe("every long-running program stops cleanly (exit 0) on Ctrl-C and on SIG
 
 describe("flags", () => {
   const programs = [
-    "msreader", "mspoller", "rrclient", "rrworker", "rrbroker", "msgqueue", "wuproxy", "taskwork2",
-    "tasksink2", "interrupt", "mtserver", "mtrelay", "syncpub", "syncsub", "psenvpub", "psenvsub",
+    "msreader",
+    "mspoller",
+    "rrclient",
+    "rrworker",
+    "rrbroker",
+    "msgqueue",
+    "wuproxy",
+    "taskwork2",
+    "tasksink2",
+    "interrupt",
+    "mtserver",
+    "mtrelay",
+    "syncpub",
+    "syncsub",
+    "psenvpub",
+    "psenvsub",
   ];
   it("every program's --help prints its usage with the Guide's defaults and exits 0", async () => {
     const helps = programs.map((name) => ({ name, e: startExample(`ch2/${name}.ts`, ["--help"]) }));

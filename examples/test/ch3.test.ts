@@ -210,7 +210,15 @@ describe("peering1 (state flow)", () => {
   it("three brokers publish their state and each hears both others; a stop removes their ipc files", async () => {
     const dir = ipcDir();
     const names = ["DC1", "DC2", "DC3"];
-    const brokers = names.map((n) => broker("peering1", dir, n, names.filter((p) => p !== n), ["--interval-ms", "100"]));
+    const brokers = names.map((n) =>
+      broker(
+        "peering1",
+        dir,
+        n,
+        names.filter((p) => p !== n),
+        ["--interval-ms", "100"],
+      ),
+    );
     for (const [i, b] of brokers.entries()) {
       await b.waitFor(new RegExp(`^I: preparing broker at ${names[i]}\\.\\.\\.$`, "m"), START_MS);
       for (const peer of names.filter((p) => p !== names[i])) await b.waitFor(new RegExp(`^${peer} - \\d workers free$`, "m"), START_MS);
@@ -276,7 +284,11 @@ describe("peering3 (state, tasks and monitor)", () => {
     await waitForCount(a, /^[0-9A-F]{4}$/gm, 10);
     expect(a.stdout()).not.toContain("E: CLIENT EXIT");
     expect(a.stdout()).toContain(`listening on ipc://${dir}/A-monitor.ipc (monitor)`);
-    for (const [x, signal] of [[a, "SIGTERM"], [b, "SIGINT"], [c, "SIGTERM"]] as const) {
+    for (const [x, signal] of [
+      [a, "SIGTERM"],
+      [b, "SIGINT"],
+      [c, "SIGTERM"],
+    ] as const) {
       x.kill(signal);
       await expectCleanExit(x);
       expect(x.stderr()).toBe("");
@@ -284,7 +296,10 @@ describe("peering3 (state, tasks and monitor)", () => {
     const [, toPeers] = /^I: A routed 0 tasks to its workers \(0 from peers\) and (\d+) to peers$/m.exec(a.stdout()) ?? [];
     expect(Number(toPeers), a.stdout()).toBeGreaterThanOrEqual(10);
     let fromPeers = 0;
-    for (const [x, name] of [[b, "B"], [c, "C"]] as const) {
+    for (const [x, name] of [
+      [b, "B"],
+      [c, "C"],
+    ] as const) {
       const [, local, from] = new RegExp(`^I: ${name} routed (\\d+) tasks to its workers \\((\\d+) from peers\\) and 0 to peers$`, "m").exec(x.stdout()) ?? [];
       expect(Number(from), x.stdout()).toBe(Number(local)); // B and C have no clients
       fromPeers += Number(from);

@@ -44,7 +44,12 @@ async function waitForCount(e: Example, pattern: RegExp, n: number, ms = START_M
 }
 
 /** The lines of a program's output after its first line. */
-const body = (e: Example): string[] => e.stdout().split("\n").slice(1).filter((l) => l !== "");
+const body = (e: Example): string[] =>
+  e
+    .stdout()
+    .split("\n")
+    .slice(1)
+    .filter((l) => l !== "");
 
 describe("espresso (a ZProxy with a capture listener)", () => {
   it("the listener sees the subscriptions go up, then every update the subscriber gets, and only A and B", async () => {
@@ -318,8 +323,30 @@ describe("Clone models 1 to 6", () => {
         base = 20_000 + Math.floor(Math.random() * 40_000);
         if ((await Promise.all([0, 1, 2, 3, 4, 5].map((i) => free(base + i)))).includes(false)) continue;
         const common = ["--host", "127.0.0.1", "--heartbeat-ms", "500"];
-        const p = startExample("ch5/clonesrv6.ts", ["-p", "--port", String(base), "--peer", `127.0.0.1:${base + 3}`, "--local", `ipc://${d.dir}/p`, "--remote", `ipc://${d.dir}/b`, ...common]);
-        const b = startExample("ch5/clonesrv6.ts", ["-b", "--port", String(base + 3), "--peer", `127.0.0.1:${base}`, "--local", `ipc://${d.dir}/b`, "--remote", `ipc://${d.dir}/p`, ...common]);
+        const p = startExample("ch5/clonesrv6.ts", [
+          "-p",
+          "--port",
+          String(base),
+          "--peer",
+          `127.0.0.1:${base + 3}`,
+          "--local",
+          `ipc://${d.dir}/p`,
+          "--remote",
+          `ipc://${d.dir}/b`,
+          ...common,
+        ]);
+        const b = startExample("ch5/clonesrv6.ts", [
+          "-b",
+          "--port",
+          String(base + 3),
+          "--peer",
+          `127.0.0.1:${base}`,
+          "--local",
+          `ipc://${d.dir}/b`,
+          "--remote",
+          `ipc://${d.dir}/p`,
+          ...common,
+        ]);
         try {
           await p.waitFor(/^I: ready active/m, START_MS);
           await b.waitFor(/^I: received snapshot=\d+ \(\d+ keys\)$/m, START_MS);

@@ -197,9 +197,7 @@ export const cases: BenchCase[] = [
   {
     name: "clone/updates-3-subscribers",
     description: `${UPDATES} updates (kvmsg, 32 B) through a Clone server to ${SUBSCRIBERS} clients (raw: PUSH -> sequencing relay -> PUB -> ${SUBSCRIBERS} SUB)`,
-    metrics: [
-      { key: "throughput", unit: "upd/s", better: "higher", target: { op: ">=", ratio: 0.1 } },
-    ],
+    metrics: [{ key: "throughput", unit: "upd/s", better: "higher", target: { op: ">=", ratio: 0.1 } }],
     run: { raw: rawUpdates, zkit: zkitUpdates },
   },
   {

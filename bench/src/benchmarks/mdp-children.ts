@@ -140,7 +140,10 @@ async function child(role: string, args: string[]): Promise<void> {
     const workMs = Number(args[3] ?? 0);
     const { sleep } = await import("@zkit/core");
     const handler = workMs > 0 ? async (request: Buffer[]) => (await sleep(workMs), request) : (request: Buffer[]) => request;
-    const workers = Array.from({ length: Number(args[1] ?? 2) }, () => new MajordomoWorker({ endpoint: args[0]!, service: "echo", concurrency, handler, ...(curve !== undefined ? { security: { curve: curve.client } } : {}) }));
+    const workers = Array.from(
+      { length: Number(args[1] ?? 2) },
+      () => new MajordomoWorker({ endpoint: args[0]!, service: "echo", concurrency, handler, ...(curve !== undefined ? { security: { curve: curve.client } } : {}) }),
+    );
     await Promise.all(workers.map((w) => w.start()));
     console.log(`ready ${args[0]}`);
     await stopped;

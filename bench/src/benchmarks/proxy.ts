@@ -115,10 +115,7 @@ async function zkit(ctx: RunContext, withCapture: boolean): Promise<Sample> {
   }
 }
 
-const metrics: MetricSpec[] = [
-  { key: "throughput", unit: "msg/s", better: "higher" },
-  ...(threadCpuAvailable ? [{ key: "cpu", unit: "us/msg", better: "lower" } as const] : []),
-];
+const metrics: MetricSpec[] = [{ key: "throughput", unit: "msg/s", better: "higher" }, ...(threadCpuAvailable ? [{ key: "cpu", unit: "us/msg", better: "lower" } as const] : [])];
 
 export const cases: BenchCase[] = [
   {

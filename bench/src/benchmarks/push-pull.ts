@@ -80,17 +80,19 @@ async function zkit(ctx: RunContext, producers: number): Promise<Sample> {
   try {
     await push.send(PROBE);
     await pull.receive();
-    return await workload(n, producers, (buf) => push.send(buf), () => pull.receive());
+    return await workload(
+      n,
+      producers,
+      (buf) => push.send(buf),
+      () => pull.receive(),
+    );
   } finally {
     push.close();
     pull.close();
   }
 }
 
-const metrics: MetricSpec[] = [
-  { key: "throughput", unit: "msg/s", better: "higher" },
-  ...(threadCpuAvailable ? [{ key: "cpu", unit: "us/msg", better: "lower" } as const] : []),
-];
+const metrics: MetricSpec[] = [{ key: "throughput", unit: "msg/s", better: "higher" }, ...(threadCpuAvailable ? [{ key: "cpu", unit: "us/msg", better: "lower" } as const] : [])];
 
 export const cases: BenchCase[] = [
   {

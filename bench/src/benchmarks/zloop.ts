@@ -198,7 +198,10 @@ async function lagRaw(ctx: RunContext): Promise<Sample> {
   const readers: Promise<void>[] = [];
   try {
     for (const p of pulls) await p.bind("tcp://127.0.0.1:*");
-    flood = startFlood(perSocket, pulls.map((p) => p.lastEndpoint!));
+    flood = startFlood(
+      perSocket,
+      pulls.map((p) => p.lastEndpoint!),
+    );
     await flood.sent;
     await landed(pulls);
     const lags: number[] = [];
@@ -230,7 +233,13 @@ async function lagRaw(ctx: RunContext): Promise<Sample> {
     const ms = performance.now() - t0;
     const read = readPerSocket.reduce((a, b) => a + b, 0);
     checkStillBusy(readPerSocket, perSocket);
-    return { lag: percentile(lags.sort((a, b) => a - b), 99), read: (read / ms) * 1000 };
+    return {
+      lag: percentile(
+        lags.sort((a, b) => a - b),
+        99,
+      ),
+      read: (read / ms) * 1000,
+    };
   } finally {
     await flood?.stop();
     for (const p of pulls) p.close();
@@ -246,7 +255,10 @@ async function lagZkit(ctx: RunContext): Promise<Sample> {
   let flood: Flood | undefined;
   try {
     for (let i = 0; i < BUSY_SOCKETS; i++) pulls.push(await ZSocket.pull("@tcp://127.0.0.1:*", NO_HWM));
-    flood = startFlood(perSocket, pulls.map((p) => p.endpoint));
+    flood = startFlood(
+      perSocket,
+      pulls.map((p) => p.endpoint),
+    );
     await flood.sent;
     await landed(pulls);
     const readPerSocket = pulls.map(() => 0);
@@ -264,7 +276,13 @@ async function lagZkit(ctx: RunContext): Promise<Sample> {
     const ms = performance.now() - t0;
     const read = readPerSocket.reduce((a, b) => a + b, 0);
     checkStillBusy(readPerSocket, perSocket);
-    return { lag: percentile(lags.sort((a, b) => a - b), 99), read: (read / ms) * 1000 };
+    return {
+      lag: percentile(
+        lags.sort((a, b) => a - b),
+        99,
+      ),
+      read: (read / ms) * 1000,
+    };
   } finally {
     loop.destroy();
     await flood?.stop();

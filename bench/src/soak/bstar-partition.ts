@@ -58,7 +58,9 @@ try {
     }
     results.push(r);
     const detail = [r.failoverMs !== undefined ? `failover ${Math.round(r.failoverMs)} ms` : "", r.splitBrains ? `${r.splitBrains} split brain(s) resolved` : ""].filter(Boolean).join(", ");
-    console.log(`  ${String(i + 1).padStart(3)} ${scenario.padEnd(29)} ${r.activeBefore.padEnd(7)} -> ${r.activeAfter.padEnd(7)} ${detail}${r.problems.length ? `  PROBLEM: ${r.problems.join("; ")}` : ""}`);
+    console.log(
+      `  ${String(i + 1).padStart(3)} ${scenario.padEnd(29)} ${r.activeBefore.padEnd(7)} -> ${r.activeAfter.padEnd(7)} ${detail}${r.problems.length ? `  PROBLEM: ${r.problems.join("; ")}` : ""}`,
+    );
   }
 } finally {
   await lab.close();
@@ -69,7 +71,10 @@ const failovers = results.flatMap((r) => (r.failoverMs === undefined ? [] : [r.f
 const byScenario = Object.fromEntries(
   scenarios.map((s) => {
     const rs = results.filter((r) => r.scenario === s);
-    return [s, { trials: rs.length, dualActive: rs.filter((r) => r.dualActive.length > 0).length, lost: rs.reduce((n, r) => n + r.lost, 0), failed: rs.filter((r) => r.problems.length > 0).length }];
+    return [
+      s,
+      { trials: rs.length, dualActive: rs.filter((r) => r.dualActive.length > 0).length, lost: rs.reduce((n, r) => n + r.lost, 0), failed: rs.filter((r) => r.problems.length > 0).length },
+    ];
   }),
 );
 const summary = {
@@ -99,7 +104,9 @@ const summary = {
 console.log("");
 console.log(`dual-active trials      ${summary.dualActiveTrials} (target 0)`);
 console.log(`requests lost           ${summary.requestsLost} of ${summary.replies} answered (target 0)`);
-console.log(`failover p50 / p99      ${Math.round(summary.failoverP50Ms)} / ${Math.round(summary.failoverP99Ms)} ms over ${failovers.length} failovers (bound ${lab.failoverBoundMs} ms: timeout + max(settle, 2 x heartbeat))`);
+console.log(
+  `failover p50 / p99      ${Math.round(summary.failoverP50Ms)} / ${Math.round(summary.failoverP99Ms)} ms over ${failovers.length} failovers (bound ${lab.failoverBoundMs} ms: timeout + max(settle, 2 x heartbeat))`,
+);
 console.log(`recovery after heal     p50 ${Math.round(summary.recoveredP50Ms)} / p99 ${Math.round(summary.recoveredP99Ms)} ms`);
 console.log(`split brains resolved   ${summary.splitBrainsResolved}`);
 console.log(`failed trials           ${summary.failedTrials}`);

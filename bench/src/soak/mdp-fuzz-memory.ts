@@ -142,7 +142,9 @@ console.log(`peak:  ${show(peak)}`);
 await new Promise((r) => setTimeout(r, QUIET_S * 1000));
 const after = await memory();
 const afterStats = await brokerStats();
-console.log(`after ${QUIET_S} s quiet: ${show(after)}; broker: ${afterStats.queued} queued (${((afterStats.queuedBytes ?? 0) / MB).toFixed(1)} MB), ${afterStats.services} services, ${afterStats.clients} clients`);
+console.log(
+  `after ${QUIET_S} s quiet: ${show(after)}; broker: ${afterStats.queued} queued (${((afterStats.queuedBytes ?? 0) / MB).toFixed(1)} MB), ${afterStats.services} services, ${afterStats.clients} clients`,
+);
 const ratio = after.rssMB / idle.rssMB;
 console.log(
   `${sent} fuzz messages in ${MINUTES} min (broker counted ${stats.malformed} malformed), ${answered} normal answers, ${wrong} wrong; ` +

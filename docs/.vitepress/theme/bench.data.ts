@@ -44,9 +44,29 @@ export default {
       .filter((run) => run.quick !== true && Array.isArray(run.results))
       .sort((a, b) => b.date.localeCompare(a.date))
       .map(({ file, date, node, platform, cpus, cpuModel, rounds, warmup, seconds, loadavg, failed, results }) => ({
-        file, date, node, platform, cpus, cpuModel, rounds, warmup, seconds, loadavg, failed,
+        file,
+        date,
+        node,
+        platform,
+        cpus,
+        cpuModel,
+        rounds,
+        warmup,
+        seconds,
+        loadavg,
+        failed,
         results: results.map(({ name, metric, unit, better, zkit, raw, ratio, target, limit, met, rounds: r }) => ({
-          name, metric, unit, better, zkit, raw, ratio, target, met, rounds: r, ...(limit ? { limit } : {}),
+          name,
+          metric,
+          unit,
+          better,
+          zkit,
+          raw,
+          ratio,
+          target,
+          met,
+          rounds: r,
+          ...(limit ? { limit } : {}),
         })),
       }));
   },

@@ -13,8 +13,6 @@ export { data };
 
 export default createContentLoader("guide/ch*.md", {
   transform(raw): ChapterRow[] {
-    return raw
-      .map((page) => ({ url: page.url, title: String(page.frontmatter.title ?? page.url), n: Number(/ch(\d+)/.exec(page.url)?.[1] ?? 0) }))
-      .sort((a, b) => a.n - b.n);
+    return raw.map((page) => ({ url: page.url, title: String(page.frontmatter.title ?? page.url), n: Number(/ch(\d+)/.exec(page.url)?.[1] ?? 0) })).sort((a, b) => a.n - b.n);
   },
 });

@@ -8,32 +8,12 @@
  * active or passive.
  * @module
  */
-import {
-  LogBurst,
-  ZSocket,
-  atLeastOneFrame,
-  getLogger,
-  now,
-  parseEndpoints,
-  readOptions,
-  toFrames,
-  type MessageLike,
-  type TraceFn,
-} from "@zkit/core";
+import { LogBurst, ZSocket, atLeastOneFrame, getLogger, now, parseEndpoints, readOptions, toFrames, type MessageLike, type TraceFn } from "@zkit/core";
 import { HandlerRunner, Heartbeat, Lifecycle, peerId, type HandlerContext } from "@zkit/reliability";
 import { securitySocketOptions, type SecurityOptions, type SecuritySocketOptions } from "@zkit/security";
 import { ZLoop } from "@zkit/zloop";
 import { BinaryStarMachine, type RejectReason, type SplitBrain, type Transition, type TransitionReason } from "./machine.js";
-import {
-  BSTAR_HEARTBEAT_INTERVAL_MS,
-  PEER_EXPIRY_HEARTBEATS,
-  decodeState,
-  encodeRejected,
-  encodeState,
-  splitEnvelope,
-  type BinaryStarRole,
-  type BinaryStarState,
-} from "./protocol.js";
+import { BSTAR_HEARTBEAT_INTERVAL_MS, PEER_EXPIRY_HEARTBEATS, decodeState, encodeRejected, encodeState, splitEnvelope, type BinaryStarRole, type BinaryStarState } from "./protocol.js";
 
 const log = getLogger("bstar");
 

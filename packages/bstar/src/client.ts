@@ -218,9 +218,7 @@ export class BinaryStarClient extends Lifecycle<BinaryStarClientEvents> {
     const raw = o.raw("servers");
     const list = typeof raw === "string" ? raw.split(",").map((s) => s.trim()) : Array.isArray(raw) ? [...(raw as unknown[])] : undefined;
     if (list === undefined || list.length !== 2 || !list.every((s) => typeof s === "string" && s !== "")) {
-      throw new InvalidArgumentError(
-        'BinaryStarClient option servers is required: pass the two servers of the pair, primary first, e.g. ["tcp://localhost:5001", "tcp://localhost:5002"]',
-      );
+      throw new InvalidArgumentError('BinaryStarClient option servers is required: pass the two servers of the pair, primary first, e.g. ["tcp://localhost:5001", "tcp://localhost:5002"]');
     }
     for (const s of list as string[]) {
       const specs = parseEndpoints(s, false);

@@ -82,7 +82,11 @@ describe("BinaryStarClient", () => {
     const c = client([silent1.endpoint, silent2.endpoint], { timeoutMs: 100, settleDelayMs: 10, retries: 2 });
     const failovers: string[] = [];
     c.on("failover", ({ to }) => failovers.push(to));
-    const err = await within(c.request("anyone?").catch((e: unknown) => e), WAIT_MS, "giving up");
+    const err = await within(
+      c.request("anyone?").catch((e: unknown) => e),
+      WAIT_MS,
+      "giving up",
+    );
     expect(err).toBeInstanceOf(RetriesExhaustedError);
     expect((err as RetriesExhaustedError).attempts).toBe(3);
     expect((err as RetriesExhaustedError).code).toBe("ZKIT_TIMEOUT");

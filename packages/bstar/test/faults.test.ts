@@ -75,7 +75,11 @@ describe("faults with real processes", () => {
     expect(lines(client).filter((l) => l.ev === "failover" && l.t > since)).toEqual([]);
     expect(states(backup.child).map((s) => s.state)).toEqual(["passive", "active"]); // never left it
     checkReplies(client, [primary.child, restarted.child, backup.child]);
-    expect(lines(client).filter((l) => l.ev === "failover").map((l) => l.reason)).toEqual(["timeout"]);
+    expect(
+      lines(client)
+        .filter((l) => l.ev === "failover")
+        .map((l) => l.reason),
+    ).toEqual(["timeout"]);
   });
 
   it("SIGSTOP the active primary: the backup takes over; SIGCONT: the primary finds it stalled, serves nobody, and steps down", async () => {

@@ -51,9 +51,15 @@ describe("Binary Star on a partitioned network (Linux network namespaces)", () =
       const holdMs = Math.round(1500 + random() * 2000);
       results.push(await lab.trial(scenario, holdMs, random));
     }
-    const summary = results.map((r) => `${r.scenario} (${r.activeBefore} -> ${r.activeAfter}, hold ${r.holdMs} ms${r.failoverMs ? `, failover ${Math.round(r.failoverMs)} ms` : ""}, ${r.replies} replies): ${r.problems.join("; ") || "ok"}`);
+    const summary = results.map(
+      (r) =>
+        `${r.scenario} (${r.activeBefore} -> ${r.activeAfter}, hold ${r.holdMs} ms${r.failoverMs ? `, failover ${Math.round(r.failoverMs)} ms` : ""}, ${r.replies} replies): ${r.problems.join("; ") || "ok"}`,
+    );
     console.log(`seed ${seed}\n${summary.join("\n")}`);
-    expect(results.flatMap((r) => r.problems.map((p) => `${r.scenario}: ${p}`)), `seed ${seed}`).toEqual([]);
+    expect(
+      results.flatMap((r) => r.problems.map((p) => `${r.scenario}: ${p}`)),
+      `seed ${seed}`,
+    ).toEqual([]);
     expect(results.filter((r) => r.dualActive.length > 0)).toEqual([]);
     expect(results.reduce((n, r) => n + r.lost, 0)).toBe(0);
     expect(results.filter((r) => r.scenario === "state-link-client-on-passive").every((r) => r.failoverMs !== undefined)).toBe(true);

@@ -96,11 +96,7 @@ export interface ServerProc {
 }
 
 /** Starts a server fixture and waits until it listens. */
-export async function startServer(
-  role: "primary" | "backup",
-  ep: ServerEndpoints,
-  options: { hb: number; answerRejected?: boolean; launch?: Launcher },
-): Promise<ServerProc> {
+export async function startServer(role: "primary" | "backup", ep: ServerEndpoints, options: { hb: number; answerRejected?: boolean; launch?: Launcher }): Promise<ServerProc> {
   const args = ["--role", role, "--local", ep.local, "--remote", ep.remote, "--voter", ep.voter, "--hb", String(options.hb)];
   if (options.answerRejected) args.push("--answer-rejected");
   const child = (options.launch ?? local)(SERVER, args, { name: role });
@@ -109,10 +105,7 @@ export async function startServer(
 }
 
 /** Starts a client fixture on `servers` (primary first). */
-export function startClient(
-  servers: string[],
-  options: { timeoutMs: number; settleMs: number; intervalMs?: number; launch?: Launcher },
-): Child {
+export function startClient(servers: string[], options: { timeoutMs: number; settleMs: number; intervalMs?: number; launch?: Launcher }): Child {
   const args = ["--servers", servers.join(","), "--timeout-ms", String(options.timeoutMs), "--settle-ms", String(options.settleMs)];
   args.push("--interval-ms", String(options.intervalMs ?? 50));
   return (options.launch ?? local)(CLIENT, args, { name: "client" });

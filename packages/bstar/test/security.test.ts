@@ -39,7 +39,9 @@ describe("BinaryStar with CURVE", () => {
     const s = await securedPair();
     expect(s.primary.starState).toBe("active");
     expect(s.backup.starState).toBe("passive");
-    const client = track(new BinaryStarClient({ servers: [s.primary.voterEndpoint, s.backup.voterEndpoint], timeoutMs: TIMEOUT_MS, closeOnInterrupt: false, security: s.alice.clientSecurity(s.pairCert) }));
+    const client = track(
+      new BinaryStarClient({ servers: [s.primary.voterEndpoint, s.backup.voterEndpoint], timeoutMs: TIMEOUT_MS, closeOnInterrupt: false, security: s.alice.clientSecurity(s.pairCert) }),
+    );
     expect((await within(client.request("secret"), WAIT_MS, "the reply")).text()).toBe("secret");
     expect(s.auth.stats.denied).toBe(0);
   });
@@ -52,7 +54,14 @@ describe("BinaryStar with CURVE", () => {
     ] as const) {
       const client = track(new BinaryStarClient({ servers: [s.primary.voterEndpoint, s.backup.voterEndpoint], timeoutMs: TIMEOUT_MS, retries: 3, closeOnInterrupt: false, security }));
       const started = now();
-      const err = await within(client.request("x").then(() => undefined, (e: unknown) => e), WAIT_MS, "the request to fail");
+      const err = await within(
+        client.request("x").then(
+          () => undefined,
+          (e: unknown) => e,
+        ),
+        WAIT_MS,
+        "the request to fail",
+      );
       expect(err).toBeInstanceOf(HandshakeError);
       if (status !== undefined) expect((err as HandshakeError).status).toBe(status);
       expect(now() - started).toBeLessThan(TIMEOUT_MS);
@@ -65,6 +74,8 @@ describe("BinaryStar with CURVE", () => {
     const base = { role: "primary" as const, local: "tcp://127.0.0.1:*", voter: "tcp://127.0.0.1:*", handler: (r: Buffer[]) => r, closeOnInterrupt: false };
     expect(() => new BinaryStar({ ...base, security: cert.clientSecurity(cert) })).toThrow(/BinaryStar option security.*leave serverKey out/);
     expect(() => new BinaryStar({ ...base, security: { plain: { server: true } } })).toThrow(/BinaryStar option security must be \{ curve/);
-    expect(() => new BinaryStarClient({ servers: ["tcp://127.0.0.1:1", "tcp://127.0.0.1:2"], security: cert.serverSecurity() })).toThrow(/BinaryStarClient option security.*serverKey is required/);
+    expect(() => new BinaryStarClient({ servers: ["tcp://127.0.0.1:1", "tcp://127.0.0.1:2"], security: cert.serverSecurity() })).toThrow(
+      /BinaryStarClient option security.*serverKey is required/,
+    );
   });
 });

@@ -26,7 +26,14 @@ export function usage(cmd: Command): string {
   });
   const width = Math.max(...left.map((l) => l.length)) + 2;
   all.forEach(([, f], i) => {
-    const def = f.type !== "boolean" && f.default !== undefined ? ` (default ${f.default})` : f.type !== "boolean" && f.required ? " (required)" : f.type === "string" && f.repeatable ? " (repeatable)" : "";
+    const def =
+      f.type !== "boolean" && f.default !== undefined
+        ? ` (default ${f.default})`
+        : f.type !== "boolean" && f.required
+          ? " (required)"
+          : f.type === "string" && f.repeatable
+            ? " (repeatable)"
+            : "";
     lines.push(`${left[i]!.padEnd(width)}${f.help}${def}`);
   });
   if (cmd.details) lines.push("", cmd.details);
@@ -82,7 +89,7 @@ export function parseCommandLine(cmd: Command, argv: string[]): { help: boolean;
     const near = flag.startsWith("--") ? nearest(name, [...specs.keys()]) : undefined;
     return new UsageError(`unknown option ${flag}${near ? ` (did you mean --${near}?)` : ""}`);
   };
-  const isOption = (word: string): boolean => word.startsWith("--") ? specs.has(word.slice(2).split("=")[0]!) : /^-[a-zA-Z]/.test(word) && shorts.has(word[1]!);
+  const isOption = (word: string): boolean => (word.startsWith("--") ? specs.has(word.slice(2).split("=")[0]!) : /^-[a-zA-Z]/.test(word) && shorts.has(word[1]!));
 
   for (let i = 0; i < argv.length; i++) {
     const word = argv[i]!;

@@ -53,7 +53,10 @@ function find(argv: string[]): { cmd: Command; rest: string[] } | undefined {
 /** ` (did you mean "zkit mdp broker"?)` for the command nearest to `words`, or "". */
 function didYouMean(words: string[], among: readonly Command[] = commands): string {
   const phrase = words.join(" ");
-  const near = nearest(phrase, among.map((c) => c.path.slice(0, Math.max(1, words.length)).join(" ")));
+  const near = nearest(
+    phrase,
+    among.map((c) => c.path.slice(0, Math.max(1, words.length)).join(" ")),
+  );
   return near !== undefined && near !== phrase ? ` (did you mean "zkit ${near}"?)` : "";
 }
 

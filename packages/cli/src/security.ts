@@ -67,7 +67,10 @@ export async function serverSecurity(ctx: CommandContext<Record<string, FlagSpec
   const flags = ctx.flags as unknown as ServerFlags;
   const secret = flags["curve-secret"];
   const dir = flags["auth-dir"];
-  const allow = flags["auth-allow"]?.split(",").map((ip) => ip.trim()).filter((ip) => ip !== "");
+  const allow = flags["auth-allow"]
+    ?.split(",")
+    .map((ip) => ip.trim())
+    .filter((ip) => ip !== "");
   if (secret === undefined) {
     if (dir !== undefined) throw new UsageError("--auth-dir needs --curve-secret FILE: the client certificates are checked in the CURVE handshake");
     if (allow !== undefined) throw new UsageError("--auth-allow needs --curve-secret FILE: addresses are checked in the CURVE handshake");
@@ -95,7 +98,9 @@ export async function serverSecurity(ctx: CommandContext<Record<string, FlagSpec
     }
     await auth.start();
     const keys = store?.size;
-    ctx.out(`I: CURVE on with public key ${cert.publicKey}; ZAP: ${store !== undefined ? `${keys} client certificate(s) in ${dir}` : "any client key"}${allow !== undefined ? `, only from ${allow.join(", ")}` : ""}`);
+    ctx.out(
+      `I: CURVE on with public key ${cert.publicKey}; ZAP: ${store !== undefined ? `${keys} client certificate(s) in ${dir}` : "any client key"}${allow !== undefined ? `, only from ${allow.join(", ")}` : ""}`,
+    );
   } else {
     ctx.out(`I: CURVE on with public key ${cert.publicKey}; any client key is admitted (add --auth-dir DIR to check them)`);
   }

@@ -117,10 +117,16 @@ describe("endpoint flags are checked before anything binds", () => {
   });
 
   it.each([
-    [["mdp", "broker", "--bind", "tcp://127.0.0.1:99999"], /^zkit mdp broker: --bind: invalid endpoint "tcp:\/\/127\.0\.0\.1:99999": port 99999 is out of range; a tcp port is a number from 1 to 65535/],
+    [
+      ["mdp", "broker", "--bind", "tcp://127.0.0.1:99999"],
+      /^zkit mdp broker: --bind: invalid endpoint "tcp:\/\/127\.0\.0\.1:99999": port 99999 is out of range; a tcp port is a number from 1 to 65535/,
+    ],
     [["ppp", "queue", "--backend", "tcp://*:70000"], /^zkit ppp queue: --backend: invalid endpoint "tcp:\/\/\*:70000": port 70000 is out of range/],
     [["mdp", "broker", "--bind", ">tcp://127.0.0.1:5555"], /^zkit mdp broker: --bind: ">tcp:\/\/127\.0\.0\.1:5555" connects; --bind takes endpoints to bind$/],
-    [["mdp", "worker", "--connect", "tcp://127.0.0.1:*"], /^zkit mdp worker: --connect: invalid endpoint "tcp:\/\/127\.0\.0\.1:\*": "\*" picks a port to bind; a connect needs the port number/],
+    [
+      ["mdp", "worker", "--connect", "tcp://127.0.0.1:*"],
+      /^zkit mdp worker: --connect: invalid endpoint "tcp:\/\/127\.0\.0\.1:\*": "\*" picks a port to bind; a connect needs the port number/,
+    ],
     [["titanic", "--connect", "localhost:5555"], /^zkit titanic: --connect: invalid endpoint "localhost:5555": expected/],
     [["mdp", "broker", "--bind", "tcp://127.0.0.1:*[60010-60000]"], /the range \[60010-60000\] is empty \(60010 > 60000\)/],
   ])("zkit %j", async (args, message) => {
@@ -174,8 +180,7 @@ describe("Ctrl-C exits 0 (SIGINT to the whole process group, as a terminal sends
     // under `pnpm test` npm_execpath is pnpm itself; run directly, pnpm from the PATH
     // (a script for node, or a native executable)
     const execpath = process.env.npm_execpath;
-    const [command, args] =
-      execpath !== undefined && basename(execpath).startsWith("pnpm") ? (/\.[cm]?js$/.test(execpath) ? [process.execPath, [execpath]] : [execpath, []]) : ["pnpm", []];
+    const [command, args] = execpath !== undefined && basename(execpath).startsWith("pnpm") ? (/\.[cm]?js$/.test(execpath) ? [process.execPath, [execpath]] : [execpath, []]) : ["pnpm", []];
     const broker = startProcess(command, [...args, "zkit", "mdp", "broker", "--bind", "tcp://127.0.0.1:*"], { cwd: ROOT, processGroup: true, name: "pnpm zkit mdp broker" });
     await broker.waitFor(/^listening on /m, START_MS);
     broker.kill("SIGINT");

@@ -60,7 +60,9 @@ describe("parseCommandLine", () => {
       },
       run: async () => 0,
     });
-    expect(parseCommandLine(eps, ["--bind", "tcp://127.0.0.1:*[60000-],ipc:///tmp/x", "--frontend", "@tcp://*:1,>tcp://h:2"]).flags).toMatchObject({ bind: "tcp://127.0.0.1:*[60000-],ipc:///tmp/x" });
+    expect(parseCommandLine(eps, ["--bind", "tcp://127.0.0.1:*[60000-],ipc:///tmp/x", "--frontend", "@tcp://*:1,>tcp://h:2"]).flags).toMatchObject({
+      bind: "tcp://127.0.0.1:*[60000-],ipc:///tmp/x",
+    });
     expect(() => parseCommandLine(eps, ["--bind", "garbage"])).toThrow(/^--bind: invalid endpoint "garbage": /);
     expect(() => parseCommandLine(eps, ["--bind", "tcp://*:5555,>tcp://h:1"])).toThrow(/^--bind: ">tcp:\/\/h:1" connects; --bind takes endpoints to bind$/);
     expect(() => parseCommandLine(eps, ["--frontend", "tcp://*:99999"])).toThrow(/^--frontend: invalid endpoint "tcp:\/\/\*:99999": port 99999 is out of range/);

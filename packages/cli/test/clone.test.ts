@@ -44,8 +44,35 @@ async function startPair(...extra: string[]): Promise<{ primary: Child; backup: 
     const free = await Promise.all(Array.from({ length: 8 }, (_, i) => portFree(base + i)));
     if (free.includes(false)) continue;
     const common = ["--host", "127.0.0.1", "--hugz-ms", "200", "--heartbeat-ms", "500"];
-    const primary = zkit("clone", "server", "--primary", "--port", String(base), "--peer", `127.0.0.1:${base + 3}`, "--local", `tcp://127.0.0.1:${base + 6}`, "--remote", `tcp://127.0.0.1:${base + 7}`, ...common, ...extra);
-    const backup = zkit("clone", "server", "--backup", "--port", String(base + 3), "--peer", `127.0.0.1:${base}`, "--local", `tcp://127.0.0.1:${base + 7}`, "--remote", `tcp://127.0.0.1:${base + 6}`, ...common);
+    const primary = zkit(
+      "clone",
+      "server",
+      "--primary",
+      "--port",
+      String(base),
+      "--peer",
+      `127.0.0.1:${base + 3}`,
+      "--local",
+      `tcp://127.0.0.1:${base + 6}`,
+      "--remote",
+      `tcp://127.0.0.1:${base + 7}`,
+      ...common,
+      ...extra,
+    );
+    const backup = zkit(
+      "clone",
+      "server",
+      "--backup",
+      "--port",
+      String(base + 3),
+      "--peer",
+      `127.0.0.1:${base}`,
+      "--local",
+      `tcp://127.0.0.1:${base + 7}`,
+      "--remote",
+      `tcp://127.0.0.1:${base + 6}`,
+      ...common,
+    );
     try {
       await primary.waitFor(/^I: active /m, START_MS);
       await backup.waitFor(/^I: passive: copy of the active's map/m, START_MS);

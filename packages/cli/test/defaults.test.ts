@@ -31,7 +31,17 @@ describe("flag defaults are the packages' constants", () => {
     [["ppp", "queue"], { "heartbeat-ms": PPP_HEARTBEAT_INTERVAL_MS, liveness: PPP_LIVENESS }],
     [["ppp", "worker"], { "heartbeat-ms": PPP_HEARTBEAT_INTERVAL_MS, liveness: PPP_LIVENESS, "reconnect-ms": PPP_RECONNECT_INITIAL_MS, "reconnect-max-ms": PPP_RECONNECT_MAX_MS }],
     [["lpp", "client"], { "timeout-ms": LPP_TIMEOUT_MS, retries: LPP_RETRIES }],
-    [["titanic"], { "heartbeat-ms": MDP_HEARTBEAT_INTERVAL_MS, "dispatch-interval-ms": TITANIC_DISPATCH_INTERVAL_MS, "dispatch-timeout-ms": TITANIC_DISPATCH_TIMEOUT_MS, concurrency: TITANIC_DISPATCH_CONCURRENCY, durability: TITANIC_DURABILITY, "request-concurrency": TITANIC_REQUEST_CONCURRENCY }],
+    [
+      ["titanic"],
+      {
+        "heartbeat-ms": MDP_HEARTBEAT_INTERVAL_MS,
+        "dispatch-interval-ms": TITANIC_DISPATCH_INTERVAL_MS,
+        "dispatch-timeout-ms": TITANIC_DISPATCH_TIMEOUT_MS,
+        concurrency: TITANIC_DISPATCH_CONCURRENCY,
+        durability: TITANIC_DURABILITY,
+        "request-concurrency": TITANIC_REQUEST_CONCURRENCY,
+      },
+    ],
     [["titanic", "request"], { "poll-ms": TITANIC_POLL_INTERVAL_MS }],
     [["clone", "server"], { dialect: CLONE_DIALECT, "hugz-ms": CLONE_HUGZ_INTERVAL_MS, "heartbeat-ms": BSTAR_HEARTBEAT_INTERVAL_MS, "peer-ttl-ms": CLONE_PEER_TTL_MS }],
     [["clone", "set"], { "server-ttl-ms": CLONE_SERVER_TTL_MS, "timeout-ms": CLONE_SET_TIMEOUT_MS }],

@@ -39,12 +39,7 @@ async function brokerAndWorker(...brokerFlags: string[]): Promise<{ broker: Chil
 
 describe("zkit mdp", () => {
   it("--help on every command lists its flags and exits 0", async () => {
-    const helps = [
-      zkit("mdp", "broker", "--help"),
-      zkit("mdp", "worker", "--help"),
-      zkit("mdp", "request", "--help"),
-      zkit("mdp", "mmi", "--help"),
-    ];
+    const helps = [zkit("mdp", "broker", "--help"), zkit("mdp", "worker", "--help"), zkit("mdp", "request", "--help"), zkit("mdp", "mmi", "--help")];
     const codes = await Promise.all(helps.map(exitOf));
     expect(codes).toEqual([0, 0, 0, 0]);
     expect(helps[0]!.stdout()).toMatch(/usage: zkit mdp broker \[options\]/);

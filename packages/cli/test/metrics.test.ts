@@ -88,7 +88,8 @@ function parseExposition(text: string): Map<string, Family> {
     let m: RegExpExecArray | null;
     if ((m = HELP.exec(line))) family(m[1]!).help = m[2]!;
     else if ((m = TYPE.exec(line))) family(m[1]!).type = m[2]!;
-    else if (line.startsWith("#")) continue; // any other comment
+    else if (line.startsWith("#"))
+      continue; // any other comment
     else if ((m = SAMPLE.exec(line))) {
       const labels: Record<string, string> = {};
       for (const l of (m[2] ?? "").matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) labels[l[1]!] = l[2]!.replace(/\\n/g, "\n").replace(/\\(["\\])/g, "$1");
@@ -205,7 +206,10 @@ describe("metric names and values (in this process)", () => {
     expect(sampleValue(families, "zkit_demo_queue_service_queued", { service: "echo" })).toBe(2);
     object.stats.requests = 41;
     object.stats.queued = 3;
-    object.services = new Map([["tea", 1], ['a "quoted"\nname', 5]]);
+    object.services = new Map([
+      ["tea", 1],
+      ['a "quoted"\nname', 5],
+    ]);
     families = parseExposition(await registry.metrics());
     expect(sampleValue(families, "zkit_demo_queue_requests_total")).toBe(41);
     expect(sampleValue(families, "zkit_demo_queue_queued")).toBe(3);
@@ -306,10 +310,9 @@ describe("the HTTP endpoint (in this process, real sockets)", () => {
   }
 
   it("GET and HEAD /metrics with prom-client's content type; 404 elsewhere; 405 for other methods", async () => {
-    const registry = await createMetricsRegistry(
-      defineMetrics<{ stats: { requests: number } }>()({ prefix: "zkit_demo_server", counters: { requests: "Requests read." } }),
-      { stats: { requests: 7 } },
-    );
+    const registry = await createMetricsRegistry(defineMetrics<{ stats: { requests: number } }>()({ prefix: "zkit_demo_server", counters: { requests: "Requests read." } }), {
+      stats: { requests: 7 },
+    });
     const server = await serve(registry);
     expect(server.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/metrics$/);
     const { contentType, families } = await scrape(`${server.url}?name[]=ignored`);
@@ -525,9 +528,18 @@ describe("zkit servers with --metrics (real processes, scraped over HTTP)", () =
 
   it("a bad --metrics value exits 2 with what to write and the usage", async () => {
     const cases: [string[], string][] = [
-      [["mdp", "broker", "--metrics", "9100"], 'zkit mdp broker: --metrics: "9100" has no port: write HOST:PORT, e.g. 127.0.0.1:9100 (this host only), :9100 (every interface) or 127.0.0.1:0 (a free port)'],
-      [["ppp", "worker", "--metrics", "127.0.0.1:70000"], 'zkit ppp worker: --metrics: "127.0.0.1:70000": the port must be a number from 0 to 65535, got "70000"; write HOST:PORT, e.g. 127.0.0.1:9100 (this host only), :9100 (every interface) or 127.0.0.1:0 (a free port)'],
-      [["titanic", "--metrics"], "zkit titanic: --metrics needs a value: serve counters and gauges for Prometheus at http://HOST:PORT/metrics (e.g. 127.0.0.1:9100; port 0 takes a free one; off by default)"],
+      [
+        ["mdp", "broker", "--metrics", "9100"],
+        'zkit mdp broker: --metrics: "9100" has no port: write HOST:PORT, e.g. 127.0.0.1:9100 (this host only), :9100 (every interface) or 127.0.0.1:0 (a free port)',
+      ],
+      [
+        ["ppp", "worker", "--metrics", "127.0.0.1:70000"],
+        'zkit ppp worker: --metrics: "127.0.0.1:70000": the port must be a number from 0 to 65535, got "70000"; write HOST:PORT, e.g. 127.0.0.1:9100 (this host only), :9100 (every interface) or 127.0.0.1:0 (a free port)',
+      ],
+      [
+        ["titanic", "--metrics"],
+        "zkit titanic: --metrics needs a value: serve counters and gauges for Prometheus at http://HOST:PORT/metrics (e.g. 127.0.0.1:9100; port 0 takes a free one; off by default)",
+      ],
     ];
     const children = cases.map(([args]) => zkit(...args));
     for (const [i, child] of children.entries()) {

@@ -172,7 +172,13 @@ describe("zkit lpp client", () => {
 });
 
 describe("help and bad command lines", () => {
-  for (const cmd of [["lpp", "client"], ["spp", "queue"], ["spp", "worker"], ["ppp", "queue"], ["ppp", "worker"]]) {
+  for (const cmd of [
+    ["lpp", "client"],
+    ["spp", "queue"],
+    ["spp", "worker"],
+    ["ppp", "queue"],
+    ["ppp", "worker"],
+  ]) {
     it(`zkit ${cmd.join(" ")} --help prints its usage and exits 0`, async () => {
       const child = zkit(...cmd, "--help");
       expect(await exitCode(child)).toBe(0);

@@ -44,7 +44,9 @@ describe("zkit titanic", () => {
     const uuid = (await client.waitFor(/^I: request UUID ([0-9a-f]{32})$/m, START_MS))[1]!;
     await titanic.waitFor(new RegExp(`^I: stored request ${uuid} for echo$`, "m"), WAIT);
     // -v: titanic.request arrives as a Majordomo REQUEST [""][MDPW01][02][client][""][echo][Hello][world]
-    expect(titanic.stdout()).toMatch(/I: received from titanic\.request \(8 frames\)\n\[000\] ?\n\[006\] MDPW01\n\[001\] 02\n\[005\] [0-9A-F]{10}\n\[000\] ?\n\[004\] echo\n\[005\] Hello\n\[005\] world/);
+    expect(titanic.stdout()).toMatch(
+      /I: received from titanic\.request \(8 frames\)\n\[000\] ?\n\[006\] MDPW01\n\[001\] 02\n\[005\] [0-9A-F]{10}\n\[000\] ?\n\[004\] echo\n\[005\] Hello\n\[005\] world/,
+    );
     // and the dispatcher asks the broker whether echo is served
     await titanic.waitFor(/I: sending to dispatcher \(4 frames\)\n\[000\] ?\n\[006\] MDPC01\n\[011\] mmi\.service\n\[004\] echo/, WAIT);
 

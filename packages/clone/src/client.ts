@@ -328,9 +328,12 @@ export class CloneClient extends Lifecycle<CloneClientEvents> {
     const m = typeof endpoint === "string" ? /^tcp:\/\/([^\s/]+):(\d+)$/.exec(endpoint) : null;
     const port = m === null ? NaN : Number(m[2]);
     if (m === null || !(port >= 1 && port <= 65533)) {
-      throw new InvalidArgumentError(`CloneClient.connect(endpoint): endpoint must be "tcp://host:P", P being the server's snapshot port (1 to 65533: updates come from P + 1, go to P + 2), got ${describeValue(endpoint)}`);
+      throw new InvalidArgumentError(
+        `CloneClient.connect(endpoint): endpoint must be "tcp://host:P", P being the server's snapshot port (1 to 65533: updates come from P + 1, go to P + 2), got ${describeValue(endpoint)}`,
+      );
     }
-    if (this.#servers.length >= CLONE_MAX_SERVERS) throw new InvalidArgumentError(`CloneClient.connect: a client knows at most ${CLONE_MAX_SERVERS} servers (a Binary Star pair); it has ${this.#servers.join(", ")}`);
+    if (this.#servers.length >= CLONE_MAX_SERVERS)
+      throw new InvalidArgumentError(`CloneClient.connect: a client knows at most ${CLONE_MAX_SERVERS} servers (a Binary Star pair); it has ${this.#servers.join(", ")}`);
     this.#servers.push(endpoint);
     if (this.running) {
       this.#publisher!.connect(offset(endpoint, 2));
@@ -406,8 +409,10 @@ export class CloneClient extends Lifecycle<CloneClientEvents> {
    */
   async set(key: string, value: Buffer | string, options: CloneSetOptions = {}): Promise<string> {
     this.assertOpen("CloneClient.set");
-    if (typeof key !== "string" || key === "" || key === HUGZ || key === KTHXBAI) throw new InvalidArgumentError(`CloneClient.set(key, value): key must be a non-empty string (not "HUGZ" or "KTHXBAI"), got ${describeValue(key)}`);
-    if (!inSubtree(key, this.#subtree)) throw new InvalidArgumentError(`CloneClient.set: key ${JSON.stringify(key)} is outside this client's subtree ${JSON.stringify(this.#subtree)}; a client sets keys it replicates`);
+    if (typeof key !== "string" || key === "" || key === HUGZ || key === KTHXBAI)
+      throw new InvalidArgumentError(`CloneClient.set(key, value): key must be a non-empty string (not "HUGZ" or "KTHXBAI"), got ${describeValue(key)}`);
+    if (!inSubtree(key, this.#subtree))
+      throw new InvalidArgumentError(`CloneClient.set: key ${JSON.stringify(key)} is outside this client's subtree ${JSON.stringify(this.#subtree)}; a client sets keys it replicates`);
     if (typeof value !== "string" && !Buffer.isBuffer(value)) throw new InvalidArgumentError(`CloneClient.set(key, value): value must be a Buffer or a string, got ${describeValue(value)}`);
     const o = readOptions(options, { owner: "CloneClient.set", known: ["ttlSeconds", "timeoutMs", "signal"] });
     const ttl = o.number("ttlSeconds", undefined, { min: 0, exclusive: true });
@@ -452,7 +457,11 @@ export class CloneClient extends Lifecycle<CloneClientEvents> {
           continue;
         }
         this.#outbox[this.#outboxHead++] = undefined as never;
-        item.reject(err instanceof ZkitError && err.code === ErrorCode.Timeout ? new TimeoutError("CloneClient.set: the servers' collectors took no update before the deadline (a server stopped reading?)", { cause: err }) : err);
+        item.reject(
+          err instanceof ZkitError && err.code === ErrorCode.Timeout
+            ? new TimeoutError("CloneClient.set: the servers' collectors took no update before the deadline (a server stopped reading?)", { cause: err })
+            : err,
+        );
         continue;
       }
       waitMs = 1;

@@ -141,6 +141,4 @@ export class PendingList {
     this.#byKey.clear();
     this.#seen.clear();
   }
-
-
 }

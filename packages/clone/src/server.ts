@@ -292,7 +292,7 @@ export class CloneServer extends Lifecycle<CloneServerEvents> {
     const o = readOptions(options, {
       owner: "CloneServer",
       known: ["port", "host", "dialect", "hugzIntervalMs", "ttlCheckIntervalMs", "snapshotSendTimeoutMs", "maxFrameBytes", "bstar", "trace"],
-      example: '{ port: 5556 }',
+      example: "{ port: 5556 }",
     });
     this.#requestedPort = o.number("port", CLONE_PORT, { min: 0, integer: true, meaning: "the base port P; 0 picks free ports" });
     if (this.#requestedPort > 65533) o.fail("port", `must leave room for P + 2 (at most 65533), got ${this.#requestedPort}`);
@@ -738,7 +738,9 @@ function checkPeer(peer: unknown, what: string): string {
 
 function readPair(options: unknown): PairConfig {
   if (typeof options !== "object" || options === null) {
-    throw new InvalidArgumentError(`CloneServer option bstar must be an object such as { role: "primary", local: "tcp://*:5003", remote: "tcp://backup:5004", peer: "tcp://backup:5566" }, got ${describeValue(options)}`);
+    throw new InvalidArgumentError(
+      `CloneServer option bstar must be an object such as { role: "primary", local: "tcp://*:5003", remote: "tcp://backup:5004", peer: "tcp://backup:5566" }, got ${describeValue(options)}`,
+    );
   }
   const o = readOptions(options as ClonePairOptions, {
     owner: "CloneServer bstar",

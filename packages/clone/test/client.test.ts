@@ -45,7 +45,10 @@ describe("snapshot, then live updates", () => {
     await reader.waitSynced({ timeoutMs: WAIT });
     expect(synced).toEqual([{ server: endpoint(server.port), sequence: 2, keys: 2, changes: 2 }]);
     expect(reader.get("/a")?.toString()).toBe("1");
-    expect(events.map((c) => [c.key, c.origin])).toEqual([["/a", "snapshot"], ["/b", "snapshot"]]);
+    expect(events.map((c) => [c.key, c.origin])).toEqual([
+      ["/a", "snapshot"],
+      ["/b", "snapshot"],
+    ]);
 
     const uuid = await writer.set("/a", "one");
     await writer.delete("/b");
@@ -147,10 +150,15 @@ describe("faults", () => {
     await client.set("/shared", "1");
     // a key only A has: a raw update to A's collector alone
     const raw = await ZSocket.pub(`>tcp://127.0.0.1:${pa + 2}`, { linger: 0 });
-    await waitFor(async () => {
-      await raw.send(new KVMsg({ key: "/only-a", body: "x" }).encode());
-      return client.get("/only-a") !== undefined;
-    }, WAIT, "the key only A has, at the client", 50);
+    await waitFor(
+      async () => {
+        await raw.send(new KVMsg({ key: "/only-a", body: "x" }).encode());
+        return client.get("/only-a") !== undefined;
+      },
+      WAIT,
+      "the key only A has, at the client",
+      50,
+    );
     raw.close();
     await waitFor(() => client.get("/shared") !== undefined, WAIT, "/shared at the client");
 
@@ -207,18 +215,28 @@ describe("faults", () => {
       const nudge = async (): Promise<void> => {
         if (dialect === "rfc") await writer.set("/marker", String(++n));
       };
-      await waitFor(async () => {
-        if (/^gap /m.test(slow.stdout())) return true;
-        await nudge();
-        return false;
-      }, WAIT, "the slow client to see a gap", 300);
+      await waitFor(
+        async () => {
+          if (/^gap /m.test(slow.stdout())) return true;
+          await nudge();
+          return false;
+        },
+        WAIT,
+        "the slow client to see a gap",
+        300,
+      );
       const gap = /^gap (\d+) (\d+)$/m.exec(slow.stdout())!;
       expect(Number(gap[2])).toBeGreaterThan(Number(gap[1]));
-      await waitFor(async () => {
-        if (slow.stdout().includes(`digest ${server.sequence} ${digest(server.entries())}`)) return true;
-        await nudge();
-        return false;
-      }, WAIT, "the slow client equal to the server", 300);
+      await waitFor(
+        async () => {
+          if (slow.stdout().includes(`digest ${server.sequence} ${digest(server.entries())}`)) return true;
+          await nudge();
+          return false;
+        },
+        WAIT,
+        "the slow client equal to the server",
+        300,
+      );
       expect(slow.stdout()).not.toMatch(/^failover /m);
       const out = slow.stdout();
       console.log(`gap (${dialect}): ${(out.match(/^gap /gm) ?? []).length} gap(s), ${(out.match(/^synced /gm) ?? []).length} snapshots for ${server.stats.updates} updates`);

@@ -85,7 +85,15 @@ function digestOf(expected: Map<string, string>): string {
  * active (not reliable at a large backlog: see the README).
  * Stops its processes and closes its clients.
  */
-export async function failoverStorm(o: { clients: number; updates: number; keys: number; fault: "SIGKILL" | "SIGSTOP"; faultAt: number; timeoutMs: number; thaw: boolean }): Promise<FailoverResult> {
+export async function failoverStorm(o: {
+  clients: number;
+  updates: number;
+  keys: number;
+  fault: "SIGKILL" | "SIGSTOP";
+  faultAt: number;
+  timeoutMs: number;
+  thaw: boolean;
+}): Promise<FailoverResult> {
   const primary = await startPairServer("primary", o.timeoutMs);
   const backup = await startPairServer("backup", o.timeoutMs);
   const clients: CloneClient[] = [];

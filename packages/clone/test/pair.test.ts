@@ -83,16 +83,25 @@ describe("a Binary Star pair of Clone servers", () => {
     const raw = track(await ZSocket.pub(`>tcp://127.0.0.1:${backup.port + 2}`, { linger: 0 }));
     const only = new KVMsg({ key: "/only-backup", body: "kept" });
     only.setUuid();
-    await waitFor(async () => {
-      await raw.send(only.encode());
-      return backup.stats.pending > 0;
-    }, WAIT, "the backup to hold the update", 50);
+    await waitFor(
+      async () => {
+        await raw.send(only.encode());
+        return backup.stats.pending > 0;
+      },
+      WAIT,
+      "the backup to hold the update",
+      50,
+    );
     expect(backup.stats.pending).toBe(1);
     const highest = primary.sequence;
 
     await primary.close();
     // the client finds the primary silent, asks the backup: a vote after the peer expiry: failover
-    await waitFor(() => client.synced && client.server === endpoint(backup.port) && client.get("/only-backup") !== undefined, WAIT, "the client synced with the backup, the held update in its map");
+    await waitFor(
+      () => client.synced && client.server === endpoint(backup.port) && client.get("/only-backup") !== undefined,
+      WAIT,
+      "the client synced with the backup, the held update in its map",
+    );
     expect(backupEvents.active).toHaveLength(1);
     expect(backupEvents.active[0]).toMatchObject({ reason: "failover", republished: 1 });
     expect(client.map.get("/only-backup")!.sequence).toBe(highest + 1);
@@ -115,25 +124,40 @@ describe("a Binary Star pair of Clone servers", () => {
     const toBackup = track(await ZSocket.pub(`>tcp://127.0.0.1:${backup.port + 2}`, { linger: 0 }));
     const first = new KVMsg({ key: "/k", body: "1" });
     first.setUuid();
-    await waitFor(async () => {
-      await toPrimary.send(first.encode());
-      return backup.get("/k") !== undefined;
-    }, WAIT, "the update followed by the backup", 50);
+    await waitFor(
+      async () => {
+        await toPrimary.send(first.encode());
+        return backup.get("/k") !== undefined;
+      },
+      WAIT,
+      "the update followed by the backup",
+      50,
+    );
     const held = backup.stats.held;
-    await waitFor(async () => {
-      await toBackup.send(first.encode());
-      return backup.stats.settled > 0;
-    }, WAIT, "the late copy settled at the backup", 50);
+    await waitFor(
+      async () => {
+        await toBackup.send(first.encode());
+        return backup.stats.settled > 0;
+      },
+      WAIT,
+      "the late copy settled at the backup",
+      50,
+    );
     expect(backup.stats.held).toBe(held);
     expect(backup.stats.pending).toBe(0);
 
     // an old value held at the backup, then a newer value of the same key published by the active
     const old = new KVMsg({ key: "/j", body: "old" });
     old.setUuid();
-    await waitFor(async () => {
-      await toBackup.send(old.encode());
-      return backup.stats.pending === 1;
-    }, WAIT, "the old value held", 50);
+    await waitFor(
+      async () => {
+        await toBackup.send(old.encode());
+        return backup.stats.pending === 1;
+      },
+      WAIT,
+      "the old value held",
+      50,
+    );
     const client = await syncedClient([primary.port, backup.port]);
     await client.set("/j", "new");
     await waitFor(() => backup.get("/j")?.toString() === "new", WAIT, "the new value at the backup");

@@ -68,7 +68,16 @@ describe("PendingList", () => {
     p.hold(newer.msg, newer.uuid, 300);
     p.hold(notYetApplied.msg, notYetApplied.uuid, 400);
     const elsewhere = update("/x", "5");
-    expect(p.resynced([["/s", inSnapshot.uuid], ["/x", elsewhere.uuid], ["/y", ""]], 500)).toBe(2);
+    expect(
+      p.resynced(
+        [
+          ["/s", inSnapshot.uuid],
+          ["/x", elsewhere.uuid],
+          ["/y", ""],
+        ],
+        500,
+      ),
+    ).toBe(2);
     expect(p.drain().map((u) => u.msg.body.toString())).toEqual(["3", "4"]);
     // a key's update in the snapshot that was not held yet is not held when its copy arrives
     p.resynced([["/x", elsewhere.uuid]], 600);

@@ -159,7 +159,15 @@ export async function lateJoiner(server: CloneServer, o: { keys: number; timeout
     const updatesDuringJoin = server.sequence - seqAtJoin;
     const j = joiner;
     await until(() => converged(server, [j]), o.timeoutMs, "the late joiner equal to the server", 100);
-    return { keys: o.keys, snapshotSeconds, updatesDuringJoin, convergeSeconds: (performance.now() - t0) / 1000, gaps: j.stats.gaps, snapshots: j.stats.snapshots, failovers: j.stats.failovers };
+    return {
+      keys: o.keys,
+      snapshotSeconds,
+      updatesDuringJoin,
+      convergeSeconds: (performance.now() - t0) / 1000,
+      gaps: j.stats.gaps,
+      snapshots: j.stats.snapshots,
+      failovers: j.stats.failovers,
+    };
   } finally {
     await joiner?.close();
     await writer.close();

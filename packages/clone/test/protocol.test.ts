@@ -6,19 +6,7 @@
 import { describe, expect, it } from "vitest";
 import { ProtocolError } from "@zkit/core";
 import { KVMsg, encodeSequence } from "@zkit/kvmsg";
-import {
-  CloneStore,
-  decodeIcanhaz,
-  decodeKvset,
-  decodeSnapshotReply,
-  decodeUpdate,
-  encodeHugz,
-  encodeIcanhaz,
-  encodeKthxbai,
-  encodeKvsync,
-  inSubtree,
-  ttlSeconds,
-} from "@zkit/clone";
+import { CloneStore, decodeIcanhaz, decodeKvset, decodeSnapshotReply, decodeUpdate, encodeHugz, encodeIcanhaz, encodeKthxbai, encodeKvsync, inSubtree, ttlSeconds } from "@zkit/clone";
 
 const b = (s: string): Buffer => Buffer.from(s);
 const E = Buffer.alloc(0);
@@ -26,7 +14,7 @@ const ID = Buffer.from([0, 0, 0, 0, 7]);
 const seq = encodeSequence;
 
 describe("12/CHP frames", () => {
-  it("ICANHAZ is [\"ICANHAZ?\"][subtree], and the ROUTER side decodes it", () => {
+  it('ICANHAZ is ["ICANHAZ?"][subtree], and the ROUTER side decodes it', () => {
     expect(encodeIcanhaz("/client/")).toEqual([b("ICANHAZ?"), b("/client/")]);
     expect(encodeIcanhaz("")).toEqual([b("ICANHAZ?"), E]);
     expect(decodeIcanhaz([ID, b("ICANHAZ?"), b("/a/")])).toEqual({ client: ID, subtree: "/a/", form: undefined });
@@ -104,7 +92,7 @@ describe("12/CHP frames", () => {
     expect(t("1e12")).toBe(10 * 365 * 24 * 3600);
   });
 
-  it("subtrees are key prefixes; \"\" holds every key", () => {
+  it('subtrees are key prefixes; "" holds every key', () => {
     expect(inSubtree("/client/1", "/client/")).toBe(true);
     expect(inSubtree("/server/1", "/client/")).toBe(false);
     expect(inSubtree("anything", "")).toBe(true);

@@ -91,10 +91,15 @@ describe("updates", () => {
     // the raw SUB's subscription must be in place: wait for its first message
     const first = within(sub.receive(), WAIT, "a first KVPUB");
     let n = 0;
-    await waitFor(async () => {
-      await writer.set(`/k/warmup`, String(++n));
-      return sub.readable;
-    }, WAIT, "the raw subscriber to get updates", 50);
+    await waitFor(
+      async () => {
+        await writer.set(`/k/warmup`, String(++n));
+        return sub.readable;
+      },
+      WAIT,
+      "the raw subscriber to get updates",
+      50,
+    );
     await first;
     while (sub.readable) await sub.receive();
     const before = server.sequence;

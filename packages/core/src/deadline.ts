@@ -54,10 +54,13 @@ export function raceDeadline<T>(p: Promise<T>, options: RaceOptions): Promise<T 
       reject(abortError(what, signal!));
     };
     if (timeoutMs !== Infinity) {
-      timer = setTimeout(() => {
-        signal?.removeEventListener("abort", onAbort);
-        resolve(TIMED_OUT);
-      }, Math.max(0, timeoutMs));
+      timer = setTimeout(
+        () => {
+          signal?.removeEventListener("abort", onAbort);
+          resolve(TIMED_OUT);
+        },
+        Math.max(0, timeoutMs),
+      );
     }
     signal?.addEventListener("abort", onAbort, { once: true });
     p.then(

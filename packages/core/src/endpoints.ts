@@ -46,9 +46,7 @@ export const DYNAMIC_PORT_LAST = 0xffff;
 
 const TRANSPORTS = ["tcp", "ipc", "inproc", "pgm", "epgm", "udp", "ws", "wss", "tipc", "vmci", "norm"];
 const ADDRESS = new RegExp(`^(${TRANSPORTS.join("|")})://.+$`);
-const SYNTAX =
-  `expected [@|>]transport://address with transport one of ${TRANSPORTS.join(", ")}` +
-  ` (e.g. "@tcp://127.0.0.1:*" binds an ephemeral port, ">tcp://127.0.0.1:5555" connects)`;
+const SYNTAX = `expected [@|>]transport://address with transport one of ${TRANSPORTS.join(", ")} (e.g. "@tcp://127.0.0.1:*" binds an ephemeral port, ">tcp://127.0.0.1:5555" connects)`;
 const PORTS =
   "a tcp port is a number from 1 to 65535; a bind may also take * (any free port), *[first-last]" +
   " (the first free port of the range, either bound optional) or ! / ![first-last] (a random free port of the range)," +

@@ -133,17 +133,9 @@ export function fromZmqError(err: unknown, context: string): ZkitError {
     case "EAGAIN":
       return new TimeoutError(`${context}: timed out (${detail})`, opts);
     case "EBUSY":
-      return new ZkitError(
-        ErrorCode.Busy,
-        `${context}: another receive is already pending on this socket; read each socket from one place (one for-await loop, or a ZLoop reader)`,
-        opts,
-      );
+      return new ZkitError(ErrorCode.Busy, `${context}: another receive is already pending on this socket; read each socket from one place (one for-await loop, or a ZLoop reader)`, opts);
     case "EFSM":
-      return new ZkitError(
-        ErrorCode.State,
-        `${context}: the socket is in the wrong state (REQ must alternate send/receive, REP receive/send)`,
-        opts,
-      );
+      return new ZkitError(ErrorCode.State, `${context}: the socket is in the wrong state (REQ must alternate send/receive, REP receive/send)`, opts);
     case "EADDRINUSE":
       return new ZkitError(ErrorCode.AddressInUse, `${context}: address already in use; pick another port or use ':*' for an ephemeral one`, opts);
     case "EHOSTUNREACH":

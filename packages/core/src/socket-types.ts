@@ -7,19 +7,7 @@ import * as zmq from "zeromq";
 import { XPublisher } from "./xpub.js";
 
 /** A ZeroMQ socket type, by its libzmq name. */
-export type SocketType =
-  | "PAIR"
-  | "PUB"
-  | "SUB"
-  | "REQ"
-  | "REP"
-  | "DEALER"
-  | "ROUTER"
-  | "PULL"
-  | "PUSH"
-  | "XPUB"
-  | "XSUB"
-  | "STREAM";
+export type SocketType = "PAIR" | "PUB" | "SUB" | "REQ" | "REP" | "DEALER" | "ROUTER" | "PULL" | "PUSH" | "XPUB" | "XSUB" | "STREAM";
 
 // zkit's XPUB class (./xpub.ts) adds this draft option; declared here, where
 // the socket options are typed, so that it reaches every user of the types.
@@ -136,14 +124,10 @@ export const BINDS_BY_DEFAULT: Readonly<Record<SocketType, boolean>> = {
 };
 
 /** Socket types that can send. */
-export const CAN_SEND: ReadonlySet<SocketType> = new Set<SocketType>([
-  "PAIR", "PUB", "REQ", "REP", "DEALER", "ROUTER", "PUSH", "XPUB", "XSUB", "STREAM",
-]);
+export const CAN_SEND: ReadonlySet<SocketType> = new Set<SocketType>(["PAIR", "PUB", "REQ", "REP", "DEALER", "ROUTER", "PUSH", "XPUB", "XSUB", "STREAM"]);
 
 /** Socket types that can receive. */
-export const CAN_RECEIVE: ReadonlySet<SocketType> = new Set<SocketType>([
-  "PAIR", "SUB", "REQ", "REP", "DEALER", "ROUTER", "PULL", "XPUB", "XSUB", "STREAM",
-]);
+export const CAN_RECEIVE: ReadonlySet<SocketType> = new Set<SocketType>(["PAIR", "SUB", "REQ", "REP", "DEALER", "ROUTER", "PULL", "XPUB", "XSUB", "STREAM"]);
 
 /** @internal */
 export function isSocketType(value: unknown): value is SocketType {

@@ -12,16 +12,7 @@ import type { Pollable, Sendable } from "./pollable.js";
 import { ClosedError, ErrorCode, InvalidArgumentError, ZkitError, fromZmqError } from "./errors.js";
 import { getLogger } from "./log.js";
 import { register, unregister } from "./registry.js";
-import {
-  BINDS_BY_DEFAULT,
-  CAN_RECEIVE,
-  CAN_SEND,
-  SOCKET_CLASSES,
-  isSocketType,
-  type SocketClassMap,
-  type SocketOptionsOf,
-  type SocketType,
-} from "./socket-types.js";
+import { BINDS_BY_DEFAULT, CAN_RECEIVE, CAN_SEND, SOCKET_CLASSES, isSocketType, type SocketClassMap, type SocketOptionsOf, type SocketType } from "./socket-types.js";
 
 const log = getLogger("core");
 
@@ -109,9 +100,7 @@ export class ZSocket<T extends SocketType = SocketType> implements AsyncIterable
    */
   constructor(type: T, options?: SocketOptionsOf<T>) {
     if (!isSocketType(type)) {
-      throw new InvalidArgumentError(
-        `unknown socket type ${JSON.stringify(type)}: use one of ${Object.keys(SOCKET_CLASSES).join(", ")}`,
-      );
+      throw new InvalidArgumentError(`unknown socket type ${JSON.stringify(type)}: use one of ${Object.keys(SOCKET_CLASSES).join(", ")}`);
     }
     if (options !== undefined && (typeof options !== "object" || options === null)) {
       throw new InvalidArgumentError(`socket options must be an object, got ${options === null ? "null" : typeof options}`);
@@ -138,10 +127,9 @@ export class ZSocket<T extends SocketType = SocketType> implements AsyncIterable
         setOption(raw, type, key, value);
       } catch (err) {
         raw.close();
-        throw new InvalidArgumentError(
-          `cannot create ${type} socket: option ${key} = ${describeValue(value)} was refused (${(err as Error).message}); see the socket options of zeromq.js`,
-          { cause: err },
-        );
+        throw new InvalidArgumentError(`cannot create ${type} socket: option ${key} = ${describeValue(value)} was refused (${(err as Error).message}); see the socket options of zeromq.js`, {
+          cause: err,
+        });
       }
     }
     this.raw = raw;
@@ -769,10 +757,7 @@ export class ZSocket<T extends SocketType = SocketType> implements AsyncIterable
   }
 
   #busy(): ZkitError {
-    return new ZkitError(
-      ErrorCode.Busy,
-      `${this.type} receive: another receive is already pending on this socket; read each socket from one place (one for-await loop, or a ZLoop reader)`,
-    );
+    return new ZkitError(ErrorCode.Busy, `${this.type} receive: another receive is already pending on this socket; read each socket from one place (one for-await loop, or a ZLoop reader)`);
   }
 }
 

@@ -64,24 +64,22 @@ describe("parseEndpoints (CZMQ endpoint syntax)", () => {
   });
 
   it("knows CZMQ's per-type defaults", () => {
-    const binders = Object.entries(BINDS_BY_DEFAULT).filter(([, b]) => b).map(([t]) => t).sort();
+    const binders = Object.entries(BINDS_BY_DEFAULT)
+      .filter(([, b]) => b)
+      .map(([t]) => t)
+      .sort();
     expect(binders).toEqual(["PUB", "PULL", "REP", "ROUTER", "XPUB"]);
   });
 });
 
 describe("tcp ports", () => {
-  it.each([
-    "tcp://127.0.0.1:1",
-    "tcp://127.0.0.1:65535",
-    "tcp://localhost:5555",
-    "tcp://*:5555",
-    "tcp://[::1]:5555",
-    "tcp://eth0:5555",
-    "tcp://192.168.1.2:0;10.0.0.1:5555",
-  ])("accepts %s for a bind and for a connect", (address) => {
-    expect(parseEndpoints(address, true)).toEqual([{ bind: true, address }]);
-    expect(parseEndpoints(address, false)).toEqual([{ bind: false, address }]);
-  });
+  it.each(["tcp://127.0.0.1:1", "tcp://127.0.0.1:65535", "tcp://localhost:5555", "tcp://*:5555", "tcp://[::1]:5555", "tcp://eth0:5555", "tcp://192.168.1.2:0;10.0.0.1:5555"])(
+    "accepts %s for a bind and for a connect",
+    (address) => {
+      expect(parseEndpoints(address, true)).toEqual([{ bind: true, address }]);
+      expect(parseEndpoints(address, false)).toEqual([{ bind: false, address }]);
+    },
+  );
 
   it("accepts * (libzmq's ephemeral port) for a bind, with no range to try", () => {
     expect(parseEndpoints("tcp://127.0.0.1:*", true)).toEqual([{ bind: true, address: "tcp://127.0.0.1:*" }]);

@@ -39,17 +39,13 @@ describe("toFrames", () => {
   });
 
   it("rejects an empty array unless allowEmpty", () => {
-    expect(() => toFrames([], "Thing handler result")).toThrow(
-      'Thing handler result: a message needs at least one frame; pass e.g. "hello" or [frame1, frame2]',
-    );
+    expect(() => toFrames([], "Thing handler result")).toThrow('Thing handler result: a message needs at least one frame; pass e.g. "hello" or [frame1, frame2]');
     expect(() => toFrames([])).toThrow(/^a message needs at least one frame/);
     expect(toFrames([], "x", { allowEmpty: true })).toEqual([]);
   });
 
   it("names the index of a bad frame", () => {
-    expect(() => toFrames(["a", 5] as never, "Thing.request(body)")).toThrow(
-      "Thing.request(body): frame 1 must be a Buffer, Uint8Array, ArrayBuffer or string, got 5",
-    );
+    expect(() => toFrames(["a", 5] as never, "Thing.request(body)")).toThrow("Thing.request(body): frame 1 must be a Buffer, Uint8Array, ArrayBuffer or string, got 5");
     expect(() => toFrames(5 as never)).toThrow(/^a frame must be a Buffer/);
   });
 });

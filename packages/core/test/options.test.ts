@@ -48,9 +48,7 @@ describe("readOptions: the options object", () => {
     [[1], "an array"],
     [() => 1, "function"],
   ])("rejects %j, naming the owner and showing an example", (bad, shown) => {
-    expect(messageOf(() => readOptions(bad as never, { owner: "Thing", example: "{ timeoutMs: 5 }" }))).toBe(
-      `Thing options must be an object like { timeoutMs: 5 }, got ${shown}`,
-    );
+    expect(messageOf(() => readOptions(bad as never, { owner: "Thing", example: "{ timeoutMs: 5 }" }))).toBe(`Thing options must be an object like { timeoutMs: 5 }, got ${shown}`);
     expect(messageOf(() => readOptions(bad as never, { owner: "Thing" }))).toBe(`Thing options must be an object, got ${shown}`);
   });
 

@@ -3,15 +3,7 @@
 // connection ended, after every message that peer sent, whether the peer
 // closed its socket or its process was SIGKILLed.
 import { afterEach, describe, expect, it } from "vitest";
-import {
-  InvalidArgumentError,
-  ROUTER_NOTIFY_CONNECT,
-  ROUTER_NOTIFY_DISCONNECT,
-  ZSocket,
-  isRouterNotification,
-  openSocketCount,
-  shutdown,
-} from "@zkit/core";
+import { InvalidArgumentError, ROUTER_NOTIFY_CONNECT, ROUTER_NOTIFY_DISCONNECT, ZSocket, isRouterNotification, openSocketCount, shutdown } from "@zkit/core";
 import { stopAll, within } from "@zkit/testkit";
 import { runFixture } from "./helpers.js";
 
@@ -24,7 +16,7 @@ afterEach(async () => {
 const hex = (b: Buffer | undefined): string => b?.toString("hex") ?? "";
 
 describe("routerNotify", () => {
-  it("disconnect: [id][\"\"] arrives after the last message of a peer that closed", async () => {
+  it('disconnect: [id][""] arrives after the last message of a peer that closed', async () => {
     const router = await ZSocket.router("@tcp://127.0.0.1:*", { routerNotify: ROUTER_NOTIFY_DISCONNECT });
     expect(router.get("routerNotify")).toBe(ROUTER_NOTIFY_DISCONNECT);
     const dealer = await ZSocket.dealer(`>${router.endpoint}`);

@@ -1,16 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
-import {
-  ClosedError,
-  ErrorCode,
-  InvalidArgumentError,
-  InvalidEndpointError,
-  ZSocket,
-  ZkitError,
-  curveKeyPair,
-  openSocketCount,
-  shutdown,
-  type SocketType,
-} from "@zkit/core";
+import { ClosedError, ErrorCode, InvalidArgumentError, InvalidEndpointError, ZSocket, ZkitError, curveKeyPair, openSocketCount, shutdown, type SocketType } from "@zkit/core";
 import { inprocName, tempDir, waitFor, within } from "@zkit/testkit";
 
 const dirs: (() => void)[] = [];
@@ -107,11 +96,14 @@ describe("creating sockets", () => {
 
 describe.each([
   ["tcp", () => "tcp://127.0.0.1:*"],
-  ["ipc", () => {
-    const t = tempDir();
-    dirs.push(t.remove);
-    return `ipc://${t.dir}/sock`;
-  }],
+  [
+    "ipc",
+    () => {
+      const t = tempDir();
+      dirs.push(t.remove);
+      return `ipc://${t.dir}/sock`;
+    },
+  ],
   ["inproc", () => inprocName()],
 ])("request-reply over %s", (_name, address) => {
   it("REQ and REP exchange multipart messages", async () => {
@@ -159,7 +151,10 @@ describe("sending", () => {
     push.send("ignored by its caller"); // not awaited: must not crash the process
     push.close();
     for (const p of [first, ...queued]) {
-      const err = await p.then(() => undefined, (e: unknown) => e);
+      const err = await p.then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       expect(err).toBeInstanceOf(ClosedError);
     }
     await expect(push.send("after close")).rejects.toBeInstanceOf(ClosedError);

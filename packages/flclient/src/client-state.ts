@@ -463,7 +463,10 @@ export class ClientState {
       // said; a live server's notice is its loss, any other's may be a
       // connection: ping it (a PONG makes it alive).
       if (s === undefined) {
-        this.#unknown(id!, `a server connected as ${printable(id!)}, which is none of the endpoints this client connected to: a Freelance server's routing id must be the exact endpoint its clients connect to`);
+        this.#unknown(
+          id!,
+          `a server connected as ${printable(id!)}, which is none of the endpoints this client connected to: a Freelance server's routing id must be the exact endpoint its clients connect to`,
+        );
         return;
       }
       if (s.alive) this.#lost(s, "connection-lost");

@@ -185,7 +185,11 @@ export class FreelanceClient extends Lifecycle<FreelanceClientEvents> {
    *   CZMQ endpoint syntax
    */
   constructor(options: FreelanceClientOptions = {}) {
-    const o: OptionReader<FreelanceClientOptions> = readOptions(options, { owner: "FreelanceClient", known: OPTION_NAMES, example: '{ endpoints: ["tcp://localhost:5555", "tcp://localhost:5556"] }' });
+    const o: OptionReader<FreelanceClientOptions> = readOptions(options, {
+      owner: "FreelanceClient",
+      known: OPTION_NAMES,
+      example: '{ endpoints: ["tcp://localhost:5555", "tcp://localhost:5556"] }',
+    });
     super({ owner: "FreelanceClient", channel: "zkit:flp:client", closeOnInterrupt: o.boolean("closeOnInterrupt", true) });
     const pingIntervalMs = o.number("pingIntervalMs", FLP_PING_INTERVAL_MS, TIMEOUT_RULE);
     const serverTtlMs = o.number("serverTtlMs", FLP_SERVER_TTL_MS, TIMEOUT_RULE);

@@ -244,10 +244,7 @@ export class FailoverClient extends Lifecycle<FailoverClientEvents> {
       socket.connect(endpoint);
       this.#trace?.({ direction: "out", socket: endpoint, frames });
       const exchange = socket.send(frames).then(() => socket.waitReadable());
-      const ready = await raceDeadline(
-        guard === undefined ? exchange : guard.race(exchange),
-        { timeoutMs, signal, what: "FailoverClient.request" },
-      );
+      const ready = await raceDeadline(guard === undefined ? exchange : guard.race(exchange), { timeoutMs, signal, what: "FailoverClient.request" });
       if (ready === TIMED_OUT) return TIMED_OUT;
       if (!ready) throw new ClosedError("FailoverClient.request: the client was closed before the reply came");
       const reply = await socket.receive();
@@ -278,7 +275,8 @@ export class FailoverClient extends Lifecycle<FailoverClientEvents> {
  */
 export function endpointList(value: unknown, what: string): string[] {
   const list = typeof value === "string" ? value.split(",") : Array.isArray(value) ? (value as unknown[]) : undefined;
-  if (list === undefined) throw new InvalidArgumentError(`${what} is required: pass an array of server endpoints such as ["tcp://localhost:5555"], or a comma-separated list, got ${describeValue(value)}`);
+  if (list === undefined)
+    throw new InvalidArgumentError(`${what} is required: pass an array of server endpoints such as ["tcp://localhost:5555"], or a comma-separated list, got ${describeValue(value)}`);
   const out: string[] = [];
   for (const item of list) {
     if (typeof item !== "string") throw new InvalidArgumentError(`${what} must hold endpoint strings such as "tcp://localhost:5555", got ${describeValue(item)}`);

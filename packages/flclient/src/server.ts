@@ -212,7 +212,11 @@ export class FreelanceServer extends Lifecycle<FreelanceServerEvents> {
    *   value; `InvalidEndpointError` for a `bind` that is not endpoint syntax
    */
   constructor(options: FreelanceServerOptions) {
-    const o: OptionReader<FreelanceServerOptions> = readOptions(options, { owner: "FreelanceServer", known: OPTION_NAMES, example: '{ bind: "tcp://*:5555", handler: (request) => request }' });
+    const o: OptionReader<FreelanceServerOptions> = readOptions(options, {
+      owner: "FreelanceServer",
+      known: OPTION_NAMES,
+      example: '{ bind: "tcp://*:5555", handler: (request) => request }',
+    });
     super({ owner: "FreelanceServer", channel: "zkit:flp:server", closeOnInterrupt: o.boolean("closeOnInterrupt", true) });
     const bind = o.requiredString("bind", "tcp://*:5555", "where the server binds");
     const specs = parseEndpoints(bind.startsWith("@") || bind.startsWith(">") ? bind : `@${bind}`, true);

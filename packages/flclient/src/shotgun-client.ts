@@ -245,8 +245,8 @@ export class ShotgunClient extends Lifecycle<ShotgunClientEvents> {
         frames.length < 2
           ? `expected [""][sequence][reply...], got ${frames.length} frame(s)`
           : frame === 0
-            ? "expected [\"\"][sequence][reply...]: frame 0 is not the empty delimiter"
-            : "expected [\"\"][sequence][reply...]: frame 1 is no sequence number this client sent";
+            ? 'expected [""][sequence][reply...]: frame 0 is not the empty delimiter'
+            : 'expected [""][sequence][reply...]: frame 1 is no sequence number this client sent';
       this.#malformedLog.record("ShotgunClient: dropped a message that is no reply: %s", reason);
       this.notify("malformed", { reason, frame, peer: undefined });
       return;

@@ -318,7 +318,11 @@ describe("timeouts, demotion, failover", () => {
     ]);
     for (const seq of [3, 4, 5]) reply(state, S2, seq, "ok");
     host.advance(1000); // S1 fails again
-    const demotions = (): unknown[] => host.named("server-demoted").filter((e) => e.endpoint === S1).map((e) => e.delayMs);
+    const demotions = (): unknown[] =>
+      host
+        .named("server-demoted")
+        .filter((e) => e.endpoint === S1)
+        .map((e) => e.delayMs);
     expect(demotions()).toEqual([2000, 4000]);
     expect(host.takeRequests()).toEqual([[S2, "2", "p0"]]);
     reply(state, S2, 2, "ok");
@@ -328,7 +332,12 @@ describe("timeouts, demotion, failover", () => {
     reply(state, S1, 6, "Q"); // in time: trusted again
     expect(state.servers()[0]).toMatchObject({ demoted: false, probation: false });
     for (let i = 0; i < 2; i++) ask(`r${i}`);
-    expect(host.takeRequests().map((f) => f[0]).sort()).toEqual([S1, S2]);
+    expect(
+      host
+        .takeRequests()
+        .map((f) => f[0])
+        .sort(),
+    ).toEqual([S1, S2]);
     // and its next failure starts from the first delay again
     host.advance(1000);
     expect(demotions()).toEqual([2000, 4000, 2000]);

@@ -138,7 +138,11 @@ describe("servers that misbehave", () => {
     expect(err).toBeInstanceOf(RetriesExhaustedError);
     expect(c.stats.unknown).toBeGreaterThanOrEqual(2);
     expect(malformed).toContainEqual({ reason: expect.stringMatching(/control frame 424242, which names no request/), frame: 1, peer: hex(liar.endpoint) });
-    expect(malformed).toContainEqual({ reason: expect.stringMatching(/connected as tcp:\/\/some-other-name:1.*routing id must be the exact endpoint/), frame: undefined, peer: hex("tcp://some-other-name:1") });
+    expect(malformed).toContainEqual({
+      reason: expect.stringMatching(/connected as tcp:\/\/some-other-name:1.*routing id must be the exact endpoint/),
+      frame: undefined,
+      peer: hex("tcp://some-other-name:1"),
+    });
     // alone, the misnamed server is never alive: a request never leaves, and the error says why
     const c2 = await client({ endpoints: [misnamed.endpoint] });
     const err2 = await c2.request("x", { timeoutMs: 1000 }).catch((e: unknown) => e);

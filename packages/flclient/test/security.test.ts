@@ -74,7 +74,14 @@ describe.each(models)("%s with CURVE", (_name, model, make) => {
     ] as const) {
       const client = make(s.endpoints, security);
       const started = now();
-      const err = await within(client.request("x").then(() => undefined, (e: unknown) => e), WAIT_MS, "the request to fail");
+      const err = await within(
+        client.request("x").then(
+          () => undefined,
+          (e: unknown) => e,
+        ),
+        WAIT_MS,
+        "the request to fail",
+      );
       expect(err, `expected a HandshakeError, got ${String(err)}`).toBeInstanceOf(HandshakeError);
       if (status !== undefined) expect((err as HandshakeError).status).toBe(status);
       expect(now() - started).toBeLessThan(TIMEOUT_MS);

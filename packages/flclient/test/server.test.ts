@@ -58,7 +58,12 @@ describe("FreelanceServer", () => {
     for (let n = 1; n <= replies.length; n++) await c.send([s.endpoint, String(n), "x"]);
     const got = [];
     for (let n = 1; n <= replies.length; n++) got.push((await recv(c)).slice(1).map((f) => f.toString("hex")));
-    expect(got).toEqual([["31", ""], ["32", Buffer.from("text").toString("hex")], ["33", "0102"], ["34", "61", "62"]]);
+    expect(got).toEqual([
+      ["31", ""],
+      ["32", Buffer.from("text").toString("hex")],
+      ["33", "0102"],
+      ["34", "61", "62"],
+    ]);
   });
 
   it("sets its routing id before it binds: a wildcard host is named localhost (the Guide's flserver3), the endpoint option wins", async () => {

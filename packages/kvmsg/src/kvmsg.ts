@@ -72,7 +72,8 @@ export class KVMsg {
    */
   constructor(init: KVMsgInit | number = {}) {
     const i: KVMsgInit = typeof init === "number" ? { sequence: init } : init;
-    if (typeof i !== "object" || i === null) throw new InvalidArgumentError(`new KVMsg(init): init must be an object { key, sequence, uuid, properties, body } or a sequence number, got ${describeValue(i)}`);
+    if (typeof i !== "object" || i === null)
+      throw new InvalidArgumentError(`new KVMsg(init): init must be an object { key, sequence, uuid, properties, body } or a sequence number, got ${describeValue(i)}`);
     if (i.key !== undefined && typeof i.key !== "string") throw new InvalidArgumentError(`KVMsg key must be a string, got ${describeValue(i.key)}`);
     this.key = i.key ?? "";
     this.body = toBody(i.body ?? EMPTY);
@@ -143,7 +144,8 @@ export class KVMsg {
       throw new InvalidArgumentError(`KVMsg property name must be a non-empty string without "=" or a newline, got ${describeValue(name)}`);
     }
     const v = typeof value === "number" ? String(value) : value;
-    if (typeof v !== "string" || v.includes("\n")) throw new InvalidArgumentError(`KVMsg property ${name}: the value must be a string (or number) without a newline, got ${describeValue(value)}`);
+    if (typeof v !== "string" || v.includes("\n"))
+      throw new InvalidArgumentError(`KVMsg property ${name}: the value must be a string (or number) without a newline, got ${describeValue(value)}`);
     this.#props.set(name, v);
     return this;
   }

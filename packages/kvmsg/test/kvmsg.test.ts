@@ -20,14 +20,17 @@ afterEach(async () => {
 
 describe("the 12/CHP frames", () => {
   it("encodes the five frames byte for byte", () => {
-    const m = new KVMsg({ key: "/a/b", sequence: 258, uuid: hex("000102030405060708090a0b0c0d0e0f"), properties: [["ttl", "30"], ["x", "y=z"]], body: "hi" });
-    expect(m.encode()).toEqual([
-      Buffer.from("/a/b"),
-      hex("00 00 00 00 00 00 01 02"),
-      hex("000102030405060708090a0b0c0d0e0f"),
-      Buffer.from("ttl=30\nx=y=z\n"),
-      Buffer.from("hi"),
-    ]);
+    const m = new KVMsg({
+      key: "/a/b",
+      sequence: 258,
+      uuid: hex("000102030405060708090a0b0c0d0e0f"),
+      properties: [
+        ["ttl", "30"],
+        ["x", "y=z"],
+      ],
+      body: "hi",
+    });
+    expect(m.encode()).toEqual([Buffer.from("/a/b"), hex("00 00 00 00 00 00 01 02"), hex("000102030405060708090a0b0c0d0e0f"), Buffer.from("ttl=30\nx=y=z\n"), Buffer.from("hi")]);
   });
 
   it("a message with no uuid and no properties has empty frames 2 and 3; a delete has an empty body", () => {
@@ -54,12 +57,18 @@ describe("the 12/CHP frames", () => {
     expect(d).toBeInstanceOf(KVMsg);
     expect((d as KVMsg).equals(m)).toBe(true);
     expect((d as KVMsg).ttl).toBe(1.5);
-    expect([...(d as KVMsg).properties]).toEqual([["ttl", "1.5"], ["owner", "me"]]);
+    expect([...(d as KVMsg).properties]).toEqual([
+      ["ttl", "1.5"],
+      ["owner", "me"],
+    ]);
   });
 
   it("reads a properties frame whose last line has no newline (lenient on receive)", () => {
     const d = KVMsg.decode([Buffer.from("k"), encodeSequence(1), Buffer.alloc(0), Buffer.from("a=1\nb=2"), Buffer.from("v")]);
-    expect([...(d as KVMsg).properties]).toEqual([["a", "1"], ["b", "2"]]);
+    expect([...(d as KVMsg).properties]).toEqual([
+      ["a", "1"],
+      ["b", "2"],
+    ]);
   });
 
   it("sequences: 8 bytes big-endian, 0 to 2^53 - 1", () => {
@@ -212,7 +221,10 @@ describe("with a pyzmq peer written from 12/CHP", () => {
     expect(got.key).toBe("/py/one");
     expect(got.sequence).toBe(2 ** 40 + 7);
     expect(got.uuid).toEqual(hex("000102030405060708090a0b0c0d0e0f"));
-    expect([...got.properties]).toEqual([["ttl", "30"], ["owner", "py"]]);
+    expect([...got.properties]).toEqual([
+      ["ttl", "30"],
+      ["owner", "py"],
+    ]);
     expect(got.ttl).toBe(30);
     expect(got.text).toBe("from python");
 
@@ -224,7 +236,10 @@ describe("with a pyzmq peer written from 12/CHP", () => {
     expect(back.key).toBe("/ts/ünï");
     expect(back.sequence).toBe(42);
     expect(back.uuid).toEqual(ours.uuid);
-    expect([...back.properties]).toEqual([["a", "b=c"], ["seen", "py"]]);
+    expect([...back.properties]).toEqual([
+      ["a", "b=c"],
+      ["seen", "py"],
+    ]);
     expect(back.body).toEqual(ours.body);
 
     await router.send([id!, ...new KVMsg({ key: "/gone", sequence: 50 }).encode()]);

@@ -94,7 +94,11 @@ describe("retries", () => {
   it("gives up after the last retry with RetriesExhaustedError (a TimeoutError, code ZKIT_TIMEOUT)", async () => {
     const srv = await server(() => undefined);
     const c = client({ endpoint: srv.endpoint, timeoutMs: 100, retries: 2 });
-    const err = await within(c.request("anyone?").catch((e: unknown) => e), WAIT, "the request to fail");
+    const err = await within(
+      c.request("anyone?").catch((e: unknown) => e),
+      WAIT,
+      "the request to fail",
+    );
     expect(err).toBeInstanceOf(RetriesExhaustedError);
     expect(err).toBeInstanceOf(TimeoutError);
     expect(err).toMatchObject({ code: "ZKIT_TIMEOUT", attempts: 3, timeoutMs: 100 });
@@ -107,7 +111,11 @@ describe("retries", () => {
   it("per-request timeoutMs and retries override the client's", async () => {
     const srv = await server(() => undefined);
     const c = client({ endpoint: srv.endpoint, timeoutMs: 60_000, retries: 5 });
-    const err = await within(c.request("x", { timeoutMs: 80, retries: 0 }).catch((e: unknown) => e), WAIT, "the request to fail");
+    const err = await within(
+      c.request("x", { timeoutMs: 80, retries: 0 }).catch((e: unknown) => e),
+      WAIT,
+      "the request to fail",
+    );
     expect(err).toMatchObject({ name: "RetriesExhaustedError", attempts: 1, timeoutMs: 80 });
     expect(srv.requests).toHaveLength(1);
   });

@@ -49,7 +49,14 @@ describe("LazyPirateClient with CURVE", () => {
     ] as const) {
       const client = track(new LazyPirateClient({ endpoint: s.endpoint, timeoutMs: TIMEOUT_MS * 2, retries: 3, security }));
       const started = now();
-      const err = await within(client.request("x").then(() => undefined, (e: unknown) => e), WAIT_MS, "the request to fail");
+      const err = await within(
+        client.request("x").then(
+          () => undefined,
+          (e: unknown) => e,
+        ),
+        WAIT_MS,
+        "the request to fail",
+      );
       expect(err).toBeInstanceOf(HandshakeError);
       expect(err).not.toBeInstanceOf(RetriesExhaustedError);
       if (status !== undefined) expect((err as HandshakeError).status).toBe(status);

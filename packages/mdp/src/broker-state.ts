@@ -729,7 +729,10 @@ export class BrokerState {
     } else {
       this.stats.expired++;
       const client = request.client.identity.toString("hex");
-      const why = service.workers === 0 ? `no worker for ${service.label} within unservedExpiryMs (${this.#config.unservedExpiryMs} ms)` : `it waited longer than requestExpiryMs (${this.#config.requestExpiryMs} ms)`;
+      const why =
+        service.workers === 0
+          ? `no worker for ${service.label} within unservedExpiryMs (${this.#config.unservedExpiryMs} ms)`
+          : `it waited longer than requestExpiryMs (${this.#config.requestExpiryMs} ms)`;
       this.#logs.expired.record("request for %s from %s expired: %s", service.label, client, why);
       this.#host.emit("request-expired", { service: service.label, client });
     }

@@ -23,14 +23,7 @@ import {
 import { ZLoop } from "@zkit/zloop";
 import { Lifecycle, PeerExpiry, diagnosticsChannel } from "@zkit/reliability";
 import { securitySocketOptions, type SecurityOptions } from "@zkit/security";
-import {
-  BrokerState,
-  type BrokerConfig,
-  type BrokerSnapshot,
-  type BrokerStats,
-  type MajordomoBrokerEvents,
-  type QueueOverflowPolicy,
-} from "./broker-state.js";
+import { BrokerState, type BrokerConfig, type BrokerSnapshot, type BrokerStats, type MajordomoBrokerEvents, type QueueOverflowPolicy } from "./broker-state.js";
 import { MDP_HEARTBEAT_INTERVAL_MS, MDP_LIVENESS } from "./protocol.js";
 
 const log = getLogger("mdp");
@@ -300,10 +293,12 @@ export class MajordomoBroker extends Lifecycle<MajordomoBrokerEvents> {
     const channel = diagnosticsChannel("zkit:mdp:broker");
     // post(), not send(): nobody waits for libzmq to take a message, and a
     // failure comes back through one of these two, with the message
-    const failed = (to: "client" | "worker") => (err: ZkitError, message: MessageLike): void => {
-      if (socket.closed) return;
-      this.#state.sendFailed((message as Buffer[])[0]!, to, err.code === ErrorCode.HostUnreachable);
-    };
+    const failed =
+      (to: "client" | "worker") =>
+      (err: ZkitError, message: MessageLike): void => {
+        if (socket.closed) return;
+        this.#state.sendFailed((message as Buffer[])[0]!, to, err.code === ErrorCode.HostUnreachable);
+      };
     const failedTo = { client: failed("client"), worker: failed("worker") };
     this.#state = new BrokerState(this.#config, {
       send: (frames, to) => {

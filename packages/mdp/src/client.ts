@@ -4,18 +4,7 @@
  * a fresh socket for every resend.
  * @module
  */
-import {
-  ClosedError,
-  RETRIES_RULE,
-  TIMED_OUT,
-  TIMEOUT_RULE,
-  ZSocket,
-  getLogger,
-  raceDeadline,
-  readOptions,
-  type FrameLike,
-  type TraceFn,
-} from "@zkit/core";
+import { ClosedError, RETRIES_RULE, TIMED_OUT, TIMEOUT_RULE, ZSocket, getLogger, raceDeadline, readOptions, type FrameLike, type TraceFn } from "@zkit/core";
 import { Lifecycle, Reply, withRetries, type RetryEvent } from "@zkit/reliability";
 import { HandshakeGuard, securitySocketOptions, type SecurityOptions, type SecuritySocketOptions } from "@zkit/security";
 import { decodeClientReply, encodeRequest, printable } from "./protocol.js";
@@ -246,4 +235,3 @@ export class MajordomoClient extends Lifecycle<MajordomoClientEvents> {
     this.#discard();
   }
 }
-

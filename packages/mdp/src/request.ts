@@ -4,18 +4,7 @@
  * AbortSignal.
  * @module
  */
-import {
-  InvalidArgumentError,
-  RETRIES_RULE,
-  TIMEOUT_RULE,
-  connectEndpoints,
-  describeValue,
-  isMessageLike,
-  parseEndpoints,
-  readOptions,
-  toFrames,
-  type OptionReader,
-} from "@zkit/core";
+import { InvalidArgumentError, RETRIES_RULE, TIMEOUT_RULE, connectEndpoints, describeValue, isMessageLike, parseEndpoints, readOptions, toFrames, type OptionReader } from "@zkit/core";
 import { serviceNameProblem } from "./protocol.js";
 
 /** The Guide's client request timeout, in ms. */
@@ -62,13 +51,7 @@ export interface CheckedRequest {
 }
 
 /** @internal Checks the arguments of `request()`; throws `InvalidArgumentError`. */
-export function checkRequest(
-  what: string,
-  service: unknown,
-  body: unknown,
-  opts: MajordomoRequestOptions | undefined,
-  defaults: { timeoutMs: number; retries: number },
-): CheckedRequest {
+export function checkRequest(what: string, service: unknown, body: unknown, opts: MajordomoRequestOptions | undefined, defaults: { timeoutMs: number; retries: number }): CheckedRequest {
   if (typeof service !== "string") throw new InvalidArgumentError(`${what}(service, body): service must be a string such as "echo", got ${describeValue(service)}`);
   const problem = serviceNameProblem(service);
   if (problem !== undefined) throw new InvalidArgumentError(`${what}(service, body): ${problem}`);
@@ -83,4 +66,3 @@ export function checkRequest(
     signal: o.signal("signal"),
   };
 }
-

@@ -10,16 +10,7 @@
 import { InvalidArgumentError, getLogger, isMessageLike, readOptions, type FrameLike, type TraceFn } from "@zkit/core";
 import { ZLoop } from "@zkit/zloop";
 import type { HandshakeError, SecurityOptions } from "@zkit/security";
-import {
-  Backoff,
-  HandlerRunner,
-  Lifecycle,
-  PeerConnection,
-  peerId,
-  type ConnectionEvent,
-  type HandlerContext,
-  type Job,
-} from "@zkit/reliability";
+import { Backoff, HandlerRunner, Lifecycle, PeerConnection, peerId, type ConnectionEvent, type HandlerContext, type Job } from "@zkit/reliability";
 import { readEndpoint } from "./request.js";
 import {
   MDP_HEARTBEAT_INTERVAL_MS,

@@ -350,10 +350,7 @@ describe("request queues", () => {
     expect(h.state.stats).toMatchObject({ queued: 5, dropped: 2 });
     h.ready(1);
     expect(h.take()).toEqual([toWorker(1, 3, "r3")]);
-    expect(h.events.filter(([e]) => e === "request-dropped").map(([, info]) => (info as { client: string }).client)).toEqual([
-      id(101).toString("hex"),
-      id(102).toString("hex"),
-    ]);
+    expect(h.events.filter(([e]) => e === "request-dropped").map(([, info]) => (info as { client: string }).client)).toEqual([id(101).toString("hex"), id(102).toString("hex")]);
   });
 
   it("or the arriving one (drop-newest)", () => {
@@ -377,7 +374,7 @@ describe("request queues", () => {
     expect(h.state.stats).toMatchObject({ services: 3, workers: 1, workersRefused: 0, servicesEvicted: 1, dropped: 2 });
     expect(h.events).toContainEqual(["request-dropped", { service: "s1", client: hex(101), reason: "service-evicted" }]);
     h.request(5, "y", "s5");
-    expect(h.take()).toEqual([toWorker(1, 5, "y", )]);
+    expect(h.take()).toEqual([toWorker(1, 5, "y")]);
     h.ready(2, "s2"); // an existing service is fine
     expect(h.take()).toEqual([toWorker(2, 2, "x")]);
   });
@@ -418,7 +415,7 @@ describe("request queues", () => {
     expect(h.events.filter(([e]) => e === "request-dropped").every(([, i]) => (i as { reason: string }).reason === "queue-full")).toBe(true);
     // the first ones, accepted, are served
     h.ready(1, "a");
-    expect(h.take()).toEqual([toWorker(1, 1, body, )].map((m) => ({ ...m, frames: [W(1), "", "MDPW01", "0x02", C(1), "", body] })));
+    expect(h.take()).toEqual([toWorker(1, 1, body)].map((m) => ({ ...m, frames: [W(1), "", "MDPW01", "0x02", C(1), "", body] })));
     expect(h.state.stats.queuedBytes).toBeLessThan(10_000);
   });
 });
@@ -521,8 +518,7 @@ describe("pipelining (workerPrefetch > 1)", () => {
   afterEach(() => setLogSink(undefined));
 
   /** How many requests each worker holds, from the snapshot. */
-  const held = (h: ReturnType<typeof harness>): Record<string, number> =>
-    Object.fromEntries(h.state.snapshot().serviceList.flatMap((s) => s.workerList.map((w) => [w.worker, w.inHand])));
+  const held = (h: ReturnType<typeof harness>): Record<string, number> => Object.fromEntries(h.state.snapshot().serviceList.flatMap((s) => s.workerList.map((w) => [w.worker, w.inHand])));
 
   it("a worker gets up to workerPrefetch requests before it replies; each reply gives one credit back", () => {
     const h = harness({ workerPrefetch: 3 });
@@ -611,7 +607,12 @@ describe("pipelining (workerPrefetch > 1)", () => {
     h.advance(301);
     h.expire();
     expect(h.state.stats).toMatchObject({ requeued: 3, lost: 0, inFlight: 0, queued: 3, workers: 0, workersExpired: 1 });
-    expect(h.events.filter(([e]) => e === "request-requeued").map(([, i]) => (i as { client: string }).client).sort()).toEqual([hex(101), hex(102), hex(103)]);
+    expect(
+      h.events
+        .filter(([e]) => e === "request-requeued")
+        .map(([, i]) => (i as { client: string }).client)
+        .sort(),
+    ).toEqual([hex(101), hex(102), hex(103)]);
     expect(h.events.filter(([e]) => e === "worker-gone")).toEqual([["worker-gone", { service: "echo", worker: hex(1), reason: "expired", inHand: 3 }]]);
     h.ready(2);
     expect(h.take()).toEqual([1, 2, 3].map((c) => toWorker(2, c, `r${c}`)));

@@ -78,7 +78,7 @@ describe("the 7/MDP dialogue, frame by frame", () => {
 });
 
 describe("heartbeats and expiry", () => {
-  it("the broker sends HEARTBEAT [\"\"][MDPW01][04] to idle workers every interval", async () => {
+  it('the broker sends HEARTBEAT [""][MDPW01][04] to idle workers every interval', async () => {
     const { endpoint } = await startBroker({ heartbeatIntervalMs: 100, liveness: 100 }); // the raw worker never heartbeats
     const worker = await rawWorker(endpoint, "echo");
     expect(show(await recv(worker, "a HEARTBEAT"))).toEqual(["", "MDPW01", "0x04"]);
@@ -200,10 +200,14 @@ describe("8/MMI", () => {
     const { endpoint } = await startBroker();
     await rawWorker(endpoint, "echo");
     const client = await rawClient(endpoint);
-    await waitFor(async () => {
-      await client.send([EMPTY, b("MDPC01"), b("mmi.service"), b("echo")]);
-      return show(await recv(client, "mmi.service reply"))[3] === "200";
-    }, WAIT_MS, "mmi.service to answer 200 for echo");
+    await waitFor(
+      async () => {
+        await client.send([EMPTY, b("MDPC01"), b("mmi.service"), b("echo")]);
+        return show(await recv(client, "mmi.service reply"))[3] === "200";
+      },
+      WAIT_MS,
+      "mmi.service to answer 200 for echo",
+    );
     await client.send([EMPTY, b("MDPC01"), b("mmi.service"), b("nothing")]);
     expect(show(await recv(client, "404"))).toEqual(["", "MDPC01", "mmi.service", "404"]);
     await client.send([EMPTY, b("MDPC01"), b("mmi.whatever"), b("x")]);
@@ -256,13 +260,7 @@ describe("malformed and hostile input", () => {
     broker.on("malformed", (info) => malformed.push(info));
     track(new MajordomoWorker({ endpoint, service: "echo", handler: (r) => r })).start();
     const hostile = await rawClient(endpoint);
-    const bad: Buffer[][] = [
-      [b("no empty frame")],
-      [EMPTY, b("HTTP/1.1"), b("echo")],
-      [EMPTY, b("MDPC01")],
-      [EMPTY, b("MDPW01")],
-      [EMPTY, b("MDPW01"), Buffer.from([0x77])],
-    ];
+    const bad: Buffer[][] = [[b("no empty frame")], [EMPTY, b("HTTP/1.1"), b("echo")], [EMPTY, b("MDPC01")], [EMPTY, b("MDPW01")], [EMPTY, b("MDPW01"), Buffer.from([0x77])]];
     for (const frames of bad) await hostile.send(frames);
     const client = track(new MajordomoClient({ endpoint, timeoutMs: 5000 }));
     expect(show(await client.request("echo", "still served"))).toEqual(["still served"]);
@@ -381,7 +379,11 @@ describe("lifecycle and options", () => {
       expect(err).toBeInstanceOf(InvalidArgumentError);
       expect((err as Error).message).toMatch(message);
     }
-    expect(track(new MajordomoBroker({ requestExpiryMs: Infinity, maxQueuePerService: Infinity })).options).toMatchObject({ requestExpiryMs: Infinity, liveness: 3, heartbeatIntervalMs: 2500 });
+    expect(track(new MajordomoBroker({ requestExpiryMs: Infinity, maxQueuePerService: Infinity })).options).toMatchObject({
+      requestExpiryMs: Infinity,
+      liveness: 3,
+      heartbeatIntervalMs: 2500,
+    });
     // the defaults: nothing a live worker will serve is dropped; memory bounded by bytes
     expect(track(new MajordomoBroker()).options).toMatchObject({
       unservedExpiryMs: 10_000,

@@ -27,7 +27,7 @@ function realBroker(): Promise<{ broker: MajordomoBroker; endpoint: string }> {
 }
 
 describe("MajordomoClient", () => {
-  it("sends [\"\"][MDPC01][service][body...] and resolves with the reply body", async () => {
+  it('sends [""][MDPC01][service][body...] and resolves with the reply body', async () => {
     const { router, endpoint } = await fakeBroker();
     const client = track(new MajordomoClient({ endpoint }));
     const reply = client.request("echo", ["Hello", Buffer.from([0, 1])]);

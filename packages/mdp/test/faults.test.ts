@@ -101,48 +101,48 @@ describe.each(SECURITY_MODES)("faults with real processes, security %s", (mode) 
     sec = await matrixSecurity(mode);
   });
 
-    it("a worker killed mid-request: the broker knows at once and gives the request to another worker; the client never has to retry", async () => {
-      const { broker, endpoint } = await inProcessBroker(1, sec.server);
-      const requeued = new Promise<unknown>((r) => broker.once("request-requeued", r));
-      const doomed = startNode(WORKER, [endpoint, "echo", "250", "600000"], { name: "doomed worker", env: sec.env });
-      await doomed.waitFor(/^ready 1$/m, START_MS);
-      await waitFor(() => broker.stats.workers === 1, WAIT_MS, "the doomed worker at the broker");
-      const healthy = startNode(WORKER, [endpoint, "echo", "250", "0"], { name: "healthy worker", env: sec.env });
-      await healthy.waitFor(/^ready 1$/m, START_MS);
-      await waitFor(() => broker.stats.workers === 2, WAIT_MS, "both workers at the broker");
+  it("a worker killed mid-request: the broker knows at once and gives the request to another worker; the client never has to retry", async () => {
+    const { broker, endpoint } = await inProcessBroker(1, sec.server);
+    const requeued = new Promise<unknown>((r) => broker.once("request-requeued", r));
+    const doomed = startNode(WORKER, [endpoint, "echo", "250", "600000"], { name: "doomed worker", env: sec.env });
+    await doomed.waitFor(/^ready 1$/m, START_MS);
+    await waitFor(() => broker.stats.workers === 1, WAIT_MS, "the doomed worker at the broker");
+    const healthy = startNode(WORKER, [endpoint, "echo", "250", "0"], { name: "healthy worker", env: sec.env });
+    await healthy.waitFor(/^ready 1$/m, START_MS);
+    await waitFor(() => broker.stats.workers === 2, WAIT_MS, "both workers at the broker");
 
-      const client = track(new MajordomoClient({ endpoint, timeoutMs: 20_000, retries: 0, security: sec.client }));
-      const reply = client.request("echo", "job"); // the least recently used worker is the doomed one
-      await doomed.waitFor(/^handling job$/m, WAIT_MS);
-      doomed.kill("SIGKILL");
-      expect(await requeued).toMatchObject({ service: "echo", reason: "connection-lost" });
-      expect(show(await reply)).toEqual(["job done"]);
-      await healthy.waitFor(/^handling job$/m, WAIT_MS);
-      expect(broker.stats).toMatchObject({ replies: 1, requeued: 1, lost: 0, workersLost: 1 });
-      expect(client.stats.timeouts).toBe(0);
-    });
+    const client = track(new MajordomoClient({ endpoint, timeoutMs: 20_000, retries: 0, security: sec.client }));
+    const reply = client.request("echo", "job"); // the least recently used worker is the doomed one
+    await doomed.waitFor(/^handling job$/m, WAIT_MS);
+    doomed.kill("SIGKILL");
+    expect(await requeued).toMatchObject({ service: "echo", reason: "connection-lost" });
+    expect(show(await reply)).toEqual(["job done"]);
+    await healthy.waitFor(/^handling job$/m, WAIT_MS);
+    expect(broker.stats).toMatchObject({ replies: 1, requeued: 1, lost: 0, workersLost: 1 });
+    expect(client.stats.timeouts).toBe(0);
+  });
 
-    it("a broker killed and restarted: workers re-register by themselves, clients retry", async () => {
-      let broker = startNode(BROKER, ["tcp://127.0.0.1:*", "100"], { name: "broker 1", env: sec.env });
-      const endpoint = (await broker.waitFor(/^listening on (.*)$/m, START_MS))[1]!;
-      const worker = track(new MajordomoWorker({ endpoint, service: "echo", heartbeatIntervalMs: 100, liveness: 3, reconnectMs: 200, handler: ([x]) => [`${x} ok`], security: sec.client }));
-      await worker.start();
-      await broker.waitFor(/^worker ready for echo$/m, WAIT_MS);
-      const client = track(new MajordomoClient({ endpoint, timeoutMs: 500, retries: 60, security: sec.client }));
-      expect(show(await client.request("echo", "before"))).toEqual(["before ok"]);
+  it("a broker killed and restarted: workers re-register by themselves, clients retry", async () => {
+    let broker = startNode(BROKER, ["tcp://127.0.0.1:*", "100"], { name: "broker 1", env: sec.env });
+    const endpoint = (await broker.waitFor(/^listening on (.*)$/m, START_MS))[1]!;
+    const worker = track(new MajordomoWorker({ endpoint, service: "echo", heartbeatIntervalMs: 100, liveness: 3, reconnectMs: 200, handler: ([x]) => [`${x} ok`], security: sec.client }));
+    await worker.start();
+    await broker.waitFor(/^worker ready for echo$/m, WAIT_MS);
+    const client = track(new MajordomoClient({ endpoint, timeoutMs: 500, retries: 60, security: sec.client }));
+    expect(show(await client.request("echo", "before"))).toEqual(["before ok"]);
 
-      broker.kill("SIGKILL");
-      await broker.waitForExit(WAIT_MS);
-      const during = client.request("echo", "during"); // retries until a broker answers
-      await waitFor(() => worker.stats.reconnects >= 1, WAIT_MS, "the worker to notice the broker is gone");
-      broker = startNode(BROKER, [endpoint, "100"], { name: "broker 2", env: sec.env });
-      await broker.waitFor(/^listening on /m, START_MS);
-      await broker.waitFor(/^worker ready for echo$/m, WAIT_MS);
-      expect(show(await during)).toEqual(["during ok"]);
-      expect(show(await client.request("echo", "after"))).toEqual(["after ok"]);
-      expect(worker.stats.connections).toBeGreaterThanOrEqual(2);
-      expect(client.stats.timeouts).toBeGreaterThanOrEqual(1);
-    });
+    broker.kill("SIGKILL");
+    await broker.waitForExit(WAIT_MS);
+    const during = client.request("echo", "during"); // retries until a broker answers
+    await waitFor(() => worker.stats.reconnects >= 1, WAIT_MS, "the worker to notice the broker is gone");
+    broker = startNode(BROKER, [endpoint, "100"], { name: "broker 2", env: sec.env });
+    await broker.waitFor(/^listening on /m, START_MS);
+    await broker.waitFor(/^worker ready for echo$/m, WAIT_MS);
+    expect(show(await during)).toEqual(["during ok"]);
+    expect(show(await client.request("echo", "after"))).toEqual(["after ok"]);
+    expect(worker.stats.connections).toBeGreaterThanOrEqual(2);
+    expect(client.stats.timeouts).toBeGreaterThanOrEqual(1);
+  });
 });
 
 describe("MajordomoAsyncClient under a storm (its own process: nothing may escape to it)", () => {

@@ -76,7 +76,15 @@ describe("Python peers against our broker", () => {
     expect((await replies).map((r) => show(r))).toEqual(Array.from({ length: 20 }, (_, i) => [`py:n${i}`, "x"]));
     expect(tracker.highest()).toBe(4);
     // every REQUEST it got is [""][MDPW01][02][client][""][body...]; each of the 20 once
-    const requests = worker.stdout().match(/^request .*$/gm)!.map((l) => l.slice(8).split(",").map((h) => Buffer.from(h, "hex")));
+    const requests = worker
+      .stdout()
+      .match(/^request .*$/gm)!
+      .map((l) =>
+        l
+          .slice(8)
+          .split(",")
+          .map((h) => Buffer.from(h, "hex")),
+      );
     for (const frames of requests) {
       expect(show(frames.slice(0, 3))).toEqual(["", "MDPW01", "0x02"]);
       expect(isAutoId(frames[3])).toBe(true);
@@ -103,7 +111,12 @@ describe("Python peers with CURVE against our broker with CURVE and a ZAuth", ()
     mkdirSync(allowed);
     mkdirSync(others);
     // pyzmq writes the peers' certificates (name.key, name.key_secret) ...
-    execFileSync(PYTHON, ["-c", "import sys, zmq.auth; zmq.auth.create_certificates(sys.argv[1], 'pyworker'); zmq.auth.create_certificates(sys.argv[1], 'pyclient'); zmq.auth.create_certificates(sys.argv[2], 'stranger')", allowed, others]);
+    execFileSync(PYTHON, [
+      "-c",
+      "import sys, zmq.auth; zmq.auth.create_certificates(sys.argv[1], 'pyworker'); zmq.auth.create_certificates(sys.argv[1], 'pyclient'); zmq.auth.create_certificates(sys.argv[2], 'stranger')",
+      allowed,
+      others,
+    ]);
     // ... and zkit the broker's, which the peers read with zmq.auth.load_certificate
     const brokerCert = ZCert.generate({ name: "broker" });
     await brokerCert.save(join(dir.dir, "broker.key"));

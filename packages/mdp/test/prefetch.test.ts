@@ -57,9 +57,7 @@ describe("workerPrefetch over real sockets", () => {
   it("prefetch 8, two workers, 400 requests from 50 clients at once with work that takes time: all answered, no worker ever above 8, both busy", async () => {
     const tracker = inHandTracker();
     const { broker, endpoint } = await startBroker({ heartbeatIntervalMs: 250, workerPrefetch: 8, trace: tracker.trace });
-    const workers = await Promise.all(
-      [1, 2].map(() => startWorker(endpoint, { handler: async ([x]) => (await new Promise((r) => setTimeout(r, 1)), [`${x} ok`]) })),
-    );
+    const workers = await Promise.all([1, 2].map(() => startWorker(endpoint, { handler: async ([x]) => (await new Promise((r) => setTimeout(r, 1)), [`${x} ok`]) })));
     await waitFor(() => broker.stats.workers === 2, WAIT_MS, "both workers at the broker");
     const client = track(new MajordomoAsyncClient({ endpoint, timeoutMs: 30_000, maxSockets: 50 }));
     const replies = await Promise.all(Array.from({ length: 400 }, (_, i) => client.request("echo", `r${i}`)));

@@ -39,11 +39,11 @@ describe("constants", () => {
 });
 
 describe("encoders, byte by byte", () => {
-  it("client REQUEST (DEALER form): [\"\"][MDPC01][service][body...]", () => {
+  it('client REQUEST (DEALER form): [""][MDPC01][service][body...]', () => {
     expect(hex(encodeRequest("echo", [b("Hello world")]))).toEqual(["", "4d4450433031", "6563686f", "48656c6c6f20776f726c64"]);
   });
 
-  it("REPLY to a client (ROUTER form): [client][\"\"][MDPC01][service][body...]", () => {
+  it('REPLY to a client (ROUTER form): [client][""][MDPC01][service][body...]', () => {
     expect(encodeClientReply(CID, b("echo"), [b("Hello world"), b("2")])).toEqual([CID, EMPTY, b("MDPC01"), b("echo"), b("Hello world"), b("2")]);
   });
 
@@ -59,15 +59,15 @@ describe("encoders, byte by byte", () => {
     expect(encodeRequest("echo", [EMPTY])).toHaveLength(4);
   });
 
-  it("READY: [\"\"][MDPW01][0x01][service]", () => {
+  it('READY: [""][MDPW01][0x01][service]', () => {
     expect(hex(encodeReady("echo"))).toEqual(["", "4d4450573031", "01", "6563686f"]);
   });
 
-  it("REQUEST to a worker (ROUTER form): [worker][\"\"][MDPW01][0x02][client][\"\"][body...]", () => {
+  it('REQUEST to a worker (ROUTER form): [worker][""][MDPW01][0x02][client][""][body...]', () => {
     expect(encodeWorkerRequest(WID, CID, [b("Hello world")])).toEqual([WID, EMPTY, b("MDPW01"), Buffer.from([2]), CID, EMPTY, b("Hello world")]);
   });
 
-  it("worker REPLY: [\"\"][MDPW01][0x03][client][\"\"][body...]", () => {
+  it('worker REPLY: [""][MDPW01][0x03][client][""][body...]', () => {
     expect(encodeReply(CID, [b("Hello world")])).toEqual([EMPTY, b("MDPW01"), Buffer.from([3]), CID, EMPTY, b("Hello world")]);
   });
 

@@ -127,7 +127,11 @@ describe("MDP with CURVE", () => {
     const cert = ZCert.generate();
     expect(() => new MajordomoBroker({ security: cert.clientSecurity(cert) })).toThrow(/MajordomoBroker option security.*leave serverKey out/);
     expect(() => new MajordomoClient({ endpoint: "tcp://127.0.0.1:1", security: cert.serverSecurity() })).toThrow(/MajordomoClient option security.*serverKey is required/);
-    expect(() => new MajordomoAsyncClient({ endpoint: "tcp://127.0.0.1:1", security: { curve: { secretKey: "short", publicKey: cert.publicKey, serverKey: cert.publicKey } } })).toThrow(InvalidArgumentError);
-    expect(() => new MajordomoWorker({ endpoint: "tcp://127.0.0.1:1", service: "echo", security: { tls: true } as never })).toThrow(/MajordomoWorker option security must have exactly one of curve or plain/);
+    expect(() => new MajordomoAsyncClient({ endpoint: "tcp://127.0.0.1:1", security: { curve: { secretKey: "short", publicKey: cert.publicKey, serverKey: cert.publicKey } } })).toThrow(
+      InvalidArgumentError,
+    );
+    expect(() => new MajordomoWorker({ endpoint: "tcp://127.0.0.1:1", service: "echo", security: { tls: true } as never })).toThrow(
+      /MajordomoWorker option security must have exactly one of curve or plain/,
+    );
   });
 });

@@ -33,7 +33,7 @@ function request(router: ZSocket<"ROUTER">, wid: Buffer, client: string, ...body
 }
 
 describe("MajordomoWorker", () => {
-  it("sends READY [\"\"][MDPW01][01][service], then answers a REQUEST with [\"\"][MDPW01][03][client][\"\"][reply...]", async () => {
+  it('sends READY [""][MDPW01][01][service], then answers a REQUEST with [""][MDPW01][03][client][""][reply...]', async () => {
     const router = track(await ZSocket.router("@tcp://127.0.0.1:*", { linger: 0 }));
     const worker = track(new MajordomoWorker({ endpoint: router.endpoint, service: "echo", handler: ([a, c]) => [c!, a!] }));
     await worker.start();

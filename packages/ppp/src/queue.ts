@@ -7,7 +7,15 @@
  * @module
  */
 import { getLogger } from "@zkit/core";
-import { QUEUE_MAX_DELIVERIES, QUEUE_MAX_FRAME_BYTES, QueueServer, type QueueServerEvents, type QueueServerOptions, type QueueServerStats, type QueueWorkerGoneReason } from "@zkit/reliability";
+import {
+  QUEUE_MAX_DELIVERIES,
+  QUEUE_MAX_FRAME_BYTES,
+  QueueServer,
+  type QueueServerEvents,
+  type QueueServerOptions,
+  type QueueServerStats,
+  type QueueWorkerGoneReason,
+} from "@zkit/reliability";
 import { PPP_HEARTBEAT_INTERVAL_MS, PPP_LIVENESS, decodeBackend, decodeClientRequest, encodeClientReply, encodeQueueHeartbeat, encodeWorkerRequest } from "./protocol.js";
 
 const log = getLogger("ppp");

@@ -64,8 +64,8 @@ describe.each(SECURITY_MODES)("security %s", (mode) => {
     sec = await matrixSecurity(mode);
   });
 
-    describe("a worker killed in the middle of a request (SIGKILL)", () => {
-      it("the client gets every answer without retrying: the dead worker leaves at once and its request goes to the healthy one", async () => {
+  describe("a worker killed in the middle of a request (SIGKILL)", () => {
+    it("the client gets every answer without retrying: the dead worker leaves at once and its request goes to the healthy one", async () => {
       const expired: WorkerGone[] = [];
       const q = await inProcessQueue(undefined, sec.server);
       q.on("worker-gone", (e) => expired.push(e));

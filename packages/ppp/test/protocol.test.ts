@@ -47,12 +47,12 @@ describe("encoders", () => {
     expect(encodeHeartbeat()).toEqual([b(0x02)]);
   });
 
-  it("queue -> worker: request [w][client][\"\"][body...], heartbeat [w][0x02]", () => {
+  it('queue -> worker: request [w][client][""][body...], heartbeat [w][0x02]', () => {
     expect(encodeWorkerRequest(W, C, [s("a"), E, s("c")])).toEqual([W, C, E, s("a"), E, s("c")]);
     expect(encodeQueueHeartbeat(W)).toEqual([W, b(0x02)]);
   });
 
-  it("worker reply [client][\"\"][reply...]; queue -> client [client][\"\"][reply...]", () => {
+  it('worker reply [client][""][reply...]; queue -> client [client][""][reply...]', () => {
     expect(encodeWorkerReply(C, [s("r1"), s("r2")])).toEqual([C, E, s("r1"), s("r2")]);
     expect(encodeClientReply(C, [s("r")])).toEqual([C, E, s("r")]);
   });
@@ -64,7 +64,7 @@ describe("decodeBackend (what the queue's ROUTER receives from a worker)", () =>
     expect(decodeBackend([W, b(0x02)])).toEqual({ kind: "heartbeat", worker: W });
   });
 
-  it("a reply [w][client][\"\"][body...], multi-frame", () => {
+  it('a reply [w][client][""][body...], multi-frame', () => {
     expect(decodeBackend([W, C, E, s("x")])).toEqual({ kind: "reply", worker: W, client: C, body: [s("x")] });
     expect(decodeBackend([W, C, E, s("x"), E, s("z")])).toEqual({ kind: "reply", worker: W, client: C, body: [s("x"), E, s("z")] });
   });
@@ -84,7 +84,7 @@ describe("decodeBackend (what the queue's ROUTER receives from a worker)", () =>
 });
 
 describe("decodeWorkerInput (what a worker's DEALER receives)", () => {
-  it("HEARTBEAT [0x02] and a request [client][\"\"][body...]", () => {
+  it('HEARTBEAT [0x02] and a request [client][""][body...]', () => {
     expect(decodeWorkerInput([b(0x02)])).toEqual({ kind: "heartbeat" });
     expect(decodeWorkerInput([C, E, s("a"), s("b")])).toEqual({ kind: "request", client: C, body: [s("a"), s("b")] });
   });
@@ -100,7 +100,7 @@ describe("decodeWorkerInput (what a worker's DEALER receives)", () => {
 });
 
 describe("decodeClientRequest (what the queue's frontend ROUTER receives)", () => {
-  it("[client][\"\"][body...]", () => {
+  it('[client][""][body...]', () => {
     expect(decodeClientRequest([C, E, s("1")])).toEqual({ client: C, body: [s("1")] });
     expect(decodeClientRequest([C, E, E, E])).toEqual({ client: C, body: [E, E] });
   });

@@ -97,7 +97,9 @@ describe("ParanoidPirateQueue and ParanoidPirateWorker with CURVE", () => {
 
   it("a bad security option throws at construction, naming the class", () => {
     const cert = ZCert.generate();
-    expect(() => new ParanoidPirateQueue({ frontend: "tcp://127.0.0.1:*", backend: "tcp://127.0.0.1:*", security: cert.clientSecurity(cert) })).toThrow(/ParanoidPirateQueue option security.*leave serverKey out/);
+    expect(() => new ParanoidPirateQueue({ frontend: "tcp://127.0.0.1:*", backend: "tcp://127.0.0.1:*", security: cert.clientSecurity(cert) })).toThrow(
+      /ParanoidPirateQueue option security.*leave serverKey out/,
+    );
     expect(() => new ParanoidPirateWorker({ endpoint: "tcp://127.0.0.1:1", security: cert.serverSecurity() })).toThrow(/ParanoidPirateWorker option security.*serverKey is required/);
   });
 });

@@ -90,7 +90,7 @@ describe("talking to the queue", () => {
     await waitFor(() => q.heartbeatsFrom(id) >= 3, WAIT, "3 heartbeats");
   });
 
-  it("answers a request [client][\"\"][body...] with [client][\"\"][reply...], multi-frame both ways", async () => {
+  it('answers a request [client][""][body...] with [client][""][reply...], multi-frame both ways', async () => {
     const q = await FakeQueue.start();
     const seen: string[][] = [];
     const { worker, id } = await start(q, {

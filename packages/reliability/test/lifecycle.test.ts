@@ -16,9 +16,7 @@ interface ThingEvents {
 class Thing extends Lifecycle<ThingEvents> {
   starts = 0;
   closes = 0;
-  constructor(
-    readonly opts: { failStart?: unknown; startMs?: number; closeOnInterrupt?: boolean } = {},
-  ) {
+  constructor(readonly opts: { failStart?: unknown; startMs?: number; closeOnInterrupt?: boolean } = {}) {
     super({ owner: "Thing", channel: "zkit:mdp:broker", closeOnInterrupt: opts.closeOnInterrupt });
   }
   protected async onStart(): Promise<void> {

@@ -33,7 +33,8 @@ describe("HandlerRunner", () => {
         running--;
         return n * 10;
       },
-      onResult: rec.onResult, onError: rec.onError,
+      onResult: rec.onResult,
+      onError: rec.onError,
     });
     for (let i = 0; i < 20; i++) runner.submit(i, i);
     expect(runner.active).toBe(3);
@@ -51,7 +52,8 @@ describe("HandlerRunner", () => {
         if (n % 3 === 0) throw new Error(`bad ${n}`);
         return `ok ${n}`;
       },
-      onResult: rec.onResult, onError: rec.onError,
+      onResult: rec.onResult,
+      onError: rec.onError,
     });
     for (let i = 0; i < 9; i++) runner.submit(i, i);
     expect(rec.results.map(([m]) => m)).toEqual([1, 2, 4, 5, 7, 8]);
@@ -73,7 +75,8 @@ describe("HandlerRunner", () => {
         await new Promise<void>((resolve) => ctx.signal.addEventListener("abort", () => resolve(), { once: true }));
         return "too late";
       },
-      onResult: rec.onResult, onError: rec.onError,
+      onResult: rec.onResult,
+      onError: rec.onError,
     });
     runner.submit(1, 1, { service: "echo", peer: "00abcdef01" });
     await waitFor(() => rec.errors.length === 1, 10_000, "the deadline");
@@ -103,7 +106,8 @@ describe("HandlerRunner", () => {
     const rec = recorder();
     const runner = new HandlerRunner<number, string, number>({
       handler: (_n, ctx) => new Promise((resolve) => ctx.signal.addEventListener("abort", () => resolve("stopped"), { once: true })),
-      onResult: rec.onResult, onError: rec.onError,
+      onResult: rec.onResult,
+      onError: rec.onError,
     });
     runner.submit(1, 1);
     await runner.close(20);

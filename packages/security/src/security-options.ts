@@ -113,7 +113,7 @@ export function securitySocketOptions(security: SecurityOptions | undefined, opt
   const fail = (problem: string): never => {
     throw new InvalidArgumentError(`${owner} option security ${problem}`);
   };
-  const example = '{ curve: { secretKey, publicKey, serverKey? } } or { plain: { username, password } } or { plain: { server: true } }';
+  const example = "{ curve: { secretKey, publicKey, serverKey? } } or { plain: { username, password } } or { plain: { server: true } }";
   if (security === undefined) return {};
   if (typeof security !== "object" || security === null || Array.isArray(security)) return fail(`must be ${example}, got ${describeValue(security)}`);
   const keys = Object.keys(security);

@@ -106,7 +106,13 @@ export function decodeZapRequest(frames: readonly Buffer[]): ZapDecoded {
   const mechanism = body[5]!.toString("latin1");
   const credentials = body.slice(6);
   if (mechanism !== "NULL" && mechanism !== "PLAIN" && mechanism !== "CURVE") {
-    return bad(`mechanism ${JSON.stringify(mechanism.slice(0, 20))} is not supported`, answer(ZapStatus.AuthenticationFailure, "Unsupported mechanism"), mechanism, address, "unsupported-mechanism");
+    return bad(
+      `mechanism ${JSON.stringify(mechanism.slice(0, 20))} is not supported`,
+      answer(ZapStatus.AuthenticationFailure, "Unsupported mechanism"),
+      mechanism,
+      address,
+      "unsupported-mechanism",
+    );
   }
   if (credentials.length !== CREDENTIALS[mechanism]) {
     return bad(`${mechanism} takes ${CREDENTIALS[mechanism]} credential frame(s), got ${credentials.length}`, answer(ZapStatus.InternalError, "Malformed request"), mechanism, address);
@@ -142,25 +148,9 @@ function bad(problem: string, reply: Buffer[] | undefined, mechanism?: string, a
  * @param userId - the user id, for status 200 only (27/ZAP: empty otherwise)
  * @param metadata - ZMTP metadata (see {@link encodeZapMetadata}), for status 200 only
  */
-export function encodeZapReply(
-  envelope: readonly Buffer[],
-  requestId: Buffer,
-  status: ZapStatusCode,
-  text: string,
-  userId = "",
-  metadata: Buffer = Buffer.alloc(0),
-): Buffer[] {
+export function encodeZapReply(envelope: readonly Buffer[], requestId: Buffer, status: ZapStatusCode, text: string, userId = "", metadata: Buffer = Buffer.alloc(0)): Buffer[] {
   const ok = status === ZapStatus.Ok;
-  return [
-    ...envelope,
-    Buffer.alloc(0),
-    Buffer.from(ZAP_VERSION),
-    requestId,
-    Buffer.from(status),
-    truncate(text),
-    ok ? truncate(userId) : Buffer.alloc(0),
-    ok ? metadata : Buffer.alloc(0),
-  ];
+  return [...envelope, Buffer.alloc(0), Buffer.from(ZAP_VERSION), requestId, Buffer.from(status), truncate(text), ok ? truncate(userId) : Buffer.alloc(0), ok ? metadata : Buffer.alloc(0)];
 }
 
 function truncate(text: string): Buffer {

@@ -529,7 +529,15 @@ export class ZAuth extends EventEmitter<ZAuthEvents> {
     else this.#stats.denied++;
     this.#byReason.set(decision.reason, (this.#byReason.get(decision.reason) ?? 0) + 1);
     if (this.verbose) {
-      log.info("ZAuth: %s %s %s from %s%s: %s", ok ? "accepted" : "denied", decision.mechanism, decision.user ?? "", decision.address, decision.domain ? ` (domain ${decision.domain})` : "", decision.reason);
+      log.info(
+        "ZAuth: %s %s %s from %s%s: %s",
+        ok ? "accepted" : "denied",
+        decision.mechanism,
+        decision.user ?? "",
+        decision.address,
+        decision.domain ? ` (domain ${decision.domain})` : "",
+        decision.reason,
+      );
     }
     this.#emitSafely(ok ? "accepted" : "denied", decision);
   }
@@ -561,7 +569,9 @@ async function bindZapEndpoint(): Promise<ZSocket<"ROUTER">> {
     } catch (err) {
       if (!(err instanceof ZkitError && err.code === ErrorCode.AddressInUse)) throw err;
       if (runningHandlers.size > 0) {
-        throw new ZkitError(ErrorCode.AddressInUse, `ZAuth.start: another ZAuth already runs in this process (${ZAP_ENDPOINT} is bound); use one per process, and close the old one first`, { cause: err });
+        throw new ZkitError(ErrorCode.AddressInUse, `ZAuth.start: another ZAuth already runs in this process (${ZAP_ENDPOINT} is bound); use one per process, and close the old one first`, {
+          cause: err,
+        });
       }
       if (now() >= deadline) {
         throw new ZkitError(
@@ -606,7 +616,9 @@ function statusText(d: ZAuthDecision): string {
 function addressList(value: unknown, name: string): string[] {
   if (value === undefined) return [];
   if (!Array.isArray(value) || value.some((a) => typeof a !== "string" || a.trim() === "")) {
-    throw new InvalidArgumentError(`ZAuth option ${name} must be an array of IP address strings like ["10.0.0.7", "::1"], got ${Array.isArray(value) ? JSON.stringify(value) : describeValue(value)}`);
+    throw new InvalidArgumentError(
+      `ZAuth option ${name} must be an array of IP address strings like ["10.0.0.7", "::1"], got ${Array.isArray(value) ? JSON.stringify(value) : describeValue(value)}`,
+    );
   }
   return (value as string[]).map((a) => a.trim());
 }

@@ -68,13 +68,7 @@ describe("Z85 against pyzmq's zmq.utils.z85", () => {
   it("encodes and decodes exactly what pyzmq does, both ways", () => {
     const samples = Array.from({ length: 20 }, (_, i) => randomBytes(i === 0 ? 32 : 4 * (1 + (i % 12))));
     const hex = samples.map((s) => s.toString("hex")).join(",");
-    const out = python(
-      "import sys; from zmq.utils import z85\n" +
-        "for h in sys.argv[1].split(','):\n" +
-        "    e = z85.encode(bytes.fromhex(h)).decode()\n" +
-        "    print(e)\n",
-      [hex],
-    );
+    const out = python("import sys; from zmq.utils import z85\n" + "for h in sys.argv[1].split(','):\n" + "    e = z85.encode(bytes.fromhex(h)).decode()\n" + "    print(e)\n", [hex]);
     const theirs = out.trim().split("\n");
     expect(theirs).toEqual(samples.map((s) => z85Encode(s)));
     const back = python("import sys; from zmq.utils import z85\nfor t in sys.argv[1].split(','): print(z85.decode(t.encode()).hex())", [theirs.join(",")]);

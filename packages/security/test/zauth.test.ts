@@ -15,18 +15,7 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { ClosedError, ErrorCode, ZSocket, ZkitError, now } from "@zkit/core";
 import { closeTracked, tempDir, track, waitFor, within } from "@zkit/testkit";
-import {
-  HandshakeError,
-  HandshakeGuard,
-  ZAP_ENDPOINT,
-  ZAuth,
-  ZCert,
-  ZCertStore,
-  securitySocketOptions,
-  type SecurityOptions,
-  type ZAuthDecision,
-  type ZAuthOptions,
-} from "../src/index.js";
+import { HandshakeError, HandshakeGuard, ZAP_ENDPOINT, ZAuth, ZCert, ZCertStore, securitySocketOptions, type SecurityOptions, type ZAuthDecision, type ZAuthOptions } from "../src/index.js";
 import { DEADLINE_MS } from "./helpers.js";
 
 /** What a client allows a request before it calls the server down; a handshake failure must come well within it. */
@@ -271,7 +260,15 @@ describe("HandshakeGuard", () => {
     // the server restarts with the new key on the same endpoint; libzmq reconnects by itself
     old.close({ lingerMs: 0 });
     const fresh = track(new ZSocket("REP", securitySocketOptions(newKey.serverSecurity())));
-    await waitFor(async () => fresh.bind(endpoint).then(() => true, () => false), DEADLINE_MS, `a rebind of ${endpoint}`);
+    await waitFor(
+      async () =>
+        fresh.bind(endpoint).then(
+          () => true,
+          () => false,
+        ),
+      DEADLINE_MS,
+      `a rebind of ${endpoint}`,
+    );
     await waitFor(() => guard.failure === undefined, DEADLINE_MS, "a successful handshake to clear the failure");
     await req.send("after");
     expect(String((await within(fresh.receive(), DEADLINE_MS, "the request"))[0])).toBe("after");

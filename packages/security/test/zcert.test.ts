@@ -168,7 +168,9 @@ describe("ZCert files", () => {
     const missing = (await ZCert.load(join(tmp.dir, "nope.key")).catch((e: unknown) => e)) as CertificateError;
     expect(missing.code).toBe(SecurityErrorCode.Certificate);
     expect(missing.message).toMatch(/neither it nor .*nope\.key_secret exists/);
-    const unwritable = (await ZCert.generate().save(join(tmp.dir, "no-such-dir", "x.key")).catch((e: unknown) => e)) as CertificateError;
+    const unwritable = (await ZCert.generate()
+      .save(join(tmp.dir, "no-such-dir", "x.key"))
+      .catch((e: unknown) => e)) as CertificateError;
     expect(unwritable.code).toBe(SecurityErrorCode.Certificate);
     expect(unwritable.message).toMatch(/cannot write certificate/);
   });

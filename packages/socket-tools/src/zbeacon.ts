@@ -6,18 +6,7 @@
  */
 import { createSocket, type RemoteInfo, type Socket as UdpSocket } from "node:dgram";
 import { networkInterfaces } from "node:os";
-import {
-  ClosedError,
-  ErrorCode,
-  InvalidArgumentError,
-  ZkitError,
-  describeValue,
-  getLogger,
-  readOptions,
-  toFrame,
-  type FrameLike,
-  type Pollable,
-} from "@zkit/core";
+import { ClosedError, ErrorCode, InvalidArgumentError, ZkitError, describeValue, getLogger, readOptions, toFrame, type FrameLike, type Pollable } from "@zkit/core";
 import { resolveBeaconInterface, type BeaconInterface } from "./beacon-interface.js";
 
 const log = getLogger("beacon");

@@ -281,7 +281,14 @@ export class ZProxy {
       },
     );
     this.#done.catch(() => {});
-    log.info("proxy started: %s %s -> %s %s%s", this.#frontendSpec.type, this.frontendEndpoint, this.#backendSpec.type, this.backendEndpoint, this.#capture ? `, capture ${this.#capture.endpoint}` : "");
+    log.info(
+      "proxy started: %s %s -> %s %s%s",
+      this.#frontendSpec.type,
+      this.frontendEndpoint,
+      this.#backendSpec.type,
+      this.backendEndpoint,
+      this.#capture ? `, capture ${this.#capture.endpoint}` : "",
+    );
   }
 
   /**

@@ -23,9 +23,7 @@ const EMPTY = Buffer.alloc(0);
 const READY_FRAME = Buffer.from([SPP_READY]);
 
 /** What the queue's backend ROUTER can receive from a worker. */
-export type BackendMessage =
-  | { readonly kind: "ready"; readonly worker: Buffer }
-  | { readonly kind: "reply"; readonly worker: Buffer; readonly client: Buffer; readonly body: Buffer[] };
+export type BackendMessage = { readonly kind: "ready"; readonly worker: Buffer } | { readonly kind: "reply"; readonly worker: Buffer; readonly client: Buffer; readonly body: Buffer[] };
 
 /** A client's request as the queue's frontend ROUTER receives it. */
 export interface ClientRequest {

@@ -8,7 +8,15 @@
  * @module
  */
 import { getLogger } from "@zkit/core";
-import { QUEUE_MAX_DELIVERIES, QUEUE_MAX_FRAME_BYTES, QueueServer, type QueueServerEvents, type QueueServerOptions, type QueueServerStats, type QueueWorkerGoneReason } from "@zkit/reliability";
+import {
+  QUEUE_MAX_DELIVERIES,
+  QUEUE_MAX_FRAME_BYTES,
+  QueueServer,
+  type QueueServerEvents,
+  type QueueServerOptions,
+  type QueueServerStats,
+  type QueueWorkerGoneReason,
+} from "@zkit/reliability";
 import { decodeBackend, decodeClientRequest, encodeClientReply, encodeWorkerRequest } from "./protocol.js";
 
 const log = getLogger("spp");

@@ -2,16 +2,7 @@
 // and every malformed case the decoders must turn into a ProtocolError.
 import { describe, expect, it } from "vitest";
 import { ProtocolError } from "@zkit/core";
-import {
-  SPP_READY,
-  decodeBackend,
-  decodeClientRequest,
-  decodeWorkerRequest,
-  encodeClientReply,
-  encodeReady,
-  encodeWorkerReply,
-  encodeWorkerRequest,
-} from "@zkit/spp";
+import { SPP_READY, decodeBackend, decodeClientRequest, decodeWorkerRequest, encodeClientReply, encodeReady, encodeWorkerReply, encodeWorkerRequest } from "@zkit/spp";
 
 const b = (...bytes: number[]): Buffer => Buffer.from(bytes);
 const s = (text: string): Buffer => Buffer.from(text);
@@ -32,25 +23,25 @@ describe("encoders", () => {
     expect(encodeReady()).toEqual([b(0x01)]);
   });
 
-  it("queue -> worker: [w][\"\"][client][\"\"][body...]", () => {
+  it('queue -> worker: [w][""][client][""][body...]', () => {
     expect(encodeWorkerRequest(W, C, [s("a"), s("b")])).toEqual([W, E, C, E, s("a"), s("b")]);
   });
 
-  it("queue -> client: [client][\"\"][body...]", () => {
+  it('queue -> client: [client][""][body...]', () => {
     expect(encodeClientReply(C, [s("r")])).toEqual([C, E, s("r")]);
   });
 
-  it("worker reply (before its REQ socket adds the delimiter): [client][\"\"][reply...]", () => {
+  it('worker reply (before its REQ socket adds the delimiter): [client][""][reply...]', () => {
     expect(encodeWorkerReply(C, [s("x"), E])).toEqual([C, E, s("x"), E]);
   });
 });
 
 describe("decodeBackend", () => {
-  it("READY: [w][\"\"][0x01]", () => {
+  it('READY: [w][""][0x01]', () => {
     expect(decodeBackend([W, E, b(0x01)])).toEqual({ kind: "ready", worker: W });
   });
 
-  it("a reply: [w][\"\"][client][\"\"][body...], multi-frame", () => {
+  it('a reply: [w][""][client][""][body...], multi-frame', () => {
     expect(decodeBackend([W, E, C, E, s("1")])).toEqual({ kind: "reply", worker: W, client: C, body: [s("1")] });
     expect(decodeBackend([W, E, C, E, s("a"), E, s("c")])).toEqual({ kind: "reply", worker: W, client: C, body: [s("a"), E, s("c")] });
   });
@@ -69,7 +60,7 @@ describe("decodeBackend", () => {
 });
 
 describe("decodeClientRequest", () => {
-  it("[client][\"\"][body...]", () => {
+  it('[client][""][body...]', () => {
     expect(decodeClientRequest([C, E, s("hello")])).toEqual({ client: C, body: [s("hello")] });
     expect(decodeClientRequest([C, E, E])).toEqual({ client: C, body: [E] });
     expect(decodeClientRequest([C, E, s("a"), s("b")])).toEqual({ client: C, body: [s("a"), s("b")] });
@@ -84,7 +75,7 @@ describe("decodeClientRequest", () => {
 });
 
 describe("decodeWorkerRequest", () => {
-  it("[client][\"\"][body...] as the worker's REQ socket hands it over", () => {
+  it('[client][""][body...] as the worker\'s REQ socket hands it over', () => {
     expect(decodeWorkerRequest([C, E, s("x")])).toEqual({ client: C, body: [s("x")] });
     expect(decodeWorkerRequest([C, E, s("x"), s("y")])).toEqual({ client: C, body: [s("x"), s("y")] });
   });

@@ -320,7 +320,11 @@ describe("with SimplePirateWorker", () => {
     })();
     for (const w of ws) await w.start();
     await waitFor(() => q.readyWorkers === 3, WAIT, "3 workers ready");
-    const servedBy = await within(concurrentEcho(() => ZSocket.req(`>${q.frontendEndpoint}`), 4, 50), 30_000, "200 replies");
+    const servedBy = await within(
+      concurrentEcho(() => ZSocket.req(`>${q.frontendEndpoint}`), 4, 50),
+      30_000,
+      "200 replies",
+    );
     expect(servedBy).toHaveLength(200);
     for (const who of servedBy) expect(who).toEqual([expect.stringMatching(/^w[012]$/)]);
     expect(q.stats).toMatchObject({ requests: 200, replies: 200, malformed: 0, unexpected: 0, workersExpired: 0 });

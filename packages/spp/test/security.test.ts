@@ -97,7 +97,9 @@ describe("SimplePirateQueue and SimplePirateWorker with CURVE", () => {
 
   it("a bad security option throws at construction, naming the class", () => {
     const cert = ZCert.generate();
-    expect(() => new SimplePirateQueue({ frontend: "tcp://127.0.0.1:*", backend: "tcp://127.0.0.1:*", security: cert.clientSecurity(cert) })).toThrow(/SimplePirateQueue option security.*leave serverKey out/);
+    expect(() => new SimplePirateQueue({ frontend: "tcp://127.0.0.1:*", backend: "tcp://127.0.0.1:*", security: cert.clientSecurity(cert) })).toThrow(
+      /SimplePirateQueue option security.*leave serverKey out/,
+    );
     expect(() => new SimplePirateWorker({ endpoint: "tcp://127.0.0.1:1", security: cert.serverSecurity() })).toThrow(/SimplePirateWorker option security.*serverKey is required/);
   });
 });

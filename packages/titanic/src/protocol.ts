@@ -69,9 +69,7 @@ export interface TspStatus {
  * frame exactly as the server sent it (one character per byte): send it back
  * unchanged.
  */
-export type RequestAnswer =
-  | { readonly kind: "accepted"; readonly uuid: string }
-  | { readonly kind: "failed"; readonly status: TspStatus };
+export type RequestAnswer = { readonly kind: "accepted"; readonly uuid: string } | { readonly kind: "failed"; readonly status: TspStatus };
 
 /** What a client makes of the reply of `titanic.reply`. */
 export type ReplyAnswer =

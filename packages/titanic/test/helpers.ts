@@ -59,12 +59,7 @@ export async function startWorker(endpoint: string, service: string, handler: Ma
 }
 
 /** Titanic on `dir` with short intervals; resolves once its three services are registered. */
-export async function startTitanic(
-  broker: MajordomoBroker,
-  endpoint: string,
-  dir: string,
-  options: Partial<TitanicOptions> = {},
-): Promise<Titanic> {
+export async function startTitanic(broker: MajordomoBroker, endpoint: string, dir: string, options: Partial<TitanicOptions> = {}): Promise<Titanic> {
   const ready = Promise.all(["titanic.request", "titanic.reply", "titanic.close"].map((s) => workerReady(broker, s)));
   const titanic = track(new Titanic({ endpoint, dir, heartbeatIntervalMs: HEARTBEAT_MS, reconnectMs: HEARTBEAT_MS, dispatchIntervalMs: 100, ...options }));
   await titanic.start();

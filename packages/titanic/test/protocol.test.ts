@@ -127,7 +127,7 @@ describe("titanic.request", () => {
     expect(targetServiceProblem("titanic")).toBeUndefined(); // only the titanic. prefix is reserved
   });
 
-  it("server answers [\"200\"][uuid]", () => {
+  it('server answers ["200"][uuid]', () => {
     expect(encodeAccepted(LOWER).map(String)).toEqual(["200", LOWER]);
   });
 

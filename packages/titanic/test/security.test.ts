@@ -32,11 +32,15 @@ async function securedBroker(): Promise<{ broker: MajordomoBroker; endpoint: str
 describe("Titanic with CURVE", () => {
   it("Titanic, a worker and a client with allowed keys: a request is stored, dispatched and answered", async () => {
     const s = await securedBroker();
-    const worker = track(new MajordomoWorker({ endpoint: s.endpoint, service: "echo", handler: (r) => r, heartbeatIntervalMs: HEARTBEAT_MS, security: s.wendy.clientSecurity(s.brokerCert) }));
+    const worker = track(
+      new MajordomoWorker({ endpoint: s.endpoint, service: "echo", handler: (r) => r, heartbeatIntervalMs: HEARTBEAT_MS, security: s.wendy.clientSecurity(s.brokerCert) }),
+    );
     await worker.start();
     await waitFor(() => s.broker.stats.workers === 1, WAIT_MS, "the CURVE echo worker to register");
     const ready = Promise.all(["titanic.request", "titanic.reply", "titanic.close"].map((svc) => workerReady(s.broker, svc)));
-    const titanic = track(new Titanic({ endpoint: s.endpoint, dir: storeDir(), heartbeatIntervalMs: HEARTBEAT_MS, dispatchIntervalMs: 100, security: s.titanicCert.clientSecurity(s.brokerCert) }));
+    const titanic = track(
+      new Titanic({ endpoint: s.endpoint, dir: storeDir(), heartbeatIntervalMs: HEARTBEAT_MS, dispatchIntervalMs: 100, security: s.titanicCert.clientSecurity(s.brokerCert) }),
+    );
     await titanic.start();
     await ready;
     const client = track(new TitanicClient({ endpoint: s.endpoint, security: s.alice.clientSecurity(s.brokerCert) }));
@@ -48,7 +52,14 @@ describe("Titanic with CURVE", () => {
     const s = await securedBroker();
     const client = track(new TitanicClient({ endpoint: s.endpoint, timeoutMs: 4000, security: s.alice.clientSecurity(ZCert.generate()) }));
     const started = now();
-    const err = await within(client.submit("echo", "x").then(() => undefined, (e: unknown) => e), WAIT_MS, "submit to fail");
+    const err = await within(
+      client.submit("echo", "x").then(
+        () => undefined,
+        (e: unknown) => e,
+      ),
+      WAIT_MS,
+      "submit to fail",
+    );
     expect(err).toBeInstanceOf(HandshakeError);
     expect(now() - started).toBeLessThan(4000);
   });

@@ -79,7 +79,13 @@ describe("TitanicStore", () => {
     await s.remove(id(3));
     expect(s.dirSyncs).toBe(0);
     expect(readdirSync(path).sort()).toEqual([`${id(1)}.req`, `${id(2)}.rep`, `${id(2)}.req`]);
-    expect(await store(path).open()).toMatchObject({ requests: [{ seq: 1, replied: false }, { seq: 2, replied: true }], corrupt: [] });
+    expect(await store(path).open()).toMatchObject({
+      requests: [
+        { seq: 1, replied: false },
+        { seq: 2, replied: true },
+      ],
+      corrupt: [],
+    });
   });
 
   it("remove() deletes both files and is idempotent", async () => {
@@ -148,9 +154,7 @@ describe("TitanicStore", () => {
     mkdirSync(join(path, `${id(6)}.req`)); // cannot even be read
 
     const contents = await store(path).open();
-    expect(contents.corrupt.map((c) => c.file.slice(c.file.lastIndexOf("/") + 1)).sort()).toEqual(
-      [`${id(1)}.req`, `${id(2)}.req`, `${id(4)}.rep`, `${id(5)}.req`, `${id(6)}.req`].sort(),
-    );
+    expect(contents.corrupt.map((c) => c.file.slice(c.file.lastIndexOf("/") + 1)).sort()).toEqual([`${id(1)}.req`, `${id(2)}.req`, `${id(4)}.rep`, `${id(5)}.req`, `${id(6)}.req`].sort());
     const reasons = Object.fromEntries(contents.corrupt.map((c) => [c.file.slice(c.file.lastIndexOf("/") + 1), c.reason]));
     expect(reasons[`${id(1)}.req`]).toMatch(/truncated/);
     expect(reasons[`${id(2)}.req`]).toMatch(/checksum mismatch/);

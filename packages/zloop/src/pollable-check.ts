@@ -21,9 +21,7 @@ export function isPollable(value: unknown): value is Pollable {
 /** @internal Throws `InvalidArgumentError` unless `value` is Pollable. */
 export function assertPollable(value: unknown, where: string): asserts value is Pollable {
   if (!isPollable(value)) {
-    throw new InvalidArgumentError(
-      `${where}: expected a Pollable (a ZSocket that can receive, or a ZActor), got ${describe(value)}`,
-    );
+    throw new InvalidArgumentError(`${where}: expected a Pollable (a ZSocket that can receive, or a ZActor), got ${describe(value)}`);
   }
 }
 

@@ -6,17 +6,7 @@
  * timers keep time.
  * @module
  */
-import {
-  ClosedError,
-  ErrorCode,
-  InvalidArgumentError,
-  ZkitError,
-  getLogger,
-  interruptSignal,
-  now,
-  readOptions,
-  type Pollable,
-} from "@zkit/core";
+import { ClosedError, ErrorCode, InvalidArgumentError, ZkitError, getLogger, interruptSignal, now, readOptions, type Pollable } from "@zkit/core";
 import { EventLoopTurn } from "./event-loop-turn.js";
 import { isThenable, type HandlerResult, type ReaderHandler, type TicketHandler, type TimerHandler } from "./handlers.js";
 import { assertPollable, describe } from "./pollable-check.js";

@@ -32,7 +32,11 @@ export function checkSequence(seq: number[], n: number): string | undefined {
   if (seq.length !== n) {
     const seen = new Set(seq);
     let missing = -1;
-    for (let i = 0; i < n; i++) if (!seen.has(i)) { missing = i; break; }
+    for (let i = 0; i < n; i++)
+      if (!seen.has(i)) {
+        missing = i;
+        break;
+      }
     return `got ${seq.length} of ${n} messages (first missing: ${missing})`;
   }
   for (let i = 0; i < n; i++) if (seq[i] !== i) return `out of order at position ${i}: got ${seq[i]}`;

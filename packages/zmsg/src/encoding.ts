@@ -77,19 +77,13 @@ export function decodeFrames(data: Uint8Array): Buffer[] {
     let size = buf[at++]!;
     if (size === SHORT_LIMIT) {
       if (limit - at < 4) {
-        throw new ProtocolError(
-          `zmsg decode: frame ${index} at offset ${start} has a long size header (0xFF + 4 bytes) but only ${limit - at} bytes follow the 0xFF`,
-          index,
-        );
+        throw new ProtocolError(`zmsg decode: frame ${index} at offset ${start} has a long size header (0xFF + 4 bytes) but only ${limit - at} bytes follow the 0xFF`, index);
       }
       size = buf.readUInt32BE(at);
       at += 4;
     }
     if (limit - at < size) {
-      throw new ProtocolError(
-        `zmsg decode: frame ${index} at offset ${start} declares ${size} bytes but only ${limit - at} remain (truncated or not zmsg-encoded)`,
-        index,
-      );
+      throw new ProtocolError(`zmsg decode: frame ${index} at offset ${start} declares ${size} bytes but only ${limit - at} remain (truncated or not zmsg-encoded)`, index);
     }
     frames.push(buf.subarray(at, at + size));
     at += size;

@@ -131,9 +131,7 @@ export function checkPicture(picture: unknown, where: string): number {
 export function encodePicture(picture: string, args: readonly unknown[]): Buffer[] {
   const expected = checkPicture(picture, "encodePicture");
   if (!Array.isArray(args) || args.length !== expected) {
-    throw new InvalidArgumentError(
-      `picture ${JSON.stringify(picture)} takes ${expected} argument${expected === 1 ? "" : "s"}, got ${Array.isArray(args) ? args.length : describe(args)}`,
-    );
+    throw new InvalidArgumentError(`picture ${JSON.stringify(picture)} takes ${expected} argument${expected === 1 ? "" : "s"}, got ${Array.isArray(args) ? args.length : describe(args)}`);
   }
   const frames: Buffer[] = [];
   let a = 0;

@@ -109,9 +109,7 @@ export class ZFrame {
    */
   static fromHex(hex: string): ZFrame {
     if (typeof hex !== "string" || hex.length % 2 !== 0 || !/^[0-9a-fA-F]*$/.test(hex)) {
-      throw new InvalidArgumentError(
-        `ZFrame.fromHex needs an even number of hex digits (0-9, a-f, A-F), got ${describe(hex)}`,
-      );
+      throw new InvalidArgumentError(`ZFrame.fromHex needs an even number of hex digits (0-9, a-f, A-F), got ${describe(hex)}`);
     }
     return new ZFrame(Buffer.from(hex, "hex"));
   }

@@ -7,10 +7,7 @@ import { ZFrame, ZMsg, decodeFrames, encodeFrames } from "@zkit/zmsg";
 import { prng } from "./helpers.js";
 
 // protocols.md: zmsg_encode of ["hello"][""][300 x 'x']
-const VECTOR = Buffer.concat([
-  Buffer.from("0568656c6c6f" + "00" + "ff0000012c", "hex"),
-  Buffer.alloc(300, "x"),
-]);
+const VECTOR = Buffer.concat([Buffer.from("0568656c6c6f" + "00" + "ff0000012c", "hex"), Buffer.alloc(300, "x")]);
 const VECTOR_FRAMES = [Buffer.from("hello"), Buffer.alloc(0), Buffer.alloc(300, "x")];
 
 describe("encode", () => {
@@ -21,7 +18,10 @@ describe("encode", () => {
   });
 
   it("uses one size byte up to 254 and 0xFF + 4 bytes big-endian from 255", () => {
-    const at = (n: number): string => encodeFrames([Buffer.alloc(n)]).subarray(0, 5).toString("hex");
+    const at = (n: number): string =>
+      encodeFrames([Buffer.alloc(n)])
+        .subarray(0, 5)
+        .toString("hex");
     expect(at(0)).toBe("00");
     expect(at(1).slice(0, 2)).toBe("01");
     expect(at(254).slice(0, 2)).toBe("fe");
@@ -95,12 +95,8 @@ describe("decode", () => {
   });
 
   it("names the frame and what is missing", () => {
-    expect(() => decodeFrames(Buffer.from([1, 0x61, 0xff, 0, 0]))).toThrow(
-      "zmsg decode: frame 1 at offset 2 has a long size header (0xFF + 4 bytes) but only 2 bytes follow the 0xFF",
-    );
-    expect(() => decodeFrames(Buffer.from([0, 0, 9, 1]))).toThrow(
-      "zmsg decode: frame 2 at offset 2 declares 9 bytes but only 1 remain (truncated or not zmsg-encoded)",
-    );
+    expect(() => decodeFrames(Buffer.from([1, 0x61, 0xff, 0, 0]))).toThrow("zmsg decode: frame 1 at offset 2 has a long size header (0xFF + 4 bytes) but only 2 bytes follow the 0xFF");
+    expect(() => decodeFrames(Buffer.from([0, 0, 9, 1]))).toThrow("zmsg decode: frame 2 at offset 2 declares 9 bytes but only 1 remain (truncated or not zmsg-encoded)");
     expect(() => ZMsg.decode("not bytes" as never)).toThrow(InvalidArgumentError);
   });
 

@@ -185,7 +185,13 @@ describe("binary pictures", () => {
 
   it("sends f frames after the data frame, then the m frames, as zsock_bsend does", () => {
     const frames = encodeBinaryPicture("1ffm", [7, new ZFrame("f1"), "f2", new ZMsg(["m1", "m2"])]);
-    expect(frames.map((f) => f.toString("hex"))).toEqual(["07", Buffer.from("f1").toString("hex"), Buffer.from("f2").toString("hex"), Buffer.from("m1").toString("hex"), Buffer.from("m2").toString("hex")]);
+    expect(frames.map((f) => f.toString("hex"))).toEqual([
+      "07",
+      Buffer.from("f1").toString("hex"),
+      Buffer.from("f2").toString("hex"),
+      Buffer.from("m1").toString("hex"),
+      Buffer.from("m2").toString("hex"),
+    ]);
     const [n, f1, f2, m] = ZMsg.fromBuffers(frames).toBinaryPicture("1ffm");
     expect(n).toBe(7);
     expect(f1.toString() + f2.toString()).toBe("f1f2");
@@ -240,7 +246,17 @@ describe("binary pictures", () => {
       if (round % 2 === 0) {
         frames = Array.from({ length: 1 + rnd.int(2) }, () => rnd.bytes(rnd.int(48)));
       } else {
-        const args = [rnd.int(256), rnd.bytes(rnd.int(5)).toString("hex"), rnd.int(65536), "S".repeat(rnd.int(9)), rnd.int(2 ** 32), rnd.bytes(rnd.int(9)), BigInt(rnd.int(2 ** 32)) << 20n, rnd.bytes(16), rnd.bytes(3)];
+        const args = [
+          rnd.int(256),
+          rnd.bytes(rnd.int(5)).toString("hex"),
+          rnd.int(65536),
+          "S".repeat(rnd.int(9)),
+          rnd.int(2 ** 32),
+          rnd.bytes(rnd.int(9)),
+          BigInt(rnd.int(2 ** 32)) << 20n,
+          rnd.bytes(16),
+          rnd.bytes(3),
+        ];
         frames = encodeBinaryPicture(picture, args);
         const data = frames[0]!;
         const how = rnd.int(3);

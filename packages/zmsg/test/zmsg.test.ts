@@ -300,15 +300,7 @@ describe("signals", () => {
 describe("dump (zmsg_print format)", () => {
   it("prints one [NNN] line per frame, text or hex", () => {
     const msg = new ZMsg(["Hello", "", Buffer.from([0, 1, 0xfe]), "x".repeat(80), Buffer.alloc(40, 0xaa)]);
-    expect(msg.dump()).toBe(
-      [
-        "[005] Hello",
-        "[000] ",
-        "[003] 0001FE",
-        `[080] ${"x".repeat(70)}...`,
-        `[040] ${"AA".repeat(35)}...`,
-      ].join("\n"),
-    );
+    expect(msg.dump()).toBe(["[005] Hello", "[000] ", "[003] 0001FE", `[080] ${"x".repeat(70)}...`, `[040] ${"AA".repeat(35)}...`].join("\n"));
     expect(`${new ZMsg(["a"])}`).toBe("[001] a");
   });
 

@@ -64,9 +64,7 @@ export function toModuleUrl(module: unknown, what: string): URL {
       throw new InvalidArgumentError(`${what}: ${JSON.stringify(module)} is not a valid module URL`, { cause: err });
     }
   } else {
-    throw new InvalidArgumentError(
-      `${what}: the module must be a URL or a path (e.g. new URL("./worker.js", import.meta.url)), got ${module === null ? "null" : typeof module}`,
-    );
+    throw new InvalidArgumentError(`${what}: the module must be a URL or a path (e.g. new URL("./worker.js", import.meta.url)), got ${module === null ? "null" : typeof module}`);
   }
   if (url.protocol === "file:" && !existsSync(fileURLToPath(url))) {
     throw new InvalidArgumentError(`${what}: the module ${url.href} does not exist`);
@@ -108,9 +106,7 @@ function tsxFor(moduleUrl: URL): string {
     const found = findTsx(base);
     if (found) return found;
   }
-  throw new InvalidArgumentError(
-    `cannot run ${moduleUrl.href} in a Worker: it is TypeScript and tsx is not installed (npm i -D tsx), or compile it to JavaScript`,
-  );
+  throw new InvalidArgumentError(`cannot run ${moduleUrl.href} in a Worker: it is TypeScript and tsx is not installed (npm i -D tsx), or compile it to JavaScript`);
 }
 
 const LOADER_FLAGS = new Set(["--import", "--loader", "--experimental-loader", "--require", "-r"]);
@@ -170,10 +166,9 @@ export function spawnWorker(kind: ThreadKind, moduleUrl: URL, endpoint: string |
       return new Worker(ENTRY, { ...workerOptions, execArgv: minimal });
     }
     if ((err as Error).name === "DataCloneError") {
-      throw new InvalidArgumentError(
-        `the thread's args must be structured-cloneable (plain data, Buffers, MessagePorts; no functions or sockets): ${(err as Error).message}`,
-        { cause: err },
-      );
+      throw new InvalidArgumentError(`the thread's args must be structured-cloneable (plain data, Buffers, MessagePorts; no functions or sockets): ${(err as Error).message}`, {
+        cause: err,
+      });
     }
     throw err;
   }

@@ -7,17 +7,7 @@
  * @module
  */
 import { EventEmitter } from "node:events";
-import {
-  ClosedError,
-  InvalidArgumentError,
-  TimeoutError,
-  now,
-  readOptions,
-  type MessageLike,
-  type Pollable,
-  type Sendable,
-  type ZSocket,
-} from "@zkit/core";
+import { ClosedError, InvalidArgumentError, TimeoutError, now, readOptions, type MessageLike, type Pollable, type Sendable, type ZSocket } from "@zkit/core";
 import { DEFAULT_TIMEOUT_MS, SETTLED, TIMED_OUT, TIMEOUT_RULE, raceDeadline, settled } from "./deadline.js";
 import type { ThreadError } from "./errors.js";
 import { startInThread } from "./in-thread.js";

@@ -173,7 +173,14 @@ describe("ZActor.create (in this thread)", () => {
     const events: ThreadError[] = [];
     actor.on("error", (err) => events.push(err));
     await actor.send("go");
-    const err = await within(actor.done.then(() => undefined, (e: unknown) => e), 5_000, "done");
+    const err = await within(
+      actor.done.then(
+        () => undefined,
+        (e: unknown) => e,
+      ),
+      5_000,
+      "done",
+    );
     expect(err).toBeInstanceOf(ThreadError);
     expect((err as ThreadError).cause).toBe(boom);
     expect((err as ThreadError).message).toContain("failing");
@@ -186,7 +193,10 @@ describe("ZActor.create (in this thread)", () => {
     const before = openSocketCount();
     const err = await ZActor.create(() => {
       throw new SyntaxError("not today");
-    }).then(() => undefined, (e: unknown) => e);
+    }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(ThreadError);
     expect(((err as ThreadError).cause as Error).message).toBe("not today");
     expect(openSocketCount()).toBe(before);
@@ -205,7 +215,10 @@ describe("ZActor.create (in this thread)", () => {
       },
       undefined,
       { startTimeoutMs: 200 },
-    ).then(() => undefined, (e: unknown) => e);
+    ).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(TimeoutError);
     expect((err as Error).message).toMatch(/did not signal ready within 200 ms.*it ended/);
     expect(ended).toBe(true);
@@ -219,7 +232,10 @@ describe("ZActor.create (in this thread)", () => {
         // $TERM ignored
       }
     });
-    const err = await actor.destroy({ timeoutMs: 300 }).then(() => undefined, (e: unknown) => e);
+    const err = await actor.destroy({ timeoutMs: 300 }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(TimeoutError);
     expect((err as Error).message).toMatch(/deaf did not answer \$TERM with a signal within 300 ms; zkit closed its sockets and it ended/);
     expect(actor.running).toBe(false);
@@ -281,7 +297,14 @@ describe("ZActor.fork (in a Worker)", () => {
     const events: ThreadError[] = [];
     actor.on("error", (err) => events.push(err));
     await actor.send(["fail", "the worker actor gave up"]);
-    const err = await within(actor.done.then(() => undefined, (e: unknown) => e), 10_000, "done");
+    const err = await within(
+      actor.done.then(
+        () => undefined,
+        (e: unknown) => e,
+      ),
+      10_000,
+      "done",
+    );
     expect(err).toBeInstanceOf(ThreadError);
     const cause = (err as ThreadError).cause as Error;
     expect(cause.message).toBe("the worker actor gave up");
@@ -291,14 +314,20 @@ describe("ZActor.fork (in a Worker)", () => {
   });
 
   it("a module that fails to load makes fork reject with a ThreadError", async () => {
-    const err = await ZActor.fork(fixture("fails-at-import")).then(() => undefined, (e: unknown) => e);
+    const err = await ZActor.fork(fixture("fails-at-import")).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(ThreadError);
     expect(((err as ThreadError).cause as Error).message).toBe("this module refuses to load");
     expect(runningThreadCount()).toBe(0);
   });
 
   it("fails to start with a TimeoutError when no ready signal comes, and the thread ends", async () => {
-    const err = await ZActor.fork(fixture("never-ready"), undefined, { startTimeoutMs: 1_000 }).then(() => undefined, (e: unknown) => e);
+    const err = await ZActor.fork(fixture("never-ready"), undefined, { startTimeoutMs: 1_000 }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(TimeoutError);
     expect((err as Error).message).toMatch(/never-ready\.ts did not signal ready within 1000 ms/);
     await waitFor(() => runningThreadCount() === 0, 15_000, "the thread to end");
@@ -306,7 +335,10 @@ describe("ZActor.fork (in a Worker)", () => {
 
   it("destroy fails with a TimeoutError when the actor ignores $TERM, and still ends the thread", async () => {
     const actor = await ZActor.fork(fixture("deaf-actor"));
-    const err = await actor.destroy({ timeoutMs: 500 }).then(() => undefined, (e: unknown) => e);
+    const err = await actor.destroy({ timeoutMs: 500 }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(TimeoutError);
     expect((err as Error).message).toMatch(/deaf-actor\.ts did not answer \$TERM with a signal within 500 ms; zkit closed its sockets and it ended/);
     expect(runningThreadCount()).toBe(0);
@@ -337,7 +369,10 @@ describe("signal and waitSignal", () => {
   it("waitSignal times out without losing the next message, and fails on close", async () => {
     const a = await ZSocket.pair("@inproc://zthread-signal-test-2");
     const b = await ZSocket.pair(">inproc://zthread-signal-test-2");
-    const err = await waitSignal(b, { timeoutMs: 50 }).then(() => undefined, (e: unknown) => e);
+    const err = await waitSignal(b, { timeoutMs: 50 }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(TimeoutError);
     await a.send("late");
     expect(strs(await within(b.receive(), 5_000, "late message"))).toEqual(["late"]);

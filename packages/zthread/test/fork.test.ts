@@ -85,7 +85,14 @@ describe("zthread.fork", () => {
     const events: ThreadError[] = [];
     thread.on("error", (err) => events.push(err));
     expect(strs(await within(thread.pipe.receive(), 15_000, "started"))).toEqual(["started"]);
-    const err = await within(thread.done.then(() => undefined, (e: unknown) => e), 10_000, "thread end");
+    const err = await within(
+      thread.done.then(
+        () => undefined,
+        (e: unknown) => e,
+      ),
+      10_000,
+      "thread end",
+    );
     expect(err).toBeInstanceOf(ThreadError);
     const te = err as ThreadError;
     expect(te.code).toBe("ZKIT_THREAD_FAILED");
@@ -104,14 +111,28 @@ describe("zthread.fork", () => {
 
   it("a module without a default export function fails with a ThreadError that says so", async () => {
     const thread = track(await zthread.fork(fixture("no-default"), null));
-    const err = await within(thread.done.then(() => undefined, (e: unknown) => e), 15_000, "thread end");
+    const err = await within(
+      thread.done.then(
+        () => undefined,
+        (e: unknown) => e,
+      ),
+      15_000,
+      "thread end",
+    );
     expect(err).toBeInstanceOf(ThreadError);
     expect((err as Error).message).toMatch(/default export/);
   });
 
   it("a module that throws while loading fails with a ThreadError", async () => {
     const thread = track(await zthread.fork(fixture("fails-at-import"), null));
-    const err = await within(thread.done.then(() => undefined, (e: unknown) => e), 15_000, "thread end");
+    const err = await within(
+      thread.done.then(
+        () => undefined,
+        (e: unknown) => e,
+      ),
+      15_000,
+      "thread end",
+    );
     expect(err).toBeInstanceOf(ThreadError);
     expect(((err as Error).cause as Error).message).toBe("this module refuses to load");
     expect(((err as Error).cause as Error).name).toBe("RangeError");
@@ -120,7 +141,14 @@ describe("zthread.fork", () => {
   it("an uncaught exception in the child (receive pending) is reported, and the thread ends without aborting", async () => {
     const thread = track(await zthread.fork(fixture("uncaught"), null));
     expect(strs(await within(thread.pipe.receive(), 15_000, "waiting"))).toEqual(["waiting"]);
-    const err = await within(thread.done.then(() => undefined, (e: unknown) => e), 10_000, "thread end");
+    const err = await within(
+      thread.done.then(
+        () => undefined,
+        (e: unknown) => e,
+      ),
+      10_000,
+      "thread end",
+    );
     expect(err).toBeInstanceOf(ThreadError);
     expect(((err as Error).cause as Error).message).toBe("thrown from a timer in the child");
   });
@@ -173,7 +201,10 @@ describe("ZThread.stop", () => {
     const flag = new SharedArrayBuffer(4);
     const thread = track(await zthread.fork(fixture("keep-alive"), { flag }));
     expect(strs(await within(thread.pipe.receive(), 15_000, "interval running"))).toEqual(["interval running"]);
-    const err = await thread.stop({ timeoutMs: 300 }).then(() => undefined, (e: unknown) => e);
+    const err = await thread.stop({ timeoutMs: 300 }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(TimeoutError);
     expect((err as Error).message).toMatch(/keep-alive\.ts .* did not end within 300 ms/);
     expect(thread.running).toBe(true);

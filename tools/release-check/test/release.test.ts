@@ -239,9 +239,7 @@ describe("changesets", () => {
     // changesets loads its changelog generator from node_modules
     symlinkSync(join(repoDir, "node_modules"), join(copy, "node_modules"), "dir");
     const pending = readdirSync(join(copy, ".changeset")).filter((f) => f.endsWith(".md") && f !== "README.md");
-    const named = new Set(
-      pending.flatMap((f) => [...readFileSync(join(copy, ".changeset", f), "utf8").matchAll(/^"(@zkit\/[^"]+)":\s*(major|minor|patch)$/gm)].map((m) => m[1]!)),
-    );
+    const named = new Set(pending.flatMap((f) => [...readFileSync(join(copy, ".changeset", f), "utf8").matchAll(/^"(@zkit\/[^"]+)":\s*(major|minor|patch)$/gm)].map((m) => m[1]!)));
     expect(named.size, "packages named by the pending changesets").toBeGreaterThan(0);
     const r = await run(join(repoDir, "node_modules", ".bin", "changeset"), ["version"], copy);
     expect(r.code, r.out).toBe(0);
@@ -257,4 +255,3 @@ describe("changesets", () => {
     expect(readdirSync(join(repoDir, ".changeset")).filter((f) => f.endsWith(".md") && f !== "README.md")).toEqual(pending);
   }, 120_000);
 });
-

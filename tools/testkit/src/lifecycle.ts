@@ -39,5 +39,6 @@ export async function checkLifecycle(thing: LifecycleLike, ms = 10_000): Promise
     () => undefined,
     (err: unknown) => err,
   );
-  if ((late as { code?: unknown } | undefined)?.code !== "ZKIT_CLOSED") broken(`start() after close() must reject with ZKIT_CLOSED, got ${late === undefined ? "a resolved start" : String(late)}`);
+  if ((late as { code?: unknown } | undefined)?.code !== "ZKIT_CLOSED")
+    broken(`start() after close() must reject with ZKIT_CLOSED, got ${late === undefined ? "a resolved start" : String(late)}`);
 }

@@ -127,7 +127,10 @@ export function startProcess(command: string, args: string[], options: StartOpti
   const describe = (): string => `--- ${name} stdout ---\n${out}\n--- ${name} stderr ---\n${err}`;
   // the child's own last words, for the first line of an error (a test report often shows only that line)
   const lastWords = (): string => {
-    const lines = err.split("\n").map((l) => l.trim()).filter((l) => l !== "" && !l.startsWith("at ") && !/^Node\.js v\d/.test(l));
+    const lines = err
+      .split("\n")
+      .map((l) => l.trim())
+      .filter((l) => l !== "" && !l.startsWith("at ") && !/^Node\.js v\d/.test(l));
     // an uncaught error's own line ("ZkitError: ...") says most; else the last thing said
     const line = lines.filter((l) => /^\w*(Error|Exception)\b.*:/.test(l)).pop() ?? lines.pop();
     return line === undefined ? "" : `: ${line.slice(0, 300)}`;

@@ -24,12 +24,7 @@ export interface RequestSocket {
  * attempts of `timeoutMs` each: what a Lazy Pirate client does, in a few
  * lines (`@zkit/lpp` is the real one), so that a lost request is resent.
  */
-export async function lazyRequest(
-  open: () => Promise<RequestSocket>,
-  body: Buffer[],
-  timeoutMs = 2000,
-  attempts = 10,
-): Promise<{ reply: Buffer[]; attempts: number }> {
+export async function lazyRequest(open: () => Promise<RequestSocket>, body: Buffer[], timeoutMs = 2000, attempts = 10): Promise<{ reply: Buffer[]; attempts: number }> {
   for (let attempt = 1; attempt <= attempts; attempt++) {
     const req = await open();
     try {

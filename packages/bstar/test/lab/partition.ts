@@ -127,16 +127,8 @@ export class PartitionLab {
     try {
       const p = net.host("p");
       const b = net.host("b");
-      const primary = await startServer(
-        "primary",
-        { local: "tcp://*:5003", remote: `tcp://${b.address}:5003`, voter: "tcp://*:5001" },
-        { hb: cfg.hb, launch: inNamespace(p.ns) },
-      );
-      const backup = await startServer(
-        "backup",
-        { local: "tcp://*:5003", remote: `tcp://${p.address}:5003`, voter: "tcp://*:5001" },
-        { hb: cfg.hb, launch: inNamespace(b.ns) },
-      );
+      const primary = await startServer("primary", { local: "tcp://*:5003", remote: `tcp://${b.address}:5003`, voter: "tcp://*:5001" }, { hb: cfg.hb, launch: inNamespace(p.ns) });
+      const backup = await startServer("backup", { local: "tcp://*:5003", remote: `tcp://${p.address}:5003`, voter: "tcp://*:5001" }, { hb: cfg.hb, launch: inNamespace(b.ns) });
       const client = startClient([`tcp://${p.address}:5001`, `tcp://${b.address}:5001`], {
         timeoutMs: cfg.timeoutMs,
         settleMs: cfg.settleMs,
@@ -253,8 +245,7 @@ export class PartitionLab {
     inTrial.forEach((r, i) => {
       if (r.seq !== firstSeq + i || !r.ok) lost++;
     });
-    const changed = (role: "primary" | "backup", from: number, to: number): Line[] =>
-      lines(this.servers[role].child).filter((l) => l.ev === "state" && l.t > from && l.t <= to);
+    const changed = (role: "primary" | "backup", from: number, to: number): Line[] => lines(this.servers[role].child).filter((l) => l.ev === "state" && l.t > from && l.t <= to);
     const splitBrains = (["primary", "backup"] as const).reduce(
       (n, role) => n + lines(this.servers[role].child).filter((l) => l.ev === "split-brain" && l.t > tCut && l.t <= tEnd).length,
       0,

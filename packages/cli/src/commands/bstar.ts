@@ -5,15 +5,7 @@
  * @module
  */
 import { AbortError, sleep } from "@zkit/core";
-import {
-  BSTAR_HEARTBEAT_INTERVAL_MS,
-  BSTAR_TIMEOUT_MS,
-  BSTAR_SETTLE_DELAY_MS,
-  BinaryStar,
-  BinaryStarClient,
-  BSTAR_RETRIES,
-  RetriesExhaustedError,
-} from "@zkit/bstar";
+import { BSTAR_HEARTBEAT_INTERVAL_MS, BSTAR_TIMEOUT_MS, BSTAR_SETTLE_DELAY_MS, BinaryStar, BinaryStarClient, BSTAR_RETRIES, RetriesExhaustedError } from "@zkit/bstar";
 import { UsageError, defineCommand, type Command } from "../command.js";
 import { METRICS_FLAG, defineMetrics, withMetrics } from "../metrics.js";
 import { CLIENT_SECURITY_FLAGS, SERVER_SECURITY_FLAGS, clientSecurity, withServerSecurity } from "../security.js";

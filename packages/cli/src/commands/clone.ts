@@ -33,7 +33,10 @@ const TIMEOUT = { type: "number", default: 10_000, min: 1, help: "give up after 
 const SET_TIMEOUT = { ...TIMEOUT, default: CLONE_SET_TIMEOUT_MS } as const;
 
 function servers(flag: string): string[] {
-  const list = flag.split(",").map((s) => s.trim()).filter((s) => s !== "");
+  const list = flag
+    .split(",")
+    .map((s) => s.trim())
+    .filter((s) => s !== "");
   if (list.length === 0 || list.length > 2) throw new UsageError(`--connect takes one server or a pair, tcp://host:P[,tcp://host:P], got "${flag}"`);
   for (const s of list) if (!/^tcp:\/\/[^\s/]+:\d+$/.test(s)) throw new UsageError(`--connect: "${s}" is not tcp://host:P (P is the server's snapshot port)`);
   return list;
@@ -110,7 +113,10 @@ const server = defineCommand({
     "hugz-ms": { type: "number", default: CLONE_HUGZ_INTERVAL_MS, min: 1, help: "publish HUGZ after this many ms without an update" },
     primary: { type: "boolean", short: "p", help: "the primary of a Binary Star pair (the one that serves when both start)" },
     backup: { type: "boolean", short: "b", help: "the backup of a Binary Star pair" },
-    peer: { type: "string", help: `the other server of the pair, HOST:PORT (its base port; default localhost:${GUIDE_PAIR.primary.peerPort} for the primary, localhost:${GUIDE_PAIR.backup.peerPort} for the backup)` },
+    peer: {
+      type: "string",
+      help: `the other server of the pair, HOST:PORT (its base port; default localhost:${GUIDE_PAIR.primary.peerPort} for the primary, localhost:${GUIDE_PAIR.backup.peerPort} for the backup)`,
+    },
     local: { type: "string", help: `where this server publishes its Binary Star state: binds (default tcp://*:${GUIDE_PAIR.primary.local}, backup tcp://*:${GUIDE_PAIR.backup.local})` },
     remote: { type: "string", help: `the peer's Binary Star state: connects (default tcp://<peer host>:${GUIDE_PAIR.primary.remote}, backup :${GUIDE_PAIR.backup.remote})` },
     "heartbeat-ms": { type: "number", default: BSTAR_HEARTBEAT_INTERVAL_MS, min: 1, help: "Binary Star state heartbeat, in ms; the peer is gone after 2 (the same on both servers)" },
@@ -189,7 +195,9 @@ const server = defineCommand({
       }),
     );
     const st = s.stats;
-    ctx.out(`clone server stopped at sequence ${s.sequence}: ${s.size} keys, ${st.updates} updates, ${st.expired} expired, ${st.snapshots} snapshots${bstar !== undefined ? `, ${st.republished} republished, ${st.pending} held` : ""}`);
+    ctx.out(
+      `clone server stopped at sequence ${s.sequence}: ${s.size} keys, ${st.updates} updates, ${st.expired} expired, ${st.snapshots} snapshots${bstar !== undefined ? `, ${st.republished} republished, ${st.pending} held` : ""}`,
+    );
   },
 });
 
@@ -255,7 +263,12 @@ const get = defineCommand({
     const key = ctx.args[0]!;
     const c = client(ctx, key);
     try {
-      const ok = await within(c.waitSynced().then(() => true), ctx.flags["timeout-ms"], ctx.signal, "snapshot from the server");
+      const ok = await within(
+        c.waitSynced().then(() => true),
+        ctx.flags["timeout-ms"],
+        ctx.signal,
+        "snapshot from the server",
+      );
       if (ok === undefined) return 1;
       const value = c.get(key);
       if (value === undefined) {

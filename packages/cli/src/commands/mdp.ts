@@ -195,7 +195,10 @@ const broker = defineCommand({
       }
       await withMetrics(ctx, BROKER_METRICS, b, async () => {
         try {
-          for (const endpoint of ctx.flags.bind.split(",").map((e) => e.trim()).filter((e) => e !== "")) {
+          for (const endpoint of ctx.flags.bind
+            .split(",")
+            .map((e) => e.trim())
+            .filter((e) => e !== "")) {
             ctx.out(`listening on ${await b.bind(endpoint)}`);
           }
           await b.start();
@@ -363,7 +366,9 @@ const request = defineCommand({
       };
       await Promise.all(Array.from({ length: Math.min(inflight, n) }, lane));
       const seconds = (performance.now() - t0) / 1000;
-      const ok = Array.from(latencies.subarray(0, next)).filter((x) => Number.isFinite(x) && x > 0).sort((a, b) => a - b);
+      const ok = Array.from(latencies.subarray(0, next))
+        .filter((x) => Number.isFinite(x) && x > 0)
+        .sort((a, b) => a - b);
       const pct = (p: number): string => (ok.length ? ok[Math.min(ok.length - 1, Math.ceil((p / 100) * ok.length) - 1)]!.toFixed(2) : "-");
       ctx.out(
         `${ok.length} replies to ${next} requests (${inflight} in flight) in ${seconds.toFixed(2)} s: ` +

@@ -31,7 +31,9 @@ const LIVENESS = livenessFlag("heartbeat intervals of silence before the peer co
  */
 async function serveQueue(ctx: { signal: AbortSignal; out(line: string): void }, q: SimplePirateQueue | ParanoidPirateQueue, left: "lost" | "expired"): Promise<void> {
   q.on("worker-ready", ({ worker }) => ctx.out(`I: worker ${worker} ready`));
-  q.on("worker-gone", ({ worker, reason, inHand }) => ctx.out(`W: worker ${worker} ${left === "lost" ? "gone" : "expired"} (${reason})${inHand > 0 ? ", its request goes to the next worker" : ""}`));
+  q.on("worker-gone", ({ worker, reason, inHand }) =>
+    ctx.out(`W: worker ${worker} ${left === "lost" ? "gone" : "expired"} (${reason})${inHand > 0 ? ", its request goes to the next worker" : ""}`),
+  );
   q.on("request-dropped", ({ client }) => ctx.out(`W: request from ${client} dropped: no worker answered it`));
   await serveUntilAborted(ctx.signal, q, {
     started: () => {
