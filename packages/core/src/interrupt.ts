@@ -4,6 +4,7 @@
  * call {@link handleInterrupts} from your program's entry point.
  * @module
  */
+import { setMaxListeners } from "node:events";
 import { shutdown } from "./registry.js";
 
 /** What {@link handleInterrupts} does on a signal. */
@@ -27,7 +28,19 @@ export interface InterruptOptions {
 }
 
 let interruptedBy: NodeJS.Signals | undefined;
-const controller = { current: new AbortController() };
+
+/**
+ * The process-wide interrupt controller. Every loop, lifecycle and pending
+ * call of the process listens to its signal, so it has no listener limit
+ * (Node warns past 10 listeners on one AbortSignal: a Titanic alone runs 12
+ * loops).
+ */
+function interruptController(): AbortController {
+  const c = new AbortController();
+  setMaxListeners(0, c.signal);
+  return c;
+}
+const controller = { current: interruptController() };
 
 /** True once a handled signal arrived (CZMQ `zsys_interrupted`). */
 export function interrupted(): boolean {
@@ -64,6 +77,6 @@ export function handleInterrupts(options: InterruptOptions = {}): () => void {
   return () => {
     for (const s of signals) process.off(s, handler);
     interruptedBy = undefined;
-    controller.current = new AbortController();
+    controller.current = interruptController();
   };
 }

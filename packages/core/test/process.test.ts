@@ -1,6 +1,6 @@
 // Whole-process behaviour: exit after close, interrupts, debuglog.
 import { afterEach, describe, expect, it } from "vitest";
-import { ZSocket, shutdown } from "@zkit/core";
+import { ZSocket, interruptSignal, shutdown } from "@zkit/core";
 import { stopAll, waitFor, within, type Child } from "@zkit/testkit";
 import { runFixture } from "./helpers.js";
 
@@ -80,5 +80,27 @@ describe("process lifecycle", () => {
     const f = start("debuglog", { NODE_DEBUG: "" });
     await within(f.exited, 20_000, "process exit");
     expect(f.stderr()).toBe("");
+  });
+});
+
+describe("interruptSignal", () => {
+  it("takes any number of listeners without Node's MaxListenersExceededWarning (every loop and lifecycle of a process listens to it)", async () => {
+    const warnings: Error[] = [];
+    const onWarning = (w: Error): void => {
+      if (w.name === "MaxListenersExceededWarning") warnings.push(w);
+    };
+    process.on("warning", onWarning);
+    const signal = interruptSignal();
+    const listeners = Array.from({ length: 50 }, () => (): void => undefined);
+    try {
+      for (const l of listeners) signal.addEventListener("abort", l);
+      // Node emits the warning on the next tick: give it two
+      await new Promise((r) => setImmediate(r));
+      await new Promise((r) => setImmediate(r));
+      expect(warnings).toEqual([]);
+    } finally {
+      for (const l of listeners) signal.removeEventListener("abort", l);
+      process.off("warning", onWarning);
+    }
   });
 });

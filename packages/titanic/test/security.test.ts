@@ -70,7 +70,8 @@ describe("Titanic with CURVE", () => {
     const titanic = track(new Titanic({ endpoint: s.endpoint, dir: storeDir(), heartbeatIntervalMs: HEARTBEAT_MS, security: ZCert.generate().clientSecurity(s.brokerCert) }));
     titanic.on("handshake-failed", (f) => failures.push(f));
     await titanic.start();
-    await waitFor(() => failures.length >= 3, WAIT_MS, "a handshake failure for each titanic.* worker");
+    // titanic.request has requestConcurrency workers: wait until every service's worker failed
+    await waitFor(() => new Set(failures.map((f) => f.service)).size === 3, WAIT_MS, "a handshake failure for each titanic.* service");
     expect(new Set(failures.map((f) => f.service))).toEqual(new Set(["titanic.request", "titanic.reply", "titanic.close"]));
     expect(failures[0]!.error.status).toBe(400);
     expect(s.broker.stats.workers).toBe(0);
