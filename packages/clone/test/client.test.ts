@@ -134,6 +134,27 @@ function track2(c: CloneClient): CloneClient {
 }
 
 describe("faults", () => {
+  it("a frozen server the client is not using stops holding back its updates: its collector is reconnected, and the server in use gets every update", async () => {
+    const server = await startServer();
+    const frozen = startNode(here("fixtures/server.ts"), ["100"]);
+    const pf = Number((await frozen.waitFor(/^port (\d+)$/m, WAIT))[1]);
+    const client = await syncedClient([server.port, pf], { serverTtlMs: 1000 });
+    expect(client.server).toBe(endpoint(server.port));
+    // both collectors take updates
+    await client.set("/before", "1");
+    await waitFor(() => client.get("/before") !== undefined, WAIT, "/before at the client");
+    frozen.kill("SIGSTOP");
+    // 2,000 updates of 20 KB: far more than the frozen server's queue and TCP buffers hold
+    const body = Buffer.alloc(20_000, 0x62);
+    const sets: Promise<string>[] = [];
+    for (let i = 0; i < 2000; i++) sets.push(client.set(`/k/${i}`, body, { timeoutMs: 60_000 }));
+    await within(Promise.all(sets), 90_000, "every update to leave while the other server is frozen");
+    await waitFor(() => server.stats.updates >= 2001, WAIT, "every update at the server in use");
+    expect(client.stats.collectorResets).toBeGreaterThanOrEqual(1);
+    await waitFor(() => client.sequence === server.sequence && client.size === server.size, WAIT, "the client equal to its server");
+    frozen.kill("SIGKILL");
+  }, 150_000);
+
   it("a SIGKILLed server: the client moves to the other one and its map becomes that server's", async () => {
     const a = startNode(here("fixtures/server.ts"), ["100"]);
     const b = startNode(here("fixtures/server.ts"), ["100"]);
