@@ -1,13 +1,16 @@
 /**
- * What the Clone models 1 to 4 share (Guide chapter 5): binding a server's
+ * What the Clone models share (Guide chapter 5): binding a server's
  * sockets on P, P + 1, P + 2 (`--port 0` picks a free base at random, as
- * `CloneServer` does), the Guide's `randof`, and the kvsimple snapshot
- * exchange a client does before it reads updates.
+ * `CloneServer` does), the Guide's `randof`, the kvsimple snapshot
+ * exchange a client does before it reads updates (models 1 to 4), and the
+ * `CloneClient` program of models 5 and 6.
  * @module
  */
-import { ErrorCode, ZSocket, ZkitError, now } from "@zkit/core";
+import { CLONE_SERVER_TTL_MS, CloneClient } from "@zkit/clone";
+import { ErrorCode, ZSocket, ZkitError, interruptSignal, now, sleep } from "@zkit/core";
 import { ZLoop, ZPoller } from "@zkit/zloop";
 import { KVMsg } from "@zkit/kvmsg";
+import { main, parseOptions } from "../lib/cli.js";
 
 /** A random integer from 0 to `n - 1` (zhelpers' `randof`). */
 export function randof(n: number): number {
@@ -141,4 +144,49 @@ export async function kvsimpleClient(o: { connect: string; subtree: string | und
     console.log(`${applied} updates applied, ${sent} sent; ${kvmap.size} keys; last sequence ${sequence}`);
     publisher.close();
   }
+}
+
+/**
+ * The client of models 5 and 6, `CloneClient` of @zkit/clone: replicates
+ * `--subtree` of the servers in `--connect` (one, or a primary and a backup,
+ * comma-separated), sets a random key under it every `--interval-ms` with a
+ * ttl of `--ttl` s, and prints each change as `I: received update=N KEY`,
+ * each snapshot, failover and gap. Stops after `--count` changes (0: at
+ * Ctrl-C).
+ */
+export async function cloneClientProgram(name: string, description: string, connect: { default: string; help: string }): Promise<void> {
+  const opts = parseOptions(name, description, {
+    connect: { type: "string", ...connect },
+    subtree: { type: "string", default: "/client/", help: "the subtree to replicate and write" },
+    "interval-ms": { type: "number", default: 1000, min: 1, help: "one update of its own every this many msecs" },
+    ttl: { type: "number", default: 30, help: "the ttl of its updates, in seconds (0: none)" },
+    "server-ttl-ms": { type: "number", default: CLONE_SERVER_TTL_MS, min: 1, help: "a server silent this long is taken for dead" },
+    count: { type: "number", default: 0, help: "stop after this many changes (0: until Ctrl-C)" },
+  });
+  await main(async () => {
+    const clone = new CloneClient({ subtree: opts.subtree, serverTtlMs: opts["server-ttl-ms"] });
+    for (const server of opts.connect.split(",")) clone.connect(server);
+    let changes = 0;
+    const enough = new Promise<void>((resolve) => {
+      clone.on("change", ({ key, value, sequence }) => {
+        console.log(`I: received update=${sequence} ${key}${value === undefined ? " (deleted)" : ""}`);
+        if (++changes === opts.count) resolve();
+      });
+    });
+    clone.on("synced", ({ server, sequence, keys }) => console.log(`I: synced with ${server} at sequence=${sequence} (${keys} keys)`));
+    clone.on("failover", ({ from, to }) => console.log(`I: server at ${from} didn't give HUGZ, moving to ${to}`));
+    clone.on("gap", ({ expected, got }) => console.log(`W: updates lost (expected ${expected}, got ${got}), resyncing`));
+    await clone.start();
+    const writing = (async () => {
+      while (!clone.closed) {
+        await clone.set(`${opts.subtree}${randof(10_000)}`, String(randof(1_000_000)), opts.ttl > 0 ? { ttlSeconds: opts.ttl } : {}).catch(() => {});
+        await sleep(opts["interval-ms"], interruptSignal()).catch(() => {});
+        if (interruptSignal().aborted) return;
+      }
+    })();
+    await Promise.race([enough, clone.done, new Promise((r) => interruptSignal().addEventListener("abort", r, { once: true }))]);
+    console.log(`${changes} changes; ${clone.size} keys at sequence ${clone.sequence}`);
+    await clone.close();
+    await writing;
+  });
 }
