@@ -175,7 +175,7 @@ async function zkitRun(n: number, inFlight: number, setup: Setup = DEFAULT_SETUP
   const client =
     inFlight === 1
       ? new MajordomoClient({ endpoint: servers.broker.ready, timeoutMs: 30_000 })
-      : new MajordomoAsyncClient({ endpoint: servers.broker.ready, timeoutMs: 60_000, maxSockets: inFlight, multiplex });
+      : new MajordomoAsyncClient({ endpoint: servers.broker.ready, timeoutMs: 60_000, maxSockets: inFlight, maxInFlight: inFlight, multiplex });
   try {
     const sample = await workload(() => client.request("echo", BODY).then(() => undefined), n, inFlight, undefined, servers.broker);
     if (client instanceof MajordomoAsyncClient && multiplex !== "off" && client.mode !== "multiplexed") throw new Error(`the async client did not multiplex (mode ${client.mode})`);

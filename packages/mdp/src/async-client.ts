@@ -71,6 +71,9 @@ export type MultiplexMode = "auto" | "on" | "off";
 /** How a {@link MajordomoAsyncClient} turned out to carry its requests: see {@link MultiplexMode}. */
 export type AsyncClientMode = "multiplexed" | "sockets";
 
+/** Default of {@link MajordomoAsyncClientOptions.maxInFlight}: the same as `maxSockets`, so the mode changes how many connections there are, not how many requests are on the wire. */
+export const MDP_MAX_IN_FLIGHT = 256;
+
 /** Default of {@link MajordomoAsyncClientOptions.multiplex}. */
 export const MDP_MULTIPLEX: MultiplexMode = "auto";
 
@@ -99,6 +102,16 @@ export interface MajordomoAsyncClientOptions {
    * @defaultValue 256
    */
   maxSockets?: number;
+  /**
+   * When multiplexed, the most requests on the wire at once; more wait, in
+   * call order, and their timeout starts when they are sent (as with
+   * `maxSockets` per socket). A burst bigger than the workers can serve
+   * within `timeoutMs` would otherwise time out in the broker's queue, and
+   * one client would fill the broker's memory. Unused with a socket per
+   * request (`maxSockets` is the limit there).
+   * @defaultValue 256 (as `maxSockets`)
+   */
+  maxInFlight?: number;
   /**
    * How requests travel (see {@link MultiplexMode}). `"auto"` asks the
    * broker once, before the first request, whether it takes enveloped
@@ -167,7 +180,7 @@ export interface MajordomoAsyncClientStats {
   waiting: number;
 }
 
-const OPTION_NAMES = ["endpoint", "timeoutMs", "maxSockets", "multiplex", "discoveryTimeoutMs", "trace", "security"] as const;
+const OPTION_NAMES = ["endpoint", "timeoutMs", "maxSockets", "maxInFlight", "multiplex", "discoveryTimeoutMs", "trace", "security"] as const;
 
 /** The events of a {@link MajordomoAsyncClient}. */
 export interface MajordomoAsyncClientEvents {
@@ -241,6 +254,7 @@ export class MajordomoAsyncClient extends Lifecycle<MajordomoAsyncClientEvents> 
   readonly #addresses: string[];
   readonly #timeoutMs: number;
   readonly #maxSockets: number;
+  readonly #maxInFlight: number;
   readonly #discoveryTimeoutMs: number;
   readonly #trace: TraceFn | undefined;
   readonly #security: SecuritySocketOptions | undefined;
@@ -291,6 +305,7 @@ export class MajordomoAsyncClient extends Lifecycle<MajordomoAsyncClientEvents> 
     this.#addresses = specs.map((s) => s.address);
     this.#timeoutMs = o.number("timeoutMs", MDP_TIMEOUT_MS, TIMEOUT_RULE);
     this.#maxSockets = o.number("maxSockets", MDP_MAX_SOCKETS, { min: 1, integer: true });
+    this.#maxInFlight = o.number("maxInFlight", MDP_MAX_IN_FLIGHT, { min: 1, integer: true });
     const multiplex = o.oneOf<MultiplexMode>("multiplex", ["auto", "on", "off"], MDP_MULTIPLEX);
     this.#state = multiplex === "on" ? "multiplexed" : multiplex === "off" ? "sockets" : "unknown";
     this.#discoveryTimeoutMs = o.number("discoveryTimeoutMs", MDP_DISCOVERY_TIMEOUT_MS, TIMEOUT_RULE);
@@ -354,7 +369,12 @@ export class MajordomoAsyncClient extends Lifecycle<MajordomoAsyncClientEvents> 
         this.#assign(p);
         return;
       case "multiplexed":
-        this.#sendMux(p);
+        if ((this.#mux?.pending.size ?? 0) < this.#maxInFlight) {
+          this.#sendMux(p);
+        } else {
+          this.#waiting.push(p);
+          this.#stats.waiting++;
+        }
         return;
       default:
         this.#held.push(p);
@@ -518,7 +538,14 @@ export class MajordomoAsyncClient extends Lifecycle<MajordomoAsyncClientEvents> 
     if (this.#mux !== mux) return;
     log.warn("MajordomoAsyncClient: %s", err.message);
     this.#closeMux(mux);
+    // the requests waiting for room would meet the same broker with the same keys: they fail too
     const victims = [...mux.pending.values()];
+    if (this.#state === "multiplexed") {
+      for (let p = this.#waiting.shift(); p !== undefined; p = this.#waiting.shift()) {
+        this.#stats.waiting--;
+        if (!p.done) victims.push(p);
+      }
+    }
     for (const p of victims) {
       this.#finish(p);
       p.reject(err);
@@ -657,6 +684,17 @@ export class MajordomoAsyncClient extends Lifecycle<MajordomoAsyncClientEvents> 
       p.mux.pending.delete(p.corr);
       p.mux = undefined;
       this.#stats.inFlight--;
+      this.#sendWaiting();
+    }
+  }
+
+  /** Multiplexed: sends waiting requests while fewer than `maxInFlight` are on the wire. Never throws. */
+  #sendWaiting(): void {
+    if (this.#state !== "multiplexed" || this.closed) return;
+    while (this.#waiting.length > 0 && (this.#mux?.pending.size ?? 0) < this.#maxInFlight) {
+      const next = this.#waiting.shift()!;
+      this.#stats.waiting--;
+      if (!next.done) this.#sendMux(next);
     }
   }
 
@@ -728,6 +766,7 @@ export class MajordomoAsyncClient extends Lifecycle<MajordomoAsyncClientEvents> 
       p.mux.pending.delete(p.corr);
       p.mux = undefined;
       this.#stats.inFlight--;
+      if (p.retriesLeft === 0 || this.closed) this.#sendWaiting(); // a resend takes the room back itself
     } else {
       const slot = p.slot!;
       slot.pending = undefined;

@@ -45,6 +45,7 @@ export {
   MajordomoAsyncClient,
   MDP_MAX_SOCKETS,
   MDP_MULTIPLEX,
+  MDP_MAX_IN_FLIGHT,
   MDP_DISCOVERY_TIMEOUT_MS,
   type AsyncClientMode,
   type MultiplexMode,

@@ -371,7 +371,7 @@ describe("MajordomoAsyncClient multiplexed (zkit's envelope extension)", () => {
     }
     await waitFor(() => broker.stats.workers === 4, WAIT_MS, "4 workers");
     const before = openFds();
-    const client = track(new MajordomoAsyncClient({ endpoint, timeoutMs: 120_000 }));
+    const client = track(new MajordomoAsyncClient({ endpoint, timeoutMs: 120_000, maxInFlight: 10_000 }));
     const replies = Array.from({ length: 10_000 }, (_, i) => client.request("work", String(i)));
     await waitFor(() => broker.stats.requests === 10_000, 60_000, "10,000 requests at the broker");
     expect(client.stats).toMatchObject({ inFlight: 10_000, waiting: 0, sockets: 1, socketsOpened: 1 });
@@ -436,6 +436,22 @@ describe("MajordomoAsyncClient multiplexed (zkit's envelope extension)", () => {
     await client.close();
     for (const p of pending) await expect(p).rejects.toBeInstanceOf(ClosedError);
     expect(client.stats).toMatchObject({ replies: 20, aborted: 1, sockets: 0, inFlight: 0 });
+  });
+
+  it("maxInFlight caps the requests on the wire: more wait in call order, and each is sent as an answer makes room", async () => {
+    const { router, endpoint } = await fakeBroker();
+    const client = track(new MajordomoAsyncClient({ endpoint, multiplex: "on", maxInFlight: 3, timeoutMs: 60_000 }));
+    const replies = Array.from({ length: 7 }, (_, i) => client.request("svc", `q${i}`));
+    expect(client.stats).toMatchObject({ inFlight: 3, waiting: 4, sockets: 1 });
+    let answered = 0;
+    while (answered < 7) {
+      const r = await recv(router, `request ${answered}`);
+      expect(client.stats.inFlight).toBeLessThanOrEqual(3);
+      await router.send([r[0]!, r[1]!, EMPTY, b("MDPC01"), b("svc"), b(`a${r[5]!.toString().slice(1)}`)]);
+      answered++;
+    }
+    expect((await Promise.all(replies)).map((f) => f[0]!.toString())).toEqual(Array.from({ length: 7 }, (_, i) => `a${i}`));
+    expect(client.stats).toMatchObject({ socketsOpened: 1, waiting: 0, inFlight: 0, replies: 7 });
   });
 
   it("auto, against a broker that never answers the question: after discoveryTimeoutMs it falls back to a socket per request, and the requests that waited are sent then", async () => {

@@ -104,7 +104,7 @@ describe("Python peers against our broker", () => {
     const workers = [0, 1].map(() => startPython(peer("mdworker.py"), [endpoint, "pyecho", "250"]));
     for (const w of workers) await w.waitFor(/^ready$/m, START_MS);
     await waitFor(() => broker.stats.workers === 2, WAIT_MS, "the Python workers to register");
-    const client = track(new MajordomoAsyncClient({ endpoint, timeoutMs: 60_000 }));
+    const client = track(new MajordomoAsyncClient({ endpoint, timeoutMs: 60_000, maxInFlight: 1000 }));
     const replies = await Promise.all(Array.from({ length: 1000 }, (_, i) => client.request("pyecho", [`n${i}`, "x"])));
     expect(replies.map((r) => show(r))).toEqual(Array.from({ length: 1000 }, (_, i) => [`py:n${i}`, "x"]));
     expect(client.mode).toBe("multiplexed");

@@ -351,7 +351,7 @@ const request = defineCommand({
     const multiplex = ctx.flags.multiplex as MultiplexMode;
     let client: MajordomoClient | MajordomoAsyncClient;
     if (inflight > 1) {
-      const asyncClient = new MajordomoAsyncClient({ endpoint: ctx.flags.connect, maxSockets: Math.min(inflight, 1000), multiplex, security, ...trace });
+      const asyncClient = new MajordomoAsyncClient({ endpoint: ctx.flags.connect, maxSockets: Math.min(inflight, 1000), maxInFlight: inflight, multiplex, security, ...trace });
       asyncClient.on("mode", ({ mode, reason }) => ctx.out(`requests travel ${mode === "multiplexed" ? "on one socket (multiplexed)" : "on a socket each"}: ${reason}`));
       client = asyncClient;
     } else {
