@@ -186,7 +186,7 @@ const OPTION_NAMES = ["endpoint", "timeoutMs", "maxSockets", "maxInFlight", "mul
 export interface MajordomoAsyncClientEvents {
   /** A request timed out and is sent again (its `retries` allowed it): on a fresh socket, or multiplexed with a new correlation. */
   retry: [event: RetryEvent & { service: string }];
-  /** The client decided how to carry its requests (once, before the first one is sent), and why. */
+  /** With `multiplex: "auto"`: the broker's answer (or silence) decided how requests travel, once, before the first is sent; `reason` says what it answered. */
   mode: [event: { mode: AsyncClientMode; reason: string }];
 }
 
