@@ -220,11 +220,13 @@ describe("7/MDP's minimum frame counts, checked by a strict Python broker", () =
 
 describe("our clients and worker against a Python broker", () => {
   it("MajordomoWorker registers, MajordomoClient and MajordomoAsyncClient get their replies", async () => {
-    // the Python broker binds an ephemeral port itself: a port probed and freed here could be taken meanwhile
-    const broker = startPython(join(PEERS, "mdbroker.py"), ["tcp://127.0.0.1:*", "250"]);
+    // the Python broker binds an ephemeral port itself: a port probed and freed here could be taken meanwhile;
+    // heartbeats of 1 s: it expires a worker after 3 silent intervals and loses the request that worker
+    // held (no requeue), so a worker stalled 750 ms by a loaded machine would lose a request
+    const broker = startPython(join(PEERS, "mdbroker.py"), ["tcp://127.0.0.1:*", "1000"]);
     const endpoint = (await broker.waitFor(/^listening on (.*)$/m, START_MS))[1]!;
 
-    const worker = track(new MajordomoWorker({ endpoint, service: "echo", heartbeatIntervalMs: 250, handler: ([x, y]) => [`${y ?? ""}`, `${x}`] }));
+    const worker = track(new MajordomoWorker({ endpoint, service: "echo", heartbeatIntervalMs: 1000, handler: ([x, y]) => [`${y ?? ""}`, `${x}`] }));
     await worker.start();
     const client = track(new MajordomoClient({ endpoint, timeoutMs: 2000, retries: 10 }));
     await waitFor(async () => show(await client.request("mmi.service", "echo"))[0] === "200", WAIT_MS, "the Python broker to know our worker");
