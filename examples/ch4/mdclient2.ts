@@ -17,7 +17,7 @@ const opts = parseOptions(
     connect: { type: "string", default: "tcp://localhost:5555", help: "the broker (CZMQ endpoint list)" },
     service: { type: "string", default: "echo", help: "the service to ask" },
     requests: { type: "number", default: 100000, help: "how many requests to send" },
-    sockets: { type: "number", default: 256, min: 1, help: "how many requests on the wire at once (one connection each)" },
+    sockets: { type: "number", default: 256, min: 1, help: "how many requests on the wire at once (all on one connection against a zkit broker, one connection each against others)" },
     "timeout-ms": { type: "number", default: 2500, min: 1, help: "reply timeout, in msecs from the send" },
     verbose: { type: "boolean", help: "print every message (also -v)" },
   },
@@ -28,11 +28,12 @@ await main(async () => {
   const session = new MajordomoAsyncClient({
     endpoint: opts.connect,
     maxSockets: opts.sockets,
+    maxInFlight: opts.sockets,
     timeoutMs: opts["timeout-ms"],
     ...(opts.verbose ? { trace: ({ direction, frames }) => console.log(`I: ${direction === "in" ? "received from" : "sending to"} broker:\n${ZMsg.fromBuffers([...frames]).dump()}`) } : {}),
   });
   const signal = interruptSignal();
-  // every request goes out at once (past --sockets they wait for a free connection)
+  // every request goes out at once (past --sockets they wait their turn)
   const replies = Array.from({ length: opts.requests }, (_, i) =>
     session.request(opts.service, `Hello world ${i}`, { signal }).then(([frame]) => {
       if (frame?.toString() !== `Hello world ${i}`) throw new Error(`request ${i} got someone else's reply: ${frame}`);

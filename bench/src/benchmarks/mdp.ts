@@ -5,8 +5,15 @@
  * - zkit: a `MajordomoBroker` process and a process with 2 echo
  *   `MajordomoWorker`s; this process is the client: `MajordomoClient` at 1
  *   in flight, `MajordomoAsyncClient` at 100 and 1000 (one DEALER per
- *   request in flight, see the package README). A request is `[16 bytes]`
- *   to service `echo`, the reply the same body.
+ *   request in flight, `multiplex: "off"`, see the package README: plain
+ *   7/MDP on the wire, as every row measured it before the envelope
+ *   extension). A request is `[16 bytes]` to service `echo`, the reply the
+ *   same body.
+ * - `mdp/<n>-in-flight-multiplexed`: the same with the async client's
+ *   default, `multiplex: "auto"`, which against this broker carries every
+ *   request on ONE DEALER with a correlation frame (zkit's envelope
+ *   extension). Its ratio beside the socket-per-request row of the same run
+ *   says what multiplexing costs or gains.
  * - raw: a process running a zeromq.js ROUTER that sends every message
  *   back; this process keeps the same number of requests in flight on one
  *   zeromq.js DEALER (`[seq][16 bytes]`, matched by seq).
@@ -38,7 +45,7 @@
  * @module
  */
 import { performance } from "node:perf_hooks";
-import { MajordomoAsyncClient, MajordomoClient } from "@zkit/mdp";
+import { MajordomoAsyncClient, MajordomoClient, type MultiplexMode } from "@zkit/mdp";
 import * as zmq from "zeromq";
 import { type BenchCase, type MetricSpec, type RunContext, type Sample, percentile } from "../harness.js";
 import { startChild, type BenchChild } from "./mdp-children.js";
@@ -163,14 +170,16 @@ function zkit(ctx: RunContext, inFlight: number, setup: Setup = DEFAULT_SETUP): 
   return zkitRun(ctx.quick ? sizes.quick : sizes.full, inFlight, setup);
 }
 
-async function zkitRun(n: number, inFlight: number, setup: Setup = DEFAULT_SETUP): Promise<Sample> {
+async function zkitRun(n: number, inFlight: number, setup: Setup = DEFAULT_SETUP, multiplex: MultiplexMode = "off"): Promise<Sample> {
   const servers = await brokerAndWorkers(2, setup);
   const client =
     inFlight === 1
       ? new MajordomoClient({ endpoint: servers.broker.ready, timeoutMs: 30_000 })
-      : new MajordomoAsyncClient({ endpoint: servers.broker.ready, timeoutMs: 60_000, maxSockets: inFlight });
+      : new MajordomoAsyncClient({ endpoint: servers.broker.ready, timeoutMs: 60_000, maxSockets: inFlight, maxInFlight: inFlight, multiplex });
   try {
-    return await workload(() => client.request("echo", BODY).then(() => undefined), n, inFlight, undefined, servers.broker);
+    const sample = await workload(() => client.request("echo", BODY).then(() => undefined), n, inFlight, undefined, servers.broker);
+    if (client instanceof MajordomoAsyncClient && multiplex !== "off" && client.mode !== "multiplexed") throw new Error(`the async client did not multiplex (mode ${client.mode})`);
+    return sample;
   } finally {
     await client.close();
     await servers.stop();
@@ -243,7 +252,7 @@ const memory: BenchCase = {
     },
     zkit: async (ctx) => {
       const servers = await brokerAndWorkers(4);
-      const client = new MajordomoAsyncClient({ endpoint: servers.broker.ready, timeoutMs: 60_000, maxSockets: 100 });
+      const client = new MajordomoAsyncClient({ endpoint: servers.broker.ready, timeoutMs: 60_000, maxSockets: 100, multiplex: "off" });
       try {
         return await memoryRun(servers.broker, () => client.request("echo", BODY).then(() => undefined), ctx.quick ? MEMORY_REQUESTS.quick : MEMORY_REQUESTS.full);
       } finally {
@@ -340,6 +349,16 @@ export const cases: BenchCase[] = [
       };
     }),
   ),
+  // the async client's envelope extension: one DEALER for every request, beside the same run's socket-per-request row
+  ...[100, 1000].map((inFlight) => ({
+    name: `mdp/${inFlight}-in-flight-multiplexed`,
+    description: `${ROUND_TRIPS[inFlight]!.full.toLocaleString("en-US")} round trips, ${inFlight} in flight: MajordomoAsyncClient multiplexed on ONE DEALER (zkit's envelope extension) -> MajordomoBroker process -> 2 MajordomoWorkers process; raw = DEALER -> ROUTER echo process`,
+    metrics: throughputMetrics(false),
+    run: {
+      raw: (ctx: RunContext) => raw(ctx, inFlight),
+      zkit: (ctx: RunContext) => zkitRun(ctx.quick ? ROUND_TRIPS[inFlight]!.quick : ROUND_TRIPS[inFlight]!.full, inFlight, DEFAULT_SETUP, "auto"),
+    },
+  })),
   vsBare("mdp/vs-bare-100-in-flight", DEFAULT_SETUP),
   vsBare(`mdp/vs-bare-100-in-flight-prefetch-${PREFETCH[0]}`, { prefetch: PREFETCH[0]!, concurrency: 1 }),
   memory,

@@ -89,6 +89,25 @@ describe("zkit mdp", () => {
     expect(sync.stdout()).toMatch(/^20 replies to 20 requests \(1 in flight\)/m);
   });
 
+  it("request --inflight 1000 --timeout-ms 20 --retries 1 against a 50 ms worker (issue 8): one multiplexed socket, requests fail with TimeoutErrors, the process never crashes", async () => {
+    const broker = zkit("mdp", "broker", "--bind", "tcp://127.0.0.1:*", "--heartbeat-ms", "250");
+    const endpoint = (await broker.waitFor(/^listening on (tcp:\/\/\S+)$/m, START_MS))[1]!;
+    const worker = zkit("mdp", "worker", "--connect", endpoint, "--service", "echo", "--heartbeat-ms", "250", "--work-ms", "50");
+    await worker.waitFor(/^broker at \S+ answered: serving echo$/m, START_MS);
+    const storm = zkit("mdp", "request", "--connect", endpoint, "--requests", "1000", "--inflight", "1000", "--timeout-ms", "20", "--retries", "1", "x");
+    const exit = await storm.waitForExit(120_000);
+    expect(exit, storm.describe()).toEqual({ code: 1, signal: null }); // some failed: exit 1, not a crash
+    expect(storm.stdout()).toMatch(/^requests travel on one socket \(multiplexed\): the broker answered 200 to mmi.zkit.envelope$/m);
+    const summary = /^(\d+) replies to 1000 requests \(1000 in flight\) in [\d.]+ s: .* (\d+) failed$/m.exec(storm.stdout());
+    expect(summary, storm.describe()).not.toBeNull();
+    const failed = Number(summary![2]);
+    expect(Number(summary![1]) + failed).toBe(1000);
+    expect(failed).toBeGreaterThan(0);
+    // every failure is a typed timeout of its own request, nothing else
+    expect(count(storm.stderr(), /^request \d+: MajordomoAsyncClient.request\("echo"\): no reply after 2 attempt\(s\) of 20 ms each$/gm)).toBe(failed);
+    expect(storm.stderr()).not.toMatch(/Too many open files|uncaught|at .*\.ts:\d+/i);
+  });
+
   it("broker --worker-prefetch and worker --concurrency: pipelined requests all answered, mmi.stats shows the prefetch and what workers hold", async () => {
     const broker = zkit("mdp", "broker", "--bind", "tcp://127.0.0.1:*", "--heartbeat-ms", "250", "--worker-prefetch", "8");
     const endpoint = (await broker.waitFor(/^listening on (tcp:\/\/\S+)$/m, START_MS))[1]!;

@@ -10,6 +10,7 @@
 import { LogBurst, getLogger } from "@zkit/core";
 import { Deque } from "./deque.js";
 import {
+  MMI_ENVELOPE,
   MMI_NOT_FOUND,
   MMI_NOT_IMPLEMENTED,
   MMI_OK,
@@ -18,6 +19,8 @@ import {
   decodeBrokerMessage,
   encodeClientReply,
   encodeDisconnect,
+  encodeEnvelopeAddress,
+  encodeEnvelopedClientReply,
   encodeHeartbeat,
   encodeWorkerRequest,
   isMmiService,
@@ -275,6 +278,14 @@ interface ClientEntry {
 
 interface QueuedRequest {
   client: ClientEntry;
+  /**
+   * The client address the worker gets and echoes: the client's routing id
+   * for a plain 7/MDP request (the same Buffer), or routing id and
+   * correlation in one frame for an enveloped one (zkit's extension).
+   */
+  address: Buffer;
+  /** The correlation frame of an enveloped request, put back in front of the reply; undefined for a plain one. */
+  corr: Buffer | undefined;
   body: Buffer[];
   /** Approximate memory it holds, for `maxQueueBytes`. */
   bytes: number;
@@ -399,8 +410,8 @@ export class BrokerState {
     const msg = decodeBrokerMessage(frames, this.#limits);
     switch (msg.kind) {
       case "request":
-        if (isMmiService(msg.service)) this.#mmi(msg.sender, msg.service, msg.body);
-        else this.#request(msg.sender, msg.service, msg.body);
+        if (isMmiService(msg.service)) this.#mmi(msg.sender, msg.service, msg.body, msg.corr);
+        else this.#request(msg.sender, msg.service, msg.body, msg.corr);
         return;
       case "ready":
         this.#ready(msg.sender, msg.service);
@@ -470,7 +481,7 @@ export class BrokerState {
     if (peerGone) this.peerGone(identity);
   }
 
-  #request(sender: Buffer, service: Buffer, body: Buffer[]): void {
+  #request(sender: Buffer, service: Buffer, body: Buffer[], corr: Buffer | undefined): void {
     this.stats.requests++;
     const entry = this.#service(service);
     if (entry === undefined) {
@@ -479,7 +490,9 @@ export class BrokerState {
     }
     const label = entry.label;
     if (this.#host.listening("request")) this.#host.emit("request", { service: label, client: sender.toString("hex") });
-    let bytes = REQUEST_OVERHEAD_BYTES + sender.length;
+    // a plain request's address is its sender: no allocation on the 7/MDP path
+    const address = corr === undefined ? sender : encodeEnvelopeAddress(sender, corr);
+    let bytes = REQUEST_OVERHEAD_BYTES + address.length;
     for (let i = 0; i < body.length; i++) bytes += body[i]!.length + 16;
     if (!this.#makeRoom(entry, bytes)) {
       this.#drop(label, sender, "queue-full");
@@ -488,7 +501,7 @@ export class BrokerState {
     }
     const client = this.#client(sender);
     client.pending++;
-    entry.queue.push({ client, body, bytes, arrivedAt: this.#host.now(), deliveries: 0 });
+    entry.queue.push({ client, address, corr, body, bytes, arrivedAt: this.#host.now(), deliveries: 0 });
     entry.queuedBytes += bytes;
     this.stats.queued++;
     this.stats.queuedBytes += bytes;
@@ -600,7 +613,7 @@ export class BrokerState {
     // in order (found at once), a concurrent one may not.
     const inHand = worker.inHand;
     let i = 0;
-    while (i < inHand.length && !inHand[i]!.client.identity.equals(client)) i++;
+    while (i < inHand.length && !inHand[i]!.address.equals(client)) i++;
     if (i === inHand.length) {
       this.stats.forged++;
       this.#logs.forged.record("REPLY from worker %s names client %s, which it was never given: dropped", sender.toString("hex"), client.toString("hex"));
@@ -618,9 +631,11 @@ export class BrokerState {
       this.#abandon(service, request);
     } else {
       this.stats.replies++;
-      this.#host.send(encodeClientReply(client, service.name, body), "client");
+      const corr = request.corr;
+      if (corr === undefined) this.#host.send(encodeClientReply(client, service.name, body), "client");
+      else this.#host.send(encodeEnvelopedClientReply(request.client.identity, corr, service.name, body), "client");
       if (this.#host.listening("reply")) {
-        this.#host.emit("reply", { service: service.label, client: client.toString("hex"), worker: sender.toString("hex"), inHand: inHand.length });
+        this.#host.emit("reply", { service: service.label, client: request.client.identity.toString("hex"), worker: sender.toString("hex"), inHand: inHand.length });
       }
     }
     this.#release(request.client);
@@ -710,7 +725,7 @@ export class BrokerState {
       this.stats.inFlight++;
       service.inFlight++;
       this.#link(worker); // one request heavier, or out of the lists when it has no credit left
-      this.#host.send(encodeWorkerRequest(worker.identity, request.client.identity, request.body), "worker");
+      this.#host.send(encodeWorkerRequest(worker.identity, request.address, request.body), "worker");
     }
     this.#forgetIfIdle(service);
   }
@@ -935,7 +950,7 @@ export class BrokerState {
 
   // ----------------------------------------------------------------- MMI
 
-  #mmi(client: Buffer, service: Buffer, body: Buffer[]): void {
+  #mmi(client: Buffer, service: Buffer, body: Buffer[], corr: Buffer | undefined): void {
     this.stats.mmiRequests++;
     const name = service.toString();
     let reply: Buffer[];
@@ -943,13 +958,15 @@ export class BrokerState {
       const asked = body[0];
       const entry = asked === undefined ? undefined : this.#services.get(key(asked));
       reply = [Buffer.from(entry !== undefined && entry.workers > 0 ? MMI_OK : MMI_NOT_FOUND)];
+    } else if (name === MMI_ENVELOPE) {
+      reply = [Buffer.from(MMI_OK)]; // this broker reads and answers enveloped requests
     } else if (name === MMI_STATS) {
       const only = body[0] !== undefined && body[0].length > 0 ? body[0].toString() : undefined;
       reply = [Buffer.from(MMI_OK), Buffer.from(JSON.stringify(this.snapshot(only)))];
     } else {
       reply = [Buffer.from(MMI_NOT_IMPLEMENTED)];
     }
-    this.#host.send(encodeClientReply(client, service, reply), "client");
+    this.#host.send(corr === undefined ? encodeClientReply(client, service, reply) : encodeEnvelopedClientReply(client, corr, service, reply), "client");
   }
 
   /**

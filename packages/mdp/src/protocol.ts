@@ -14,6 +14,16 @@
  * both               [""]["MDPW01"][0x04]                       HEARTBEAT
  * both               [""]["MDPW01"][0x05]                       DISCONNECT
  * ```
+ * zkit's envelope extension (a multiplexed client; see
+ * {@link MMI_ENVELOPE}): the client puts a correlation frame before the
+ * empty delimiter, the broker carries routing id and correlation to the
+ * worker as one opaque client address ({@link encodeEnvelopeAddress}) and
+ * unwraps it on the reply; workers see standard 7/MDP.
+ * ```
+ * client  -> broker  [corr][""]["MDPC01"][service][body...]
+ * broker  -> worker  [""]["MDPW01"][0x02][0x00 n id corr][""][body...]
+ * broker  -> client  [corr][""]["MDPC01"][service][body...]
+ * ```
  * @module
  */
 import { ProtocolError, atLeastOneFrame, toFrames, toFrame as coreToFrame, type FrameLike, type MessageLike } from "@zkit/core";
@@ -59,6 +69,29 @@ export const MMI_SERVICE = "mmi.service";
  * Body `[]` for every service, or `[name]` for one.
  */
 export const MMI_STATS = "mmi.stats";
+
+/**
+ * zkit's MMI extension for multiplexed clients: a broker that answers
+ * `["200"]` accepts client requests with one correlation frame before the
+ * empty delimiter, `[corr][""]["MDPC01"][service][body...]`, and answers
+ * `[corr][""]["MDPC01"][service][body...]` on the same connection. Brokers
+ * that do not know it answer `"501"` (every `mmi.*` they do not implement,
+ * as 8/MMI says) or nothing. Asked with a plain 7/MDP request (no
+ * correlation frame), so any broker can read the question. The name lives
+ * under `mmi.zkit.` so that it never clashes with a future standard
+ * `mmi.*` service; a different envelope layout would get a new name.
+ */
+export const MMI_ENVELOPE = "mmi.zkit.envelope";
+
+/**
+ * The shortest correlation frame the envelope extension accepts, in bytes:
+ * with at least 4, an envelope address (`0x00`, length, routing id,
+ * correlation: 7 bytes or more) can never equal a routing id libzmq makes
+ * up (`0x00` and 4 bytes), nor one an application sets (never `0x00` first).
+ */
+export const MIN_CORRELATION_BYTES = 4;
+/** The longest correlation frame the envelope extension accepts, in bytes (as long as a routing id may be). */
+export const MAX_CORRELATION_BYTES = 255;
 
 /** MMI status: a worker serves the service (or the extension answered). */
 export const MMI_OK = "200";
@@ -166,6 +199,58 @@ export function encodeClientReply(client: Buffer, service: Buffer, body: readonl
   return out;
 }
 
+/**
+ * zkit's envelope extension: a client REQUEST as a multiplexed DEALER sends
+ * it, `[corr][""]["MDPC01"][service][body...]`; an empty body goes out as
+ * one empty frame.
+ *
+ * @param corr - the correlation frame, {@link MIN_CORRELATION_BYTES} to
+ *   {@link MAX_CORRELATION_BYTES} bytes, echoed in the reply
+ */
+export function encodeEnvelopedRequest(corr: Buffer, service: Buffer, body: readonly Buffer[]): Buffer[] {
+  const frames = atLeastOne(body);
+  const out = new Array<Buffer>(4 + frames.length);
+  out[0] = corr;
+  out[1] = EMPTY;
+  out[2] = MDPC01_FRAME;
+  out[3] = service;
+  for (let i = 0; i < frames.length; i++) out[4 + i] = frames[i]!;
+  return out;
+}
+
+/**
+ * zkit's envelope extension: the one client-address frame the broker puts
+ * in the REQUEST to a worker for an enveloped request, and which the worker
+ * echoes in its REPLY: `0x00`, the routing id's length (one byte), the
+ * routing id, the correlation frame. Unambiguous (length-prefixed), and
+ * never equal to a plain routing id (see {@link MIN_CORRELATION_BYTES}).
+ */
+export function encodeEnvelopeAddress(identity: Buffer, corr: Buffer): Buffer {
+  const out = Buffer.allocUnsafe(2 + identity.length + corr.length);
+  out[0] = 0;
+  out[1] = identity.length;
+  identity.copy(out, 2);
+  corr.copy(out, 2 + identity.length);
+  return out;
+}
+
+/**
+ * zkit's envelope extension: a REPLY to a multiplexed client as the
+ * broker's ROUTER sends it, `[client][corr][""]["MDPC01"][service][body...]`;
+ * an empty body goes out as one empty frame.
+ */
+export function encodeEnvelopedClientReply(client: Buffer, corr: Buffer, service: Buffer, body: readonly Buffer[]): Buffer[] {
+  const frames = atLeastOne(body);
+  const out = new Array<Buffer>(5 + frames.length);
+  out[0] = client;
+  out[1] = corr;
+  out[2] = EMPTY;
+  out[3] = MDPC01_FRAME;
+  out[4] = service;
+  for (let i = 0; i < frames.length; i++) out[5 + i] = frames[i]!;
+  return out;
+}
+
 /** A worker READY as its DEALER sends it: `[""]["MDPW01"][0x01][service]`. */
 export function encodeReady(service: FrameLike): Buffer[] {
   return [EMPTY, MDPW01_FRAME, Frames.ready, toFrame(service)];
@@ -244,6 +329,11 @@ export type BrokerInbound =
       service: Buffer;
       /** The request body frames. */
       body: Buffer[];
+      /**
+       * The correlation frame of an enveloped request (zkit's extension,
+       * {@link MMI_ENVELOPE}), or undefined for a plain 7/MDP one.
+       */
+      corr: Buffer | undefined;
     }
   | {
       /** A worker READY. */
@@ -355,14 +445,14 @@ export function decodeBrokerMessage(frames: readonly Buffer[], limits: DecodeLim
   const big = oversized(frames, limits.maxFrameBytes ?? Infinity);
   if (big >= 0) return invalid(`frame ${big} is ${frames[big]!.length} bytes, more than the limit of ${limits.maxFrameBytes}`, big, sender);
   if (frames.length < 2) return invalid("missing the empty delimiter frame", 1, sender);
-  if (frames[1]!.length !== 0) return invalid("frame 1 must be the empty delimiter", 1, sender);
+  if (frames[1]!.length !== 0) return decodeEnvelopedRequest(frames, sender);
   const header = frames[2];
   if (header !== undefined && sameBytes(header, MDPC01_FRAME)) {
     const service = frames[3];
     if (service === undefined) return invalid("REQUEST without a service frame", 3, sender);
     const problem = serviceNameProblem(service);
     if (problem !== undefined) return invalid(`REQUEST: ${problem}`, 3, sender);
-    return { kind: "request", sender, service, body: frames.slice(4) };
+    return { kind: "request", sender, service, body: frames.slice(4), corr: undefined };
   }
   const headerError = headerProblem(header, MDPW01_FRAME, "MDPC01 or MDPW01");
   if (headerError !== undefined) return invalid(headerError, 2, sender);
@@ -397,6 +487,27 @@ export function decodeBrokerMessage(frames: readonly Buffer[], limits: DecodeLim
     default:
       return invalid(`unknown worker command 0x${command[0]!.toString(16).padStart(2, "0")}`, 3, sender);
   }
+}
+
+/**
+ * A broker message whose frame 1 is not empty: an enveloped client request
+ * `[sender][corr][""]["MDPC01"][service][body...]` (zkit's extension), or
+ * invalid. Off the plain path: a 7/MDP message never gets here.
+ */
+function decodeEnvelopedRequest(frames: readonly Buffer[], sender: Buffer): BrokerInbound {
+  const corr = frames[1]!;
+  const header = frames[3];
+  if (frames.length < 4 || frames[2]!.length !== 0 || header === undefined || !sameBytes(header, MDPC01_FRAME)) {
+    return invalid("frame 1 must be the empty delimiter (or a correlation frame followed by the empty delimiter and MDPC01)", 1, sender);
+  }
+  if (corr.length < MIN_CORRELATION_BYTES || corr.length > MAX_CORRELATION_BYTES) {
+    return invalid(`the correlation frame is ${corr.length} bytes; it must be ${MIN_CORRELATION_BYTES} to ${MAX_CORRELATION_BYTES}`, 1, sender);
+  }
+  const service = frames[4];
+  if (service === undefined) return invalid("REQUEST without a service frame", 4, sender);
+  const problem = serviceNameProblem(service);
+  if (problem !== undefined) return invalid(`REQUEST: ${problem}`, 4, sender);
+  return { kind: "request", sender, service, body: frames.slice(5), corr };
 }
 
 /**
@@ -452,6 +563,51 @@ export function decodeClientReply(frames: readonly Buffer[], limits: DecodeLimit
   const service = frames[2];
   if (service === undefined) return invalid("REPLY without a service frame", 2);
   return { kind: "reply", service, body: frames.slice(3) };
+}
+
+/** What a multiplexed client's DEALER receives, decoded (zkit's envelope extension). */
+export type EnvelopedClientInbound =
+  | {
+      /** A REPLY to an enveloped request. */
+      kind: "reply";
+      /** The correlation frame of the request it answers. */
+      corr: Buffer;
+      /** The service that answered. */
+      service: Buffer;
+      /** The reply body frames. */
+      body: Buffer[];
+    }
+  | {
+      /** A plain 7/MDP REPLY (the answer to a plain request, such as the {@link MMI_ENVELOPE} question). */
+      kind: "plain";
+      /** The service that answered. */
+      service: Buffer;
+      /** The reply body frames. */
+      body: Buffer[];
+    }
+  | Invalid;
+
+/**
+ * Decodes a reply a multiplexed client's DEALER received:
+ * `[corr][""]["MDPC01"][service][body...]`, or a plain
+ * `[""]["MDPC01"][service][body...]`. Never throws.
+ */
+export function decodeEnvelopedClientReply(frames: readonly Buffer[], limits: DecodeLimits = {}): EnvelopedClientInbound {
+  const first = frames[0];
+  if (first === undefined) return invalid("empty message", 0);
+  if (first.length === 0) {
+    const plain = decodeClientReply(frames, limits);
+    return plain.kind === "reply" ? { kind: "plain", service: plain.service, body: plain.body } : plain;
+  }
+  const big = oversized(frames, limits.maxFrameBytes ?? Infinity);
+  if (big >= 0) return invalid(`frame ${big} is ${frames[big]!.length} bytes, more than the limit of ${limits.maxFrameBytes}`, big);
+  const delimiter = frames[1];
+  if (delimiter === undefined || delimiter.length !== 0) return invalid("frame 1 must be the empty delimiter after the correlation frame", 1);
+  const headerError = headerProblem(frames[2], MDPC01_FRAME, MDPC01);
+  if (headerError !== undefined) return invalid(headerError, 2);
+  const service = frames[3];
+  if (service === undefined) return invalid("REPLY without a service frame", 3);
+  return { kind: "reply", corr: first, service, body: frames.slice(4) };
 }
 
 /**

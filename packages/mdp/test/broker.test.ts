@@ -77,6 +77,56 @@ describe("the 7/MDP dialogue, frame by frame", () => {
   });
 });
 
+describe("zkit's envelope extension: one client socket, a correlation frame per request", () => {
+  it('[corr][""][MDPC01][service][body] from the client; the worker gets [""][MDPW01][02][0x00 5 id corr][""][body], plain 7/MDP; its REPLY goes back as [corr][""][MDPC01][service][body]', async () => {
+    const { broker, endpoint } = await startBroker();
+    const worker = await rawWorker(endpoint, "echo");
+    await waitFor(() => broker.stats.workers === 1, WAIT_MS, "the worker");
+    const client = await rawClient(endpoint);
+    await client.send([EMPTY, b("MDPC01"), b("mmi.zkit.envelope")]);
+    expect(show(await recv(client, "the discovery answer"))).toEqual(["", "MDPC01", "mmi.zkit.envelope", "200"]);
+    const corr = Buffer.from([1, 2, 3, 4, 5, 6]);
+    await client.send([corr, EMPTY, b("MDPC01"), b("echo"), b("Hello"), b("world")]);
+    const request = await recvUntil(worker, (f) => f[2]?.[0] === 2, "the REQUEST");
+    expect(request.length).toBe(7);
+    expect(show(request.slice(0, 3))).toEqual(["", "MDPW01", "0x02"]);
+    const address = request[3]!;
+    expect([address[0], address[1], address.length]).toEqual([0, 5, 2 + 5 + 6]);
+    expect(isAutoId(address.subarray(2, 7))).toBe(true);
+    expect(address.subarray(7)).toEqual(corr);
+    expect(show(request.slice(4))).toEqual(["", "Hello", "world"]);
+    // the same client, plain, at the same time: its own address, its own reply
+    await client.send([EMPTY, b("MDPC01"), b("echo"), b("plain")]);
+    await worker.send([EMPTY, b("MDPW01"), Buffer.from([3]), address, EMPTY, b("Hi")]);
+    expect(await recv(client, "the enveloped REPLY")).toEqual([corr, EMPTY, b("MDPC01"), b("echo"), b("Hi")]);
+    const plain = await recvUntil(worker, (f) => f[2]?.[0] === 2, "the plain REQUEST");
+    expect(plain[3]).toEqual(address.subarray(2, 7)); // the routing id alone
+    await worker.send([EMPTY, b("MDPW01"), Buffer.from([3]), plain[3]!, EMPTY, b("plain back")]);
+    expect(show(await recv(client, "the plain REPLY"))).toEqual(["", "MDPC01", "echo", "plain back"]);
+    // MMI answers carry the correlation too
+    await client.send([corr, EMPTY, b("MDPC01"), b("mmi.service"), b("echo")]);
+    expect(show(await recv(client, "enveloped MMI"))).toEqual([corr.toString("latin1"), "", "MDPC01", "mmi.service", "200"]);
+    expect(broker.stats).toMatchObject({ requests: 2, replies: 2, malformed: 0, forged: 0 });
+  });
+
+  it("a worker naming a made-up envelope address (another correlation of a real client) is forged: dropped, never forwarded; a correlation under 4 bytes is malformed", async () => {
+    const { broker, endpoint } = await startBroker();
+    const worker = await rawWorker(endpoint, "echo");
+    await waitFor(() => broker.stats.workers === 1, WAIT_MS, "the worker");
+    const client = await rawClient(endpoint);
+    await client.send([b("corr"), EMPTY, b("MDPC01"), b("echo"), b("x")]);
+    const request = await recvUntil(worker, (f) => f[2]?.[0] === 2, "the REQUEST");
+    const forged = Buffer.concat([request[3]!.subarray(0, 7), b("evil")]);
+    await worker.send([EMPTY, b("MDPW01"), Buffer.from([3]), forged, EMPTY, b("forged")]);
+    await waitFor(() => broker.stats.forged === 1, WAIT_MS, "the forged REPLY");
+    await worker.send([EMPTY, b("MDPW01"), Buffer.from([3]), request[3]!, EMPTY, b("real")]);
+    expect(show(await recv(client, "the real REPLY"))).toEqual(["corr", "", "MDPC01", "echo", "real"]);
+    await client.send([b("abc"), EMPTY, b("MDPC01"), b("echo"), b("x")]);
+    await waitFor(() => broker.stats.malformed === 1, WAIT_MS, "the short correlation");
+    expect(broker.stats).toMatchObject({ requests: 1, replies: 1 });
+  });
+});
+
 describe("heartbeats and expiry", () => {
   it('the broker sends HEARTBEAT [""][MDPW01][04] to idle workers every interval', async () => {
     const { endpoint } = await startBroker({ heartbeatIntervalMs: 100, liveness: 100 }); // the raw worker never heartbeats

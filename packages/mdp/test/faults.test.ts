@@ -7,7 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { join } from "node:path";
 import { SECURITY_MODES, startNode, waitFor, type TestSecurity } from "@zkit/testkit";
 import type { SecurityOptions } from "@zkit/security";
-import { type MajordomoBroker, MajordomoClient, MajordomoWorker } from "../src/index.js";
+import { MajordomoAsyncClient, type MajordomoBroker, MajordomoClient, MajordomoWorker } from "../src/index.js";
 import { WAIT_MS, cleanup, matrixSecurity, show, testDir, startBroker, track } from "./helpers.js";
 
 afterEach(cleanup);
@@ -145,19 +145,62 @@ describe.each(SECURITY_MODES)("faults with real processes, security %s", (mode) 
   });
 });
 
+describe("MajordomoAsyncClient multiplexed: a broker killed and restarted with requests in flight", () => {
+  it("200 requests in flight on the one multiplexed socket when the broker is SIGKILLed: after the restart every one is answered (resent with new correlations), each with its own reply, still on one socket", async () => {
+    let broker = startNode(BROKER, ["tcp://127.0.0.1:*", "100"], { name: "broker 1" });
+    const endpoint = (await broker.waitFor(/^listening on (.*)$/m, START_MS))[1]!;
+    const worker = track(
+      new MajordomoWorker({
+        endpoint,
+        service: "echo",
+        heartbeatIntervalMs: 100,
+        liveness: 3,
+        reconnectMs: 200,
+        handler: async ([x]) => {
+          await new Promise((r) => setImmediate(r));
+          return [`${x} ok`];
+        },
+      }),
+    );
+    await worker.start();
+    await broker.waitFor(/^worker ready for echo$/m, WAIT_MS);
+    // a timeout well above the time the burst takes: an attempt given up is still served on this path (see the README)
+    const client = track(new MajordomoAsyncClient({ endpoint, timeoutMs: 2000, discoveryTimeoutMs: 10_000 }));
+    expect(show(await client.request("echo", "before", { retries: 10 }))).toEqual(["before ok"]);
+    expect(client.mode).toBe("multiplexed");
+
+    const during = Array.from({ length: 200 }, (_, i) => client.request("echo", `r${i}`, { retries: 30 }));
+    await waitFor(() => worker.stats.replies >= 3, WAIT_MS, "the worker to be busy with the burst");
+    broker.kill("SIGKILL");
+    await broker.waitForExit(WAIT_MS);
+    await waitFor(() => worker.stats.reconnects >= 1, WAIT_MS, "the worker to notice the broker is gone");
+    broker = startNode(BROKER, [endpoint, "100"], { name: "broker 2" });
+    await broker.waitFor(/^listening on /m, START_MS);
+    const replies = await Promise.all(during);
+    expect(replies.map((r) => show(r)[0])).toEqual(Array.from({ length: 200 }, (_, i) => `r${i} ok`));
+    expect(client.stats.timeouts).toBeGreaterThanOrEqual(1);
+    expect(client.stats).toMatchObject({ sockets: 1, socketsOpened: 1, inFlight: 0, unmatched: 0 });
+    expect(client.mode).toBe("multiplexed");
+  }, 120_000);
+});
+
 describe("MajordomoAsyncClient under a storm (its own process: nothing may escape to it)", () => {
-  it("1000 requests in flight with a 20 ms timeout and one retry against a 50 ms worker: the process survives, every request settles with a reply or a TimeoutError", async () => {
-    const { endpoint } = await inProcessBroker();
-    const worker = startNode(WORKER, [endpoint, "slow", "250", "50"], { name: "slow worker" });
-    await worker.waitFor(/^ready 1$/m, START_MS);
-    const storm = startNode(join(testDir, "fixtures/async-storm.ts"), [endpoint, "1000", "1000", "20", "1"], { name: "async storm" });
-    const exit = await storm.waitForExit(120_000);
-    expect(storm.stdout()).not.toMatch(/uncaught/);
-    expect(exit, storm.describe()).toEqual({ code: 0, signal: null });
-    const m = /settled (\d+) replies (\d+) timeouts (\d+) other (\d+)/.exec(storm.stdout());
-    expect(m, storm.describe()).not.toBeNull();
-    expect(Number(m![1])).toBe(1000);
-    expect(Number(m![4])).toBe(0); // no other error: out of sockets means waiting, not failing
-    expect(Number(m![2]) + Number(m![3])).toBe(1000);
-  });
+  it.each(["off", "auto"])(
+    "1000 requests in flight with a 20 ms timeout and one retry against a 50 ms worker (multiplex %s): the process survives, every request settles with a reply or a TimeoutError",
+    async (multiplex) => {
+      const { endpoint } = await inProcessBroker();
+      const worker = startNode(WORKER, [endpoint, "slow", "250", "50"], { name: "slow worker" });
+      await worker.waitFor(/^ready 1$/m, START_MS);
+      const storm = startNode(join(testDir, "fixtures/async-storm.ts"), [endpoint, "1000", "1000", "20", "1", multiplex], { name: "async storm" });
+      const exit = await storm.waitForExit(120_000);
+      expect(storm.stdout()).not.toMatch(/uncaught/);
+      expect(exit, storm.describe()).toEqual({ code: 0, signal: null });
+      const m = /settled (\d+) replies (\d+) timeouts (\d+) other (\d+)/.exec(storm.stdout());
+      expect(m, storm.describe()).not.toBeNull();
+      expect(Number(m![1])).toBe(1000);
+      expect(Number(m![4])).toBe(0); // no other error: out of sockets means waiting, not failing
+      expect(Number(m![2]) + Number(m![3])).toBe(1000);
+      expect(storm.stdout()).toContain(`mode ${multiplex === "off" ? "sockets" : "multiplexed"}`);
+    },
+  );
 });

@@ -16,6 +16,11 @@ import { ZAuth, ZCert, ZCertStore } from "@zkit/security";
 import { MajordomoAsyncClient, type MajordomoBroker, MajordomoClient, MajordomoWorker } from "../src/index.js";
 import { WAIT_MS, cleanup, inHandTracker, isAutoId, show, testDir, startBroker, track } from "./helpers.js";
 
+/** zkit's envelope address for a client with a libzmq routing id and a 4-byte correlation: 0x00, 5, the id, the correlation. */
+function isEnvelopeAddress(frame: Buffer | undefined): boolean {
+  return frame !== undefined && frame.length === 11 && frame[0] === 0 && frame[1] === 5 && isAutoId(frame.subarray(2, 7));
+}
+
 beforeAll(() => {
   requirePyzmq();
 });
@@ -87,11 +92,46 @@ describe("Python peers against our broker", () => {
       );
     for (const frames of requests) {
       expect(show(frames.slice(0, 3))).toEqual(["", "MDPW01", "0x02"]);
-      expect(isAutoId(frames[3])).toBe(true);
+      expect(isEnvelopeAddress(frames[3])).toBe(true); // the async client is multiplexed against our broker
       expect(show(frames.slice(4)).join()).toMatch(/^,n\d+,x$/);
     }
     expect(requests.map((f) => f[5]!.toString()).sort()).toEqual(Array.from({ length: 20 }, (_, i) => `n${i}`).sort());
     expect(broker.stats).toMatchObject({ requests: 20, replies: 20, inFlight: 0, forged: 0, malformed: 0 });
+  });
+
+  it("Python workers (pyzmq, plain 7/MDP) serve a multiplexed MajordomoAsyncClient: 1000 requests in flight on one socket; each worker gets one opaque client address and echoes it, each caller its own reply", async () => {
+    const { broker, endpoint } = await ourBroker();
+    const workers = [0, 1].map(() => startPython(peer("mdworker.py"), [endpoint, "pyecho", "250"]));
+    for (const w of workers) await w.waitFor(/^ready$/m, START_MS);
+    await waitFor(() => broker.stats.workers === 2, WAIT_MS, "the Python workers to register");
+    const client = track(new MajordomoAsyncClient({ endpoint, timeoutMs: 60_000, maxInFlight: 1000 }));
+    const replies = await Promise.all(Array.from({ length: 1000 }, (_, i) => client.request("pyecho", [`n${i}`, "x"])));
+    expect(replies.map((r) => show(r))).toEqual(Array.from({ length: 1000 }, (_, i) => [`py:n${i}`, "x"]));
+    expect(client.mode).toBe("multiplexed");
+    expect(client.stats).toMatchObject({ socketsOpened: 1, sockets: 1, replies: 1000, late: 0, unmatched: 0 });
+    // what the workers saw: [""][MDPW01][02][address][""][body...], the address one frame
+    await waitFor(() => workers.reduce((n, w) => n + (w.stdout().match(/^request /gm)?.length ?? 0), 0) === 1000, WAIT_MS, "the workers' logs");
+    const seen = workers.flatMap((w) =>
+      w
+        .stdout()
+        .match(/^request .*$/gm)!
+        .map((l) =>
+          l
+            .slice(8)
+            .split(",")
+            .map((h) => Buffer.from(h, "hex")),
+        ),
+    );
+    for (const frames of seen) {
+      expect(frames.length).toBe(7);
+      expect(show(frames.slice(0, 3))).toEqual(["", "MDPW01", "0x02"]);
+      expect(isEnvelopeAddress(frames[3])).toBe(true);
+      expect(show(frames.slice(4, 5))).toEqual([""]);
+    }
+    expect(new Set(seen.map((f) => f[3]!.subarray(0, 7).toString("hex"))).size).toBe(1); // one client connection
+    expect(new Set(seen.map((f) => f[3]!.toString("hex"))).size).toBe(1000); // a correlation each
+    expect(workers.every((w) => /^request /m.test(w.stdout()))).toBe(true);
+    expect(broker.stats).toMatchObject({ requests: 1000, replies: 1000, forged: 0, malformed: 0 });
   });
 
   it("the Python client gets mmi.service answers from our broker", async () => {
@@ -180,19 +220,27 @@ describe("7/MDP's minimum frame counts, checked by a strict Python broker", () =
 
 describe("our clients and worker against a Python broker", () => {
   it("MajordomoWorker registers, MajordomoClient and MajordomoAsyncClient get their replies", async () => {
-    // the Python broker binds an ephemeral port itself: a port probed and freed here could be taken meanwhile
-    const broker = startPython(join(PEERS, "mdbroker.py"), ["tcp://127.0.0.1:*", "250"]);
+    // the Python broker binds an ephemeral port itself: a port probed and freed here could be taken meanwhile;
+    // heartbeats of 1 s: it expires a worker after 3 silent intervals and loses the request that worker
+    // held (no requeue), so a worker stalled 750 ms by a loaded machine would lose a request
+    const broker = startPython(join(PEERS, "mdbroker.py"), ["tcp://127.0.0.1:*", "1000"]);
     const endpoint = (await broker.waitFor(/^listening on (.*)$/m, START_MS))[1]!;
 
-    const worker = track(new MajordomoWorker({ endpoint, service: "echo", heartbeatIntervalMs: 250, handler: ([x, y]) => [`${y ?? ""}`, `${x}`] }));
+    const worker = track(new MajordomoWorker({ endpoint, service: "echo", heartbeatIntervalMs: 1000, handler: ([x, y]) => [`${y ?? ""}`, `${x}`] }));
     await worker.start();
     const client = track(new MajordomoClient({ endpoint, timeoutMs: 2000, retries: 10 }));
     await waitFor(async () => show(await client.request("mmi.service", "echo"))[0] === "200", WAIT_MS, "the Python broker to know our worker");
     expect(show(await client.request("echo", ["a", "b"]))).toEqual(["b", "a"]);
 
+    // the Python broker answers 501 to mmi.zkit.envelope: the async client falls back to a socket per request
     const asyncClient = track(new MajordomoAsyncClient({ endpoint, timeoutMs: 5000 }));
+    const modes: string[] = [];
+    asyncClient.on("mode", ({ mode, reason }) => modes.push(`${mode}: ${reason}`));
     const replies = await Promise.all(Array.from({ length: 100 }, (_, i) => asyncClient.request("echo", [`${i}`, `r${i}`])));
     expect(replies.map((r) => show(r))).toEqual(Array.from({ length: 100 }, (_, i) => [`r${i}`, `${i}`]));
+    expect(modes).toEqual(["sockets: the broker answered 501 to mmi.zkit.envelope"]);
+    expect(asyncClient.stats).toMatchObject({ replies: 100, timeouts: 0, late: 0, unmatched: 0 });
+    expect(asyncClient.stats.socketsOpened).toBeGreaterThan(1);
     expect(worker.stats).toMatchObject({ malformed: 0, reconnects: 0 });
   });
 

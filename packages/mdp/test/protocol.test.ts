@@ -10,8 +10,12 @@ import {
   MdpCommand,
   decodeBrokerMessage,
   decodeClientReply,
+  decodeEnvelopedClientReply,
   decodeWorkerMessage,
   encodeClientReply,
+  encodeEnvelopeAddress,
+  encodeEnvelopedClientReply,
+  encodeEnvelopedRequest,
   encodeDisconnect,
   encodeHeartbeat,
   encodeReady,
@@ -190,7 +194,60 @@ describe("decodeBrokerMessage: what the broker's ROUTER receives", () => {
       expect(() => decodeBrokerMessage(frames, { maxFrameBytes: 6 })).not.toThrow();
       expect(() => decodeWorkerMessage(frames)).not.toThrow();
       expect(() => decodeClientReply(frames)).not.toThrow();
+      expect(() => decodeEnvelopedClientReply(frames)).not.toThrow();
     }
+  });
+});
+
+describe("zkit's envelope extension (a multiplexed client), byte by byte", () => {
+  const CORR = Buffer.from([0, 0, 0, 7]);
+
+  it('client REQUEST: [corr][""][MDPC01][service][body...]; the broker decodes the correlation, a plain request has none', () => {
+    const frames = encodeEnvelopedRequest(CORR, b("echo"), [b("a")]);
+    expect(hex(frames)).toEqual(["00000007", "", hex([b("MDPC01")])[0], hex([b("echo")])[0], "61"]);
+    expect(hex(encodeEnvelopedRequest(CORR, b("echo"), [])).length).toBe(5); // an empty body is one empty frame
+    expect(decodeBrokerMessage([CID, ...frames])).toEqual({ kind: "request", sender: CID, service: b("echo"), body: [b("a")], corr: CORR });
+    const plain = decodeBrokerMessage([CID, EMPTY, b("MDPC01"), b("echo"), b("a")]);
+    expect(plain.kind === "request" && plain.corr).toBeUndefined();
+  });
+
+  it("the client address for the worker: 0x00, the routing id's length, the routing id, the correlation; never a routing id's shape", () => {
+    const address = encodeEnvelopeAddress(CID, CORR);
+    expect(address.toString("hex")).toBe(`0005${CID.toString("hex")}00000007`);
+    expect(address.length).toBe(11);
+    const custom = encodeEnvelopeAddress(b("x"), CORR); // the shortest: a 1-byte routing id set by the application
+    expect(custom.length).toBeGreaterThan(5);
+    expect(custom[0]).toBe(0);
+  });
+
+  it('REPLY to a multiplexed client: [client][corr][""][MDPC01][service][body...]; the client decodes it, and a plain reply too', () => {
+    const frames = encodeEnvelopedClientReply(CID, CORR, b("echo"), [b("x"), b("y")]);
+    expect(frames.map((f) => f.toString("latin1"))).toEqual([CID.toString("latin1"), CORR.toString("latin1"), "", "MDPC01", "echo", "x", "y"]);
+    expect(decodeEnvelopedClientReply(frames.slice(1))).toEqual({ kind: "reply", corr: CORR, service: b("echo"), body: [b("x"), b("y")] });
+    expect(decodeEnvelopedClientReply([EMPTY, b("MDPC01"), b("mmi.zkit.envelope"), b("200")])).toEqual({ kind: "plain", service: b("mmi.zkit.envelope"), body: [b("200")] });
+  });
+
+  it.each([
+    [[CID, b("abc"), EMPTY, b("MDPC01"), b("echo")], 1, /correlation frame is 3 bytes; it must be 4 to 255/],
+    [[CID, Buffer.alloc(256), EMPTY, b("MDPC01"), b("echo")], 1, /256 bytes/],
+    [[CID, CORR, b("x"), b("MDPC01"), b("echo")], 1, /frame 1 must be the empty delimiter/],
+    [[CID, CORR, EMPTY, b("MDPW01"), Buffer.from([3])], 1, /frame 1 must be the empty delimiter/],
+    [[CID, CORR, EMPTY, b("MDPC01")], 4, /without a service frame/],
+    [[CID, CORR, EMPTY, b("MDPC01"), EMPTY], 4, /service name is empty/],
+  ])("the broker refuses a bad envelope %#", (frames, frame, message) => {
+    const msg = decodeBrokerMessage(frames);
+    expect(msg.kind).toBe("invalid");
+    if (msg.kind === "invalid") {
+      expect(msg.error.frame).toBe(frame);
+      expect(msg.error.message).toMatch(message);
+    }
+  });
+
+  it("the client refuses a bad reply", () => {
+    expect(decodeEnvelopedClientReply([]).kind).toBe("invalid");
+    expect(decodeEnvelopedClientReply([CORR, b("x")]).kind).toBe("invalid");
+    expect(decodeEnvelopedClientReply([CORR, EMPTY, b("MDPC02"), b("echo")]).kind).toBe("invalid");
+    expect(decodeEnvelopedClientReply([CORR, EMPTY, b("MDPC01")]).kind).toBe("invalid");
   });
 });
 

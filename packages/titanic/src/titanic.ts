@@ -331,6 +331,8 @@ export class Titanic extends Lifecycle<TitanicEvents> {
       endpoint: this.endpoint,
       timeoutMs: this.#config.dispatchTimeoutMs,
       maxSockets: this.#config.dispatchConcurrency + 1,
+      // plain 7/MDP, a socket per dispatch, as before mdp's envelope extension (its few requests gain nothing from one socket)
+      multiplex: "off",
       ...(this.#security !== undefined ? { security: this.#security } : {}),
       ...(trace ? { trace: (e: TraceEvent) => trace({ ...e, socket: "dispatcher" }) } : {}),
     });
