@@ -460,7 +460,14 @@ export class CloneClient extends Lifecycle<CloneClientEvents> {
     if (ttl !== undefined) msg.ttl = ttl;
     await this.start();
     if (this.#collectors === 0)
-      await this.#waitFor(this.#collectorWaiters, () => this.#collectors > 0, () => this.#setFailure, timeoutMs, signal, "a Clone server's collector to connect");
+      await this.#waitFor(
+        this.#collectorWaiters,
+        () => this.#collectors > 0,
+        () => this.#setFailure,
+        timeoutMs,
+        signal,
+        "a Clone server's collector to connect",
+      );
     this.assertOpen("CloneClient.set");
     const frames = msg.encode();
     await new Promise<void>((resolve, reject) => {
@@ -534,7 +541,15 @@ export class CloneClient extends Lifecycle<CloneClientEvents> {
     const timeoutMs = o.number("timeoutMs", Infinity, { min: 0, infinity: true });
     const signal = o.signal("signal");
     await this.start();
-    if (!this.#synced) await this.#waitFor(this.#syncedWaiters, () => this.#synced, () => this.#syncFailure, timeoutMs, signal, "a snapshot from a Clone server");
+    if (!this.#synced)
+      await this.#waitFor(
+        this.#syncedWaiters,
+        () => this.#synced,
+        () => this.#syncFailure,
+        timeoutMs,
+        signal,
+        "a snapshot from a Clone server",
+      );
   }
 
   /**
@@ -651,7 +666,19 @@ export class CloneClient extends Lifecycle<CloneClientEvents> {
     }
     sub.connect(offset(server, 1));
     snapshot.connect(server);
-    const session: Session = { index, server, sub, snapshot, guards, state: "settling", buffered: [], incoming: new Map(), settleTimer: undefined, snapshotTimer: undefined, lastSnapshotMessage: 0 };
+    const session: Session = {
+      index,
+      server,
+      sub,
+      snapshot,
+      guards,
+      state: "settling",
+      buffered: [],
+      incoming: new Map(),
+      settleTimer: undefined,
+      snapshotTimer: undefined,
+      lastSnapshotMessage: 0,
+    };
     this.#session = session;
     this.#loop.reader(sub, (msg) => this.#onSubscriber(session, msg));
     this.#loop.reader(snapshot, (msg) => this.#onSnapshot(session, msg));
@@ -885,14 +912,7 @@ export class CloneClient extends Lifecycle<CloneClientEvents> {
   }
 
   /** Waits until `ready()` after a wake-up on `list`, or rejects on the deadline, the signal, close, or a handshake failure that stands (`failure()`). */
-  async #waitFor(
-    list: (() => void)[],
-    ready: () => boolean,
-    failure: () => HandshakeError | undefined,
-    timeoutMs: number,
-    signal: AbortSignal | undefined,
-    what: string,
-  ): Promise<void> {
+  async #waitFor(list: (() => void)[], ready: () => boolean, failure: () => HandshakeError | undefined, timeoutMs: number, signal: AbortSignal | undefined, what: string): Promise<void> {
     const error = new TimeoutError(`CloneClient: timed out after ${timeoutMs} ms waiting for ${what}`);
     if (signal?.aborted) throw abortError("CloneClient", signal);
     const failed = failure();

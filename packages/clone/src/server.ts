@@ -339,7 +339,10 @@ export class CloneServer extends Lifecycle<CloneServerEvents> {
     this.#active = this.#pair === undefined;
     const security = o.raw("security") as SecurityOptions | undefined;
     if (this.#pair !== undefined && security !== undefined && (typeof security !== "object" || security === null || !("curve" in security))) {
-      o.fail("security", "must be { curve: { secretKey, publicKey } } in a Binary Star pair, the pair's key pair (PLAIN is not taken: the links between the servers would need a password of their own)");
+      o.fail(
+        "security",
+        "must be { curve: { secretKey, publicKey } } in a Binary Star pair, the pair's key pair (PLAIN is not taken: the links between the servers would need a password of their own)",
+      );
     }
     this.#socketSecurity = securitySocketOptions(security, { owner: "CloneServer", role: "server" });
     this.#security = security;

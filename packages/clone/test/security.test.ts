@@ -37,7 +37,10 @@ async function startAuth(...allowed: ZCert[]): Promise<ZAuth> {
 }
 
 /** What a client reports, and how `waitSynced()` and `set()` end. */
-async function refusedClient(port: number, security: ReturnType<ZCert["clientSecurity"]>): Promise<{ synced: unknown; set: unknown; events: CloneClientEvents["handshake-failed"][0][]; ms: number }> {
+async function refusedClient(
+  port: number,
+  security: ReturnType<ZCert["clientSecurity"]>,
+): Promise<{ synced: unknown; set: unknown; events: CloneClientEvents["handshake-failed"][0][]; ms: number }> {
   const client = newClient([port], { security, serverTtlMs: SLOW_MS, snapshotTimeoutMs: SLOW_MS });
   const events: CloneClientEvents["handshake-failed"][0][] = [];
   client.on("handshake-failed", (e) => events.push(e));
@@ -47,7 +50,11 @@ async function refusedClient(port: number, security: ReturnType<ZCert["clientSec
       () => "resolved",
       (e: unknown) => e,
     );
-  const [synced, set] = await within(Promise.all([settle(client.waitSynced({ timeoutMs: SLOW_MS })), settle(client.set("/k", "v", { timeoutMs: SLOW_MS }))]), WAIT, "waitSynced() and set() to end");
+  const [synced, set] = await within(
+    Promise.all([settle(client.waitSynced({ timeoutMs: SLOW_MS })), settle(client.set("/k", "v", { timeoutMs: SLOW_MS }))]),
+    WAIT,
+    "waitSynced() and set() to end",
+  );
   const ms = now() - started;
   expect(client.stats.handshakeFailures).toBeGreaterThan(0);
   expect(client.synced).toBe(false);
@@ -123,7 +130,9 @@ describe("CloneServer and CloneClient with CURVE", () => {
     expect(() => new CloneServer({ security: cert.clientSecurity(cert) })).toThrow(/CloneServer option security.*leave serverKey out/);
     expect(() => new CloneServer({ security: { plain: { server: true } }, bstar: { role: "primary", local: "tcp://127.0.0.1:*" } })).toThrow(/CloneServer option security must be \{ curve/);
     expect(() => newClient([1], { security: cert.serverSecurity() })).toThrow(/CloneClient option security.*serverKey is required/);
-    expect(() => newClient([1], { security: { curve: { secretKey: "short", publicKey: cert.publicKey, serverKey: cert.publicKey } } })).toThrow(/CloneClient option security\.curve\.secretKey/);
+    expect(() => newClient([1], { security: { curve: { secretKey: "short", publicKey: cert.publicKey, serverKey: cert.publicKey } } })).toThrow(
+      /CloneClient option security\.curve\.secretKey/,
+    );
   });
 });
 
