@@ -11,8 +11,8 @@
 // with the pair's key pair and a ZAuth that lets in the client's key and
 // the pair's, the client with its own; the same body and the same bound.
 import { afterEach, describe, expect, it } from "vitest";
-import { ZCert } from "@zkit/security";
-import { SECURITY_MODES, tempDir, testSecurity, type Child } from "@zkit/testkit";
+import * as security from "@zkit/security";
+import { SECURITY_MODES, matrixSecurity, tempDir, type Child } from "@zkit/testkit";
 import { cleanup } from "./helpers.js";
 import { START_MS, dualServing, lines, mono, replies, startClient, startServer, states, waitLine, type ServerEndpoints } from "./procs.js";
 
@@ -54,11 +54,7 @@ function checkReplies(client: Child, servers: Child[]): void {
 
 describe.each(SECURITY_MODES)("faults with real processes, security %s", (mode) => {
   it("SIGKILL the active primary: the backup serves the client's next request within 2 x heartbeat + the client's timeout; restarted, the primary stands by", async () => {
-    // the servers' ZAuth runs in their own processes: this one only makes the keys
-    const { env } = testSecurity(mode, () => {
-      const c = ZCert.generate();
-      return { publicKey: c.publicKey, secretKey: c.secretKey! };
-    });
+    const { env } = await matrixSecurity(mode, security); // the servers start their own ZAuth (the fixture)
     const ep = endpoints();
     const primary = await startServer("primary", ep.primary, { hb: HB, env });
     const backup = await startServer("backup", ep.backup, { hb: HB, env });

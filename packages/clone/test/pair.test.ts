@@ -12,8 +12,8 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { InvalidArgumentError, ZSocket, shutdown } from "@zkit/core";
 import { KVMsg, encodeSequence } from "@zkit/kvmsg";
-import { SECURITY_MODES, closeTracked, stopAll, testSecurity, track, waitFor, within } from "@zkit/testkit";
-import { ZCert } from "@zkit/security";
+import { SECURITY_MODES, closeTracked, matrixSecurity, stopAll, track, waitFor, within } from "@zkit/testkit";
+import * as securityKit from "@zkit/security";
 import { CloneServer, type CloneServerEvents, type ClonePairOptions } from "@zkit/clone";
 import { WAIT, digest, endpoint, syncedClient } from "./helpers.js";
 import { failoverStorm } from "./pair-proof.js";
@@ -211,10 +211,7 @@ describe.each(SECURITY_MODES)("failover during a write storm, real processes, se
       // a frozen server is not thawed here: after a freeze with a backlog the
       // thawed server has aborted inside libzmq 4.3.5 (see the README); the
       // soak runs the thaw and records how it went
-      const security = testSecurity(mode, () => {
-        const c = ZCert.generate();
-        return { publicKey: c.publicKey, secretKey: c.secretKey! };
-      });
+      const security = await matrixSecurity(mode, securityKit); // the servers start their own ZAuth (the fixture)
       const r = await failoverStorm({ clients: 3, updates: 1500, keys: 500, fault, faultAt: 0.4, timeoutMs: 90_000, thaw: false, security });
       console.log(`failover (${fault}, security ${mode}): ${JSON.stringify(r)}`);
       expect(r.updatesSent).toBe(4500);
