@@ -6,8 +6,13 @@
 // and thawed with SIGCONT (the frozen active is replaced, and when it wakes
 // it serves nobody and steps down). Every reply is checked: each request
 // answered, in order, and never by two active servers at once.
+// The SIGKILL failover also runs over CURVE (testkit's security matrix,
+// SECURITY_MODES; ZKIT_TEST_SECURITY=curve runs only that): both servers
+// with the pair's key pair and a ZAuth that lets in the client's key and
+// the pair's, the client with its own; the same body and the same bound.
 import { afterEach, describe, expect, it } from "vitest";
-import { tempDir, type Child } from "@zkit/testkit";
+import * as security from "@zkit/security";
+import { SECURITY_MODES, matrixSecurity, tempDir, type Child } from "@zkit/testkit";
 import { cleanup } from "./helpers.js";
 import { START_MS, dualServing, lines, mono, replies, startClient, startServer, states, waitLine, type ServerEndpoints } from "./procs.js";
 
@@ -47,14 +52,15 @@ function checkReplies(client: Child, servers: Child[]): void {
   expect(dualServing(rs, (role) => servers.filter((c) => c.name === role).flatMap(states))).toEqual([]);
 }
 
-describe("faults with real processes", () => {
+describe.each(SECURITY_MODES)("faults with real processes, security %s", (mode) => {
   it("SIGKILL the active primary: the backup serves the client's next request within 2 x heartbeat + the client's timeout; restarted, the primary stands by", async () => {
+    const { env } = await matrixSecurity(mode, security); // the servers start their own ZAuth (the fixture)
     const ep = endpoints();
-    const primary = await startServer("primary", ep.primary, { hb: HB });
-    const backup = await startServer("backup", ep.backup, { hb: HB });
+    const primary = await startServer("primary", ep.primary, { hb: HB, env });
+    const backup = await startServer("backup", ep.backup, { hb: HB, env });
     await waitLine(primary.child, (l) => l.ev === "state" && l.state === "active", WAIT_MS, "active");
     await waitLine(backup.child, (l) => l.ev === "state" && l.state === "passive", WAIT_MS, "passive");
-    const client = startClient([ep.primary.voter, ep.backup.voter], { timeoutMs: TIMEOUT_MS, settleMs: SETTLE_MS, intervalMs: 20 });
+    const client = startClient([ep.primary.voter, ep.backup.voter], { timeoutMs: TIMEOUT_MS, settleMs: SETTLE_MS, intervalMs: 20, env });
     await waitFor5(client, "primary");
 
     const killedAt = mono();
@@ -67,7 +73,7 @@ describe("faults with real processes", () => {
     expect(took.reason).toBe("failover");
 
     // restart the primary: it sees its peer ACTIVE and goes passive; the client carries on with the backup
-    const restarted = await startServer("primary", ep.primary, { hb: HB });
+    const restarted = await startServer("primary", ep.primary, { hb: HB, env });
     const standBy = await waitLine(restarted.child, (l) => l.ev === "state", WAIT_MS, "its first state change");
     expect(standBy).toMatchObject({ state: "passive", reason: "peer-active" });
     const since = mono();
@@ -81,7 +87,9 @@ describe("faults with real processes", () => {
         .map((l) => l.reason),
     ).toEqual(["timeout"]);
   });
+});
 
+describe("faults with real processes", () => {
   it("SIGSTOP the active primary: the backup takes over; SIGCONT: the primary finds it stalled, serves nobody, and steps down", async () => {
     const ep = endpoints();
     const primary = await startServer("primary", ep.primary, { hb: HB });

@@ -96,19 +96,23 @@ export interface ServerProc {
 }
 
 /** Starts a server fixture and waits until it listens. */
-export async function startServer(role: "primary" | "backup", ep: ServerEndpoints, options: { hb: number; answerRejected?: boolean; launch?: Launcher }): Promise<ServerProc> {
+export async function startServer(
+  role: "primary" | "backup",
+  ep: ServerEndpoints,
+  options: { hb: number; answerRejected?: boolean; launch?: Launcher; env?: Record<string, string> },
+): Promise<ServerProc> {
   const args = ["--role", role, "--local", ep.local, "--remote", ep.remote, "--voter", ep.voter, "--hb", String(options.hb)];
   if (options.answerRejected) args.push("--answer-rejected");
-  const child = (options.launch ?? local)(SERVER, args, { name: role });
+  const child = (options.launch ?? local)(SERVER, args, { name: role, ...(options.env !== undefined && { env: options.env }) });
   await waitLine(child, (l) => l.ev === "listening", START_MS, "listening");
   return { child, role };
 }
 
-/** Starts a client fixture on `servers` (primary first). */
-export function startClient(servers: string[], options: { timeoutMs: number; settleMs: number; intervalMs?: number; launch?: Launcher }): Child {
+/** Starts a client fixture on `servers` (primary first); `env` carries the test's security mode (testkit's matrix). */
+export function startClient(servers: string[], options: { timeoutMs: number; settleMs: number; intervalMs?: number; launch?: Launcher; env?: Record<string, string> }): Child {
   const args = ["--servers", servers.join(","), "--timeout-ms", String(options.timeoutMs), "--settle-ms", String(options.settleMs)];
   args.push("--interval-ms", String(options.intervalMs ?? 50));
-  return (options.launch ?? local)(CLIENT, args, { name: "client" });
+  return (options.launch ?? local)(CLIENT, args, { name: "client", ...(options.env !== undefined && { env: options.env }) });
 }
 
 /** The state changes a server printed: `[t, state]`, in order. */

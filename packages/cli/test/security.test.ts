@@ -2,7 +2,8 @@
 // broker with an auth directory (`zkit mdp broker --curve-secret ...
 // --auth-dir ...`), a CURVE worker and client whose certificates are in it
 // get answers; a client whose certificate is not gets a handshake error and
-// a non-zero exit with a clear message; flags that cannot be used exit 2
+// a non-zero exit with a clear message; the same with a CURVE `zkit clone
+// server` and `zkit clone set|get|watch`; flags that cannot be used exit 2
 // with a message that says what to pass.
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
@@ -77,6 +78,44 @@ describe("zkit with CURVE", () => {
     }
   });
 
+  it("clone server --curve-secret --auth-dir: an allowed client sets and gets; an unknown client exits 1 with a handshake error", async () => {
+    const c = await certs();
+    const server = zkit("clone", "server", "--port", "0", "--host", "127.0.0.1", "--hugz-ms", "100", "--curve-secret", c.files.broker, "--auth-dir", c.authDir);
+    const port = (await server.waitFor(/^clone server ready: snapshots tcp:\/\/127\.0\.0\.1:(\d+), /m, START_MS))[1]!;
+    const connect = `tcp://127.0.0.1:${port}`;
+    expect(server.stdout()).toContain(`CURVE on with public key ${c.broker.publicKey}; ZAP: 2 client certificate(s)`);
+    const alice = ["--connect", connect, "--curve-secret", c.files.alice, "--curve-server-key", c.files.brokerPublic];
+
+    const set = zkit("clone", "set", ...alice, "/secret", "kept");
+    expect(await exitCode(set), set.describe()).toBe(0);
+    expect(set.stdout()).toMatch(/^\/secret set at sequence 1$/m);
+    const get = zkit("clone", "get", ...alice, "/secret");
+    expect(await exitCode(get), get.describe()).toBe(0);
+    expect(get.stdout()).toBe("kept\n");
+
+    // mallory's certificate is not in the auth directory: refused, said so, exit 1 (not a timeout)
+    const mallory = ["--connect", connect, "--curve-secret", c.files.mallory, "--curve-server-key", c.broker.publicKey];
+    for (const args of [
+      ["set", ...mallory, "--timeout-ms", "20000", "/secret", "stolen"],
+      ["get", ...mallory, "--timeout-ms", "20000", "/secret"],
+      ["watch", ...mallory],
+    ]) {
+      const p = zkit("clone", ...args);
+      expect(await exitCode(p), p.describe()).toBe(1);
+      expect(p.stderr(), args[0]).toMatch(/ZKIT_HANDSHAKE: handshake failed: the server at tcp:\/\/\S+ refused our credentials \(ZAP status 400/);
+    }
+    // a wrong server key: the handshake breaks off, said so too
+    const lost = zkit("clone", "get", "--connect", connect, "--timeout-ms", "20000", "--curve-secret", c.files.alice, "--curve-server-key", ZCert.generate().publicKey, "/secret");
+    expect(await exitCode(lost), lost.describe()).toBe(1);
+    expect(lost.stderr()).toMatch(/ZKIT_HANDSHAKE: handshake failed/);
+
+    const check = zkit("clone", "get", ...alice, "/secret");
+    expect(await exitCode(check), check.describe()).toBe(0);
+    expect(check.stdout()).toBe("kept\n"); // mallory's set never got in
+    server.kill("SIGINT");
+    expect(await exitCode(server), server.describe()).toBe(0);
+  });
+
   it("flags that cannot be used exit 2 with a message that says what to pass", async () => {
     const c = await certs();
     const cases: [string[], RegExp][] = [
@@ -87,6 +126,10 @@ describe("zkit with CURVE", () => {
       [["mdp", "broker", "--curve-secret", c.files.broker, "--auth-dir", join(c.dir, "missing")], /--auth-dir: cannot use .*pass a directory of client certificates/],
       [["mdp", "request", "--curve-server-key", "not-a-key", "x"], /--curve-server-key: "not-a-key" is neither a CURVE key .* nor a certificate file/],
       [["mdp", "worker", "--curve-secret", c.files.wendy], /--curve-secret needs --curve-server-key KEY/],
+      [["clone", "server", "--auth-dir", c.authDir], /--auth-dir needs --curve-secret FILE/],
+      [["clone", "server", "--port", "0", "--curve-secret", join(c.authDir, "alice.key")], /holds only a public key; pass the secret file/],
+      [["clone", "set", "--curve-server-key", "not-a-key", "/k", "v"], /--curve-server-key: "not-a-key" is neither a CURVE key/],
+      [["clone", "watch", "--curve-secret", c.files.alice], /--curve-secret needs --curve-server-key KEY/],
     ];
     for (const [args, message] of cases) {
       const p = zkit(...args);

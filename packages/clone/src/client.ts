@@ -26,11 +26,13 @@ import {
 } from "@zkit/core";
 import { KVMsg } from "@zkit/kvmsg";
 import { Backoff, Heartbeat, Lifecycle } from "@zkit/reliability";
+import { HandshakeGuard, securitySocketOptions, type HandshakeError, type SecurityOptions, type SecuritySocketOptions } from "@zkit/security";
 import { ZLoop } from "@zkit/zloop";
 import { HUGZ, KTHXBAI, decodeSnapshotReply, decodeUpdate, encodeIcanhaz, inSubtree, type CloneDialect, type Update } from "./protocol.js";
 
 const log = getLogger("clone");
 const malformedLog = new LogBurst(log, "malformed messages dropped (see stats.malformed)");
+const handshakeLog = new LogBurst(log, "security handshakes failed (see stats.handshakeFailures and the handshake-failed event)");
 
 /** Default of {@link CloneClientOptions.serverTtlMs}: the Guide's SERVER_TTL. */
 export const CLONE_SERVER_TTL_MS = 5000;
@@ -115,6 +117,20 @@ export interface CloneClientOptions {
    */
   snapshotForm?: CloneDialect;
   /**
+   * How the connections to the servers are secured (`@zkit/security`): for
+   * CURVE the client's key pair and the server's public key (both servers
+   * of a pair share one key pair), `{ curve: { secretKey, publicKey, serverKey } }`
+   * (or `cert.clientSecurity(serverCert)`); `{ plain: { username, password } }`
+   * for PLAIN. The subscriber, the snapshot socket and the update
+   * publisher are all CURVE (or PLAIN) clients. A handshake that fails (a
+   * wrong server key, a key the server's ZAuth refuses) is reported at
+   * once as a `handshake-failed` event, and `waitSynced()` and `set()`
+   * reject with the `HandshakeError` instead of timing out.
+   * @defaultValue none: no security (libzmq's NULL mechanism), as the
+   *   Guide's Clone servers run; use CURVE whenever the network is not trusted
+   */
+  security?: SecurityOptions;
+  /**
    * Called with every message in and out, `socket` `"snapshot"`,
    * `"subscriber"` or `"publisher"`.
    * @defaultValue undefined
@@ -176,6 +192,13 @@ export interface CloneClientEvents {
   reconnecting: [info: { delayMs: number; attempt: number; reason: CloneResyncReason }];
   /** A malformed message was dropped and counted. */
   malformed: [info: { reason: string; frame: number | undefined; peer: string | undefined; socket: "snapshot" | "subscriber" }];
+  /**
+   * The security handshake of one of the client's sockets with `server`
+   * failed (a wrong server key, a key the server's ZAuth refuses): `error`
+   * says which and what to check. Pending `waitSynced()` (subscriber,
+   * snapshot) or `set()` (publisher) calls reject with it.
+   */
+  "handshake-failed": [info: { server: string; socket: "subscriber" | "snapshot" | "publisher"; error: HandshakeError }];
 }
 
 /** The counters of a {@link CloneClient}. */
@@ -201,6 +224,8 @@ export interface CloneClientStats {
    * were lost to it; its peer, the server in use, had them.
    */
   readonly collectorResets: number;
+  /** Security handshakes that failed (see `handshake-failed`). */
+  readonly handshakeFailures: number;
 }
 
 type SessionState = "settling" | "syncing" | "active";
@@ -211,6 +236,8 @@ interface Session {
   readonly server: string;
   readonly sub: ZSocket<"SUB">;
   readonly snapshot: ZSocket<"DEALER">;
+  /** Their handshake guards (none without security). */
+  readonly guards: HandshakeGuard[];
   state: SessionState;
   /** Live updates that came before the snapshot ended, in order. */
   readonly buffered: Update[];
@@ -266,6 +293,7 @@ export class CloneClient extends Lifecycle<CloneClientEvents> {
   readonly #settleMs: number;
   readonly #rcvhwm: number;
   readonly #snapshotForm: CloneDialect | undefined;
+  readonly #security: SecuritySocketOptions | undefined;
   readonly #trace: TraceFn | undefined;
   readonly #backoff: Backoff;
   readonly #loop = new ZLoop({ nonstop: true });
@@ -277,6 +305,11 @@ export class CloneClient extends Lifecycle<CloneClientEvents> {
   #session: Session | undefined;
   #resyncTimer: number | undefined;
   #publisher: ZSocket<"XPUB"> | undefined;
+  #publisherGuard: HandshakeGuard | undefined;
+  /** The handshake failure of the subscriber or snapshot socket that stands (until a snapshot is applied). */
+  #syncFailure: HandshakeError | undefined;
+  /** The handshake failure of the update publisher that stands (until a collector subscribes). */
+  #setFailure: HandshakeError | undefined;
   #collectors = 0;
   #collectorWaiters: (() => void)[] = [];
   #syncedWaiters: (() => void)[] = [];
@@ -285,7 +318,7 @@ export class CloneClient extends Lifecycle<CloneClientEvents> {
   #outbox: { frames: Buffer[]; deadline: number; resolve: () => void; reject: (err: unknown) => void }[] = [];
   #outboxHead = 0;
   #draining = false;
-  #stats = { updates: 0, stale: 0, snapshots: 0, gaps: 0, failovers: 0, sets: 0, malformed: 0, collectorResets: 0 };
+  #stats = { updates: 0, stale: 0, snapshots: 0, gaps: 0, failovers: 0, sets: 0, malformed: 0, collectorResets: 0, handshakeFailures: 0 };
 
   /**
    * @param options - see {@link CloneClientOptions}
@@ -295,7 +328,7 @@ export class CloneClient extends Lifecycle<CloneClientEvents> {
     super({ owner: "CloneClient", channel: "zkit:clone:client", closeOnInterrupt: true });
     const o = readOptions(options, {
       owner: "CloneClient",
-      known: ["servers", "subtree", "serverTtlMs", "snapshotTimeoutMs", "subscribeSettleMs", "resyncInitialMs", "resyncMaxMs", "receiveHighWaterMark", "snapshotForm", "trace"],
+      known: ["servers", "subtree", "serverTtlMs", "snapshotTimeoutMs", "subscribeSettleMs", "resyncInitialMs", "resyncMaxMs", "receiveHighWaterMark", "snapshotForm", "security", "trace"],
       example: '{ servers: ["tcp://localhost:5556"], subtree: "/client/" }',
     });
     const servers = o.raw("servers") ?? [];
@@ -313,6 +346,8 @@ export class CloneClient extends Lifecycle<CloneClientEvents> {
     const form = o.raw("snapshotForm");
     if (form !== undefined && form !== "rfc" && form !== "guide") o.fail("snapshotForm", `must be "rfc" or "guide" (or left out), got ${describeValue(form)}`);
     this.#snapshotForm = form as CloneDialect | undefined;
+    const security = o.raw("security") as SecurityOptions | undefined;
+    if (security !== undefined) this.#security = securitySocketOptions(security, { owner: "CloneClient", role: "client" });
     this.#trace = o.function<TraceFn>("trace", "({ direction, socket, frames }) => void");
     this.#backoff = new Backoff({ initialMs, maxMs, jitter: 0.1 });
     this.#heartbeat = new Heartbeat({
@@ -412,6 +447,8 @@ export class CloneClient extends Lifecycle<CloneClientEvents> {
    * @returns the update's uuid in hex (the `uuid` of its change)
    * @throws `InvalidArgumentError` for a bad key (outside the subtree) or
    *   value; `TimeoutError` when no collector connects in time;
+   *   `HandshakeError` (of `@zkit/security`) when the publisher's security
+   *   handshake with a collector failed and none is connected;
    *   `AbortError`; `ClosedError`
    */
   async set(key: string, value: Buffer | string, options: CloneSetOptions = {}): Promise<string> {
@@ -429,7 +466,15 @@ export class CloneClient extends Lifecycle<CloneClientEvents> {
     msg.setUuid();
     if (ttl !== undefined) msg.ttl = ttl;
     await this.start();
-    if (this.#collectors === 0) await this.#waitFor(this.#collectorWaiters, () => this.#collectors > 0, timeoutMs, signal, "a Clone server's collector to connect");
+    if (this.#collectors === 0)
+      await this.#waitFor(
+        this.#collectorWaiters,
+        () => this.#collectors > 0,
+        () => this.#setFailure,
+        timeoutMs,
+        signal,
+        "a Clone server's collector to connect",
+      );
     this.assertOpen("CloneClient.set");
     const frames = msg.encode();
     await new Promise<void>((resolve, reject) => {
@@ -505,14 +550,24 @@ export class CloneClient extends Lifecycle<CloneClientEvents> {
   /**
    * Resolves once the map holds a server's snapshot (at once if it does).
    * Starts the client if needed.
-   * @throws (rejects) `TimeoutError` after `timeoutMs`; `AbortError`; `ClosedError`
+   * @throws (rejects) `TimeoutError` after `timeoutMs`; `HandshakeError`
+   *   (of `@zkit/security`) when the security handshake with the server
+   *   failed, or had failed and no snapshot came since; `AbortError`; `ClosedError`
    */
   async waitSynced(options: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<void> {
     const o = readOptions(options, { owner: "CloneClient.waitSynced", known: ["timeoutMs", "signal"] });
     const timeoutMs = o.number("timeoutMs", Infinity, { min: 0, infinity: true });
     const signal = o.signal("signal");
     await this.start();
-    if (!this.#synced) await this.#waitFor(this.#syncedWaiters, () => this.#synced, timeoutMs, signal, "a snapshot from a Clone server");
+    if (!this.#synced)
+      await this.#waitFor(
+        this.#syncedWaiters,
+        () => this.#synced,
+        () => this.#syncFailure,
+        timeoutMs,
+        signal,
+        "a snapshot from a Clone server",
+      );
   }
 
   /**
@@ -580,6 +635,7 @@ export class CloneClient extends Lifecycle<CloneClientEvents> {
     // process) ends connections to a machine that is gone.
     const idleS = Math.max(1, Math.ceil(this.#serverTtlMs / 1000));
     this.#publisher = new ZSocket("XPUB", {
+      ...this.#security,
       verbosity: "allSubs",
       noDrop: true,
       immediate: true,
@@ -588,6 +644,8 @@ export class CloneClient extends Lifecycle<CloneClientEvents> {
       tcpKeepaliveInterval: idleS,
       tcpKeepaliveCount: 3,
     });
+    // the guard watches before the socket connects: libzmq reports only what happens after
+    if (this.#security !== undefined) this.#publisherGuard = new HandshakeGuard(this.#publisher, { onFailure: (err) => this.#handshakeFailed("publisher", err) });
     for (const s of this.#servers) this.#publisher.connect(offset(s, 2));
     this.#loop.reader(this.#publisher, this.#onCollectorSubscription);
     this.#heartbeat.start(this.#loop);
@@ -600,6 +658,7 @@ export class CloneClient extends Lifecycle<CloneClientEvents> {
     this.#heartbeat.stop();
     this.#loop.destroy();
     this.#closeSession();
+    this.#publisherGuard?.close();
     this.#publisher?.close();
     for (const s of [...this.#streams]) {
       s.ended = true;
@@ -619,13 +678,31 @@ export class CloneClient extends Lifecycle<CloneClientEvents> {
     const server = this.#servers[index]!;
     this.#current = index;
     this.#attempt++;
-    const sub = new ZSocket("SUB", { receiveHighWaterMark: this.#rcvhwm, linger: 0 });
+    const sub = new ZSocket("SUB", { ...this.#security, receiveHighWaterMark: this.#rcvhwm, linger: 0 });
     sub.subscribe(this.#subtree);
     if (this.#subtree !== "" && !inSubtree(HUGZ, this.#subtree)) sub.subscribe(HUGZ);
+    const snapshot = new ZSocket("DEALER", { ...this.#security, linger: 0 });
+    const guards: HandshakeGuard[] = [];
+    if (this.#security !== undefined) {
+      // before the sockets connect: libzmq reports only what happens after
+      guards.push(new HandshakeGuard(sub, { onFailure: (err) => this.#sessionHandshakeFailed(session, "subscriber", err) }));
+      guards.push(new HandshakeGuard(snapshot, { onFailure: (err) => this.#sessionHandshakeFailed(session, "snapshot", err) }));
+    }
     sub.connect(offset(server, 1));
-    const snapshot = new ZSocket("DEALER", { linger: 0 });
     snapshot.connect(server);
-    const session: Session = { index, server, sub, snapshot, state: "settling", buffered: [], incoming: new Map(), settleTimer: undefined, snapshotTimer: undefined, lastSnapshotMessage: 0 };
+    const session: Session = {
+      index,
+      server,
+      sub,
+      snapshot,
+      guards,
+      state: "settling",
+      buffered: [],
+      incoming: new Map(),
+      settleTimer: undefined,
+      snapshotTimer: undefined,
+      lastSnapshotMessage: 0,
+    };
     this.#session = session;
     this.#loop.reader(sub, (msg) => this.#onSubscriber(session, msg));
     this.#loop.reader(snapshot, (msg) => this.#onSnapshot(session, msg));
@@ -646,6 +723,7 @@ export class CloneClient extends Lifecycle<CloneClientEvents> {
     if (s.snapshotTimer !== undefined) this.#loop.timerEnd(s.snapshotTimer);
     this.#loop.readerEnd(s.sub);
     this.#loop.readerEnd(s.snapshot);
+    for (const g of s.guards) g.close();
     s.sub.close();
     s.snapshot.close();
   }
@@ -710,6 +788,7 @@ export class CloneClient extends Lifecycle<CloneClientEvents> {
     this.#map = s.incoming;
     this.#sequence = sequence;
     this.#synced = true;
+    this.#syncFailure = undefined;
     this.#stats.snapshots++;
     this.#backoff.reset();
     this.#heartbeat.reset();
@@ -838,11 +917,37 @@ export class CloneClient extends Lifecycle<CloneClientEvents> {
     const f = msg[0];
     if (f !== undefined && f.length >= 1 && f[0] === 1) {
       this.#collectors++;
+      this.#setFailure = undefined;
       const waiters = this.#collectorWaiters;
       this.#collectorWaiters = [];
       for (const w of waiters) w();
     }
   };
+
+  #sessionHandshakeFailed(s: Session, socket: "subscriber" | "snapshot", err: HandshakeError): void {
+    if (this.#session !== s) return;
+    this.#syncFailure = err;
+    this.#reportHandshake(s.server, socket, err);
+    const waiters = this.#syncedWaiters;
+    this.#syncedWaiters = [];
+    for (const w of waiters) w();
+  }
+
+  #handshakeFailed(socket: "publisher", err: HandshakeError): void {
+    if (this.closed) return;
+    this.#setFailure = err;
+    const server = this.#servers.find((s) => offset(s, 2) === err.endpoint) ?? err.endpoint;
+    this.#reportHandshake(server, socket, err);
+    const waiters = this.#collectorWaiters;
+    this.#collectorWaiters = [];
+    for (const w of waiters) w();
+  }
+
+  #reportHandshake(server: string, socket: "subscriber" | "snapshot" | "publisher", error: HandshakeError): void {
+    this.#stats.handshakeFailures++;
+    handshakeLog.record("CloneClient %s to %s: %s", socket, server, error.message);
+    this.notify("handshake-failed", { server, socket, error });
+  }
 
   #emitChange(change: CloneChange): void {
     for (const s of this.#streams) {
@@ -858,10 +963,12 @@ export class CloneClient extends Lifecycle<CloneClientEvents> {
     this.notify("malformed", { reason: error.message, frame: error.frame, peer: this.server, socket });
   }
 
-  /** Waits until `ready()` after a wake-up on `list`, or rejects on the deadline, the signal or close. */
-  async #waitFor(list: (() => void)[], ready: () => boolean, timeoutMs: number, signal: AbortSignal | undefined, what: string): Promise<void> {
+  /** Waits until `ready()` after a wake-up on `list`, or rejects on the deadline, the signal, close, or a handshake failure that stands (`failure()`). */
+  async #waitFor(list: (() => void)[], ready: () => boolean, failure: () => HandshakeError | undefined, timeoutMs: number, signal: AbortSignal | undefined, what: string): Promise<void> {
     const error = new TimeoutError(`CloneClient: timed out after ${timeoutMs} ms waiting for ${what}`);
     if (signal?.aborted) throw abortError("CloneClient", signal);
+    const failed = failure();
+    if (failed !== undefined) throw failed;
     await new Promise<void>((resolve, reject) => {
       let timer: NodeJS.Timeout | undefined;
       const done = (err?: unknown): void => {
@@ -874,6 +981,7 @@ export class CloneClient extends Lifecycle<CloneClientEvents> {
       const wake = (): void => {
         if (this.closed) done(new ClosedError("CloneClient: it was closed while waiting"));
         else if (ready()) done();
+        else if (failure() !== undefined) done(failure());
         else list.push(wake);
       };
       if (Number.isFinite(timeoutMs)) timer = setTimeout(() => done(error), timeoutMs);

@@ -11,6 +11,7 @@ import { ErrorCode, InvalidArgumentError, LogBurst, ProtocolError, ZSocket, Zkit
 import { BSTAR_HEARTBEAT_INTERVAL_MS, BinaryStar, type BinaryStarRole, type BinaryStarState, type StateChangeInfo } from "@zkit/bstar";
 import { KVMsg } from "@zkit/kvmsg";
 import { Lifecycle, peerId } from "@zkit/reliability";
+import { securitySocketOptions, type SecurityOptions, type SecuritySocketOptions } from "@zkit/security";
 import { ZLoop } from "@zkit/zloop";
 import { CloneClient } from "./client.js";
 import { PendingList } from "./pending.js";
@@ -19,6 +20,7 @@ import { CloneStore, type StoreEntry } from "./store.js";
 
 const log = getLogger("clone");
 const malformedLog = new LogBurst(log, "malformed messages dropped (see stats.malformed)");
+const handshakeLog = new LogBurst(log, "the passive's handshakes with the active failed");
 
 /** Default of {@link CloneServerOptions.hugzIntervalMs}: the Guide's once a second. */
 export const CLONE_HUGZ_INTERVAL_MS = 1000;
@@ -152,6 +154,30 @@ export interface CloneServerOptions {
    */
   bstar?: ClonePairOptions;
   /**
+   * How the server's sockets are secured (`@zkit/security`): CURVE with
+   * the server's key pair, `{ curve: { secretKey, publicKey } }` (or
+   * `cert.serverSecurity()`), no `serverKey`. The snapshot ROUTER, the
+   * publisher and the collector are CURVE servers; clients need the
+   * server's public key as their `serverKey`. Which client keys are let in
+   * is decided by a `ZAuth` in this process (libzmq asks the one ZAP
+   * handler of the process); without one, libzmq admits every CURVE key.
+   * `{ plain: { server: true } }` makes them PLAIN servers (passwords
+   * checked by that `ZAuth`), for a single server only.
+   *
+   * In a Binary Star pair (`bstar`) both servers take the same key pair
+   * (the simplest setup: clients need one server key for either, and no
+   * server needs its peer's key given separately): the option also goes to
+   * the pair's `BinaryStar`, and the passive's replica client connects to
+   * the active as a CURVE client with that key pair and the same public
+   * key as its server key. A `ZAuth` with a certificate store must then
+   * allow the pair's public key besides the clients' (put its public
+   * certificate in the store). PLAIN is not taken for a pair.
+   * @defaultValue none: no security (libzmq's NULL mechanism), as the
+   *   Guide's Clone servers run and its clients expect; use CURVE whenever
+   *   the network is not trusted
+   */
+  security?: SecurityOptions;
+  /**
    * Called with every message in and out, `socket` `"snapshot"`,
    * `"publisher"` or `"collector"` (`zkit clone server -v`).
    * @defaultValue undefined
@@ -267,6 +293,8 @@ export class CloneServer extends Lifecycle<CloneServerEvents> {
   readonly #snapshotSendTimeoutMs: number;
   readonly #maxFrameBytes: number;
   readonly #trace: TraceFn | undefined;
+  readonly #security: SecurityOptions | undefined;
+  readonly #socketSecurity: SecuritySocketOptions;
   readonly #store = new CloneStore();
   readonly #loop = new ZLoop({ nonstop: true });
   #port = 0;
@@ -291,7 +319,7 @@ export class CloneServer extends Lifecycle<CloneServerEvents> {
     super({ owner: "CloneServer", channel: "zkit:clone:server" });
     const o = readOptions(options, {
       owner: "CloneServer",
-      known: ["port", "host", "dialect", "hugzIntervalMs", "ttlCheckIntervalMs", "snapshotSendTimeoutMs", "maxFrameBytes", "bstar", "trace"],
+      known: ["port", "host", "dialect", "hugzIntervalMs", "ttlCheckIntervalMs", "snapshotSendTimeoutMs", "maxFrameBytes", "bstar", "security", "trace"],
       example: "{ port: 5556 }",
     });
     this.#requestedPort = o.number("port", CLONE_PORT, { min: 0, integer: true, meaning: "the base port P; 0 picks free ports" });
@@ -309,6 +337,15 @@ export class CloneServer extends Lifecycle<CloneServerEvents> {
     const pair = o.raw("bstar");
     this.#pair = pair === undefined ? undefined : readPair(pair);
     this.#active = this.#pair === undefined;
+    const security = o.raw("security") as SecurityOptions | undefined;
+    if (this.#pair !== undefined && security !== undefined && (typeof security !== "object" || security === null || !("curve" in security))) {
+      o.fail(
+        "security",
+        "must be { curve: { secretKey, publicKey } } in a Binary Star pair, the pair's key pair (PLAIN is not taken: the links between the servers would need a password of their own)",
+      );
+    }
+    this.#socketSecurity = securitySocketOptions(security, { owner: "CloneServer", role: "server" });
+    this.#security = security;
   }
 
   /** The base port P, once started (the one picked, for `port: 0`). */
@@ -454,13 +491,13 @@ export class CloneServer extends Lifecycle<CloneServerEvents> {
         // mandatory: a snapshot for a client that left fails at once, and a
         // full queue makes the send wait (up to sendTimeout) instead of
         // dropping KVSYNC messages silently
-        const snapshot = new ZSocket("ROUTER", { mandatory: true, sendTimeout: this.#snapshotSendTimeoutMs, maxMessageSize });
+        const snapshot = new ZSocket("ROUTER", { ...this.#socketSecurity, mandatory: true, sendTimeout: this.#snapshotSendTimeoutMs, maxMessageSize });
         opened.push(snapshot);
         await snapshot.bind(`tcp://${this.#host}:${base}`);
-        const publisher = new ZSocket("PUB");
+        const publisher = new ZSocket("PUB", { ...this.#socketSecurity });
         opened.push(publisher);
         await publisher.bind(`tcp://${this.#host}:${base + 1}`);
-        const collector = new ZSocket("SUB", { maxMessageSize });
+        const collector = new ZSocket("SUB", { ...this.#socketSecurity, maxMessageSize });
         opened.push(collector);
         collector.subscribe("");
         await collector.bind(`tcp://${this.#host}:${base + 2}`);
@@ -592,6 +629,7 @@ export class CloneServer extends Lifecycle<CloneServerEvents> {
       heartbeatIntervalMs: pair.heartbeatIntervalMs,
       closeOnInterrupt: false,
       handler: this.#onVote,
+      ...(this.#security !== undefined && { security: this.#security }),
     });
     bstar.on("active", (info) => this.#becomeActive(info));
     bstar.on("passive", (info) => this.#becomePassive(info));
@@ -671,6 +709,7 @@ export class CloneServer extends Lifecycle<CloneServerEvents> {
       subscribeSettleMs: Math.min(this.#hugzIntervalMs, CLONE_PEER_TTL_MS),
       resyncMaxMs: pair.peerTtlMs,
       receiveHighWaterMark: 100_000,
+      ...(this.#socketSecurity.curvePublicKey !== undefined && { security: this.#peerSecurity() }),
     });
     this.#replica = replica;
     replica.on("synced", ({ sequence }) => {
@@ -709,9 +748,18 @@ export class CloneServer extends Lifecycle<CloneServerEvents> {
       }
       this.#stats.settled += this.#pending.published(change.key, change.uuid, now);
     });
+    replica.on("handshake-failed", ({ socket, error }) => {
+      if (this.#replica === replica) handshakeLog.record("passive: cannot follow the active at %s (%s): %s; a ZAuth must allow the pair's own public key", pair.peer, socket, error.message);
+    });
     void replica.start().catch((err: unknown) => {
       if (this.#replica === replica) log.warn("passive: cannot follow the active at %s: %s", pair.peer, (err as Error)?.message ?? String(err));
     });
+  }
+
+  /** The passive's replica: a CURVE client of the active with the pair's key pair, whose public key is the active's too. */
+  #peerSecurity(): SecurityOptions {
+    const { curveSecretKey, curvePublicKey } = this.#socketSecurity;
+    return { curve: { secretKey: curveSecretKey!, publicKey: curvePublicKey!, serverKey: curvePublicKey! } };
   }
 
   #applyAndPublish(update: KVMsg): void {

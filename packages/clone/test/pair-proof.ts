@@ -6,7 +6,7 @@
 import { createHash } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { CloneClient, type CloneClientOptions } from "@zkit/clone";
-import { startNode, type Child } from "@zkit/testkit";
+import { startNode, type Child, type TestSecurity } from "@zkit/testkit";
 import { mapDigest, until } from "./proofs.js";
 
 const FIXTURE = fileURLToPath(new URL("./fixtures/pair-server.ts", import.meta.url));
@@ -53,8 +53,8 @@ interface ServerProc {
   readonly endpoint: string;
 }
 
-async function startPairServer(role: "primary" | "backup", timeoutMs: number): Promise<ServerProc> {
-  const child = startNode(FIXTURE, [role, "200", "1000", "3000"], { stdin: "pipe", name: `clone ${role}` });
+async function startPairServer(role: "primary" | "backup", timeoutMs: number, env: Record<string, string> | undefined): Promise<ServerProc> {
+  const child = startNode(FIXTURE, [role, "200", "1000", "3000"], { stdin: "pipe", name: `clone ${role}`, ...(env !== undefined && { env }) });
   const m = await child.waitFor(/^port (\d+) state (\S+)$/m, timeoutMs);
   const port = Number(m[1]);
   return { child, port, state: m[2]!, endpoint: `tcp://127.0.0.1:${port}` };
@@ -82,7 +82,10 @@ function digestOf(expected: Map<string, string>): string {
  * the backup and its map, and the backup's, equal the expected map, byte
  * for byte; counts updates lost and seen twice. With SIGSTOP and `thaw`
  * the frozen server is then thawed: it must step down and follow the new
- * active (not reliable at a large backlog: see the README).
+ * active (not reliable at a large backlog: see the README). With
+ * `security` (testkit's matrix), the servers take its `server` key pair
+ * (shared by the pair) and a ZAuth allowing its client key and the pair's,
+ * the clients its `client` security.
  * Stops its processes and closes its clients.
  */
 export async function failoverStorm(o: {
@@ -93,9 +96,10 @@ export async function failoverStorm(o: {
   faultAt: number;
   timeoutMs: number;
   thaw: boolean;
+  security?: TestSecurity;
 }): Promise<FailoverResult> {
-  const primary = await startPairServer("primary", o.timeoutMs);
-  const backup = await startPairServer("backup", o.timeoutMs);
+  const primary = await startPairServer("primary", o.timeoutMs, o.security?.env);
+  const backup = await startPairServer("backup", o.timeoutMs, o.security?.env);
   const clients: CloneClient[] = [];
   try {
     primary.child.write(`peer ${backup.endpoint} ${backup.state}\n`);
@@ -103,7 +107,7 @@ export async function failoverStorm(o: {
     await primary.child.waitFor(/^active /m, o.timeoutMs);
     await backup.child.waitFor(/^resynced /m, o.timeoutMs);
 
-    for (let i = 0; i < o.clients; i++) clients.push(new CloneClient({ ...PAIR_CLIENT, servers: [primary.endpoint, backup.endpoint] }));
+    for (let i = 0; i < o.clients; i++) clients.push(new CloneClient({ ...PAIR_CLIENT, servers: [primary.endpoint, backup.endpoint], security: o.security?.client }));
     await Promise.all(clients.map((c) => c.waitSynced({ timeoutMs: o.timeoutMs })));
     const seen = clients.map(() => new Set<string>());
     let duplicated = 0;

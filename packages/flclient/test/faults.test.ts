@@ -4,10 +4,14 @@
 // drops every request. What model 3 promises: no request fails while one
 // server lives; with none left, a typed timeout within the deadline; a
 // server that comes back is used again; a useless server costs a resend,
-// not an answer.
+// not an answer. The kills also run over CURVE (testkit's security matrix,
+// SECURITY_MODES; ZKIT_TEST_SECURITY=curve runs only that): the servers
+// with one key pair and a ZAuth each that lets in the client's key, the
+// client with its own; the same body.
 import { afterEach, describe, expect, it } from "vitest";
 import { TimeoutError, shutdown } from "@zkit/core";
-import { closeTracked, startNode, stopAll, tempDir, track, waitFor, within, type Child } from "@zkit/testkit";
+import * as security from "@zkit/security";
+import { SECURITY_MODES, closeTracked, matrixSecurity, startNode, stopAll, tempDir, track, waitFor, within, type Child } from "@zkit/testkit";
 import { FreelanceClient, type DemotedInfo, type FreelanceClientOptions, type ServerInfo, type ServerLostInfo } from "@zkit/flclient";
 import { ANY, here } from "./helpers.js";
 
@@ -26,8 +30,8 @@ afterEach(async () => {
   for (const f of cleanups.splice(0)) f();
 });
 
-async function spawnServer(bind: string, name: string, mode: "echo" | "drop" = "echo"): Promise<{ child: Child; endpoint: string }> {
-  const child = startNode(SERVER, [bind, name, mode], { name: `server ${name}` });
+async function spawnServer(bind: string, name: string, mode: "echo" | "drop" = "echo", env?: Record<string, string>): Promise<{ child: Child; endpoint: string }> {
+  const child = startNode(SERVER, [bind, name, mode], { name: `server ${name}`, ...(env !== undefined && { env }) });
   const endpoint = (await child.waitFor(/^serving (\S+)$/m, START_MS))[1]!;
   return { child, endpoint };
 }
@@ -87,10 +91,14 @@ function stream(client: FreelanceClient, lanes: number): { answered: () => numbe
   };
 }
 
-describe("three servers, killed one after the other (SIGKILL)", () => {
+describe.each(SECURITY_MODES)("three servers, killed one after the other (SIGKILL), security %s", (mode) => {
   it("no request fails while one lives; with none left, a typed timeout within the deadline", async () => {
-    const servers = [await spawnServer(ANY, "s1"), await spawnServer(ANY, "s2"), await spawnServer(ANY, "s3")];
-    const c = await startClient(servers.map((s) => s.endpoint));
+    const sec = await matrixSecurity(mode, security); // the servers start their own ZAuth (the fixture)
+    const servers = [await spawnServer(ANY, "s1", "echo", sec.env), await spawnServer(ANY, "s2", "echo", sec.env), await spawnServer(ANY, "s3", "echo", sec.env)];
+    const c = await startClient(
+      servers.map((s) => s.endpoint),
+      { ...TIMING, security: sec.client },
+    );
     const load = stream(c.client, 10);
     await waitFor(() => load.answered() >= 200, WAIT, "200 answers from three servers");
     expect(load.failures).toEqual([]);

@@ -4,9 +4,15 @@
 // once and the request it held goes to the next worker, so the client gets
 // its answer without a retry; a request that kills every worker it meets is
 // dropped after maxDeliveries workers, and the rest keep being served.
-import { afterEach, describe, expect, it } from "vitest";
+// The worker kill also runs over CURVE (testkit's security matrix,
+// SECURITY_MODES; ZKIT_TEST_SECURITY=curve runs only that): the same body,
+// the queue with the server key pair and a ZAuth that checks the clients'
+// key, the workers and the clients with theirs. A side left without CURVE
+// would fail every handshake, so the CURVE variant cannot pass on NULL.
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { ZSocket, shutdown } from "@zkit/core";
-import { count, frames, startNode, stopAll, text, waitFor, within, type Child } from "@zkit/testkit";
+import * as security from "@zkit/security";
+import { SECURITY_MODES, closeTracked, count, frames, matrixSecurity, startNode, stopAll, text, waitFor, within, type Child, type TestSecurity } from "@zkit/testkit";
 import { SimplePirateQueue, type SimplePirateQueueEvents, type SimplePirateQueueOptions } from "@zkit/spp";
 import { here, lazyRequest } from "./helpers.js";
 
@@ -17,6 +23,7 @@ const queues: SimplePirateQueue[] = [];
 
 afterEach(async () => {
   for (const q of queues.splice(0)) await q.close();
+  await closeTracked();
   shutdown();
   await stopAll();
 });
@@ -28,23 +35,28 @@ async function inProcessQueue(options: Partial<SimplePirateQueueOptions> = {}): 
   return q;
 }
 
-describe("a worker killed in the middle of a request (SIGKILL)", () => {
+describe.each(SECURITY_MODES)("a worker killed in the middle of a request (SIGKILL), security %s", (mode) => {
+  let sec: TestSecurity;
+  beforeEach(async () => {
+    sec = await matrixSecurity(mode, security);
+  });
+
   it("the client gets every answer without a retry: the dead worker leaves at once and its request goes to the healthy one", async () => {
-    const q = await inProcessQueue();
+    const q = await inProcessQueue({ security: sec.server });
     const gone: SimplePirateQueueEvents["worker-gone"][0][] = [];
     const requeued: SimplePirateQueueEvents["request-requeued"][0][] = [];
     q.on("worker-gone", (e) => gone.push(e));
     q.on("request-requeued", (e) => requeued.push(e));
     // the stuck worker becomes ready first, so it gets the first request
-    const stuck = startNode(WORKER, [q.backendEndpoint, "600000"], { name: "stuck worker" });
+    const stuck = startNode(WORKER, [q.backendEndpoint, "600000"], { name: "stuck worker", env: sec.env });
     await stuck.waitFor(/^ready$/m, START_MS);
     await waitFor(() => q.readyWorkers === 1, WAIT, "the stuck worker ready");
     // the healthy one pulls its requests with for await
-    const healthy = startNode(WORKER, [q.backendEndpoint, "0", "", "pull"], { name: "healthy worker (pull)" });
+    const healthy = startNode(WORKER, [q.backendEndpoint, "0", "", "pull"], { name: "healthy worker (pull)", env: sec.env });
     await healthy.waitFor(/^ready$/m, START_MS);
     await waitFor(() => q.readyWorkers === 2, WAIT, "both workers ready");
 
-    const first = lazyRequest(q.frontendEndpoint, frames("1"), 20_000, 1);
+    const first = lazyRequest(q.frontendEndpoint, frames("1"), 20_000, 1, sec.client);
     await stuck.waitFor(/^request 1$/m, WAIT);
     stuck.kill("SIGKILL");
     const { reply, attempts } = await within(first, WAIT, "the answer to request 1");
@@ -56,7 +68,7 @@ describe("a worker killed in the middle of a request (SIGKILL)", () => {
     expect(q.workerCount).toBe(1);
     await healthy.waitFor(/^request 1$/m, WAIT);
     for (let n = 2; n <= 10; n++) {
-      expect(text((await within(lazyRequest(q.frontendEndpoint, frames(String(n)), 1500, 10), WAIT, `reply ${n}`)).reply)).toEqual([String(n)]);
+      expect(text((await within(lazyRequest(q.frontendEndpoint, frames(String(n)), 1500, 10, sec.client), WAIT, `reply ${n}`)).reply)).toEqual([String(n)]);
     }
     expect(count(healthy.stdout(), /^request \d+$/gm)).toBe(10);
     expect((await stuck.exited).signal).toBe("SIGKILL");

@@ -5,6 +5,7 @@
 import { fileURLToPath } from "node:url";
 import { ZSocket } from "@zkit/core";
 import { lazyRequest as lazyRequestOver, within } from "@zkit/testkit";
+import { securitySocketOptions, type SecurityOptions } from "@zkit/security";
 
 /** Where a test file lives next to this one. */
 export const here = (path: string): string => fileURLToPath(new URL(path, import.meta.url));
@@ -12,10 +13,10 @@ export const here = (path: string): string => fileURLToPath(new URL(path, import
 /**
  * Sends `body` to `endpoint` over a fresh REQ socket per attempt (so a lost
  * request is resent) and resolves with the reply, or rejects after
- * `attempts` timeouts.
+ * `attempts` timeouts. With `security`, the sockets are CURVE clients.
  */
-export function lazyRequest(endpoint: string, body: Buffer[], timeoutMs?: number, attempts?: number): Promise<{ reply: Buffer[]; attempts: number }> {
-  return lazyRequestOver(() => ZSocket.req(`>${endpoint}`, { linger: 0 }), body, timeoutMs, attempts);
+export function lazyRequest(endpoint: string, body: Buffer[], timeoutMs?: number, attempts?: number, security?: SecurityOptions): Promise<{ reply: Buffer[]; attempts: number }> {
+  return lazyRequestOver(() => ZSocket.req(`>${endpoint}`, { ...securitySocketOptions(security, { role: "client" }), linger: 0 }), body, timeoutMs, attempts);
 }
 
 /** Receives one message within `ms`. */

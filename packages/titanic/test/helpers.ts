@@ -5,6 +5,7 @@
 import { fileURLToPath } from "node:url";
 import { ZSocket, shutdown } from "@zkit/core";
 import { MajordomoBroker, MajordomoWorker, type MajordomoHandler } from "@zkit/mdp";
+import type { SecurityOptions } from "@zkit/security";
 import { closeTracked, stopAll, tempDir, track, within } from "@zkit/testkit";
 import { Titanic, type TitanicOptions } from "../src/index.js";
 
@@ -38,9 +39,9 @@ export async function cleanup(): Promise<void> {
   for (const remove of dirs.splice(0)) remove();
 }
 
-/** A Majordomo broker on an ephemeral tcp port. */
-export async function startBroker(): Promise<{ broker: MajordomoBroker; endpoint: string }> {
-  const broker = track(new MajordomoBroker({ heartbeatIntervalMs: HEARTBEAT_MS }));
+/** A Majordomo broker on an ephemeral tcp port (with `security`, a CURVE server: testkit's matrix). */
+export async function startBroker(security?: SecurityOptions): Promise<{ broker: MajordomoBroker; endpoint: string }> {
+  const broker = track(new MajordomoBroker({ heartbeatIntervalMs: HEARTBEAT_MS, security }));
   const endpoint = await broker.bind("tcp://127.0.0.1:*");
   await broker.start();
   return { broker, endpoint };
@@ -51,9 +52,9 @@ export async function workerReady(broker: MajordomoBroker, service: string): Pro
   await nextEvent<{ service: string }>(broker, "worker-ready", (info) => info.service === service, `a worker for ${service} at the broker`);
 }
 
-/** A Majordomo worker for `service` (an echo worker unless a handler is given). */
-export async function startWorker(endpoint: string, service: string, handler: MajordomoHandler = (r) => r): Promise<MajordomoWorker> {
-  const worker = track(new MajordomoWorker({ endpoint, service, handler, heartbeatIntervalMs: HEARTBEAT_MS, reconnectMs: HEARTBEAT_MS }));
+/** A Majordomo worker for `service` (an echo worker unless a handler is given; with `security`, a CURVE client). */
+export async function startWorker(endpoint: string, service: string, handler: MajordomoHandler = (r) => r, security?: SecurityOptions): Promise<MajordomoWorker> {
+  const worker = track(new MajordomoWorker({ endpoint, service, handler, heartbeatIntervalMs: HEARTBEAT_MS, reconnectMs: HEARTBEAT_MS, security }));
   await worker.start();
   return worker;
 }

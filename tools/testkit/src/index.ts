@@ -16,5 +16,15 @@ export { tempDir } from "./temp.js";
 export { TRANSPORTS, bindEndpoint, removeTempDirs, type Transport } from "./transports.js";
 export { closeTracked, track } from "./track.js";
 export { checkLifecycle, type LifecycleLike } from "./lifecycle.js";
-export { SECURITY_MODES, testSecurity, testSecurityFromEnv, type KeyPair, type SecurityMode, type TestSecurity } from "./security.js";
+export {
+  SECURITY_MODES,
+  matrixSecurity,
+  startTestAuth,
+  testSecurity,
+  testSecurityFromEnv,
+  type KeyPair,
+  type SecurityKit,
+  type SecurityMode,
+  type TestSecurity,
+} from "./security.js";
 export { NetLab, namespacesWithPrefix, netnsSupport, type Impairment, type LabHost } from "./netns.js";

@@ -11,9 +11,12 @@
  * queues and `client` to its clients and workers, and `env` to the child
  * processes it starts, which read it back with {@link testSecurityFromEnv}.
  * testkit depends on no zkit package: the caller passes the key generator
- * (`ZCert.generate` of `@zkit/security`) and starts the ZAuth itself.
+ * (`ZCert.generate` of `@zkit/security`) and starts the ZAuth itself, or
+ * passes `@zkit/security` whole to {@link matrixSecurity} (a test) and
+ * {@link startTestAuth} (a fixture in a child process), which do both.
  * @module
  */
+import { track } from "./track.js";
 
 /** No security (libzmq's NULL mechanism), or CURVE. */
 export type SecurityMode = "null" | "curve";
@@ -99,4 +102,56 @@ function build(server: KeyPair, client: KeyPair, env: Record<string, string>): T
     clientKey: client.publicKey,
     env,
   };
+}
+
+/**
+ * What {@link matrixSecurity} and {@link startTestAuth} use of
+ * `@zkit/security`: pass the module itself, `import * as security from
+ * "@zkit/security"` (testkit depends on no zkit package).
+ */
+export interface SecurityKit {
+  ZCert: { generate(): { publicKey: string; secretKey: string | undefined }; fromKeys(publicKey: string): unknown };
+  ZCertStore: new () => { insert(cert: never): void };
+  ZAuth: new (options: { certStore: never }) => { start(): Promise<unknown>; close(): unknown };
+}
+
+/**
+ * For a CURVE {@link TestSecurity}: starts a ZAuth in this process whose
+ * certificate store holds the test's client key, and `alsoAllow` (e.g. the
+ * server's own public key, for a Binary Star pair whose servers are CURVE
+ * clients of each other). Resolves with it (the caller closes it), or with
+ * `undefined` for no security. For fixtures in child processes:
+ * `await startTestAuth(testSecurityFromEnv(), security)`.
+ *
+ * @param sec - the mode's security
+ * @param kit - `@zkit/security`
+ * @param alsoAllow - more public keys to let in
+ */
+export async function startTestAuth(sec: TestSecurity, kit: SecurityKit, alsoAllow: readonly string[] = []): Promise<{ close(): unknown } | undefined> {
+  if (sec.clientKey === undefined) return undefined;
+  const store = new kit.ZCertStore();
+  for (const key of [sec.clientKey, ...alsoAllow]) store.insert(kit.ZCert.fromKeys(key) as never);
+  const auth = new kit.ZAuth({ certStore: store as never });
+  await auth.start();
+  return auth;
+}
+
+/**
+ * The security of one mode of the fault-test matrix, ready for a test:
+ * {@link testSecurity} with fresh keys of `kit.ZCert.generate()`, and for
+ * CURVE a ZAuth in this process ({@link startTestAuth}, closed by
+ * `closeTracked()`), so that in-process servers check the clients' key.
+ *
+ * @param mode - from {@link SECURITY_MODES}
+ * @param kit - `@zkit/security`
+ * @param options - `allowServerKey`: let the server's own key in too (a pair of servers that are clients of each other)
+ */
+export async function matrixSecurity(mode: SecurityMode, kit: SecurityKit, options: { allowServerKey?: boolean } = {}): Promise<TestSecurity> {
+  const sec = testSecurity(mode, () => {
+    const c = kit.ZCert.generate();
+    return { publicKey: c.publicKey, secretKey: c.secretKey! };
+  });
+  const auth = await startTestAuth(sec, kit, options.allowServerKey && sec.server !== undefined ? [sec.server.curve.publicKey] : []);
+  if (auth !== undefined) track(auth);
+  return sec;
 }

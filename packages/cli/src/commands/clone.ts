@@ -18,8 +18,10 @@ import {
   type CloneDialect,
   type ClonePairOptions,
 } from "@zkit/clone";
+import type { SecurityOptions } from "@zkit/security";
 import { UsageError, defineCommand, type Command, type CommandContext } from "../command.js";
 import { METRICS_FLAG, defineMetrics, withMetrics } from "../metrics.js";
+import { CLIENT_SECURITY_FLAGS, SERVER_SECURITY_FLAGS, clientSecurity, withServerSecurity } from "../security.js";
 import { traceOption } from "../trace.js";
 import { aborted, serveUntilAborted, showFrame } from "./common.js";
 
@@ -42,8 +44,8 @@ function servers(flag: string): string[] {
   return list;
 }
 
-function client(ctx: CommandContext<{ connect: typeof CONNECT; "server-ttl-ms": typeof SERVER_TTL }>, subtree: string): CloneClient {
-  const c = new CloneClient({ servers: servers(ctx.flags.connect), subtree, serverTtlMs: ctx.flags["server-ttl-ms"], ...traceOption(ctx) });
+function client(ctx: CommandContext<{ connect: typeof CONNECT; "server-ttl-ms": typeof SERVER_TTL }>, subtree: string, security: SecurityOptions | undefined): CloneClient {
+  const c = new CloneClient({ servers: servers(ctx.flags.connect), subtree, serverTtlMs: ctx.flags["server-ttl-ms"], ...(security !== undefined && { security }), ...traceOption(ctx) });
   c.on("failover", ({ from, to, reason }) => ctx.err(`W: ${from} ${reason === "silent" ? "is silent" : "sent no snapshot"}, moving to ${to}`));
   c.on("gap", ({ expected, got }) => ctx.err(`W: updates lost (expected sequence ${expected}, got ${got}), resyncing`));
   return c;
@@ -122,6 +124,7 @@ const server = defineCommand({
     "heartbeat-ms": { type: "number", default: BSTAR_HEARTBEAT_INTERVAL_MS, min: 1, help: "Binary Star state heartbeat, in ms; the peer is gone after 2 (the same on both servers)" },
     "peer-ttl-ms": { type: "number", default: CLONE_PEER_TTL_MS, min: 1, help: "the passive resyncs its copy after this many ms without a word from the active" },
     metrics: METRICS_FLAG,
+    ...SERVER_SECURITY_FLAGS,
   },
   metrics: SERVER_METRICS,
   details: [
@@ -137,6 +140,11 @@ const server = defineCommand({
     "Guide's ports, so `zkit clone server -p` and `zkit clone server -b` on one host make",
     "a pair; clients connect to both (--connect tcp://localhost:5556,tcp://localhost:5566).",
     "It prints 'I: active (...)' and 'I: passive (...)' as the pair changes.",
+    "",
+    "With --curve-secret its three sockets are CURVE servers; clients need its public key",
+    "(--curve-server-key). In a pair both servers must use the same certificate (clients have",
+    "one server key; the state link and the passive's copy of the active's map are CURVE too),",
+    "so an --auth-dir must also hold the pair's public certificate.",
     "",
     "example: zkit clone server --port 5556",
     "         zkit clone server --primary --peer backup-host:5566",
@@ -167,37 +175,48 @@ const server = defineCommand({
         peerTtlMs: ctx.flags["peer-ttl-ms"],
       };
     }
-    let s: CloneServer;
-    try {
-      s = new CloneServer({ port, host: ctx.flags.host, dialect: dialect as CloneDialect, hugzIntervalMs: ctx.flags["hugz-ms"], ...(bstar !== undefined && { bstar }), ...traceOption(ctx) });
-    } catch (err) {
-      // a bad --local or --remote endpoint, named by the library
-      if (err instanceof Error && bstar !== undefined) throw new UsageError(err.message);
-      throw err;
-    }
-    s.on("malformed", ({ socket, reason }) => ctx.err(`W: ${socket}: dropped a malformed message: ${reason}`));
-    s.on("active", ({ from, reason, republished, sequence }) => ctx.out(`I: active (${reason}, was ${from}): ${republished} held updates published, at sequence ${sequence}`));
-    s.on("passive", ({ from, reason }) => ctx.out(`I: passive (${reason}, was ${from}): following ${bstar?.peer}`));
-    s.on("resynced", ({ sequence, keys, pruned }) => ctx.out(`I: passive: copy of the active's map at sequence ${sequence} (${keys} keys, ${pruned} held updates settled)`));
-    if (ctx.flags.verbose) {
-      s.on("update", ({ key, sequence, deleted }) => ctx.out(`I: publishing update=${sequence} ${key}${deleted ? " (delete)" : ""}`));
-      s.on("expired", ({ key, sequence }) => ctx.out(`I: publishing delete=${sequence} ${key} (ttl expired)`));
-      s.on("snapshot", ({ client: peer, subtree, keys, sequence }) => ctx.out(`I: sending snapshot=${sequence} to ${peer} (${keys} keys of "${subtree}")`));
-    }
-    if (ctx.flags.verbose && bstar !== undefined) s.on("snapshot-refused", ({ state }) => ctx.out(`W: snapshot request refused (${state})`));
-    await withMetrics(ctx, SERVER_METRICS, s, () =>
-      serveUntilAborted(ctx.signal, s, {
-        started: () => {
-          ctx.out(`clone server ready: snapshots ${s.snapshotEndpoint}, updates ${s.publisherEndpoint}, collector ${s.collectorEndpoint}`);
-          if (bstar !== undefined) ctx.out(`I: ${bstar.role} of a Binary Star pair, state on ${s.stateEndpoint}, peer ${bstar.peer}; waiting for the peer`);
-        },
-        until: () => s.done,
-      }),
-    );
-    const st = s.stats;
-    ctx.out(
-      `clone server stopped at sequence ${s.sequence}: ${s.size} keys, ${st.updates} updates, ${st.expired} expired, ${st.snapshots} snapshots${bstar !== undefined ? `, ${st.republished} republished, ${st.pending} held` : ""}`,
-    );
+    // the ZAuth of the security flags is closed again whatever happens inside
+    await withServerSecurity(ctx, async (security) => {
+      let s: CloneServer;
+      try {
+        s = new CloneServer({
+          port,
+          host: ctx.flags.host,
+          dialect: dialect as CloneDialect,
+          hugzIntervalMs: ctx.flags["hugz-ms"],
+          ...(bstar !== undefined && { bstar }),
+          ...(security !== undefined && { security }),
+          ...traceOption(ctx),
+        });
+      } catch (err) {
+        // a bad --local or --remote endpoint, named by the library
+        if (err instanceof Error && bstar !== undefined) throw new UsageError(err.message);
+        throw err;
+      }
+      s.on("malformed", ({ socket, reason }) => ctx.err(`W: ${socket}: dropped a malformed message: ${reason}`));
+      s.on("active", ({ from, reason, republished, sequence }) => ctx.out(`I: active (${reason}, was ${from}): ${republished} held updates published, at sequence ${sequence}`));
+      s.on("passive", ({ from, reason }) => ctx.out(`I: passive (${reason}, was ${from}): following ${bstar?.peer}`));
+      s.on("resynced", ({ sequence, keys, pruned }) => ctx.out(`I: passive: copy of the active's map at sequence ${sequence} (${keys} keys, ${pruned} held updates settled)`));
+      if (ctx.flags.verbose) {
+        s.on("update", ({ key, sequence, deleted }) => ctx.out(`I: publishing update=${sequence} ${key}${deleted ? " (delete)" : ""}`));
+        s.on("expired", ({ key, sequence }) => ctx.out(`I: publishing delete=${sequence} ${key} (ttl expired)`));
+        s.on("snapshot", ({ client: peer, subtree, keys, sequence }) => ctx.out(`I: sending snapshot=${sequence} to ${peer} (${keys} keys of "${subtree}")`));
+      }
+      if (ctx.flags.verbose && bstar !== undefined) s.on("snapshot-refused", ({ state }) => ctx.out(`W: snapshot request refused (${state})`));
+      await withMetrics(ctx, SERVER_METRICS, s, () =>
+        serveUntilAborted(ctx.signal, s, {
+          started: () => {
+            ctx.out(`clone server ready: snapshots ${s.snapshotEndpoint}, updates ${s.publisherEndpoint}, collector ${s.collectorEndpoint}`);
+            if (bstar !== undefined) ctx.out(`I: ${bstar.role} of a Binary Star pair, state on ${s.stateEndpoint}, peer ${bstar.peer}; waiting for the peer`);
+          },
+          until: () => s.done,
+        }),
+      );
+      const st = s.stats;
+      ctx.out(
+        `clone server stopped at sequence ${s.sequence}: ${s.size} keys, ${st.updates} updates, ${st.expired} expired, ${st.snapshots} snapshots${bstar !== undefined ? `, ${st.republished} republished, ${st.pending} held` : ""}`,
+      );
+    });
   },
 });
 
@@ -210,14 +229,22 @@ const set = defineCommand({
     ttl: { type: "number", default: 0, min: 0, float: true, help: "make the key ephemeral: the server deletes it after this many seconds (0: it stays)" },
     "server-ttl-ms": SERVER_TTL,
     "timeout-ms": SET_TIMEOUT,
+    ...CLIENT_SECURITY_FLAGS,
   },
-  details: ["Prints 'KEY set at sequence N' once the server published it.", "", "example: zkit clone set /config/mode fast --ttl 30"].join("\n"),
+  details: [
+    "Prints 'KEY set at sequence N' once the server published it. With --curve-server-key it is",
+    "a CURVE client (its key from --curve-secret); a handshake the server refuses exits 1 with",
+    "the reason (ZKIT_HANDSHAKE).",
+    "",
+    "example: zkit clone set /config/mode fast --ttl 30",
+    "         zkit clone set /config/mode fast --curve-secret alice.key_secret --curve-server-key clone.key",
+  ].join("\n"),
   async run(ctx) {
     if (ctx.args.length !== 2) throw new UsageError("zkit clone set takes KEY and VALUE");
     const [key, value] = ctx.args as [string, string];
     if (key === "") throw new UsageError("KEY must not be empty");
     // a client of the key's own subtree: its snapshot is that key, not the whole map
-    const c = client(ctx, key);
+    const c = client(ctx, key, await clientSecurity(ctx));
     try {
       let uuid = "";
       const early: CloneChange[] = [];
@@ -256,12 +283,12 @@ const get = defineCommand({
   path: ["clone", "get"],
   summary: "prints the value of KEY in a Clone server's map (exit 1 if there is none)",
   positionals: "KEY",
-  flags: { connect: CONNECT, "server-ttl-ms": SERVER_TTL, "timeout-ms": TIMEOUT },
+  flags: { connect: CONNECT, "server-ttl-ms": SERVER_TTL, "timeout-ms": TIMEOUT, ...CLIENT_SECURITY_FLAGS },
   details: ["example: zkit clone get /config/mode"].join("\n"),
   async run(ctx) {
     if (ctx.args.length !== 1 || ctx.args[0] === "") throw new UsageError("zkit clone get takes one KEY");
     const key = ctx.args[0]!;
-    const c = client(ctx, key);
+    const c = client(ctx, key, await clientSecurity(ctx));
     try {
       const ok = await within(
         c.waitSynced().then(() => true),
@@ -297,17 +324,21 @@ const watch = defineCommand({
     subtree: { type: "string", default: "", help: "only keys starting with this, e.g. /client/ (empty: every key)" },
     count: { type: "number", default: 0, min: 0, help: "exit after this many changes (0: until Ctrl-C)" },
     "server-ttl-ms": SERVER_TTL,
+    ...CLIENT_SECURITY_FLAGS,
   },
   details: [
     "Prints each key of the snapshot as 'KEY = VALUE', then 'synced at sequence N (K keys)',",
     "then each change as 'N KEY = VALUE' or 'N KEY deleted'. A failover or a resync prints",
     "a warning on stderr and the differences as changes.",
     "",
+    "With --curve-server-key it is a CURVE client of the server (its own key from",
+    "--curve-secret); a handshake the server refuses ends it with exit 1 and the reason.",
+    "",
     "example: zkit clone watch --subtree /client/",
   ].join("\n"),
   async run(ctx) {
     if (ctx.args.length > 0) throw new UsageError(`unexpected argument "${ctx.args[0]}"`);
-    const c = client(ctx, ctx.flags.subtree);
+    const c = client(ctx, ctx.flags.subtree, await clientSecurity(ctx));
     let changes = 0;
     let first = true;
     const enough = new Promise<void>((resolve) => {
@@ -322,9 +353,11 @@ const watch = defineCommand({
         if (++changes === ctx.flags.count) resolve();
       });
     });
+    // a refused handshake ends the watch (exit 1, the HandshakeError on stderr): it would not heal by itself
+    const refused = new Promise<never>((_, reject) => c.once("handshake-failed", ({ error }) => reject(error)));
     try {
       await c.start();
-      await Promise.race([aborted(ctx.signal), enough, c.done]);
+      await Promise.race([aborted(ctx.signal), enough, c.done, refused]);
     } finally {
       await c.close();
     }
