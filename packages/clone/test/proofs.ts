@@ -134,16 +134,23 @@ export async function lateJoiner(server: CloneServer, o: { keys: number; timeout
     for (let i = 0; i < o.keys; i++) fill.push(writer.set(`/late/${i}`, randomBytes(16).toString("hex"), { timeoutMs: o.timeoutMs }));
     await Promise.all(fill);
     await until(() => server.size >= o.keys, o.timeoutMs, `${o.keys} keys at the server`);
-    // a writer that never stops while the joiner syncs (batches of 50, a
-    // timer turn between them: the storm shares the process with the
-    // server and the joiner, and must not starve them)
+    // a writer that never stops while the joiner syncs: batches of 50 every
+    // 50 ms at most (up to 1,000 updates/s), and never more than 1,000 ahead
+    // of the server. The storm shares the process with the server and the
+    // joiner: unpaced, it published 8,000 updates/s, starved the joiner's
+    // reads until the server dropped the 100,000-key snapshot at its send
+    // timeout, three times, and the updates buffered meanwhile took the
+    // process to 1.9 GB
     let writing = true;
+    let sent = server.stats.updates;
     const storm = (async () => {
       while (writing) {
         const batch: Promise<string>[] = [];
         for (let i = 0; i < 50; i++) batch.push(writer.set(`/late/${Math.floor(Math.random() * (o.keys + 1000))}`, randomBytes(16).toString("hex"), { timeoutMs: o.timeoutMs }));
+        sent += 50;
         await Promise.all(batch);
-        await new Promise((r) => setTimeout(r, 2));
+        await new Promise((r) => setTimeout(r, 50));
+        while (writing && server.stats.updates < sent - 1000) await new Promise((r) => setTimeout(r, 10));
       }
     })();
     const t0 = performance.now();
