@@ -1,10 +1,11 @@
 /**
  * `pnpm soak clone-late-joiner [--keys=100000]`: the late-joiner proof of
  * @zkit/clone at full size. One CloneServer is filled with `--keys` keys;
- * then a writer updates random keys without pause while a new CloneClient
+ * then a writer in the server's process updates random keys without pause
+ * (up to 5,000 updates/s) while a new CloneClient, in a process of its own,
  * joins. The joiner must sync once (one snapshot, no gap, no failover) and
  * equal the server's map, byte for byte, once the writer stops. The test
- * suite runs the same code (packages/clone/test/proofs.ts) with 20,000 keys.
+ * suite runs the same code (packages/clone/test/proofs.ts) with 5,000 keys.
  *
  * Prints the snapshot time, the updates that happened while the client
  * joined, and the time to converge; writes `results/soak/clone-late-joiner.json`.

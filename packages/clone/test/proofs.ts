@@ -1,7 +1,9 @@
 // The proofs of @zkit/clone as functions, so the test suite runs a short
 // version and `pnpm soak clone-converge` / `clone-late-joiner` the full one,
 // with the same code: only @zkit/clone and @zkit/core, no test framework.
+import { type ChildProcess, spawn } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
+import { fileURLToPath } from "node:url";
 import { CloneClient, type CloneClientOptions, type CloneServer } from "@zkit/clone";
 import type { KVMsg } from "@zkit/kvmsg";
 
@@ -20,6 +22,9 @@ export async function until(cond: () => boolean | Promise<boolean>, ms: number, 
     await new Promise((r) => setTimeout(r, everyMs));
   }
 }
+
+const JOINER = fileURLToPath(new URL("./fixtures/client.ts", import.meta.url));
+const PACKAGE_DIR = fileURLToPath(new URL("..", import.meta.url));
 
 /** Timings suited to a loaded machine and a local server. */
 const PROOF_CLIENT: CloneClientOptions = { serverTtlMs: 10_000, snapshotTimeoutMs: 30_000, subscribeSettleMs: 300, resyncInitialMs: 50, resyncMaxMs: 1000 };
@@ -120,27 +125,35 @@ export interface LateJoinerResult {
   failovers: number;
 }
 
+/** The lines of a joiner process (test/fixtures/client.ts) that matter here. */
+function joinerLines(out: string, kind: "synced" | "gap" | "failover" | "digest"): string[][] {
+  return out
+    .split("\n")
+    .filter((l) => l.startsWith(`${kind} `))
+    .map((l) => l.split(" ").slice(1));
+}
+
 /**
  * Late joiner: fills the store with `keys` keys (values of 32 bytes), then
  * lets a writer update random keys without pause while a new client joins.
- * The new client must sync once (one snapshot, no gap, no failover), and
- * equal the server's map once the writer stops. Closes its clients.
+ * The new client runs in a process of its own (test/fixtures/client.ts), as
+ * a real one does: in this process it would share one thread with the
+ * server and the writer, and at 100,000 keys its reads starved until the
+ * server dropped the snapshot at its send timeout. It must sync once (one
+ * snapshot, no gap, no failover), and equal the server's map once the
+ * writer stops. Closes its clients and ends the joiner's process.
  */
 export async function lateJoiner(server: CloneServer, o: { keys: number; timeoutMs: number }): Promise<LateJoinerResult> {
   const writer = await clientOf(server, { subtree: "/late/" });
-  let joiner: CloneClient | undefined;
+  let joiner: ChildProcess | undefined;
   try {
     const fill: Promise<string>[] = [];
     for (let i = 0; i < o.keys; i++) fill.push(writer.set(`/late/${i}`, randomBytes(16).toString("hex"), { timeoutMs: o.timeoutMs }));
     await Promise.all(fill);
     await until(() => server.size >= o.keys, o.timeoutMs, `${o.keys} keys at the server`);
     // a writer that never stops while the joiner syncs: batches of 50 every
-    // 50 ms at most (up to 1,000 updates/s), and never more than 1,000 ahead
-    // of the server. The storm shares the process with the server and the
-    // joiner: unpaced, it published 8,000 updates/s, starved the joiner's
-    // reads until the server dropped the 100,000-key snapshot at its send
-    // timeout, three times, and the updates buffered meanwhile took the
-    // process to 1.9 GB
+    // 10 ms at most (up to 5,000 updates/s), and never more than 1,000 ahead
+    // of the server, whose process it shares
     let writing = true;
     let sent = server.stats.updates;
     const storm = (async () => {
@@ -149,34 +162,73 @@ export async function lateJoiner(server: CloneServer, o: { keys: number; timeout
         for (let i = 0; i < 50; i++) batch.push(writer.set(`/late/${Math.floor(Math.random() * (o.keys + 1000))}`, randomBytes(16).toString("hex"), { timeoutMs: o.timeoutMs }));
         sent += 50;
         await Promise.all(batch);
-        await new Promise((r) => setTimeout(r, 50));
+        await new Promise((r) => setTimeout(r, 10));
         while (writing && server.stats.updates < sent - 1000) await new Promise((r) => setTimeout(r, 10));
       }
     })();
     const t0 = performance.now();
     const seqAtJoin = server.sequence;
-    joiner = new CloneClient({ ...PROOF_CLIENT, servers: [`tcp://127.0.0.1:${server.port}`] });
-    await joiner.waitSynced({ timeoutMs: o.timeoutMs });
+    let out = "";
+    const child = spawn(process.execPath, ["--conditions=@zkit/source", "--import", "tsx", JOINER, String(server.port), "1000", "0", "10000"], {
+      cwd: PACKAGE_DIR,
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    joiner = child;
+    child.stdout!.setEncoding("utf8").on("data", (d: string) => {
+      out += d;
+    });
+    const alive = (): boolean => child.exitCode === null && child.signalCode === null;
+    const check = (): void => {
+      if (!alive()) throw new Error(`the joiner process exited (${child.exitCode ?? child.signalCode}); its output: ${out.slice(-500)}`);
+    };
+    await until(
+      () => {
+        check();
+        return joinerLines(out, "synced").length > 0;
+      },
+      o.timeoutMs,
+      "the joiner's snapshot",
+    );
     const snapshotSeconds = (performance.now() - t0) / 1000;
     // let some live updates follow the snapshot, then stop the writer
-    const seqSynced = joiner.sequence;
-    await until(() => joiner!.sequence > seqSynced + 200, o.timeoutMs, "live updates after the snapshot");
+    const seqSynced = Number(joinerLines(out, "synced")[0]![0]);
+    await until(
+      () => {
+        check();
+        return joinerLines(out, "digest").some(([seq]) => Number(seq) > seqSynced + 200);
+      },
+      o.timeoutMs,
+      "live updates after the snapshot",
+    );
     writing = false;
     await storm;
     const updatesDuringJoin = server.sequence - seqAtJoin;
-    const j = joiner;
-    await until(() => converged(server, [j]), o.timeoutMs, "the late joiner equal to the server", 100);
+    await until(
+      () => {
+        check();
+        const want = `${server.sequence} ${mapDigest(server.entries())}`;
+        return joinerLines(out, "digest").some((d) => d.join(" ") === want);
+      },
+      o.timeoutMs,
+      "the late joiner equal to the server",
+      100,
+    );
     return {
       keys: o.keys,
       snapshotSeconds,
       updatesDuringJoin,
       convergeSeconds: (performance.now() - t0) / 1000,
-      gaps: j.stats.gaps,
-      snapshots: j.stats.snapshots,
-      failovers: j.stats.failovers,
+      gaps: joinerLines(out, "gap").length,
+      snapshots: joinerLines(out, "synced").length,
+      failovers: joinerLines(out, "failover").length,
     };
   } finally {
-    await joiner?.close();
+    if (joiner !== undefined && joiner.exitCode === null && joiner.signalCode === null) {
+      const j = joiner;
+      const gone = new Promise((r) => j.once("exit", r));
+      j.kill("SIGKILL");
+      await gone;
+    }
     await writer.close();
   }
 }
