@@ -131,10 +131,11 @@ export interface CloneServerOptions {
    */
   ttlCheckIntervalMs?: number;
   /**
-   * How long one snapshot message may wait for room in a client's queue
-   * (a client that stopped reading): after that, the rest of that
-   * client's snapshot is dropped; the client's snapshot deadline makes it
-   * ask again.
+   * How long a snapshot may go without progress while it waits for room
+   * in a client's queue (a client that stopped reading): after that, the
+   * rest of that client's snapshot is dropped; the client's snapshot
+   * deadline makes it ask again. A client that reads slowly gets its whole
+   * snapshot, however long it takes.
    * @defaultValue 10000 ({@link CLONE_SNAPSHOT_SEND_TIMEOUT_MS})
    */
   snapshotSendTimeoutMs?: number;
@@ -562,7 +563,7 @@ export class CloneServer extends Lifecycle<CloneServerEvents> {
   }
 
   async #sendSnapshot(client: Buffer, subtree: string, entries: readonly StoreEntry[], sequence: number, form: CloneDialect): Promise<void> {
-    const sock = this.#snapshot!;
+    const progress = { at: performance.now() };
     let sent = 0;
     try {
       for (let i = 0; i < entries.length; i += SNAPSHOT_BATCH) {
@@ -570,7 +571,7 @@ export class CloneServer extends Lifecycle<CloneServerEvents> {
         for (const e of entries.slice(i, i + SNAPSHOT_BATCH)) {
           const frames = encodeKvsync(client, e.msg, form, e.expiresAt);
           this.#trace?.({ direction: "out", socket: "snapshot", frames });
-          batch.push(sock.send(frames));
+          batch.push(this.#sendSnapshotMessage(frames, progress));
         }
         await Promise.all(batch);
         sent += batch.length;
@@ -578,7 +579,7 @@ export class CloneServer extends Lifecycle<CloneServerEvents> {
       }
       const end = encodeKthxbai(client, sequence, subtree, form);
       this.#trace?.({ direction: "out", socket: "snapshot", frames: end });
-      await sock.send(end);
+      await this.#sendSnapshotMessage(end, progress);
     } catch (err) {
       if (!this.running) return;
       this.#stats.snapshotsDropped++;
@@ -590,6 +591,32 @@ export class CloneServer extends Lifecycle<CloneServerEvents> {
     this.#stats.snapshots++;
     log.debug("snapshot of %d key(s) at sequence %d sent to %s", entries.length, sequence, peerId(client));
     this.notify("snapshot", { client: peerId(client), subtree, keys: entries.length, sequence });
+  }
+
+  /**
+   * Sends one snapshot message, waiting for room in the client's queue for
+   * as long as the snapshot as a whole made progress within
+   * `snapshotSendTimeoutMs`. The wait is a retry with back-off (1 to 50 ms),
+   * not the socket's send timeout: a mandatory ROUTER counts as writable
+   * while any peer has room, so with another client connected, a send to
+   * a full client fails at once (measured: EAGAIN after 4 ms with a 5 s
+   * send timeout), and a large snapshot to a client slower than this server
+   * (a slow link, a busy process) was dropped the moment its buffers filled.
+   */
+  async #sendSnapshotMessage(frames: Buffer[], progress: { at: number }): Promise<void> {
+    let waitMs = 1;
+    for (;;) {
+      try {
+        await this.#snapshot!.send(frames);
+        progress.at = performance.now();
+        return;
+      } catch (err) {
+        if (!(err instanceof ZkitError && err.code === ErrorCode.Timeout) || !this.running) throw err;
+        if (performance.now() - progress.at > this.#snapshotSendTimeoutMs) throw err;
+        await new Promise((r) => setTimeout(r, waitMs));
+        waitMs = Math.min(waitMs * 2, 50);
+      }
+    }
   }
 
   // -------------------------------------------------------------- timers

@@ -81,6 +81,37 @@ for (const dialect of ["rfc", "guide"] as const satisfies CloneDialect[]) {
   });
 }
 
+describe("snapshots to a slow client", () => {
+  it("a client that reads its snapshot slowly gets all of it while another client is connected (a mandatory ROUTER fails a send to a full peer at once then)", async () => {
+    const server = await startServer();
+    const writer = await syncedClient([server.port]);
+    // 3,000 keys of 10 KB: 30 MB, far more than the queues and TCP buffers hold
+    const body = Buffer.alloc(10_000, 0x63);
+    await Promise.all(Array.from({ length: 3000 }, (_, i) => writer.set(`/big/${i}`, body, { timeoutMs: 60_000 })));
+    await waitFor(() => server.size >= 3000, WAIT, "3,000 keys at the server");
+    // the writer's snapshot socket stays connected: the other peer with room
+    const slow = await ZSocket.dealer(`>${endpoint(server.port)}`, { linger: 0, receiveHighWaterMark: 100 });
+    try {
+      await slow.send([Buffer.from("ICANHAZ?"), Buffer.from("")]);
+      let kvsyncs = 0;
+      const read = (async () => {
+        for (;;) {
+          const msg = await slow.receive();
+          if (msg[0]!.toString() === "KTHXBAI") return;
+          kvsyncs++;
+          // slower than the server sends: a pause every 20 messages
+          if (kvsyncs % 20 === 0) await new Promise((r) => setTimeout(r, 5));
+        }
+      })();
+      await within(read, 120_000, () => `the whole snapshot (${kvsyncs} KVSYNCs read, ${server.stats.snapshotsDropped} snapshot(s) dropped)`);
+      expect(kvsyncs).toBeGreaterThanOrEqual(3000);
+      expect(server.stats.snapshotsDropped).toBe(0);
+    } finally {
+      slow.close();
+    }
+  }, 180_000);
+});
+
 describe("updates", () => {
   it("every update takes the next sequence and is published with the client's uuid and properties", async () => {
     const server = await startServer();
