@@ -122,8 +122,14 @@ export class DeadlineSignal {
     return this.#controller.signal.aborted && (this.#controller.signal.reason as { name?: unknown } | undefined)?.name === "TimeoutError";
   }
 
-  /** Milliseconds left before the deadline (0 when past, `Infinity` for none). */
+  /**
+   * Milliseconds left before the deadline (0 when past or once it timed
+   * out, `Infinity` for none). Node's timers may fire a fraction of a
+   * millisecond before the deadline read from the monotonic clock (seen on
+   * Node 24): once the timer fired, the time is up.
+   */
   get remainingMs(): number {
+    if (this.timedOut) return 0;
     return Math.max(0, this.deadline - now());
   }
 
