@@ -7,7 +7,7 @@
  * @module
  */
 import { randomUUID } from "node:crypto";
-import { ErrorCode, InvalidArgumentError, LogBurst, ProtocolError, ZSocket, ZkitError, describeValue, getLogger, parseEndpoints, readOptions, type TraceFn } from "@zkit/core";
+import { ErrorCode, InvalidArgumentError, LogBurst, ProtocolError, ZSocket, ZkitError, describeValue, getLogger, parseEndpoints, readOptions, sleep, type TraceFn } from "@zkit/core";
 import { BSTAR_HEARTBEAT_INTERVAL_MS, BinaryStar, type BinaryStarRole, type BinaryStarState, type StateChangeInfo } from "@zkit/bstar";
 import { KVMsg } from "@zkit/kvmsg";
 import { Lifecycle, peerId } from "@zkit/reliability";
@@ -613,7 +613,7 @@ export class CloneServer extends Lifecycle<CloneServerEvents> {
       } catch (err) {
         if (!(err instanceof ZkitError && err.code === ErrorCode.Timeout) || !this.running) throw err;
         if (performance.now() - progress.at > this.#snapshotSendTimeoutMs) throw err;
-        await new Promise((r) => setTimeout(r, waitMs));
+        await sleep(waitMs);
         waitMs = Math.min(waitMs * 2, 50);
       }
     }
